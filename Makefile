@@ -1,0 +1,65 @@
+# textdesk: one way to run things.  `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export TEXTDESK_DEMO ?= 1
+
+.PHONY: run test lint typecheck unit integration e2e bench install dev chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# The stamp is rebuilt when pyproject.toml changes, so a new dependency is installed.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+## run: install, migrate, seed the demo and serve on http://127.0.0.1:8000
+run: install
+	$(BIN)/textdesk migrate
+	$(BIN)/textdesk demo seed
+	$(BIN)/textdesk serve
+
+# Browser tests drive Debian's Chromium; never a downloaded browser.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+lint: dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: dev
+	$(BIN)/mypy
+
+## test: lint, type-check and the whole suite (unit, integration on SQLite + PostgreSQL, e2e)
+test: dev chromium lint typecheck
+	$(BIN)/pytest -p no:cacheprovider
+
+unit: dev
+	$(BIN)/pytest -q tests/unit
+
+integration: dev
+	$(BIN)/pytest -q tests/integration
+
+e2e: dev chromium
+	$(BIN)/pytest -q tests/e2e
+
+## bench: throughput and latency against the two floors (see benchmarks/README.md)
+bench: dev
+	$(BIN)/python -m benchmarks.webhook
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,104 @@
+"""Conversations (one per texter and number) and their transcript."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textdesk.adapters.db.tables import conversations, transcript
+
+
+@dataclass
+class ConversationRow:
+    id: int
+    phone: str
+    number: str
+    user_id: int | None
+    mode: str
+    state: dict[str, Any] | None
+
+
+async def load_or_create(
+    conn: AsyncConnection,
+    keys: Sequence[tuple[str, str]],
+    users_by_phone: dict[str, int],
+    now: datetime,
+) -> dict[tuple[str, str], ConversationRow]:
+    """The conversations of (texter phone, our number) pairs, creating missing ones."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[tuple[str, str], ConversationRow] = {}
+    if wanted:
+        clause = or_(
+            *(and_(conversations.c.phone == p, conversations.c.number == n) for p, n in wanted)
+        )
+        for r in await conn.execute(select(conversations).where(clause)):
+            found[(r.phone, r.number)] = ConversationRow(
+                r.id, r.phone, r.number, r.user_id, r.mode, r.state
+            )
+    for phone, number in wanted:
+        if (phone, number) in found:
+            row = found[(phone, number)]
+            # An account may have been created since the last text.
+            row.user_id = users_by_phone.get(phone)
+            continue
+        result = await conn.execute(
+            conversations.insert()
+            .values(
+                phone=phone,
+                number=number,
+                user_id=users_by_phone.get(phone),
+                mode="bot",
+                state=None,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(conversations.c.id)
+        )
+        found[(phone, number)] = ConversationRow(
+            int(result.scalar_one()), phone, number, users_by_phone.get(phone), "bot", None
+        )
+    return found
+
+
+async def save(conn: AsyncConnection, rows: Sequence[ConversationRow], now: datetime) -> None:
+    for row in rows:
+        await conn.execute(
+            update(conversations)
+            .where(conversations.c.id == row.id)
+            .values(user_id=row.user_id, mode=row.mode, state=row.state, updated_at=now)
+        )
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    conversation_id: int
+    author: str
+    body: str
+    media: tuple[str, ...] = ()
+    inbox_id: int | None = None
+    outbox_id: int | None = None
+
+
+async def append(conn: AsyncConnection, entries: Sequence[TranscriptEntry], now: datetime) -> None:
+    if not entries:
+        return
+    await conn.execute(
+        transcript.insert(),
+        [
+            {
+                "conversation_id": e.conversation_id,
+                "author": e.author,
+                "body": e.body,
+                "media": list(e.media),
+                "inbox_id": e.inbox_id,
+                "outbox_id": e.outbox_id,
+                "created_at": now,
+            }
+            for e in entries
+        ],
+    )

@@ -1,0 +1,67 @@
+"""The few statements whose spelling differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def insert_ignoring_conflicts(
+    conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]
+) -> None:
+    """INSERT rows, silently skipping any whose ``key`` already exists."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        pg = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key))
+        await conn.execute(pg, list(rows))
+    else:
+        lite = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
+        await conn.execute(lite, list(rows))
+
+
+async def upsert(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    key: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """INSERT rows, or update the ``update`` columns of the row with the same ``key``."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        pg = postgresql.insert(table)
+        pg = pg.on_conflict_do_update(
+            index_elements=list(key), set_={c: pg.excluded[c] for c in update}
+        )
+        await conn.execute(pg, list(rows))
+    else:
+        lite = sqlite.insert(table)
+        lite = lite.on_conflict_do_update(
+            index_elements=list(key), set_={c: lite.excluded[c] for c in update}
+        )
+        await conn.execute(lite, list(rows))
+
+
+async def try_lock_keys(conn: AsyncConnection, keys: Sequence[str]) -> set[str]:
+    """Take transaction-scoped locks on ``keys``; return the ones we got.
+
+    PostgreSQL: advisory locks, so two processes never work on one conversation at
+    once.  SQLite: a single process owns the database, and its writer lock already
+    serialises transactions, so every key is ours.
+    """
+    if conn.dialect.name != "postgresql":
+        return set(keys)
+    result = await conn.execute(
+        text(
+            "SELECT k FROM unnest(CAST(:keys AS text[])) AS k "
+            "WHERE pg_try_advisory_xact_lock(hashtextextended(k, 0))"
+        ),
+        {"keys": list(keys)},
+    )
+    return {row[0] for row in result}

@@ -1,0 +1,284 @@
+"""The outbox: every text we mean to send, written with the change that caused it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
+
+from textdesk.adapters.db.dialect import insert_ignoring_conflicts
+from textdesk.adapters.db.tables import carrier_optouts, message_events, outbox
+from textdesk.domain.delivery import describe_error, moves_forward
+from textdesk.domain.sms import sms_cost
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    to_phone: str
+    from_phone: str
+    body: str
+    media: list[str]
+    attempts: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    to_phone: str
+    from_phone: str
+    body: str
+    media: tuple[str, ...] = ()
+    kind: str = "reply"
+    conversation_id: int | None = None
+
+
+def _cost(body: str) -> tuple[str, int]:
+    cost = sms_cost(body)
+    return cost.encoding, cost.segments
+
+
+async def enqueue(
+    conn: AsyncConnection, messages: Sequence[NewMessage], now: datetime
+) -> list[int]:
+    """Queue messages for the dispatcher; returns their ids in order."""
+    if not messages:
+        return []
+    rows: list[dict[str, Any]] = []
+    for message in messages:
+        encoding, segments = _cost(message.body)
+        rows.append(
+            {
+                "conversation_id": message.conversation_id,
+                "kind": message.kind,
+                "to_phone": message.to_phone,
+                "from_phone": message.from_phone,
+                "body": message.body,
+                "media": list(message.media),
+                "encoding": encoding,
+                "segments": segments,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    result = await conn.execute(
+        outbox.insert().returning(outbox.c.id, sort_by_parameter_order=True), rows
+    )
+    return [int(i) for i in result.scalars().all()]
+
+
+async def claim_due(
+    conn: AsyncConnection,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    per_sender: int,
+) -> list[OutboxRow]:
+    """Claim messages that are due, at most one per recipient and ``per_sender`` per number.
+
+    Only the oldest unsent message of a recipient is eligible, so texts to one person
+    leave in the order they were written even across retries.
+    """
+    earlier = aliased(outbox)
+    blocked = exists().where(
+        and_(
+            earlier.c.to_phone == outbox.c.to_phone,
+            earlier.c.id < outbox.c.id,
+            earlier.c.status.in_(("pending", "claimed")),
+        )
+    )
+    query = (
+        select(
+            outbox.c.id,
+            outbox.c.to_phone,
+            outbox.c.from_phone,
+            outbox.c.body,
+            outbox.c.media,
+            outbox.c.attempts,
+            outbox.c.kind,
+        )
+        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now, ~blocked)
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=outbox)
+    chosen: list[OutboxRow] = []
+    per_number: dict[str, int] = {}
+    for r in await conn.execute(query):
+        if per_number.get(r.from_phone, 0) >= per_sender:
+            continue
+        per_number[r.from_phone] = per_number.get(r.from_phone, 0) + 1
+        chosen.append(
+            OutboxRow(
+                id=r.id,
+                to_phone=r.to_phone,
+                from_phone=r.from_phone,
+                body=r.body,
+                media=list(r.media or []),
+                attempts=r.attempts + 1,
+                kind=r.kind,
+            )
+        )
+    if chosen:
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([c.id for c in chosen]))
+            .values(
+                status="claimed",
+                attempts=outbox.c.attempts + 1,
+                claimed_until=now + lease,
+                updated_at=now,
+            )
+        )
+    return chosen
+
+
+async def release_expired_claims(conn: AsyncConnection, now: datetime) -> int:
+    """A process died mid-send: put its claimed messages back in line."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.status == "claimed", outbox.c.claimed_until < now)
+        .values(status="pending", claimed_until=None, updated_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+async def mark_accepted(
+    conn: AsyncConnection, rows: Sequence[tuple[int, str, str]], now: datetime
+) -> None:
+    """Twilio took these: (outbox id, MessageSid, status)."""
+    for outbox_id, sid, status in rows:
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(
+                status=status if status else "queued",
+                twilio_sid=sid,
+                sent_at=now,
+                claimed_until=None,
+                error_code=None,
+                error_message=None,
+                updated_at=now,
+            )
+        )
+
+
+async def mark_retry(
+    conn: AsyncConnection,
+    rows: Sequence[tuple[int, datetime, int | None, str | None]],
+    now: datetime,
+) -> None:
+    """Back in line at a later time: (outbox id, next attempt, error code, message)."""
+    for outbox_id, when, code, message in rows:
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(
+                status="pending",
+                next_attempt_at=when,
+                claimed_until=None,
+                error_code=code,
+                error_message=message,
+                updated_at=now,
+            )
+        )
+
+
+async def mark_failed(
+    conn: AsyncConnection, rows: Sequence[tuple[int, int | None, str | None]], now: datetime
+) -> None:
+    """Given up: (outbox id, error code, message)."""
+    for outbox_id, code, message in rows:
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(
+                status="failed",
+                claimed_until=None,
+                error_code=code,
+                error_message=message,
+                updated_at=now,
+            )
+        )
+
+
+async def mark_opted_out(
+    conn: AsyncConnection, phones: Sequence[str], now: datetime, source: str
+) -> None:
+    rows: list[dict[str, Any]] = [
+        {"phone": p, "opted_out_at": now, "source": source, "active": True} for p in set(phones)
+    ]
+    if not rows:
+        return
+    await insert_ignoring_conflicts(conn, carrier_optouts, rows, ["phone"])
+    await conn.execute(
+        update(carrier_optouts)
+        .where(carrier_optouts.c.phone.in_(list({p for p in phones})))
+        .values(active=True, opted_out_at=now, source=source)
+    )
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    sid: str
+    status: str
+    error_code: int | None
+    received_at: datetime
+
+
+async def apply_status_updates(
+    conn: AsyncConnection, updates: Sequence[StatusUpdate]
+) -> list[bool]:
+    """Record callbacks; move each message's status only forwards.  True when it moved."""
+    if not updates:
+        return []
+    await conn.execute(
+        message_events.insert(),
+        [
+            {
+                "twilio_sid": u.sid,
+                "status": u.status,
+                "error_code": u.error_code,
+                "received_at": u.received_at,
+            }
+            for u in updates
+        ],
+    )
+    sids = list({u.sid for u in updates})
+    current = {
+        r.twilio_sid: (r.status, r.to_phone)
+        for r in await conn.execute(
+            select(outbox.c.twilio_sid, outbox.c.status, outbox.c.to_phone).where(
+                outbox.c.twilio_sid.in_(sids)
+            )
+        )
+    }
+    moved: list[bool] = []
+    opted_out: list[str] = []
+    for u in updates:
+        known = current.get(u.sid)
+        if known is None or not moves_forward(known[0], u.status):
+            moved.append(False)
+            continue
+        current[u.sid] = (u.status, known[1])
+        moved.append(True)
+        values: dict[str, Any] = {"status": u.status, "updated_at": u.received_at}
+        if u.error_code is not None:
+            values["error_code"] = u.error_code
+            values["error_message"] = describe_error(u.error_code)
+            if u.error_code == 21610:
+                opted_out.append(known[1])
+        await conn.execute(update(outbox).where(outbox.c.twilio_sid == u.sid).values(**values))
+    if opted_out:
+        await mark_opted_out(conn, opted_out, updates[0].received_at, "status_callback")
+    return moved

@@ -1,0 +1,191 @@
+"""Table definitions (SQLAlchemy Core): the storage shape, separate from domain objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite has no 64-bit autoincrement distinct from INTEGER PRIMARY KEY; PostgreSQL does.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+numbers = Table(
+    "numbers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("phone", String(20), nullable=False, unique=True),
+    Column("purpose", String(20), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("phone", String(20), nullable=True, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Every inbound webhook, stored before anything else.  ``id`` gives arrival order.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_sid", String(64), nullable=False, unique=True),
+    Column("from_phone", String(32), nullable=False),
+    Column("to_phone", String(32), nullable=False),
+    Column("body", Text, nullable=False, default=""),
+    Column("media", Json, nullable=False),
+    Column("params", Json, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("processed_at", UtcDateTime, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_inbox_pending", "processed_at", "id"),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("phone", String(32), nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("mode", String(16), nullable=False, default="bot"),
+    Column("state", Json, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("phone", "number", name="uq_conversations_phone_number"),
+)
+
+# The transcript: what the texter, the bot and agents said, in order.
+transcript = Table(
+    "transcript",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("author", String(16), nullable=False),  # texter | bot | agent | system
+    Column("body", Text, nullable=False),
+    Column("media", Json, nullable=False),
+    Column("inbox_id", Id, nullable=True),
+    Column("outbox_id", Id, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_transcript_conversation", "conversation_id", "id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", Id, nullable=True),
+    Column("kind", String(16), nullable=False),  # reply | agent | notification
+    Column("to_phone", String(32), nullable=False),
+    Column("from_phone", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("media", Json, nullable=False),
+    Column("encoding", String(8), nullable=False),
+    Column("segments", Integer, nullable=False),
+    # pending -> sending -> queued/sent/delivered | undelivered | failed | canceled
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("claimed_until", UtcDateTime, nullable=True),
+    Column("twilio_sid", String(64), nullable=True, unique=True),
+    Column("error_code", Integer, nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+    Index("ix_outbox_to_phone", "to_phone", "id"),
+)
+
+# Every status callback as received: staff can see why a text was not delivered.
+message_events = Table(
+    "message_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("twilio_sid", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error_code", Integer, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_message_events_sid", "twilio_sid"),
+)
+
+# Numbers the carrier (or Twilio) has opted out: texting them answers 21610.
+carrier_optouts = Table(
+    "carrier_optouts",
+    metadata,
+    Column("phone", String(32), primary_key=True),
+    Column("opted_out_at", UtcDateTime, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+# Images texters sent (verified) and agents uploaded; served back through signed URLs.
+media = Table(
+    "media",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("content_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("source_url", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,69 @@
+"""Twilio's Messages API over httpx (no SDK client: one call, and a configurable base URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from textdesk.domain.delivery import SendResult
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class TwilioRestGateway:
+    """Sends texts with ``POST /2010-04-01/Accounts/{sid}/Messages.json``."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, *, api_url: str, account_sid: str, auth_token: str
+    ) -> None:
+        self._client = client
+        self._url = f"{api_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._auth = httpx.BasicAuth(account_sid, auth_token)
+
+    async def send(
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        media_urls: Sequence[str],
+        status_callback: str | None,
+    ) -> SendResult:
+        form: list[tuple[str, str]] = [("To", to), ("From", from_)]
+        if body:
+            form.append(("Body", body))
+        form.extend(("MediaUrl", url) for url in media_urls)
+        if status_callback:
+            form.append(("StatusCallback", status_callback))
+        try:
+            # urlencode: httpx's ``data=`` takes no repeated names (MediaUrl repeats).
+            response = await self._client.post(
+                self._url, content=urlencode(form), headers=_FORM, auth=self._auth
+            )
+        except httpx.TimeoutException:
+            return SendResult(http_status=None, error_message="timed out")
+        except httpx.TransportError as exc:
+            return SendResult(http_status=None, error_message=f"transport error: {exc}")
+        payload: dict[str, Any] = {}
+        try:
+            parsed = response.json()
+            if isinstance(parsed, dict):
+                payload = parsed
+        except ValueError:
+            pass
+        if response.is_success:
+            return SendResult(
+                http_status=response.status_code,
+                sid=payload.get("sid"),
+                status=payload.get("status"),
+            )
+        code = payload.get("code")
+        return SendResult(
+            http_status=response.status_code,
+            error_code=int(code) if isinstance(code, int | str) and str(code).isdigit() else None,
+            error_message=str(payload.get("message") or response.reason_phrase),
+        )

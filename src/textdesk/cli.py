@@ -1,0 +1,212 @@
+"""The `textdesk` command line: thin wrappers around services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from textdesk.adapters.db import directory
+from textdesk.adapters.db.database import create_engine, is_sqlite, migrate
+from textdesk.bootstrap import build
+from textdesk.clock import SystemClock
+from textdesk.config import Settings
+from textdesk.phones import InvalidPhone, to_e164
+from textdesk.services import demo, numbers, users
+
+app = typer.Typer(
+    help="textdesk: a conversational SMS service desk.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+numbers_app = typer.Typer(help="The Twilio numbers textdesk uses.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts (people recognised by their phone).", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo content.", no_args_is_help=True)
+app.add_typer(numbers_app, name="numbers")
+app.add_typer(users_app, name="users")
+app.add_typer(demo_app, name="demo")
+console = Console()
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            console.print(f"[red]configuration error:[/red] {error['msg']}")
+        raise typer.Exit(2) from exc
+
+
+def _with_db(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = create_engine(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Upgrade the database schema to the latest version."""
+    settings = _settings()
+    migrate(settings.database_url)
+    console.print("database is up to date")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    dispatcher: Annotated[
+        bool, typer.Option(help="Process the inbox and send the outbox in this process.")
+    ] = True,
+) -> None:
+    """Serve the web app (webhooks, workspace, API) and, by default, the dispatcher."""
+    settings = _settings()
+    _logging(settings)
+    if workers > 1 and is_sqlite(settings.database_url):
+        console.print(
+            "[red]SQLite serves one process; use PostgreSQL (TEXTDESK_DATABASE_URL) "
+            "for --workers > 1.[/red]"
+        )
+        raise typer.Exit(2)
+    if not dispatcher:
+        os.environ["TEXTDESK_RUN_BACKGROUND"] = "0"
+    uvicorn.run(
+        "textdesk.web.app:app_from_settings",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        access_log=False,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the inbox processor and outbox dispatcher as their own process."""
+    settings = _settings()
+    _logging(settings)
+
+    async def run() -> None:
+        container = build(settings)
+        await container.start(background=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await container.stop()
+
+    asyncio.run(run())
+
+
+@numbers_app.command("add")
+def numbers_add(
+    number: str,
+    purpose: Annotated[str, typer.Option(help="conversational | notify")] = "conversational",
+) -> None:
+    """Configure a Twilio number for one purpose."""
+    settings = _settings()
+    clock = SystemClock()
+    try:
+        e164 = _with_db(
+            settings,
+            lambda db: numbers.add_number(db=db, clock=clock, phone=number, purpose=purpose),
+        )
+    except (numbers.NumberConflict, InvalidPhone, ValueError) as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"{e164} is configured for {purpose}")
+
+
+@numbers_app.command("list")
+def numbers_list() -> None:
+    """List configured numbers."""
+    settings = _settings()
+
+    async def work(db: AsyncEngine) -> list[directory.NumberRow]:
+        async with db.connect() as conn:
+            return await directory.list_numbers(conn)
+
+    table = Table("number", "purpose")
+    for row in _with_db(settings, work):
+        table.add_row(row.phone, row.purpose)
+    console.print(table)
+
+
+@numbers_app.command("remove")
+def numbers_remove(number: str) -> None:
+    """Stop using a number."""
+    settings = _settings()
+    e164 = to_e164(number)
+
+    async def work(db: AsyncEngine) -> bool:
+        async with db.begin() as conn:
+            return await directory.remove_number(conn, e164)
+
+    if not _with_db(settings, work):
+        console.print(f"[red]{e164} is not configured[/red]")
+        raise typer.Exit(1)
+    console.print(f"{e164} removed")
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    phone: Annotated[str, typer.Option(help="Mobile number; E.164 or national (US)")],
+    email: str | None = None,
+) -> None:
+    """Create one account."""
+    settings = _settings()
+    clock = SystemClock()
+    try:
+        user_id = _with_db(
+            settings,
+            lambda db: users.add_user(db=db, clock=clock, name=name, phone=phone, email=email),
+        )
+    except (users.DuplicatePhone, InvalidPhone) as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"account {user_id} created")
+
+
+@users_app.command("import")
+def users_import(path: Path) -> None:
+    """Import accounts from a CSV file with columns name, email, phone."""
+    settings = _settings()
+    clock = SystemClock()
+    report = _with_db(settings, lambda db: users.import_users(db=db, clock=clock, path=path))
+    console.print(f"{report.added} added, {report.skipped} already known")
+    for error in report.errors or []:
+        console.print(f"[yellow]{error}[/yellow]")
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Create the demo number, accounts and records (idempotent)."""
+    settings = _settings()
+    clock = SystemClock()
+    for line in _with_db(settings, lambda db: demo.seed(db=db, clock=clock)):
+        console.print(line)

@@ -1,0 +1,103 @@
+"""Settings: the one reader of the environment."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from pathlib import Path
+from typing import Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "textdesk-dev-secret-change-me"  # noqa: S105 - the placeholder we refuse
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEMO_TOPICS_DIR = PACKAGE_DIR / "demo" / "topics"
+# Sandbox credentials: what the built-in Twilio stand-in answers to when no real
+# account is configured.  They only ever reach a loopback server of our own.
+SANDBOX_ACCOUNT_SID = "AC" + "5a" * 16
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set, validated once at start."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/textdesk.db", alias="TEXTDESK_DATABASE_URL"
+    )
+    redis_url: str | None = Field(default=None, alias="TEXTDESK_REDIS_URL")
+    public_url: str = Field(default="http://127.0.0.1:8000", alias="TEXTDESK_PUBLIC_URL")
+    topics_dir: Path = Field(default=DEMO_TOPICS_DIR, alias="TEXTDESK_TOPICS_DIR")
+    secret_key: str = Field(default=DEV_SECRET_KEY, alias="TEXTDESK_SECRET_KEY")
+    demo: bool = Field(default=False, alias="TEXTDESK_DEMO")
+    twilio_account_sid: str | None = Field(default=None, alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = Field(default=None, alias="TWILIO_AUTH_TOKEN")
+    twilio_api_url: str = Field(default="https://api.twilio.com", alias="TWILIO_API_URL")
+
+    # Tuning; the defaults suit a US long code.
+    send_rate_per_number: float = Field(default=1.0, gt=0, alias="TEXTDESK_SEND_RATE")
+    send_max_attempts: int = Field(default=6, ge=1, alias="TEXTDESK_SEND_MAX_ATTEMPTS")
+    send_timeout_seconds: float = Field(default=10.0, gt=0, alias="TEXTDESK_SEND_TIMEOUT")
+    retry_base_seconds: float = Field(default=1.0, gt=0, alias="TEXTDESK_RETRY_BASE_SECONDS")
+    idle_close_minutes: int = Field(default=120, ge=1, alias="TEXTDESK_IDLE_CLOSE_MINUTES")
+    media_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1, alias="TEXTDESK_MEDIA_MAX_BYTES")
+    media_hosts: str = Field(
+        default="api.twilio.com,media.twiliocdn.com,*.twiliocdn.com",
+        alias="TEXTDESK_MEDIA_HOSTS",
+        description="Comma-separated hosts MediaUrlN may point at (and redirect to).",
+    )
+    media_url_ttl_seconds: int = Field(default=3600, ge=60, alias="TEXTDESK_MEDIA_URL_TTL")
+    run_background: bool = Field(
+        default=True,
+        alias="TEXTDESK_RUN_BACKGROUND",
+        description="Process the inbox and dispatch the outbox in the web process.",
+    )
+    log_level: str = Field(default="INFO", alias="TEXTDESK_LOG_LEVEL")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Self:
+        if self.secret_key == DEV_SECRET_KEY and not (self.demo or self.sandbox):
+            raise ValueError(
+                "TEXTDESK_SECRET_KEY is the development placeholder; set a long random "
+                "value (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "or run in demo mode (TEXTDESK_DEMO=1)."
+            )
+        if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
+            raise ValueError("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
+        return self
+
+    @property
+    def sandbox(self) -> bool:
+        """No Twilio credentials: the built-in stand-in carries the texts."""
+        return not self.twilio_account_sid
+
+    @cached_property
+    def account_sid(self) -> str:
+        return self.twilio_account_sid or SANDBOX_ACCOUNT_SID
+
+    @cached_property
+    def auth_token(self) -> str:
+        if self.twilio_auth_token:
+            return self.twilio_auth_token
+        return hashlib.sha256(f"sandbox:{self.secret_key}".encode()).hexdigest()[:32]
+
+    @cached_property
+    def api_url(self) -> str:
+        """Where REST calls go: the sandbox stand-in is mounted in the app itself."""
+        if self.sandbox and self.twilio_api_url == "https://api.twilio.com":
+            return self.public_url.rstrip("/") + "/sandbox/twilio"
+        return self.twilio_api_url.rstrip("/")
+
+    @cached_property
+    def allowed_media_hosts(self) -> tuple[str, ...]:
+        hosts = [h.strip().lower() for h in self.media_hosts.split(",") if h.strip()]
+        api_host = urlsplit(self.api_url).hostname
+        if api_host and api_host not in hosts:
+            hosts.append(api_host)
+        return tuple(hosts)
+
+    def url_for(self, path: str) -> str:
+        """The absolute URL Twilio uses for one of our paths."""
+        return self.public_url.rstrip("/") + path

@@ -1,0 +1,115 @@
+"""Delivery rules: which Twilio answers to retry, how long to wait, status order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+# A status callback never moves a message backwards: Twilio does not promise order.
+STATUS_RANK: dict[str, int] = {
+    "pending": 0,
+    "claimed": 1,
+    "accepted": 2,
+    "scheduled": 2,
+    "queued": 3,
+    "sending": 4,
+    "sent": 5,
+    "delivered": 6,
+    "undelivered": 6,
+    "failed": 6,
+    "canceled": 6,
+    "read": 7,
+}
+FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "canceled", "read"})
+
+OPTED_OUT = 21610
+# Codes that mean "this recipient cannot get texts from us": never retried.
+PERMANENT_CODES = frozenset(
+    {
+        21211,
+        21212,
+        21408,
+        21606,
+        21612,
+        21614,
+        21617,
+        21602,
+        21604,
+        21623,
+        21660,
+        30003,
+        30004,
+        30005,
+        30006,
+        30007,
+        OPTED_OUT,
+    }
+)
+# Codes worth another try later, even though they came with a 4xx.
+RETRY_CODES = frozenset({20429, 21611, 30001, 30008})
+
+ERROR_TEXT: dict[int, str] = {
+    20003: "authentication failed (check TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)",
+    20429: "too many requests",
+    21211: "invalid 'To' phone number",
+    21602: "message body is required",
+    21610: "recipient opted out (texted STOP)",
+    21611: "sender's queue is full",
+    21614: "'To' number cannot receive SMS",
+    21617: "message body too long",
+    30001: "queue overflow",
+    30003: "unreachable destination handset",
+    30004: "message blocked",
+    30005: "unknown destination handset",
+    30006: "landline or unreachable carrier",
+    30007: "filtered by the carrier",
+    30008: "unknown error",
+}
+
+
+class Outcome(Enum):
+    ACCEPTED = "accepted"
+    RETRY = "retry"
+    FAILED = "failed"
+    OPTED_OUT = "opted_out"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What one REST call to send a message came back with."""
+
+    http_status: int | None  # None: no answer (timeout, connection refused)
+    sid: str | None = None
+    status: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+
+
+def classify(result: SendResult) -> Outcome:
+    """Decide what to do after one send attempt."""
+    if result.http_status is not None and 200 <= result.http_status < 300 and result.sid:
+        return Outcome.ACCEPTED
+    if result.error_code == OPTED_OUT:
+        return Outcome.OPTED_OUT
+    if result.error_code in RETRY_CODES:
+        return Outcome.RETRY
+    if result.http_status is None or result.http_status >= 500 or result.http_status == 429:
+        return Outcome.RETRY
+    return Outcome.FAILED
+
+
+def backoff_seconds(attempt: int, *, base: float, cap: float = 300.0, jitter: float) -> float:
+    """Exponential backoff with full jitter; ``jitter`` in [0, 1) is supplied by the caller."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return ceiling * (0.5 + jitter / 2)
+
+
+def moves_forward(current: str, new: str) -> bool:
+    """True when ``new`` is later in a message's life than ``current``."""
+    return STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1)
+
+
+def describe_error(code: int | None) -> str | None:
+    if code is None:
+        return None
+    return ERROR_TEXT.get(code, f"Twilio error {code}")

@@ -1,0 +1,16 @@
+"""Prometheus metrics: what an operator watches."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+INBOUND = Counter("textdesk_inbound_total", "Inbound webhooks", ["result"])
+OUTBOUND = Counter("textdesk_outbound_total", "Outbound send attempts by outcome", ["outcome"])
+STATUS_CALLBACKS = Counter("textdesk_status_callbacks_total", "Status callbacks", ["status"])
+DISPATCH_LAG = Gauge(
+    "textdesk_dispatcher_lag_seconds", "Age of the oldest due outbound message at last claim"
+)
+INBOX_LAG = Gauge("textdesk_inbox_lag_seconds", "Age of the oldest unprocessed inbound message")
+PROCESS_SECONDS = Histogram(
+    "textdesk_process_batch_seconds", "Time to process one batch of inbound messages"
+)

@@ -1,0 +1,44 @@
+"""The seams between use cases and the outside world (structural types)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from textdesk.domain.delivery import SendResult
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SmsGateway(Protocol):
+    """Sends one text through Twilio's Messages API (or the stand-in)."""
+
+    async def send(
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        media_urls: Sequence[str],
+        status_callback: str | None,
+    ) -> SendResult: ...
+
+
+@dataclass(frozen=True)
+class FetchedMedia:
+    """An inbound attachment after download and verification."""
+
+    key: str | None  # stored media key when accepted
+    content_type: str | None  # as sniffed from the bytes
+    size: int
+    error: str | None  # not_image | too_large | fetch_failed | forbidden_host
+
+
+class MediaFetcher(Protocol):
+    async def fetch(self, url: str) -> tuple[bytes | None, str | None]:
+        """Download ``url``; return (bytes, None) or (None, error)."""
+        ...

@@ -1,0 +1,122 @@
+"""The dispatcher: sends what the outbox holds, paced, retried, tracked."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from textdesk import metrics
+from textdesk.adapters.db import outbox
+from textdesk.adapters.db.outbox import OutboxRow
+from textdesk.adapters.signed_urls import MediaUrlSigner
+from textdesk.domain.delivery import Outcome, SendResult, backoff_seconds, classify, describe_error
+from textdesk.domain.ratelimit import TokenBucket
+from textdesk.ports import Clock, SmsGateway
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        db: AsyncEngine,
+        gateway: SmsGateway,
+        clock: Clock,
+        signer: MediaUrlSigner,
+        status_callback: str | None,
+        rate_per_number: float,
+        max_attempts: int,
+        retry_base_seconds: float,
+        lease: timedelta = timedelta(seconds=60),
+        batch_size: int = 200,
+        jitter: Callable[[], float] = random.random,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._gateway = gateway
+        self._clock = clock
+        self._signer = signer
+        self._callback = status_callback
+        self._rate = rate_per_number
+        self._max_attempts = max_attempts
+        self._retry_base = retry_base_seconds
+        self._lease = lease
+        self._batch = batch_size
+        self._jitter = jitter
+        self._monotonic = monotonic
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def _bucket(self, number: str) -> TokenBucket:
+        bucket = self._buckets.get(number)
+        if bucket is None:
+            bucket = TokenBucket(rate=self._rate, burst=1.0, tokens=1.0, updated=self._monotonic())
+            self._buckets[number] = bucket
+        return bucket
+
+    async def run_once(self) -> int:
+        """Claim and send one batch; returns how many sends were attempted."""
+        now = self._clock.now()
+        # Claim no more per number than the pace allows within a few seconds, so
+        # claimed rows never sit long enough for their lease to lapse.
+        per_sender = max(1, int(self._rate * 2))
+        async with self._db.begin() as conn:
+            await outbox.release_expired_claims(conn, now)
+            rows = await outbox.claim_due(
+                conn, now=now, lease=self._lease, limit=self._batch, per_sender=per_sender
+            )
+        if not rows:
+            metrics.DISPATCH_LAG.set(0)
+            return 0
+        results = await asyncio.gather(*(self._send(row) for row in rows))
+        await self._record(list(zip(rows, results, strict=True)))
+        return len(rows)
+
+    async def _send(self, row: OutboxRow) -> SendResult:
+        wait = self._bucket(row.from_phone).reserve(self._monotonic())
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return await self._gateway.send(
+            to=row.to_phone,
+            from_=row.from_phone,
+            body=row.body,
+            media_urls=[self._signer.url_for(key) for key in row.media],
+            status_callback=self._callback,
+        )
+
+    async def _record(self, results: list[tuple[OutboxRow, SendResult]]) -> None:
+        now = self._clock.now()
+        accepted: list[tuple[int, str, str]] = []
+        retry: list[tuple[int, datetime, int | None, str | None]] = []
+        failed: list[tuple[int, int | None, str | None]] = []
+        opted_out: list[str] = []
+        for row, result in results:
+            outcome = classify(result)
+            metrics.OUTBOUND.labels(outcome.value).inc()
+            message = result.error_message or describe_error(result.error_code)
+            if outcome is Outcome.ACCEPTED:
+                assert result.sid is not None
+                accepted.append((row.id, result.sid, result.status or "queued"))
+            elif outcome is Outcome.RETRY and row.attempts < self._max_attempts:
+                delay = backoff_seconds(row.attempts, base=self._retry_base, jitter=self._jitter())
+                log.info("send %s to %s: %s; retry in %.1fs", row.id, row.to_phone, message, delay)
+                retry.append((row.id, now + timedelta(seconds=delay), result.error_code, message))
+            elif outcome is Outcome.OPTED_OUT:
+                # Expected after STOP: not an error worth a stack of log lines.
+                log.info("send %s: %s has opted out (21610)", row.id, row.to_phone)
+                failed.append((row.id, result.error_code, message))
+                opted_out.append(row.to_phone)
+            else:
+                log.warning("send %s to %s failed: %s", row.id, row.to_phone, message)
+                failed.append((row.id, result.error_code, message))
+        async with self._db.begin() as conn:
+            await outbox.mark_accepted(conn, accepted, now)
+            await outbox.mark_retry(conn, retry, now)
+            await outbox.mark_failed(conn, failed, now)
+            await outbox.mark_opted_out(conn, opted_out, now, "21610")

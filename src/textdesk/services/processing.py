@@ -1,0 +1,252 @@
+"""Processing the inbox: each text through the virtual agent, replies into the outbox.
+
+One transaction per batch: the conversation states, the transcript, the replies and
+the "processed" marks commit together, so a crash leaves either all of a batch or
+none of it, and unprocessed rows are simply picked up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from textdesk import metrics
+from textdesk.adapters.db import conversations, directory, inbox, media, outbox
+from textdesk.adapters.db.conversations import TranscriptEntry
+from textdesk.adapters.db.dialect import try_lock_keys
+from textdesk.adapters.db.inbox import InboxRow
+from textdesk.adapters.db.outbox import NewMessage
+from textdesk.adapters.images import sniff_image
+from textdesk.domain.events import InboundText, MediaRef, Reply, Texter
+from textdesk.ports import Clock, MediaFetcher
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong on our side. Please try again, or reply AGENT."
+
+
+@dataclass
+class Turn:
+    """One inbound text in context, handed to the conversation logic."""
+
+    conn: AsyncConnection
+    conversation_id: int
+    texter: Texter
+    number: str
+    text: InboundText
+    media: list[dict[str, Any]]  # pre-fetched: url, content_type, key | error
+    now: datetime
+
+
+@dataclass
+class Outcome:
+    state: dict[str, Any] | None
+    mode: str
+    replies: list[Reply] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # transcript lines for staff only
+
+
+class Converser(Protocol):
+    """Decides what to say to one inbound text (the virtual agent, or a live agent's queue)."""
+
+    async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome: ...
+
+
+class SilentConverser:
+    """Records the text and replies nothing: the channel without a virtual agent."""
+
+    async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
+        return Outcome(state=state, mode=mode)
+
+
+class InboxProcessor:
+    def __init__(
+        self,
+        *,
+        db: AsyncEngine,
+        converser: Converser,
+        fetcher: MediaFetcher,
+        clock: Clock,
+        batch_size: int = 200,
+        on_enqueued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._db = db
+        self._converser = converser
+        self._fetcher = fetcher
+        self._clock = clock
+        self._batch = batch_size
+        self._on_enqueued = on_enqueued
+
+    async def run_once(self) -> int:
+        """Process one batch of pending texts; returns how many were processed."""
+        async with self._db.connect() as conn:
+            rows = await inbox.pending(conn, limit=self._batch)
+        if not rows:
+            metrics.INBOX_LAG.set(0)
+            return 0
+        metrics.INBOX_LAG.set(max(0.0, (self._clock.now() - rows[0].received_at).total_seconds()))
+        rows = await self._prefetch_media(rows)
+        with metrics.PROCESS_SECONDS.time():
+            done = await self._process(rows)
+        if done:
+            self._on_enqueued()
+        return done
+
+    async def _prefetch_media(self, rows: Sequence[InboxRow]) -> list[InboxRow]:
+        """Download and verify every attachment before the batch transaction.
+
+        Network waits must not hold the database's write lock; the results (stored
+        key or a reason) are saved on the inbox row so a retry does not fetch twice.
+        """
+        out: list[InboxRow] = []
+        for row in rows:
+            if not any("key" not in m and "error" not in m for m in row.media):
+                out.append(row)
+                continue
+            results = await asyncio.gather(*(self._fetch_one(m) for m in row.media))
+            async with self._db.begin() as conn:
+                resolved: list[dict[str, Any]] = []
+                for item, (data, ctype, error) in zip(row.media, results, strict=True):
+                    entry = dict(item)
+                    if data is not None and ctype is not None:
+                        entry["key"] = await media.save(
+                            conn,
+                            data=data,
+                            content_type=ctype,
+                            now=self._clock.now(),
+                            source_url=item["url"],
+                        )
+                        entry["sniffed"] = ctype
+                    else:
+                        entry["error"] = error or "fetch_failed"
+                    resolved.append(entry)
+                await inbox.set_media(conn, row.id, resolved)
+            out.append(
+                InboxRow(
+                    row.id,
+                    row.message_sid,
+                    row.from_phone,
+                    row.to_phone,
+                    row.body,
+                    resolved,
+                    row.received_at,
+                )
+            )
+        return out
+
+    async def _fetch_one(self, item: dict[str, Any]) -> tuple[bytes | None, str | None, str | None]:
+        if "key" in item or "error" in item:
+            return None, None, item.get("error")
+        data, error = await self._fetcher.fetch(str(item["url"]))
+        if data is None:
+            return None, None, error
+        ctype = sniff_image(data)
+        if ctype is None:
+            return None, None, "not_image"
+        return data, ctype, None
+
+    async def _process(self, candidates: Sequence[InboxRow]) -> int:
+        now = self._clock.now()
+        async with self._db.begin() as conn:
+            keys = {f"{r.from_phone}|{r.to_phone}" for r in candidates}
+            locked = await try_lock_keys(conn, sorted(keys))
+            ids = [r.id for r in candidates if f"{r.from_phone}|{r.to_phone}" in locked]
+            rows = await inbox.pending_for(conn, ids) if ids else []
+            if not rows:
+                return 0
+            phones = sorted({r.from_phone for r in rows})
+            users = await directory.users_by_phone(conn, phones)
+            convs = await conversations.load_or_create(
+                conn,
+                [(r.from_phone, r.to_phone) for r in rows],
+                {p: u.id for p, u in users.items()},
+                now,
+            )
+            errors: dict[int, str] = {}
+            # Transcript in the order things were said; bot lines get their outbox id later.
+            timeline: list[TranscriptEntry | tuple[int, Reply]] = []
+            for row in rows:
+                conv = convs[(row.from_phone, row.to_phone)]
+                user = users.get(row.from_phone)
+                texter = Texter(
+                    phone=row.from_phone,
+                    user_id=user.id if user else None,
+                    name=user.name if user else None,
+                )
+                timeline.append(
+                    TranscriptEntry(
+                        conv.id,
+                        "texter",
+                        row.body,
+                        tuple(str(m["key"]) for m in row.media if m.get("key")),
+                        inbox_id=row.id,
+                    )
+                )
+                turn = Turn(
+                    conn=conn,
+                    conversation_id=conv.id,
+                    texter=texter,
+                    number=row.to_phone,
+                    text=InboundText(
+                        body=row.body,
+                        media=tuple(
+                            MediaRef(str(m["url"]), str(m.get("content_type", "")))
+                            for m in row.media
+                        ),
+                        received_at=row.received_at,
+                    ),
+                    media=row.media,
+                    now=now,
+                )
+                try:
+                    # A savepoint per text: one failing text must not undo the batch.
+                    async with conn.begin_nested():
+                        outcome = await self._converser.converse(turn, conv.state, conv.mode)
+                except Exception as exc:
+                    log.exception("processing inbound %s failed", row.message_sid)
+                    errors[row.id] = f"{type(exc).__name__}: {exc}"
+                    outcome = Outcome(state=conv.state, mode=conv.mode, replies=[Reply(APOLOGY)])
+                conv.state, conv.mode = outcome.state, outcome.mode
+                timeline.extend(TranscriptEntry(conv.id, "system", n) for n in outcome.notes)
+                timeline.extend((conv.id, reply) for reply in outcome.replies)
+            await self._write_replies(conn, timeline, convs, now)
+            await conversations.save(conn, list(convs.values()), now)
+            await inbox.mark_processed(conn, [r.id for r in rows], now, errors)
+            return len(rows)
+
+    @staticmethod
+    async def _write_replies(
+        conn: AsyncConnection,
+        timeline: Sequence[TranscriptEntry | tuple[int, Reply]],
+        convs: dict[tuple[str, str], conversations.ConversationRow],
+        now: datetime,
+    ) -> None:
+        conv_by_id = {c.id: c for c in convs.values()}
+        said = [item for item in timeline if isinstance(item, tuple)]
+        messages = [
+            NewMessage(
+                to_phone=conv_by_id[cid].phone,
+                from_phone=conv_by_id[cid].number,
+                body=reply.body,
+                media=reply.media,
+                kind="reply",
+                conversation_id=cid,
+            )
+            for cid, reply in said
+        ]
+        outbox_ids = iter(await outbox.enqueue(conn, messages, now))
+        entries = [
+            item
+            if isinstance(item, TranscriptEntry)
+            else TranscriptEntry(
+                item[0], "bot", item[1].body, item[1].media, outbox_id=next(outbox_ids)
+            )
+            for item in timeline
+        ]
+        await conversations.append(conn, entries, now)

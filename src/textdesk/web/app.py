@@ -1,0 +1,76 @@
+"""The web application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from textdesk import __version__
+from textdesk.bootstrap import Container, build
+from textdesk.config import Settings
+from textdesk.services.processing import Converser
+from textdesk.testing import FakeTwilio
+from textdesk.web import ops, twilio_routes
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container: Container | None = None,
+    background: bool = True,
+    converser: Converser | None = None,
+) -> FastAPI:
+    """Build the ASGI app.  ``background=False`` serves webhooks without processing them."""
+    settings = settings or (container.settings if container else Settings())
+    owned = container is None
+    holder: dict[str, Container] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        current = container or build(settings, converser=converser)
+        holder["c"] = current
+        app.state.container = current
+        await current.start(background=background)
+        log.info(
+            "textdesk %s on %s (%s transport)",
+            __version__,
+            settings.public_url,
+            "sandbox" if settings.sandbox else "Twilio",
+        )
+        try:
+            yield
+        finally:
+            if owned:
+                await current.stop()
+
+    app = FastAPI(
+        title="textdesk",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        openapi_url="/api/v1/openapi.json",
+        redoc_url=None,
+    )
+    app.add_route("/twilio/sms", twilio_routes.inbound_sms, methods=["POST"])
+    app.add_route("/twilio/status", twilio_routes.status_callback, methods=["POST"])
+    app.add_route("/media/{token}", ops.signed_media, methods=["GET"])
+    app.add_route("/healthz", ops.healthz, methods=["GET"])
+    app.add_route("/readyz", ops.readyz, methods=["GET"])
+    app.add_route("/metrics", ops.metrics, methods=["GET"])
+    if settings.sandbox:
+        sandbox = FakeTwilio(settings.account_sid, settings.auth_token)
+        sandbox.base_url = settings.public_url.rstrip("/") + "/sandbox/twilio"
+        app.state.sandbox = sandbox
+        app.mount("/sandbox/twilio", sandbox.app)
+    return app
+
+
+def app_from_settings() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (used by ``textdesk serve``)."""
+    settings = Settings()
+    return create_app(settings, background=settings.run_background)

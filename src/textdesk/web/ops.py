@@ -1,0 +1,52 @@
+"""Health, readiness, metrics and media: what operators and Twilio fetch."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from textdesk.adapters.db import media
+from textdesk.bootstrap import Container
+from textdesk.demo import demo_media
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    container: Container = request.app.state.container
+    try:
+        async with container.db.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return JSONResponse({"status": "unavailable", "database": str(exc)}, status_code=503)
+    return JSONResponse({"status": "ready", "database": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def signed_media(request: Request) -> Response:
+    """GET /media/{token}: an image we send by MMS, while its signed URL is valid."""
+    container: Container = request.app.state.container
+    key = container.signer.key_for(request.path_params["token"])
+    if key is None:
+        return PlainTextResponse("link expired or invalid", status_code=404)
+    if key.startswith("demo/"):
+        found = demo_media(key)
+        if found is None:
+            return PlainTextResponse("not found", status_code=404)
+        data, content_type = found
+    else:
+        async with container.db.connect() as conn:
+            stored = await media.load(conn, key)
+        if stored is None:
+            return PlainTextResponse("not found", status_code=404)
+        data, content_type = stored.data, stored.content_type
+    return Response(
+        data, media_type=content_type, headers={"Cache-Control": "private, max-age=300"}
+    )

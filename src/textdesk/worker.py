@@ -1,0 +1,53 @@
+"""Background loops: inbox processing, outbox dispatch (in `serve`, or `textdesk worker`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+class Loop:
+    """Runs ``step`` while it finds work; sleeps until woken or ``idle`` seconds pass.
+
+    Waking makes the in-process path fast; the idle poll picks up work that another
+    process wrote (or that a crash left behind).
+    """
+
+    def __init__(self, name: str, step: Callable[[], Awaitable[int]], *, idle: float = 1.0) -> None:
+        self.name = name
+        self._step = step
+        self._idle = idle
+        self._event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._event.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._event.clear()
+            try:
+                done = await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s step failed; retrying shortly", self.name)
+                done = 0
+            if done:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), timeout=self._idle)

@@ -1,0 +1,143 @@
+"""A running textdesk (real uvicorn on loopback) wired to the Twilio stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from textdesk.adapters.db.database import create_engine
+from textdesk.bootstrap import Container
+from textdesk.clock import SystemClock
+from textdesk.config import Settings
+from textdesk.services.numbers import add_number
+from textdesk.services.processing import Converser, Outcome, Turn
+from textdesk.domain.events import Reply
+from textdesk.testing import FakeTwilio, bind_free_port, serve_app
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+NUMBER = "+15550100100"
+TEXTER = "+15551230001"
+
+
+class EchoConverser:
+    """A stand-in for the virtual agent: replies ``echo: <body>`` (``x3`` → three replies)."""
+
+    async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
+        body = turn.text.body
+        count = 3 if body.endswith("x3") else 1
+        replies = [Reply(f"echo {i + 1}: {body}" if count > 1 else f"echo: {body}") for i in range(count)]
+        return Outcome(state={"seen": (state or {}).get("seen", 0) + 1}, mode=mode, replies=replies)
+
+
+@dataclass
+class Desk:
+    """A running textdesk and the phone network around it."""
+
+    url: str
+    settings: Settings
+    fake: FakeTwilio
+    app: FastAPI
+    db: AsyncEngine
+    number: str = NUMBER
+    responses: list[httpx.Response] = field(default_factory=list)
+
+    @property
+    def container(self) -> Container:
+        container: Container = self.app.state.container
+        return container
+
+    async def text(
+        self,
+        body: str = "",
+        *,
+        from_: str = TEXTER,
+        to: str | None = None,
+        media: Sequence[tuple[bytes, str]] = (),
+        sid: str | None = None,
+    ) -> httpx.Response:
+        """A texter's phone sends a text to our number (signed, like Twilio)."""
+        return await self.fake.send_inbound(
+            webhook_url=f"{self.url}/twilio/sms",
+            from_=from_,
+            to=to or self.number,
+            body=body,
+            media=media,
+            message_sid=sid,
+        )
+
+    async def rows(self, sql: str, **params: Any) -> list[Any]:
+        async with self.db.connect() as conn:
+            return list(await conn.execute(text(sql), params))
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.db.connect() as conn:
+            return (await conn.execute(text(sql), params)).scalar()
+
+    async def eventually(
+        self, check: Callable[[], Awaitable[Any]], *, timeout: float = 10.0, what: str = ""
+    ) -> Any:
+        """Poll ``check`` until it returns something truthy."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = await check()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what or check}")
+            await asyncio.sleep(0.02)
+
+
+def desk_settings(url: str, database_url: str, fake: FakeTwilio, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "TEXTDESK_DATABASE_URL": database_url,
+        "TEXTDESK_PUBLIC_URL": url,
+        "TEXTDESK_SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_API_URL": fake.base_url,
+        "TEXTDESK_MEDIA_HOSTS": "127.0.0.1",
+        "TEXTDESK_SEND_RATE": 100,
+        "TEXTDESK_RETRY_BASE_SECONDS": 0.05,
+        "TEXTDESK_SEND_TIMEOUT": 1.0,
+    }
+    values.update(extra)
+    return Settings(**values)
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).serve() as fake:
+        yield fake
+
+
+@pytest.fixture
+def converser() -> Converser:
+    return EchoConverser()
+
+
+@pytest.fixture
+async def desk(
+    database_url: str, fake_twilio: FakeTwilio, converser: Converser
+) -> AsyncIterator[Desk]:
+    db = create_engine(database_url)
+    await add_number(db=db, clock=SystemClock(), phone=NUMBER, purpose="conversational")
+    sock = bind_free_port()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = desk_settings(url, database_url, fake_twilio)
+    from textdesk.web.app import create_app
+
+    app = create_app(settings, converser=converser)
+    # The server runs in its own thread and event loop; the test talks to it over HTTP.
+    with serve_app(app, sock=sock, lifespan="on"):
+        yield Desk(url=url, settings=settings, fake=fake_twilio, app=app, db=db)
+    await db.dispose()

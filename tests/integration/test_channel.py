@@ -1,0 +1,231 @@
+"""The SMS channel end to end: webhook → inbox → conversation → outbox → Twilio → status."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.integration.conftest import AUTH_TOKEN, TEXTER, Desk
+from textdesk.testing import sign_form
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+
+
+async def test_reply_goes_out_and_is_tracked_to_delivered(desk: Desk) -> None:
+    """A text is answered through Twilio's API and its status reaches delivered."""
+    response = await desk.text("hello")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml")
+    assert "<Response" in response.text
+    sent = await desk.fake.wait_for_messages(1, to=TEXTER)
+    assert sent[0].body == "echo: hello"
+    assert sent[0].from_ == desk.number
+    assert sent[0].status_callback == f"{desk.url}/twilio/status"
+
+    async def delivered() -> bool:
+        status = await desk.scalar("SELECT status FROM outbox WHERE twilio_sid = :s", s=sent[0].sid)
+        return bool(status == "delivered")
+
+    await desk.eventually(delivered, what="status delivered")
+    row = (await desk.rows("SELECT encoding, segments FROM outbox"))[0]
+    assert (row.encoding, row.segments) == ("GSM-7", 1)
+
+
+async def test_forged_signature_is_refused_and_nothing_stored(desk: Desk) -> None:
+    """A webhook signed with the wrong token gets 403 and leaves no trace."""
+    form = {"MessageSid": "SM" + "a" * 32, "From": TEXTER, "To": desk.number, "Body": "hi"}
+    headers = sign_form("not-the-token", f"{desk.url}/twilio/sms", form)
+    async with httpx.AsyncClient() as client:
+        forged = await client.post(f"{desk.url}/twilio/sms", data=form, headers=headers)
+        unsigned = await client.post(f"{desk.url}/twilio/sms", data=form)
+    assert forged.status_code == 403
+    assert unsigned.status_code == 403
+    assert await desk.scalar("SELECT count(*) FROM inbox") == 0
+
+
+async def test_signature_covers_parameters_we_do_not_know(desk: Desk) -> None:
+    """Tampering with an unknown field (added after signing) breaks the signature."""
+    form = {"MessageSid": "SM" + "b" * 32, "From": TEXTER, "To": desk.number, "Body": "hi"}
+    headers = sign_form(AUTH_TOKEN, f"{desk.url}/twilio/sms", form)
+    async with httpx.AsyncClient() as client:
+        tampered = await client.post(
+            f"{desk.url}/twilio/sms", data={**form, "NewField": "x"}, headers=headers
+        )
+        ok = await client.post(f"{desk.url}/twilio/sms", data=form, headers=headers)
+    assert tampered.status_code == 403
+    assert ok.status_code == 200
+
+
+async def test_duplicate_message_sid_is_processed_once(desk: Desk) -> None:
+    """Twilio's retry of the same MessageSid is acknowledged but answered only once."""
+    sid = "SM" + "c" * 32
+    first = await desk.text("once", sid=sid)
+    second = await desk.text("once", sid=sid)
+    assert (first.status_code, second.status_code) == (200, 200)
+    await desk.fake.wait_for_messages(1, to=TEXTER)
+    await desk.text("next")
+    await desk.fake.wait_for_messages(2, to=TEXTER)
+    bodies = [m.body for m in desk.fake.messages_to(TEXTER)]
+    assert bodies == ["echo: once", "echo: next"]
+    assert await desk.scalar("SELECT count(*) FROM inbox") == 2
+
+
+async def test_unknown_number_gets_404_and_nothing_processed(desk: Desk) -> None:
+    """A text to a number we do not serve is refused and not stored."""
+    response = await desk.text("hi", to="+15559999999")
+    assert response.status_code == 404
+    assert await desk.scalar("SELECT count(*) FROM inbox") == 0
+
+
+async def test_malformed_webhook_gets_400(desk: Desk) -> None:
+    """A signed form without MessageSid/From is a clear 400, not a crash."""
+    form = {"Body": "hi", "To": desk.number}
+    headers = sign_form(AUTH_TOKEN, f"{desk.url}/twilio/sms", form)
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{desk.url}/twilio/sms", data=form, headers=headers)
+    assert response.status_code == 400
+    assert "MessageSid" in response.text
+    assert await desk.scalar("SELECT count(*) FROM inbox") == 0
+
+
+async def test_every_media_url_is_kept_and_fetched(desk: Desk) -> None:
+    """All MediaUrlN of an MMS are stored; images are fetched with auth and kept."""
+    await desk.text("photos", media=[(PNG, "image/png"), (JPEG, "image/jpeg"), (b"%PDF-1.4", "image/png")])
+    await desk.fake.wait_for_messages(1, to=TEXTER)
+    media = (await desk.rows("SELECT media FROM inbox"))[0].media
+    if isinstance(media, str):
+        import json
+
+        media = json.loads(media)
+    assert len(media) == 3
+    assert [m["content_type"] for m in media] == ["image/png", "image/jpeg", "image/png"]
+    assert media[0]["sniffed"] == "image/png" and media[0]["key"].startswith("att/")
+    assert media[1]["sniffed"] == "image/jpeg"
+    # The third claims to be a PNG but its bytes are a PDF: refused, not stored.
+    assert media[2]["error"] == "not_image" and "key" not in media[2]
+    assert await desk.scalar("SELECT count(*) FROM media") == 2
+
+
+async def test_outbound_survives_three_500s_and_is_delivered_once(desk: Desk) -> None:
+    """Twilio failing three times with 500 delays the reply; it is sent exactly once."""
+    desk.fake.fail_next(TEXTER, status=500, times=3)
+    await desk.text("retry me")
+    sent = await desk.fake.wait_for_messages(1, to=TEXTER)
+    assert sent[0].body == "echo: retry me"
+    statuses = [a.status for a in desk.fake.attempts if a.to == TEXTER]
+    assert statuses == [500, 500, 500, 201]
+    assert await desk.scalar("SELECT attempts FROM outbox") == 4
+
+
+async def test_timeout_is_retried(desk: Desk) -> None:
+    """A send that times out is tried again."""
+    desk.fake.timeout_next(TEXTER, times=1, seconds=5)
+    await desk.text("slow")
+    sent = await desk.fake.wait_for_messages(1, to=TEXTER, timeout=15)
+    assert sent[0].body == "echo: slow"
+
+
+async def test_invalid_number_21211_is_not_retried(desk: Desk) -> None:
+    """A 400 with code 21211 fails the message at once, with the code kept."""
+    desk.fake.fail_next(TEXTER, status=400, code=21211, times=5)
+    await desk.text("hi")
+
+    async def failed() -> bool:
+        return bool(await desk.scalar("SELECT status FROM outbox") == "failed")
+
+    await desk.eventually(failed, what="outbox failed")
+    row = (await desk.rows("SELECT attempts, error_code, error_message FROM outbox"))[0]
+    assert row.attempts == 1
+    assert row.error_code == 21211
+    assert "valid phone number" in row.error_message
+    assert len([a for a in desk.fake.attempts if a.to == TEXTER]) == 1
+
+
+async def test_opted_out_21610_marks_the_number(desk: Desk) -> None:
+    """Twilio's 21610 records the texter as carrier-opted-out, without retrying."""
+    desk.fake.opt_out(TEXTER)
+    await desk.text("hello?")
+
+    async def opted() -> bool:
+        return bool(await desk.scalar("SELECT count(*) FROM carrier_optouts WHERE active"))
+
+    await desk.eventually(opted, what="carrier opt-out recorded")
+    row = (await desk.rows("SELECT status, error_code, attempts FROM outbox"))[0]
+    assert (row.status, row.error_code, row.attempts) == ("failed", 21610, 1)
+
+
+async def test_status_never_moves_backwards(desk: Desk) -> None:
+    """A late 'sent' after 'delivered' is recorded as an event but ignored."""
+    await desk.text("hi")
+    sent = (await desk.fake.wait_for_messages(1, to=TEXTER))[0]
+
+    async def delivered() -> bool:
+        status = await desk.scalar("SELECT status FROM outbox WHERE twilio_sid = :s", s=sent.sid)
+        return bool(status == "delivered")
+
+    await desk.eventually(delivered, what="delivered")
+    late = {"MessageSid": sent.sid, "MessageStatus": "sent", "AccountSid": desk.settings.account_sid}
+    for _ in range(2):  # a duplicate too
+        response = await desk.fake.post_signed(f"{desk.url}/twilio/status", late)
+        assert response.status_code == 204
+    assert await desk.scalar("SELECT status FROM outbox") == "delivered"
+    events = await desk.scalar("SELECT count(*) FROM message_events WHERE twilio_sid = :s", s=sent.sid)
+    assert events >= 5
+
+
+async def test_status_callback_needs_a_valid_signature(desk: Desk) -> None:
+    """A forged status callback cannot mark a message delivered."""
+    form = {"MessageSid": "SM" + "d" * 32, "MessageStatus": "delivered"}
+    headers = sign_form("wrong", f"{desk.url}/twilio/status", form)
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{desk.url}/twilio/status", data=form, headers=headers)
+    assert response.status_code == 403
+    assert await desk.scalar("SELECT count(*) FROM message_events") == 0
+
+
+async def test_delivery_failure_code_is_kept(desk: Desk) -> None:
+    """An undelivered callback with 30003 leaves the code and its meaning on the message."""
+    desk.fake.fail_delivery(TEXTER, 30003)
+    await desk.text("hi")
+
+    async def undelivered() -> bool:
+        return bool(await desk.scalar("SELECT status FROM outbox") == "undelivered")
+
+    await desk.eventually(undelivered, what="undelivered")
+    row = (await desk.rows("SELECT error_code, error_message FROM outbox"))[0]
+    assert row.error_code == 30003
+    assert "unreachable" in row.error_message
+
+
+async def test_replies_to_one_texter_leave_in_order(desk: Desk) -> None:
+    """Several replies to one texter are sent in the order they were written."""
+    desk.fake.fail_next(TEXTER, status=500, times=1)
+    await desk.text("burst x3")
+    sent = await desk.fake.wait_for_messages(3, to=TEXTER)
+    assert [m.body for m in sent] == [
+        "echo 1: burst x3",
+        "echo 2: burst x3",
+        "echo 3: burst x3",
+    ]
+
+
+async def test_texts_from_one_texter_are_processed_in_arrival_order(desk: Desk) -> None:
+    """Ten quick texts are answered in the order they were sent, none lost."""
+    for i in range(10):
+        await desk.text(f"m{i}")
+    sent = await desk.fake.wait_for_messages(10, to=TEXTER)
+    assert [m.body for m in sent] == [f"echo: m{i}" for i in range(10)]
+
+
+async def test_health_readiness_and_metrics(desk: Desk) -> None:
+    """Operators can probe the process and scrape Prometheus metrics."""
+    await desk.text("hi")
+    await desk.fake.wait_for_messages(1, to=TEXTER)
+    async with httpx.AsyncClient(base_url=desk.url) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["database"] == "ok"
+        metrics = (await client.get("/metrics")).text
+    assert 'textdesk_inbound_total{result="stored"}' in metrics
+    assert "textdesk_outbound_total" in metrics
+    assert "textdesk_dispatcher_lag_seconds" in metrics
