@@ -7,7 +7,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,7 +55,9 @@ def postgres_database() -> Iterator[str]:
     """A throw-away PostgreSQL database for this test session, migrated."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
     name = f"textdesk_test_{uuid.uuid4().hex[:10]}"
-    admin = create_sync_engine(PG_ADMIN_URL.replace("+asyncpg", "+psycopg"), isolation_level="AUTOCOMMIT")
+    admin = create_sync_engine(
+        PG_ADMIN_URL.replace("+asyncpg", "+psycopg"), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -98,9 +100,10 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def redis_url() -> AsyncIterator[str]:
+def redis_url() -> str:
+    """Redis (database 15, flushed by the tests that use it)."""
     require_service("Redis", "127.0.0.1", 6379)
-    yield REDIS_URL
+    return REDIS_URL
 
 
 def run(coro: object) -> object:

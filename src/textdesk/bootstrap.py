@@ -6,16 +6,18 @@ import logging
 from dataclasses import dataclass, field
 
 import httpx
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
+from textdesk.adapters.pacing import LocalPacer, RedisPacer
 from textdesk.adapters.signed_urls import MediaUrlSigner
 from textdesk.adapters.twilio.media import TwilioMediaFetcher
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.clock import SystemClock
 from textdesk.config import Settings
-from textdesk.ports import Clock, MediaFetcher, SmsGateway
+from textdesk.ports import Clock, MediaFetcher, Pacer, SmsGateway
 from textdesk.services import receive
 from textdesk.services.dispatch import Dispatcher
 from textdesk.services.numbers import NumberDirectory
@@ -41,6 +43,7 @@ class Container:
     processor: InboxProcessor
     dispatcher: Dispatcher
     loops: list[Loop] = field(default_factory=list)
+    redis: Redis | None = None
     background: bool = False
 
     async def start(self, *, background: bool = True) -> None:
@@ -56,6 +59,8 @@ class Container:
             await loop.stop()
         await self.committer.stop()
         await self.http.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.db.dispose()
 
 
@@ -93,6 +98,12 @@ def build(
         allowed_hosts=settings.allowed_media_hosts,
         max_bytes=settings.media_max_bytes,
     )
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    pacer: Pacer = (
+        RedisPacer(redis, settings.send_rate_per_number)
+        if redis is not None
+        else LocalPacer(settings.send_rate_per_number)
+    )
     dispatcher = Dispatcher(
         db=db,
         gateway=gateway,
@@ -102,6 +113,7 @@ def build(
         rate_per_number=settings.send_rate_per_number,
         max_attempts=settings.send_max_attempts,
         retry_base_seconds=settings.retry_base_seconds,
+        pacer=pacer,
     )
     dispatch_loop = Loop("dispatcher", dispatcher.run_once, idle=0.5)
     processor = InboxProcessor(
@@ -126,4 +138,5 @@ def build(
         processor=processor,
         dispatcher=dispatcher,
         loops=[process_loop, dispatch_loop],
+        redis=redis,
     )

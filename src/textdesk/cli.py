@@ -91,8 +91,12 @@ def serve(
             "for --workers > 1.[/red]"
         )
         raise typer.Exit(2)
+    # The worker processes read their settings afresh; pass our choices on.
     if not dispatcher:
         os.environ["TEXTDESK_RUN_BACKGROUND"] = "0"
+    if "public_url" not in settings.model_fields_set:
+        # Unset public URL: Twilio (or the sandbox) reaches us where we listen.
+        os.environ["TEXTDESK_PUBLIC_URL"] = f"http://{host}:{port}"
     uvicorn.run(
         "textdesk.web.app:app_from_settings",
         factory=True,

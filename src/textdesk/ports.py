@@ -42,3 +42,11 @@ class MediaFetcher(Protocol):
     async def fetch(self, url: str) -> tuple[bytes | None, str | None]:
         """Download ``url``; return (bytes, None) or (None, error)."""
         ...
+
+
+class Pacer(Protocol):
+    """Spaces sends from one number (Twilio queues, then fails, what comes too fast)."""
+
+    async def reserve(self, number: str) -> float:
+        """Take the next send slot of ``number``; return the seconds to wait for it."""
+        ...

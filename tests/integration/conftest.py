@@ -18,10 +18,11 @@ from textdesk.adapters.db.database import create_engine
 from textdesk.bootstrap import Container
 from textdesk.clock import SystemClock
 from textdesk.config import Settings
+from textdesk.domain.events import Reply
 from textdesk.services.numbers import add_number
 from textdesk.services.processing import Converser, Outcome, Turn
-from textdesk.domain.events import Reply
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
+from textdesk.web.app import create_app
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -35,7 +36,9 @@ class EchoConverser:
     async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
         body = turn.text.body
         count = 3 if body.endswith("x3") else 1
-        replies = [Reply(f"echo {i + 1}: {body}" if count > 1 else f"echo: {body}") for i in range(count)]
+        replies = [
+            Reply(f"echo {i + 1}: {body}" if count > 1 else f"echo: {body}") for i in range(count)
+        ]
         return Outcome(state={"seen": (state or {}).get("seen", 0) + 1}, mode=mode, replies=replies)
 
 
@@ -84,10 +87,10 @@ class Desk:
             return (await conn.execute(text(sql), params)).scalar()
 
     async def eventually(
-        self, check: Callable[[], Awaitable[Any]], *, timeout: float = 10.0, what: str = ""
+        self, check: Callable[[], Awaitable[Any]], *, within: float = 10.0, what: str = ""
     ) -> Any:
         """Poll ``check`` until it returns something truthy."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             value = await check()
             if value:
@@ -134,8 +137,6 @@ async def desk(
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = desk_settings(url, database_url, fake_twilio)
-    from textdesk.web.app import create_app
-
     app = create_app(settings, converser=converser)
     # The server runs in its own thread and event loop; the test talks to it over HTTP.
     with serve_app(app, sock=sock, lifespan="on"):

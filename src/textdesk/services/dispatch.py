@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -16,8 +15,7 @@ from textdesk.adapters.db import outbox
 from textdesk.adapters.db.outbox import OutboxRow
 from textdesk.adapters.signed_urls import MediaUrlSigner
 from textdesk.domain.delivery import Outcome, SendResult, backoff_seconds, classify, describe_error
-from textdesk.domain.ratelimit import TokenBucket
-from textdesk.ports import Clock, SmsGateway
+from textdesk.ports import Clock, Pacer, SmsGateway
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +34,8 @@ class Dispatcher:
         retry_base_seconds: float,
         lease: timedelta = timedelta(seconds=60),
         batch_size: int = 200,
+        pacer: Pacer,
         jitter: Callable[[], float] = random.random,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = db
         self._gateway = gateway
@@ -50,15 +48,7 @@ class Dispatcher:
         self._lease = lease
         self._batch = batch_size
         self._jitter = jitter
-        self._monotonic = monotonic
-        self._buckets: dict[str, TokenBucket] = {}
-
-    def _bucket(self, number: str) -> TokenBucket:
-        bucket = self._buckets.get(number)
-        if bucket is None:
-            bucket = TokenBucket(rate=self._rate, burst=1.0, tokens=1.0, updated=self._monotonic())
-            self._buckets[number] = bucket
-        return bucket
+        self._pacer = pacer
 
     async def run_once(self) -> int:
         """Claim and send one batch; returns how many sends were attempted."""
@@ -79,7 +69,7 @@ class Dispatcher:
         return len(rows)
 
     async def _send(self, row: OutboxRow) -> SendResult:
-        wait = self._bucket(row.from_phone).reserve(self._monotonic())
+        wait = await self._pacer.reserve(row.from_phone)
         if wait > 0:
             await asyncio.sleep(wait)
         return await self._gateway.send(

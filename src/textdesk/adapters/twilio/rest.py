@@ -10,7 +10,6 @@ import httpx
 
 from textdesk.domain.delivery import SendResult
 
-
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 

@@ -1,0 +1,104 @@
+"""The real `textdesk serve` process, started and killed like an operator would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN
+from textdesk.testing import FakeTwilio, bind_free_port
+
+TEXTDESK = str(Path(sys.executable).with_name("textdesk"))
+
+
+class ServerProcess:
+    """One `textdesk serve` child process on a fixed loopback port."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env = env
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [TEXTDESK, *args], env=self.env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    def start(self, *extra: str) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [TEXTDESK, "serve", "--port", str(self.port), *extra],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"server did not become ready: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, like a crash or an OOM kill."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc = None
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).serve() as fake:
+        yield fake
+
+
+@pytest.fixture
+def server(tmp_path: Path, fake_twilio: FakeTwilio) -> Iterator[ServerProcess]:
+    sock = bind_free_port()
+    port = sock.getsockname()[1]
+    sock.close()  # the child binds it; a race here is harmless on a quiet loopback
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTDESK_", "TWILIO_"))}
+    env.update(
+        {
+            "TEXTDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'textdesk.db'}",
+            "TEXTDESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "TEXTDESK_SECRET_KEY": "e2e-secret-" + "y" * 40,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_API_URL": fake_twilio.base_url,
+            "TEXTDESK_MEDIA_HOSTS": "127.0.0.1",
+            "TEXTDESK_SEND_RATE": "100",
+            "TEXTDESK_LOG_LEVEL": "WARNING",
+        }
+    )
+    proc = ServerProcess(env, port, tmp_path / "server.log")
+    assert proc.cli("migrate").returncode == 0
+    added = proc.cli("numbers", "add", "+15550100100", "--purpose", "conversational")
+    assert added.returncode == 0, added.stdout + added.stderr
+    yield proc
+    proc.stop()

@@ -1,0 +1,52 @@
+"""Reading Twilio's inbound webhook form."""
+
+from __future__ import annotations
+
+import pytest
+
+from textdesk.domain.inbound import MalformedWebhook, parse_inbound
+
+BASE = [("MessageSid", "SM" + "a" * 32), ("From", "+15551230001"), ("To", "+15550100100")]
+
+
+def test_all_media_and_unknown_fields_are_kept() -> None:
+    """Every MediaUrlN is read and fields we do not know are kept verbatim."""
+    form = [
+        *BASE,
+        ("Body", "look"),
+        ("NumMedia", "2"),
+        ("MediaUrl0", "https://api.twilio.com/a"),
+        ("MediaContentType0", "image/png"),
+        ("MediaUrl1", "https://api.twilio.com/b"),
+        ("MediaContentType1", "image/jpeg"),
+        ("BrandNewField", "x"),
+    ]
+    message = parse_inbound(form)
+    assert [m.url for m in message.media] == [
+        "https://api.twilio.com/a",
+        "https://api.twilio.com/b",
+    ]
+    assert message.params["BrandNewField"] == "x"
+    assert message.body == "look"
+
+
+def test_empty_body_is_fine() -> None:
+    """An MMS without text (or an empty text) is a message, with an empty body."""
+    assert parse_inbound(BASE).body == ""
+
+
+@pytest.mark.parametrize(
+    ("form", "why"),
+    [
+        (BASE[1:], "MessageSid"),
+        ([("MessageSid", "nope"), *BASE[1:]], "MessageSid"),
+        (BASE[:2], "From and To"),
+        ([*BASE, ("NumMedia", "x")], "NumMedia"),
+        ([*BASE, ("NumMedia", "11")], "NumMedia"),
+        ([*BASE, ("NumMedia", "1")], "MediaUrl0"),
+    ],
+)
+def test_malformed_forms_are_refused_with_a_reason(form: list[tuple[str, str]], why: str) -> None:
+    """A form missing what Twilio always sends is refused, saying what is wrong."""
+    with pytest.raises(MalformedWebhook, match=why):
+        parse_inbound(form)
