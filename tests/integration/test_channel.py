@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
 
 from tests.integration.conftest import AUTH_TOKEN, TEXTER, Desk
+from textdesk.adapters.db.tables import inbox
 from textdesk.testing import sign_form
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -94,7 +96,8 @@ async def test_every_media_url_is_kept_and_fetched(desk: Desk) -> None:
         "photos", media=[(PNG, "image/png"), (JPEG, "image/jpeg"), (b"%PDF-1.4", "image/png")]
     )
     await desk.fake.wait_for_messages(1, to=TEXTER)
-    media = (await desk.rows("SELECT media FROM inbox"))[0].media
+    async with desk.db.connect() as conn:
+        media = (await conn.execute(select(inbox.c.media))).scalar_one()
     assert len(media) == 3
     assert [m["content_type"] for m in media] == ["image/png", "image/jpeg", "image/png"]
     assert media[0]["sniffed"] == "image/png"
