@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.pacing import LocalPacer, RedisPacer
-from textdesk.adapters.signed_urls import MediaUrlSigner
+from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
 from textdesk.adapters.twilio.media import TwilioMediaFetcher
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.clock import SystemClock
@@ -38,6 +38,7 @@ class Container:
     committer: GroupCommitter
     numbers: NumberDirectory
     signer: MediaUrlSigner
+    record_links: RecordLinkSigner
     gateway: SmsGateway
     fetcher: MediaFetcher
     processor: InboxProcessor
@@ -133,6 +134,9 @@ def build(
         committer=committer,
         numbers=NumberDirectory(db),
         signer=signer,
+        record_links=RecordLinkSigner(
+            secret_key=settings.secret_key, public_url=settings.public_url
+        ),
         gateway=gateway,
         fetcher=fetcher,
         processor=processor,

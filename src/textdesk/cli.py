@@ -22,7 +22,7 @@ from textdesk.bootstrap import build
 from textdesk.clock import SystemClock
 from textdesk.config import Settings
 from textdesk.phones import InvalidPhone, to_e164
-from textdesk.services import demo, numbers, users
+from textdesk.services import api_tokens, demo, numbers, users
 
 app = typer.Typer(
     help="textdesk: a conversational SMS service desk.",
@@ -214,3 +214,17 @@ def demo_seed() -> None:
     clock = SystemClock()
     for line in _with_db(settings, lambda db: demo.seed(db=db, clock=clock)):
         console.print(line)
+
+
+tokens_app = typer.Typer(help="Tokens for the REST API (/api/v1).", no_args_is_help=True)
+app.add_typer(tokens_app, name="api-tokens")
+
+
+@tokens_app.command("create")
+def tokens_create(name: str) -> None:
+    """Create an API token; it is shown once."""
+    settings = _settings()
+    clock = SystemClock()
+    token = _with_db(settings, lambda db: api_tokens.create_token(db=db, clock=clock, name=name))
+    console.print(f"API token for {name} (shown once; send as 'Authorization: Bearer …'):")
+    console.print(token, soft_wrap=True, highlight=False)

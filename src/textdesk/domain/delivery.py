@@ -99,8 +99,11 @@ def classify(result: SendResult) -> Outcome:
 
 
 def backoff_seconds(attempt: int, *, base: float, cap: float = 300.0, jitter: float) -> float:
-    """Exponential backoff with full jitter; ``jitter`` in [0, 1) is supplied by the caller."""
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    """Exponential backoff with "equal jitter": half the ceiling plus a random half.
+
+    ``jitter`` in [0, 1) is supplied by the caller, so the rule stays a pure function.
+    """
+    ceiling = min(cap, base * 2.0 ** max(0, attempt - 1))
     return ceiling * (0.5 + jitter / 2)
 
 

@@ -13,7 +13,7 @@ from textdesk.bootstrap import Container, build
 from textdesk.config import Settings
 from textdesk.services.processing import Converser
 from textdesk.testing import FakeTwilio
-from textdesk.web import ops, twilio_routes
+from textdesk.web import api_people, api_records, ops, twilio_routes
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,9 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
         redoc_url=None,
     )
+    app.include_router(api_records.router)
+    app.include_router(api_people.router)
+    app.add_route("/r/{token}", ops.record_page, methods=["GET"])
     app.add_route("/twilio/sms", twilio_routes.inbound_sms, methods=["POST"])
     app.add_route("/twilio/status", twilio_routes.status_callback, methods=["POST"])
     app.add_route("/media/{token}", ops.signed_media, methods=["GET"])

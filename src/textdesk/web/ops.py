@@ -7,9 +7,10 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from textdesk.adapters.db import media
+from textdesk.adapters.db import media, records
 from textdesk.bootstrap import Container
 from textdesk.demo import demo_media
+from textdesk.web.pages import templates
 
 
 async def healthz(request: Request) -> Response:
@@ -49,4 +50,19 @@ async def signed_media(request: Request) -> Response:
         data, content_type = stored.data, stored.content_type
     return Response(
         data, media_type=content_type, headers={"Cache-Control": "private, max-age=300"}
+    )
+
+
+async def record_page(request: Request) -> Response:
+    """GET /r/{token}: the read-only view of a record linked from a texted card."""
+    container: Container = request.app.state.container
+    number = container.record_links.number_for(request.path_params["token"])
+    if number is None:
+        return PlainTextResponse("link invalid", status_code=404)
+    async with container.db.connect() as conn:
+        record = await records.get(conn, number)
+    if record is None:
+        return PlainTextResponse("not found", status_code=404)
+    return templates.TemplateResponse(
+        request, "record.html", {"record": record.as_dict()}, headers={"Cache-Control": "no-store"}
     )

@@ -189,3 +189,69 @@ media = Table(
     Column("source_url", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
 )
+
+# The built-in record store: incidents, ServiceNow-shaped.
+records = Table(
+    "records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("number", String(16), nullable=True, unique=True),
+    Column("table_name", String(32), nullable=False, default="incident"),
+    Column("short_description", String(160), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("category", String(64), nullable=True),
+    Column("state", String(32), nullable=False),
+    Column("urgency", Integer, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("caller_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("caller_phone", String(32), nullable=True),
+    Column("assigned_to", String(200), nullable=True),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_records_caller", "caller_id", "state"),
+    Index("ix_records_caller_phone", "caller_phone", "state"),
+)
+
+record_comments = Table(
+    "record_comments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_id", Id, ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("public", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_record_comments_record", "record_id", "id"),
+)
+
+record_attachments = Table(
+    "record_attachments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_id", Id, ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    Column("media_key", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# What happened to records (state, comment, assignment): the notification feed.
+record_events = Table(
+    "record_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_id", Id, ForeignKey("records.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),  # created | state_changed | commented | assigned
+    Column("data", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("handled_at", UtcDateTime, nullable=True),
+    Index("ix_record_events_pending", "handled_at", "id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+)

@@ -1,0 +1,193 @@
+"""The built-in record store (incidents) on our own database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textdesk.adapters.db.tables import (
+    record_attachments,
+    record_comments,
+    record_events,
+    records,
+    users,
+)
+from textdesk.domain.records import (
+    OPEN_STATES,
+    Comment,
+    Record,
+    changes,
+    number_for,
+    parse_urgency,
+    priority_for,
+)
+
+_COLUMNS = (*records.c, users.c.name.label("caller_name"))
+
+
+def _from_row(r: Any, comments: Sequence[Comment] = (), attachments: Sequence[str] = ()) -> Record:
+    return Record(
+        id=r.id,
+        number=r.number,
+        short_description=r.short_description,
+        description=r.description,
+        category=r.category,
+        state=r.state,
+        urgency=r.urgency,
+        priority=r.priority,
+        caller_id=r.caller_id,
+        caller_name=r.caller_name,
+        caller_phone=r.caller_phone,
+        assigned_to=r.assigned_to,
+        opened_at=r.opened_at,
+        updated_at=r.updated_at,
+        comments=tuple(comments),
+        attachments=tuple(attachments),
+    )
+
+
+def _select() -> Any:
+    return select(*_COLUMNS).select_from(
+        records.outerjoin(users, users.c.id == records.c.caller_id)
+    )
+
+
+async def _event(
+    conn: AsyncConnection, record_id: int, kind: str, data: dict[str, Any], now: datetime
+) -> None:
+    await conn.execute(
+        record_events.insert().values(record_id=record_id, kind=kind, data=data, created_at=now)
+    )
+
+
+async def create(
+    conn: AsyncConnection,
+    *,
+    short_description: str,
+    description: str = "",
+    category: str | None = None,
+    urgency: Any = 3,
+    caller_id: int | None,
+    caller_phone: str | None,
+    attachments: Sequence[str] = (),
+    now: datetime,
+) -> Record:
+    level = parse_urgency(urgency)
+    result = await conn.execute(
+        records.insert()
+        .values(
+            short_description=(short_description.strip() or "(no description)")[:160],
+            description=description,
+            category=category,
+            state="New",
+            urgency=level,
+            priority=priority_for(level),
+            caller_id=caller_id,
+            caller_phone=caller_phone,
+            opened_at=now,
+            updated_at=now,
+        )
+        .returning(records.c.id)
+    )
+    record_id = int(result.scalar_one())
+    number = number_for(record_id)
+    await conn.execute(update(records).where(records.c.id == record_id).values(number=number))
+    if attachments:
+        await conn.execute(
+            record_attachments.insert(),
+            [{"record_id": record_id, "media_key": k, "created_at": now} for k in attachments],
+        )
+    await _event(conn, record_id, "created", {"number": number}, now)
+    found = await get(conn, number)
+    assert found is not None
+    return found
+
+
+async def get(conn: AsyncConnection, number: str) -> Record | None:
+    row = (await conn.execute(_select().where(records.c.number == number.upper()))).first()
+    if row is None:
+        return None
+    comments = [
+        Comment(c.author, c.body, c.created_at, c.public)
+        for c in await conn.execute(
+            select(record_comments)
+            .where(record_comments.c.record_id == row.id)
+            .order_by(record_comments.c.id)
+        )
+    ]
+    attachments = (
+        await conn.execute(
+            select(record_attachments.c.media_key)
+            .where(record_attachments.c.record_id == row.id)
+            .order_by(record_attachments.c.id)
+        )
+    ).scalars()
+    return _from_row(row, comments, list(attachments))
+
+
+async def list_records(
+    conn: AsyncConnection,
+    *,
+    caller_id: int | None = None,
+    caller_phone: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+) -> list[Record]:
+    """Records, newest first, optionally a caller's (by account or phone) and open only."""
+    query = _select().order_by(records.c.id.desc()).limit(limit)
+    if caller_id is not None:
+        query = query.where(records.c.caller_id == caller_id)
+    if caller_phone is not None:
+        query = query.where(records.c.caller_phone == caller_phone)
+    if open_only:
+        query = query.where(records.c.state.in_(OPEN_STATES))
+    return [_from_row(r) for r in await conn.execute(query)]
+
+
+async def apply_update(
+    conn: AsyncConnection, number: str, fields: dict[str, Any], now: datetime
+) -> Record | None:
+    """Change fields (validated); records state/assignment events.  None if no such record."""
+    before = await get(conn, number)
+    if before is None:
+        return None
+    changed = changes(before, fields)
+    if not changed:
+        return before
+    await conn.execute(
+        update(records).where(records.c.id == before.id).values(**changed, updated_at=now)
+    )
+    if "state" in changed:
+        await _event(
+            conn, before.id, "state_changed", {"from": before.state, "to": changed["state"]}, now
+        )
+    if "assigned_to" in changed:
+        await _event(conn, before.id, "assigned", {"to": changed["assigned_to"]}, now)
+    return await get(conn, number)
+
+
+async def add_comment(
+    conn: AsyncConnection,
+    number: str,
+    *,
+    author: str,
+    body: str,
+    public: bool = True,
+    now: datetime,
+) -> Record | None:
+    record = await get(conn, number)
+    if record is None:
+        return None
+    await conn.execute(
+        record_comments.insert().values(
+            record_id=record.id, author=author, body=body, public=public, created_at=now
+        )
+    )
+    await conn.execute(update(records).where(records.c.id == record.id).values(updated_at=now))
+    if public:
+        await _event(conn, record.id, "commented", {"author": author, "body": body}, now)
+    return await get(conn, number)

@@ -1,0 +1,135 @@
+"""Incidents: the records texters open, follow and comment on (plain data and rules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+STATES = ("New", "In Progress", "On Hold", "Resolved", "Closed", "Canceled")
+OPEN_STATES = ("New", "In Progress", "On Hold")
+URGENCY_LABELS = {1: "High", 2: "Medium", 3: "Low"}
+PRIORITY_LABELS = {1: "Critical", 2: "High", 3: "Moderate", 4: "Low", 5: "Planning"}
+# Fields a record may be updated through (API, topics); the rest are derived or fixed.
+EDITABLE = frozenset(
+    {"short_description", "description", "category", "state", "urgency", "assigned_to"}
+)
+
+
+class InvalidRecord(ValueError):
+    """A field value a record cannot take, with a message a person can act on."""
+
+
+def number_for(record_id: int, prefix: str = "INC") -> str:
+    """``INC0010001`` for the first record, as ServiceNow numbers them."""
+    return f"{prefix}{10000 + record_id:07d}"
+
+
+def parse_urgency(value: Any) -> int:
+    """1/2/3 or High/Medium/Low (any case) to 1..3."""
+    if isinstance(value, int) and value in URGENCY_LABELS:
+        return value
+    text = str(value).strip().lower()
+    if text.isdigit() and int(text) in URGENCY_LABELS:
+        return int(text)
+    for number, label in URGENCY_LABELS.items():
+        if text in (label.lower(), f"{number} - {label.lower()}"):
+            return number
+    raise InvalidRecord(f"urgency must be 1-3 or High/Medium/Low, not {value!r}")
+
+
+def parse_state(value: Any) -> str:
+    text = str(value).strip().lower().replace("_", " ")
+    for state in STATES:
+        if text == state.lower():
+            return state
+    raise InvalidRecord(f"state must be one of {', '.join(STATES)}, not {value!r}")
+
+
+def priority_for(urgency: int, impact: int = 2) -> int:
+    """ITIL's urgency × impact matrix (impact defaults to medium for texter reports)."""
+    return min(5, max(1, urgency + impact - 1))
+
+
+@dataclass(frozen=True)
+class Comment:
+    author: str
+    body: str
+    created_at: datetime
+    public: bool = True
+
+
+@dataclass(frozen=True)
+class Record:
+    id: int
+    number: str
+    short_description: str
+    description: str
+    category: str | None
+    state: str
+    urgency: int
+    priority: int
+    caller_id: int | None
+    caller_name: str | None
+    caller_phone: str | None
+    assigned_to: str | None
+    opened_at: datetime
+    updated_at: datetime
+    comments: tuple[Comment, ...] = ()
+    attachments: tuple[str, ...] = field(default=())
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def as_dict(self, url: str | None = None) -> dict[str, Any]:
+        """The record as topics and notification templates see it."""
+        return {
+            "number": self.number,
+            "short_description": self.short_description,
+            "description": self.description,
+            "category": self.category or "",
+            "state": self.state,
+            "urgency": f"{self.urgency} - {URGENCY_LABELS[self.urgency]}",
+            "priority": f"{self.priority} - {PRIORITY_LABELS[self.priority]}",
+            "caller": self.caller_name or self.caller_phone or "",
+            "caller_phone": self.caller_phone or "",
+            "assigned_to": self.assigned_to or "(unassigned)",
+            "opened_at": self.opened_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "comments": [
+                {"author": c.author, "body": c.body, "created_at": c.created_at.isoformat()}
+                for c in self.comments
+                if c.public
+            ],
+            "attachments": len(self.attachments),
+            "url": url or "",
+        }
+
+
+def changes(before: Record, fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate an update and return only what really changes (normalised)."""
+    unknown = set(fields) - EDITABLE
+    if unknown:
+        raise InvalidRecord(f"cannot update field(s): {', '.join(sorted(unknown))}")
+    normalised: dict[str, Any] = {}
+    for name, raw in fields.items():
+        value = _normalise(name, raw)
+        if getattr(before, name) != value:
+            normalised[name] = value
+    if "urgency" in normalised:
+        normalised["priority"] = priority_for(normalised["urgency"])
+    return normalised
+
+
+def _normalise(name: str, value: Any) -> Any:
+    if name == "urgency":
+        return parse_urgency(value)
+    if name == "state":
+        return parse_state(value)
+    if name == "short_description":
+        text = str(value).strip()
+        if not text:
+            raise InvalidRecord("short_description cannot be empty")
+        return text[:160]
+    return None if value is None else str(value)

@@ -1,0 +1,25 @@
+"""Record use cases shared by the REST API, the virtual agent and (later) agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textdesk.adapters.db import records as store
+from textdesk.adapters.signed_urls import RecordLinkSigner
+from textdesk.domain.records import Record
+
+
+def record_view(record: Record, links: RecordLinkSigner) -> dict[str, Any]:
+    """The record as a dict, with the texter-facing link."""
+    return record.as_dict(url=links.url_for(record.number))
+
+
+async def open_records_of(
+    conn: AsyncConnection, *, user_id: int | None, phone: str
+) -> list[Record]:
+    """A texter's open records: by account when they have one, else by phone."""
+    if user_id is not None:
+        return await store.list_records(conn, caller_id=user_id, open_only=True)
+    return await store.list_records(conn, caller_phone=phone, open_only=True)

@@ -1,0 +1,86 @@
+"""REST API: users (accounts) and conversations with their transcripts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import select
+
+from textdesk.adapters.db import directory
+from textdesk.adapters.db.tables import conversations, outbox, transcript
+from textdesk.phones import InvalidPhone
+from textdesk.services.users import DuplicatePhone, add_user
+from textdesk.web.deps import ApiClient, ContainerDep, Tx
+from textdesk.web.schemas import ConversationPublic, TranscriptLine, UserCreate, UserPublic
+
+router = APIRouter(prefix="/api/v1", tags=["people"])
+
+
+@router.get("/users", response_model=list[UserPublic])
+async def list_users(client: ApiClient, conn: Tx) -> list[UserPublic]:
+    return [
+        UserPublic(id=u.id, name=u.name, email=u.email, phone=u.phone)
+        for u in await directory.list_users(conn)
+    ]
+
+
+@router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+async def create_user(body: UserCreate, client: ApiClient, container: ContainerDep) -> UserPublic:
+    try:
+        user_id = await add_user(
+            db=container.db,
+            clock=container.clock,
+            name=body.name,
+            phone=body.phone,
+            email=body.email,
+        )
+    except InvalidPhone as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    except DuplicatePhone as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    async with container.db.connect() as conn:
+        found = [u for u in await directory.list_users(conn) if u.id == user_id]
+    user = found[0]
+    return UserPublic(id=user.id, name=user.name, email=user.email, phone=user.phone)
+
+
+@router.get("/conversations", response_model=list[ConversationPublic])
+async def list_conversations(
+    client: ApiClient, conn: Tx, limit: int = 50
+) -> list[ConversationPublic]:
+    rows = await conn.execute(
+        select(conversations).order_by(conversations.c.updated_at.desc()).limit(min(limit, 500))
+    )
+    return [
+        ConversationPublic(
+            id=r.id,
+            phone=r.phone,
+            number=r.number,
+            user_id=r.user_id,
+            mode=r.mode,
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+
+
+@router.get("/conversations/{conversation_id}/transcript", response_model=list[TranscriptLine])
+async def get_transcript(conversation_id: int, client: ApiClient, conn: Tx) -> list[TranscriptLine]:
+    """Everything said, in order, with each outbound text's delivery status."""
+    rows = await conn.execute(
+        select(transcript, outbox.c.status, outbox.c.error_code)
+        .select_from(transcript.outerjoin(outbox, outbox.c.id == transcript.c.outbox_id))
+        .where(transcript.c.conversation_id == conversation_id)
+        .order_by(transcript.c.id)
+    )
+    return [
+        TranscriptLine(
+            author=r.author,
+            body=r.body,
+            media=list(r.media or []),
+            created_at=r.created_at,
+            delivery=(f"{r.status} ({r.error_code})" if r.error_code else r.status)
+            if r.outbox_id
+            else None,
+        )
+        for r in rows
+    ]

@@ -1,0 +1,131 @@
+"""REST API: records (incidents)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from textdesk.adapters.db import records as store
+from textdesk.domain.records import InvalidRecord, Record
+from textdesk.phones import InvalidPhone, to_e164
+from textdesk.web.deps import ApiClient, ContainerDep, Tx
+from textdesk.web.schemas import (
+    CommentCreate,
+    CommentPublic,
+    RecordCreate,
+    RecordPublic,
+    RecordUpdate,
+)
+
+router = APIRouter(prefix="/api/v1/records", tags=["records"])
+
+
+def _public(record: Record, container: ContainerDep) -> RecordPublic:
+    return RecordPublic(
+        number=record.number,
+        short_description=record.short_description,
+        description=record.description,
+        category=record.category,
+        state=record.state,
+        urgency=record.urgency,
+        priority=record.priority,
+        caller_id=record.caller_id,
+        caller_phone=record.caller_phone,
+        assigned_to=record.assigned_to,
+        opened_at=record.opened_at,
+        updated_at=record.updated_at,
+        comments=[
+            CommentPublic(author=c.author, body=c.body, created_at=c.created_at)
+            for c in record.comments
+        ],
+        attachments=len(record.attachments),
+        url=container.record_links.url_for(record.number),
+    )
+
+
+def _missing(number: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no record {number}")
+
+
+@router.get("", response_model=list[RecordPublic])
+async def list_records(
+    client: ApiClient,
+    container: ContainerDep,
+    conn: Tx,
+    caller_id: int | None = None,
+    caller_phone: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+) -> list[RecordPublic]:
+    """Records, newest first."""
+    found = await store.list_records(
+        conn,
+        caller_id=caller_id,
+        caller_phone=caller_phone,
+        open_only=open_only,
+        limit=max(1, min(limit, 500)),
+    )
+    return [_public(r, container) for r in found]
+
+
+@router.get("/{number}", response_model=RecordPublic)
+async def get_record(
+    number: str, client: ApiClient, container: ContainerDep, conn: Tx
+) -> RecordPublic:
+    record = await store.get(conn, number)
+    if record is None:
+        raise _missing(number)
+    return _public(record, container)
+
+
+@router.post("", response_model=RecordPublic, status_code=status.HTTP_201_CREATED)
+async def create_record(
+    body: RecordCreate, client: ApiClient, container: ContainerDep, conn: Tx
+) -> RecordPublic:
+    try:
+        phone = to_e164(body.caller_phone) if body.caller_phone else None
+    except InvalidPhone as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    record = await store.create(
+        conn,
+        short_description=body.short_description,
+        description=body.description,
+        category=body.category,
+        urgency=body.urgency,
+        caller_id=body.caller_id,
+        caller_phone=phone,
+        now=container.clock.now(),
+    )
+    return _public(record, container)
+
+
+@router.patch("/{number}", response_model=RecordPublic)
+async def update_record(
+    number: str, body: RecordUpdate, client: ApiClient, container: ContainerDep, conn: Tx
+) -> RecordPublic:
+    """Change fields; state and assignment changes become record events (notifications)."""
+    try:
+        record = await store.apply_update(
+            conn, number, body.model_dump(exclude_unset=True), container.clock.now()
+        )
+    except InvalidRecord as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if record is None:
+        raise _missing(number)
+    return _public(record, container)
+
+
+@router.post("/{number}/comments", response_model=RecordPublic, status_code=status.HTTP_201_CREATED)
+async def comment_record(
+    number: str, body: CommentCreate, client: ApiClient, container: ContainerDep, conn: Tx
+) -> RecordPublic:
+    record = await store.add_comment(
+        conn,
+        number,
+        author=body.author,
+        body=body.body,
+        public=body.public,
+        now=container.clock.now(),
+    )
+    if record is None:
+        raise _missing(number)
+    return _public(record, container)

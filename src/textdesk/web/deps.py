@@ -1,0 +1,52 @@
+"""FastAPI dependencies: the container, a database connection, the API token."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textdesk.bootstrap import Container
+from textdesk.services.api_tokens import check_token
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `textdesk api-tokens create`")
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+async def api_client(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The name of the calling API token; 401 without a valid one."""
+    if credentials is not None:
+        name = await check_token(
+            db=container.db, clock=container.clock, token=credentials.credentials
+        )
+        if name is not None:
+            return name
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "a valid API token is required (Authorization: Bearer tdk_…)",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+ApiClient = Annotated[str, Depends(api_client)]
+
+
+async def transaction(container: ContainerDep) -> AsyncIterator[AsyncConnection]:
+    async with container.db.begin() as conn:
+        yield conn
+
+
+Tx = Annotated[AsyncConnection, Depends(transaction)]
