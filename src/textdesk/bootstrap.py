@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from redis.asyncio import Redis
@@ -17,11 +18,15 @@ from textdesk.adapters.twilio.media import TwilioMediaFetcher
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.clock import SystemClock
 from textdesk.config import Settings
+from textdesk.domain.engine import Engine
 from textdesk.ports import Clock, MediaFetcher, Pacer, SmsGateway
 from textdesk.services import receive
 from textdesk.services.dispatch import Dispatcher
+from textdesk.services.effects import EffectRunner, NoAgents
 from textdesk.services.numbers import NumberDirectory
-from textdesk.services.processing import Converser, InboxProcessor, SilentConverser
+from textdesk.services.processing import Converser, InboxProcessor
+from textdesk.services.virtual_agent import VirtualAgent
+from textdesk.topic_files import load_topics
 from textdesk.worker import Loop
 
 log = logging.getLogger(__name__)
@@ -117,9 +122,19 @@ def build(
         pacer=pacer,
     )
     dispatch_loop = Loop("dispatcher", dispatcher.run_once, idle=0.5)
+    record_links = RecordLinkSigner(secret_key=settings.secret_key, public_url=settings.public_url)
+    if converser is None:
+        engine = Engine(
+            load_topics(settings.topics_dir),
+            idle_close=timedelta(minutes=settings.idle_close_minutes),
+        )
+        effects = EffectRunner(
+            links=record_links, handoff=NoAgents(), max_media_bytes=settings.media_max_bytes
+        )
+        converser = VirtualAgent(engine, effects)
     processor = InboxProcessor(
         db=db,
-        converser=converser or SilentConverser(),
+        converser=converser,
         fetcher=fetcher,
         clock=clock,
         on_enqueued=dispatch_loop.wake,

@@ -124,7 +124,7 @@ def fake_twilio() -> Iterator[FakeTwilio]:
 
 
 @pytest.fixture
-def converser() -> Converser:
+def converser() -> Converser | None:
     return EchoConverser()
 
 

@@ -1,0 +1,118 @@
+"""Running what the virtual agent asks for: records, media, hand-off."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from textdesk.adapters.db import records as store
+from textdesk.adapters.signed_urls import RecordLinkSigner
+from textdesk.domain.events import (
+    AddComment,
+    CreateRecord,
+    Effect,
+    EffectResult,
+    FetchMedia,
+    GetRecord,
+    QueryRecords,
+    Transfer,
+    UpdateRecord,
+)
+from textdesk.domain.records import InvalidRecord, Record
+from textdesk.services.processing import Turn
+from textdesk.services.records import open_records_of, record_view
+
+
+class Handoff(Protocol):
+    """Decides whether a live agent can take a conversation (the live-agent port)."""
+
+    async def request(self, turn: Turn, effect: Transfer) -> EffectResult: ...
+
+
+class NoAgents:
+    """No live agents configured: every transfer gets the "no agent available" path."""
+
+    async def request(self, turn: Turn, effect: Transfer) -> EffectResult:
+        return EffectResult(ok=True, value={"status": "unavailable"})
+
+
+def _owned_by(record: Record, turn: Turn) -> bool:
+    """A texter only ever sees their own records over SMS."""
+    if turn.texter.user_id is not None and record.caller_id == turn.texter.user_id:
+        return True
+    return record.caller_phone == turn.texter.phone
+
+
+class EffectRunner:
+    def __init__(self, *, links: RecordLinkSigner, handoff: Handoff, max_media_bytes: int) -> None:
+        self._links = links
+        self._handoff = handoff
+        self._max_media = max_media_bytes
+
+    def _view(self, record: Record) -> dict[str, Any]:
+        return record_view(record, self._links)
+
+    async def run(self, effect: Effect, turn: Turn) -> EffectResult:
+        """Carry out ``effect`` inside the turn's transaction."""
+        conn, now = turn.conn, turn.now
+        match effect:
+            case QueryRecords(source="my_open_incidents"):
+                found = await open_records_of(
+                    conn, user_id=turn.texter.user_id, phone=turn.texter.phone
+                )
+                return EffectResult(value=[self._view(r) for r in found])
+            case QueryRecords(source=source):
+                return EffectResult(ok=False, error=f"unknown_source:{source}")
+            case GetRecord(number=number):
+                record = await store.get(conn, number)
+                if record is None or not _owned_by(record, turn):
+                    return EffectResult(ok=False, error="not_found")
+                return EffectResult(value=self._view(record))
+            case CreateRecord(fields=fields, attachments=attachments):
+                try:
+                    record = await store.create(
+                        conn,
+                        short_description=str(fields.get("short_description", "")),
+                        description=str(fields.get("description", "")),
+                        category=str(fields["category"]) if fields.get("category") else None,
+                        urgency=fields.get("urgency", 3),
+                        caller_id=turn.texter.user_id,
+                        caller_phone=turn.texter.phone,
+                        attachments=attachments,
+                        now=now,
+                    )
+                except InvalidRecord as exc:
+                    return EffectResult(ok=False, error=str(exc))
+                return EffectResult(value=self._view(record))
+            case UpdateRecord(number=number, fields=fields):
+                current = await store.get(conn, number)
+                if current is None or not _owned_by(current, turn):
+                    return EffectResult(ok=False, error="not_found")
+                try:
+                    updated = await store.apply_update(conn, number, fields, now)
+                except InvalidRecord as exc:
+                    return EffectResult(ok=False, error=str(exc))
+                assert updated is not None
+                return EffectResult(value=self._view(updated))
+            case AddComment(number=number, text=text):
+                current = await store.get(conn, number)
+                if current is None or not _owned_by(current, turn):
+                    return EffectResult(ok=False, error="not_found")
+                author = turn.texter.name or turn.texter.phone
+                commented = await store.add_comment(conn, number, author=author, body=text, now=now)
+                assert commented is not None
+                return EffectResult(value=self._view(commented))
+            case FetchMedia():
+                return self._media(turn)
+            case Transfer():
+                return await self._handoff.request(turn, effect)
+        return EffectResult(ok=False, error=f"unsupported:{type(effect).__name__}")
+
+    def _media(self, turn: Turn) -> EffectResult:
+        """Images were fetched and verified before the turn (see processing); report them."""
+        keys = [str(m["key"]) for m in turn.media if m.get("key")]
+        if keys:
+            return EffectResult(value=keys)
+        errors = [str(m.get("error")) for m in turn.media if m.get("error")]
+        error = errors[0] if errors else "fetch_failed"
+        value = {"max_bytes": self._max_media} if error == "too_large" else None
+        return EffectResult(ok=False, error=error, value=value)
