@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db import directory
 from textdesk.adapters.db.database import create_engine, is_sqlite, migrate
 from textdesk.bootstrap import build
+from textdesk.chat import run_chat
 from textdesk.clock import SystemClock
 from textdesk.config import Settings
 from textdesk.phones import InvalidPhone, to_e164
@@ -228,3 +229,17 @@ def tokens_create(name: str) -> None:
     token = _with_db(settings, lambda db: api_tokens.create_token(db=db, clock=clock, name=name))
     console.print(f"API token for {name} (shown once; send as 'Authorization: Bearer …'):")
     console.print(token, soft_wrap=True, highlight=False)
+
+
+@app.command("chat")
+def chat_cmd(
+    from_: Annotated[str, typer.Option("--from", help="Your phone number (the texter's).")],
+    to: Annotated[
+        str | None, typer.Option(help="Our number to text (default: the first conversational).")
+    ] = None,
+    url: Annotated[str, typer.Option(help="A textdesk running in sandbox mode.")] = (
+        "http://127.0.0.1:8000"
+    ),
+) -> None:
+    """Text textdesk from the terminal: a phone for a sandbox server (see /simulator)."""
+    raise typer.Exit(run_chat(url=url, phone=from_, number=to))

@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from textdesk import __version__
 from textdesk.bootstrap import Container, build
 from textdesk.config import Settings
 from textdesk.services.processing import Converser
 from textdesk.testing import FakeTwilio
-from textdesk.web import api_people, api_records, ops, twilio_routes
+from textdesk.web import api_people, api_records, ops, simulator, twilio_routes
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ def create_app(
     app.add_route("/healthz", ops.healthz, methods=["GET"])
     app.add_route("/readyz", ops.readyz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
+    # Pages' CSS and the vendored htmx; the simulator answers 404 unless in sandbox mode.
+    app.mount("/static", StaticFiles(directory=simulator.STATIC_DIR), name="static")
+    app.include_router(simulator.router)
     if settings.sandbox:
         sandbox = FakeTwilio(settings.account_sid, settings.auth_token)
         sandbox.base_url = settings.public_url.rstrip("/") + "/sandbox/twilio"

@@ -1,0 +1,280 @@
+"""The phone simulator and the terminal phone, against a real sandbox-mode server."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import struct
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.integration.conftest import NUMBER, TEXTER, EchoConverser
+from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.db.tables import inbox
+from textdesk.chat import ChatError, chat
+from textdesk.clock import SystemClock
+from textdesk.config import Settings
+from textdesk.services.numbers import add_number
+from textdesk.services.users import add_user
+from textdesk.testing import FakeTwilio, bind_free_port, serve_app
+from textdesk.web.app import create_app
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG, built here so the test needs no binary fixture."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\x0a\x7c\xff")  # filter byte + one blue pixel
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def sandbox_settings(url: str, database_url: str, **extra: Any) -> Settings:
+    """Settings without Twilio credentials: the app carries texts through its sandbox."""
+    values: dict[str, Any] = {
+        "TEXTDESK_DATABASE_URL": database_url,
+        "TEXTDESK_PUBLIC_URL": url,
+        "TEXTDESK_DEMO": True,
+        "TEXTDESK_MEDIA_HOSTS": "127.0.0.1",
+        "TEXTDESK_SEND_RATE": 100,
+    }
+    values.update(extra)
+    return Settings(**values)
+
+
+@dataclass
+class Sim:
+    url: str
+    app: FastAPI
+    db: AsyncEngine
+    http: httpx.AsyncClient
+
+    @property
+    def sandbox(self) -> FakeTwilio:
+        sandbox: FakeTwilio = self.app.state.sandbox
+        return sandbox
+
+    async def send(self, body: str = "", **kwargs: Any) -> httpx.Response:
+        data = {"phone": TEXTER, "number": NUMBER, "body": body}
+        return await self.http.post("/simulator/send", data=data, **kwargs)
+
+    async def thread(self, phone: str = TEXTER) -> str:
+        answer = await self.http.get("/simulator/thread", params={"phone": phone, "number": NUMBER})
+        assert answer.status_code == 200
+        return answer.text
+
+    async def eventually(self, check: Callable[[], Awaitable[Any]], what: str) -> Any:
+        deadline = time.monotonic() + 10
+        while not (value := await check()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.05)
+        return value
+
+
+async def _seed(database_url: str) -> AsyncEngine:
+    db = create_engine(database_url)
+    clock = SystemClock()
+    await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
+    await add_user(db=db, clock=clock, name="Alice Example", phone=TEXTER)
+    return db
+
+
+@pytest.fixture
+async def sim(sqlite_url: str) -> AsyncIterator[Sim]:
+    db = await _seed(sqlite_url)
+    sock = bind_free_port()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app = create_app(sandbox_settings(url, sqlite_url), converser=EchoConverser())
+    with serve_app(app, sock=sock, lifespan="on"):
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            yield Sim(url, app, db, http)
+    await db.dispose()
+
+
+async def test_page_lists_accounts_and_numbers(sim: Sim) -> None:
+    """The page offers each account by name and number, a new guest, and our number."""
+    page = await sim.http.get("/simulator")
+    assert page.status_code == 200
+    assert "Alice Example · +15551230001" in page.text
+    assert re.search(r"New guest · \+155502\d{5}", page.text)
+    assert f'<option value="{NUMBER}" selected>' in page.text
+    assert "/static/htmx.min.js" in page.text
+    assert (await sim.http.get("/static/htmx.min.js")).status_code == 200
+
+
+async def test_send_shows_echo_reply_in_thread(sim: Sim) -> None:
+    """A text sent from the page reaches the bot, and its reply shows in the thread."""
+    sent = await sim.send("hello\nthere")
+    assert sent.status_code == 200
+    assert "hello\nthere" in sent.text  # the texter's own text, line break kept
+
+    async def replied() -> bool:
+        return "echo: hello\nthere" in await sim.thread()
+
+    await sim.eventually(replied, "the echo reply")
+    thread = await sim.thread()
+    assert thread.index("msg-texter") < thread.index("msg-bot")
+    assert re.search(r'class="status status-(queued|sent|delivered)"', thread)
+
+
+async def test_unchanged_thread_answers_204(sim: Sim) -> None:
+    """Polling with the current version gets 204, so the page does not redraw."""
+    html = await sim.thread()
+    version = re.search(r'name="version" value="([0-9a-f]+)"', html)
+    assert version is not None
+    again = await sim.http.get(
+        "/simulator/thread",
+        params={"phone": TEXTER, "number": NUMBER, "version": version.group(1)},
+    )
+    assert again.status_code == 204
+
+
+async def test_image_upload_arrives_as_media(sim: Sim) -> None:
+    """An attached image reaches textdesk as MMS media and shows inline in the thread."""
+    png = tiny_png()
+    sent = await sim.send(files={"file": ("pixel.png", png, "image/png")})
+    assert sent.status_code == 200
+
+    async with sim.db.connect() as conn:
+        media = (
+            await conn.execute(select(inbox.c.media).where(inbox.c.from_phone == TEXTER))
+        ).one()[0]
+    assert [m["content_type"] for m in media] == ["image/png"]
+    src = re.search(r'<img src="(/simulator/media/MM[0-9a-f]+/0)"', sent.text)
+    assert src is not None
+    image = await sim.http.get(src.group(1))
+    assert image.content == png
+    assert image.headers["content-type"] == "image/png"
+
+
+async def test_non_image_is_served_as_download_and_refused(sim: Sim) -> None:
+    """A PDF goes through, textdesk refuses it, and the page never renders it inline."""
+    pdf = b"%PDF-1.4\n<html><script>alert(1)</script></html>\n%%EOF"
+    sent = await sim.send("my form", files={"file": ("form.pdf", pdf, "application/pdf")})
+    assert sent.status_code == 200
+
+    async def refused() -> bool:
+        return "textdesk refused it" in await sim.thread()
+
+    await sim.eventually(refused, "the refusal note")
+    link = re.search(r'class="file" href="(/simulator/media/MM[0-9a-f]+/0)"', await sim.thread())
+    assert link is not None
+    download = await sim.http.get(link.group(1))
+    assert download.headers["content-type"] == "application/octet-stream"
+    assert download.headers["content-disposition"] == "attachment"
+
+
+async def test_cross_site_post_is_refused(sim: Sim) -> None:
+    """A form posted from another site is refused before anything is sent."""
+    evil = await sim.send("hi", headers={"Origin": "https://evil.example"})
+    assert evil.status_code == 403
+    fetched = await sim.send("hi", headers={"Sec-Fetch-Site": "cross-site"})
+    assert fetched.status_code == 403
+    async with sim.db.connect() as conn:
+        assert (await conn.execute(select(inbox.c.id))).first() is None
+
+
+async def test_same_origin_post_is_accepted(sim: Sim) -> None:
+    """The page's own POST (Origin is this server) goes through."""
+    sent = await sim.send("hi", headers={"Origin": sim.url, "Sec-Fetch-Site": "same-origin"})
+    assert sent.status_code == 200
+
+
+async def test_empty_text_is_rejected(sim: Sim) -> None:
+    """Nothing to send (no text, no file) is a 400, not an empty SMS."""
+    assert (await sim.send("   ")).status_code == 400
+
+
+async def test_messages_json_pages_with_a_cursor(sim: Sim) -> None:
+    """messages.json lists outbound texts after a cursor and says where to resume."""
+    await sim.send("ping", headers={"Accept": "application/json"})
+
+    async def first_page() -> dict[str, Any] | None:
+        answer = await sim.http.get("/simulator/messages.json", params={"phone": TEXTER})
+        payload: dict[str, Any] = answer.json()
+        return payload if payload["messages"] else None
+
+    payload = await sim.eventually(first_page, "the reply in messages.json")
+    assert payload["messages"][0]["body"] == "echo: ping"
+    assert payload["numbers"] == [NUMBER]
+    later = await sim.http.get(
+        "/simulator/messages.json", params={"phone": TEXTER, "after": payload["next"]}
+    )
+    assert later.json()["messages"] == []
+
+
+async def test_terminal_phone_prints_replies(sim: Sim) -> None:
+    """`textdesk chat` sends each piped line and prints the bot's replies."""
+    out = io.StringIO()
+    console = Console(file=out, width=100, color_system=None)
+    lines = io.StringIO("hello\nagain x3\n/quit\nnot sent\n")
+    await chat(
+        url=sim.url, phone=TEXTER, number=None, lines=lines, console=console, wait=True, quiet=0.3
+    )
+    text = out.getvalue()
+    assert "you › hello" in text
+    assert "bot › echo: hello" in text
+    assert "bot › echo 3: again x3" in text
+    assert text.index("bot › echo: hello") < text.index("you › again x3")
+    assert "not sent" not in text
+
+
+async def test_terminal_phone_explains_a_missing_simulator() -> None:
+    """Pointed at a server that is not a sandbox textdesk, chat says so."""
+    app = FastAPI()
+    with serve_app(app) as url, pytest.raises(ChatError, match="no phone simulator"):
+        await chat(
+            url=url,
+            phone=TEXTER,
+            number=None,
+            lines=io.StringIO(""),
+            console=Console(file=io.StringIO()),
+            wait=True,
+        )
+
+
+async def test_simulator_is_404_with_real_twilio(sqlite_url: str) -> None:
+    """With Twilio credentials set there is no simulator at all."""
+    db = await _seed(sqlite_url)
+    sock = bind_free_port()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = sandbox_settings(
+        url,
+        sqlite_url,
+        TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+        TWILIO_AUTH_TOKEN="real-looking-token",
+        TEXTDESK_SECRET_KEY="test-secret-key-" + "x" * 32,
+    )
+    app = create_app(settings, converser=EchoConverser())
+    with serve_app(app, sock=sock, lifespan="on"):
+        async with httpx.AsyncClient(base_url=url) as http:
+            assert (await http.get("/simulator")).status_code == 404
+            assert (
+                await http.get("/simulator/messages.json", params={"phone": TEXTER})
+            ).status_code == 404
+            posted = await http.post(
+                "/simulator/send", data={"phone": TEXTER, "number": NUMBER, "body": "hi"}
+            )
+            assert posted.status_code == 404
+    await db.dispose()
