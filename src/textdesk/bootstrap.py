@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
+from textdesk.adapters.events import MemoryBus, RedisBus
+from textdesk.adapters.notification_files import NotificationFiles
 from textdesk.adapters.pacing import LocalPacer, RedisPacer
 from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
 from textdesk.adapters.twilio.media import TwilioMediaFetcher
@@ -21,10 +23,17 @@ from textdesk.config import Settings
 from textdesk.domain.engine import Engine
 from textdesk.ports import Clock, MediaFetcher, Pacer, SmsGateway
 from textdesk.services import receive
+from textdesk.services.agent_desk import Desk
+from textdesk.services.agents import Authenticator
+from textdesk.services.assignment import Assigner, Timers
 from textdesk.services.dispatch import Dispatcher
-from textdesk.services.effects import EffectRunner, NoAgents
+from textdesk.services.effects import EffectRunner
+from textdesk.services.handoff import LiveAgents
+from textdesk.services.notifications import send_gate
+from textdesk.services.notify import Notifier
 from textdesk.services.numbers import NumberDirectory
 from textdesk.services.processing import Converser, InboxProcessor
+from textdesk.services.subscriptions import SubscriptionCommands
 from textdesk.services.virtual_agent import VirtualAgent
 from textdesk.topic_files import load_topics
 from textdesk.worker import Loop
@@ -48,6 +57,11 @@ class Container:
     fetcher: MediaFetcher
     processor: InboxProcessor
     dispatcher: Dispatcher
+    notification_files: NotificationFiles
+    engine: Engine
+    bus: MemoryBus
+    desk: Desk
+    authenticator: Authenticator
     loops: list[Loop] = field(default_factory=list)
     redis: Redis | None = None
     background: bool = False
@@ -55,6 +69,7 @@ class Container:
     async def start(self, *, background: bool = True) -> None:
         """Start the writer; with ``background``, also the processing and dispatch loops."""
         await self.committer.start()
+        await self.bus.start()
         self.background = background
         if background:
             for loop in self.loops:
@@ -64,6 +79,7 @@ class Container:
         for loop in self.loops:
             await loop.stop()
         await self.committer.stop()
+        await self.bus.stop()
         await self.http.aclose()
         if self.redis is not None:
             await self.redis.aclose()
@@ -110,6 +126,9 @@ def build(
         if redis is not None
         else LocalPacer(settings.send_rate_per_number)
     )
+    # Notifications (issue 5): a broken replies.yaml stops the start, like a bad topic.
+    notification_files = NotificationFiles(settings.notification_templates_dir)
+    notification_files.wording()
     dispatcher = Dispatcher(
         db=db,
         gateway=gateway,
@@ -120,24 +139,57 @@ def build(
         max_attempts=settings.send_max_attempts,
         retry_base_seconds=settings.retry_base_seconds,
         pacer=pacer,
+        gate=send_gate,
     )
     dispatch_loop = Loop("dispatcher", dispatcher.run_once, idle=0.5)
     record_links = RecordLinkSigner(secret_key=settings.secret_key, public_url=settings.public_url)
+    notifier = Notifier(
+        db=db,
+        clock=clock,
+        files=notification_files,
+        links=record_links,
+        on_enqueued=dispatch_loop.wake,
+    )
+    # Polled: record events come from API requests, topics and agents in any process.
+    notify_loop = Loop("notifier", notifier.run_once, idle=0.5)
+    # Topics load once, here: a broken topic folder stops the start with file:line.
+    engine = Engine(
+        load_topics(settings.topics_dir),
+        idle_close=timedelta(minutes=settings.idle_close_minutes),
+    )
     if converser is None:
-        engine = Engine(
-            load_topics(settings.topics_dir),
-            idle_close=timedelta(minutes=settings.idle_close_minutes),
-        )
         effects = EffectRunner(
-            links=record_links, handoff=NoAgents(), max_media_bytes=settings.media_max_bytes
+            links=record_links, handoff=LiveAgents(), max_media_bytes=settings.media_max_bytes
         )
-        converser = VirtualAgent(engine, effects)
+        converser = VirtualAgent(engine, effects, SubscriptionCommands(notification_files))
+    bus: MemoryBus = RedisBus(redis) if redis is not None else MemoryBus()
+    desk = Desk(engine=engine, record_links=record_links, max_image_bytes=settings.media_max_bytes)
+    assigner = Assigner(
+        db=db,
+        clock=clock,
+        desk=desk,
+        timers=Timers(
+            offer_timeout=timedelta(seconds=settings.offer_timeout_seconds),
+            remind_after=timedelta(minutes=settings.agent_remind_minutes),
+            idle_close=timedelta(minutes=settings.agent_idle_close_minutes),
+        ),
+        publish=bus.publish,
+        on_enqueued=dispatch_loop.wake,
+    )
+    assign_loop = Loop("assigner", assigner.run_once, idle=1.0)
+
+    def processed(conversation_ids: set[int]) -> None:
+        assign_loop.wake()
+        for conversation_id in conversation_ids:
+            bus.publish_nowait({"type": "conversation", "conversation_id": conversation_id})
+
     processor = InboxProcessor(
         db=db,
         converser=converser,
         fetcher=fetcher,
         clock=clock,
         on_enqueued=dispatch_loop.wake,
+        on_processed=processed,
     )
     process_loop = Loop("inbox", processor.run_once, idle=1.0)
     committer.on_commit(lambda kinds: process_loop.wake() if receive.INBOX in kinds else None)
@@ -149,13 +201,16 @@ def build(
         committer=committer,
         numbers=NumberDirectory(db),
         signer=signer,
-        record_links=RecordLinkSigner(
-            secret_key=settings.secret_key, public_url=settings.public_url
-        ),
+        record_links=record_links,
         gateway=gateway,
         fetcher=fetcher,
         processor=processor,
         dispatcher=dispatcher,
-        loops=[process_loop, dispatch_loop],
+        notification_files=notification_files,
+        loops=[process_loop, dispatch_loop, assign_loop, notify_loop],
         redis=redis,
+        engine=engine,
+        bus=bus,
+        desk=desk,
+        authenticator=Authenticator(db),
     )

@@ -16,14 +16,17 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db import directory
 from textdesk.adapters.db.database import create_engine, is_sqlite, migrate
 from textdesk.bootstrap import build
 from textdesk.chat import run_chat
+from textdesk.cli_topics import topics_app
 from textdesk.clock import SystemClock
 from textdesk.config import Settings
+from textdesk.domain.handoff import InvalidHours, hours_from_text
 from textdesk.phones import InvalidPhone, to_e164
-from textdesk.services import api_tokens, demo, numbers, users
+from textdesk.services import agents, api_tokens, demo, numbers, users
 
 app = typer.Typer(
     help="textdesk: a conversational SMS service desk.",
@@ -36,6 +39,7 @@ demo_app = typer.Typer(help="Demo content.", no_args_is_help=True)
 app.add_typer(numbers_app, name="numbers")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
+app.add_typer(topics_app, name="topics")
 console = Console()
 T = TypeVar("T")
 
@@ -243,3 +247,110 @@ def chat_cmd(
 ) -> None:
     """Text textdesk from the terminal: a phone for a sandbox server (see /simulator)."""
     raise typer.Exit(run_chat(url=url, phone=from_, number=to))
+
+
+agents_app = typer.Typer(
+    help="Live agents who answer texters from the Workspace.", no_args_is_help=True
+)
+queues_app = typer.Typer(help="Queues of live agents, with business hours.", no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
+app.add_typer(queues_app, name="queues")
+
+
+@agents_app.command("add")
+def agents_add(
+    name: str,
+    email: Annotated[str, typer.Option(help="Sign-in email")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="≥ 10 characters"
+        ),
+    ],
+    role: Annotated[str, typer.Option(help="agent | admin")] = "agent",
+    capacity: Annotated[int, typer.Option(help="Chats at once")] = 3,
+    queue: Annotated[list[str] | None, typer.Option(help="Queue name (repeatable)")] = None,
+) -> None:
+    """Create a Workspace account."""
+    settings = _settings()
+    clock = SystemClock()
+    try:
+        agent_id = _with_db(
+            settings,
+            lambda db: agents.add_agent(
+                db=db,
+                clock=clock,
+                name=name,
+                email=email,
+                password=password,
+                role=role,
+                capacity=capacity,
+                queues=queue or [],
+            ),
+        )
+    except agents.AgentError as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"agent {agent_id} ({email}, {role}) created")
+
+
+@queues_app.command("add")
+def queues_add(
+    name: str,
+    timezone: Annotated[str, typer.Option(help="IANA zone of the hours")] = "UTC",
+    hours: Annotated[
+        str, typer.Option(help="e.g. 'mon-fri 09:00-17:00; sat 10:00-14:00'")
+    ] = "always",
+    default: Annotated[
+        bool, typer.Option("--default", help="Transfers without a queue go here")
+    ] = False,
+) -> None:
+    """Create or update a queue."""
+    settings = _settings()
+    clock = SystemClock()
+    try:
+        parsed = hours_from_text(hours)
+        _with_db(
+            settings,
+            lambda db: agents.add_queue(
+                db=db, clock=clock, name=name, timezone=timezone, hours=parsed, is_default=default
+            ),
+        )
+    except (agents.AgentError, InvalidHours) as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"queue {name} saved")
+
+
+@queues_app.command("list")
+def queues_list() -> None:
+    """List queues and their members."""
+    settings = _settings()
+
+    async def work(db: AsyncEngine) -> list[tuple[str, str, str, str]]:
+        async with db.connect() as conn:
+            people = {a.id: a.name for a in await agent_store.list_agents(conn)}
+            rows = []
+            for q in await agent_store.list_queues(conn):
+                members = [
+                    people[a.id] for a in await agent_store.loads(conn, q.id) if a.id in people
+                ]
+                when = (
+                    "always"
+                    if q.hours is None
+                    else ", ".join(f"{d} {h[0]}-{h[1]}" for d, h in q.hours.items())
+                )
+                rows.append(
+                    (
+                        q.name + (" (default)" if q.is_default else ""),
+                        q.timezone,
+                        when,
+                        ", ".join(members),
+                    )
+                )
+            return rows
+
+    table = Table("queue", "timezone", "hours", "agents")
+    for row in _with_db(settings, work):
+        table.add_row(*row)
+    console.print(table)

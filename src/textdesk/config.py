@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_SECRET_KEY = "textdesk-dev-secret-change-me"  # noqa: S105 - the placeholder we refuse
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_TOPICS_DIR = PACKAGE_DIR / "demo" / "topics"
+NOTIFICATION_TEMPLATES_DIR = PACKAGE_DIR / "templates" / "notifications"
 # Sandbox credentials: what the built-in Twilio stand-in answers to when no real
 # account is configured.  They only ever reach a loopback server of our own.
 SANDBOX_ACCOUNT_SID = "AC" + "5a" * 16
@@ -30,6 +31,12 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, alias="TEXTDESK_REDIS_URL")
     public_url: str = Field(default="http://127.0.0.1:8000", alias="TEXTDESK_PUBLIC_URL")
     topics_dir: Path = Field(default=DEMO_TOPICS_DIR, alias="TEXTDESK_TOPICS_DIR")
+    notification_templates_dir: Path = Field(
+        default=NOTIFICATION_TEMPLATES_DIR,
+        alias="TEXTDESK_NOTIFICATION_TEMPLATES_DIR",
+        description="Notification templates (<event>.txt) and replies.yaml; missing files "
+        "fall back to the packaged ones.",
+    )
     secret_key: str = Field(default=DEV_SECRET_KEY, alias="TEXTDESK_SECRET_KEY")
     demo: bool = Field(default=False, alias="TEXTDESK_DEMO")
     twilio_account_sid: str | None = Field(default=None, alias="TWILIO_ACCOUNT_SID")
@@ -49,6 +56,11 @@ class Settings(BaseSettings):
         description="Comma-separated hosts MediaUrlN may point at (and redirect to).",
     )
     media_url_ttl_seconds: int = Field(default=3600, ge=60, alias="TEXTDESK_MEDIA_URL_TTL")
+    offer_timeout_seconds: int = Field(default=30, ge=5, alias="TEXTDESK_OFFER_TIMEOUT")
+    agent_remind_minutes: float = Field(default=3, gt=0, alias="TEXTDESK_AGENT_REMIND_MINUTES")
+    agent_idle_close_minutes: float = Field(
+        default=30, gt=0, alias="TEXTDESK_AGENT_IDLE_CLOSE_MINUTES"
+    )
     run_background: bool = Field(
         default=True,
         alias="TEXTDESK_RUN_BACKGROUND",

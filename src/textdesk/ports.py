@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from textdesk.domain.delivery import SendResult
 
@@ -50,3 +52,11 @@ class Pacer(Protocol):
     async def reserve(self, number: str) -> float:
         """Take the next send slot of ``number``; return the seconds to wait for it."""
         ...
+
+
+class EventBus(Protocol):
+    """Live updates for the Agent Workspace (new texts, statuses, queue changes)."""
+
+    async def publish(self, event: dict[str, Any]) -> None: ...
+
+    def subscribe(self) -> AbstractAsyncContextManager[asyncio.Queue[dict[str, Any]]]: ...

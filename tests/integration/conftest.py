@@ -129,14 +129,23 @@ def converser() -> Converser | None:
 
 
 @pytest.fixture
+def desk_extra_settings() -> dict[str, Any]:
+    """Settings a test module wants on top of the defaults (override the fixture)."""
+    return {}
+
+
+@pytest.fixture
 async def desk(
-    database_url: str, fake_twilio: FakeTwilio, converser: Converser
+    database_url: str,
+    fake_twilio: FakeTwilio,
+    converser: Converser | None,
+    desk_extra_settings: dict[str, Any],
 ) -> AsyncIterator[Desk]:
     db = create_engine(database_url)
     await add_number(db=db, clock=SystemClock(), phone=NUMBER, purpose="conversational")
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = desk_settings(url, database_url, fake_twilio)
+    settings = desk_settings(url, database_url, fake_twilio, **desk_extra_settings)
     app = create_app(settings, converser=converser)
     # The server runs in its own thread and event loop; the test talks to it over HTTP.
     with serve_app(app, sock=sock, lifespan="on"):

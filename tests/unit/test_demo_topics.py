@@ -132,16 +132,18 @@ def test_serial_number(demo: TopicSet) -> None:
         "Please stand by, I'm connecting you with a service desk agent. "
         "Estimated wait: about 4 min."
     ]
-    assert chat.effects.of(Transfer) == [Transfer(queue="service_desk", reason="topic")]
+    assert chat.effects.of(Transfer) == [Transfer(queue="Service desk", reason="topic")]
 
 
 def test_talk_to_person_when_nobody_is_available(demo: TopicSet) -> None:
     """Talk to a person: a transfer; with no agent available, the texter is told."""
     chat = Chat(demo)
-    chat.effects.answers[Transfer] = lambda e: EffectResult(value={"status": "out_of_hours"})
+    chat.effects.answers[Transfer] = lambda e: EffectResult(value={"status": "unavailable"})
     chat.send("hello")
     [reply] = chat.send("can I speak to someone")
     assert reply.startswith("No agent is available right now.")
+    # Leaving a message: REPORT starts the topic that opens an incident.
+    assert "what's the problem" in chat.send("report")[0]
 
 
 def test_fallback_and_help(demo: TopicSet) -> None:

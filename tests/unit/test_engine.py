@@ -168,14 +168,21 @@ def test_agent_queued_routes_texts_away_from_the_bot() -> None:
     assert not chat.engine.routes_to_agent(chat.state)
 
 
-@pytest.mark.parametrize("status", ["unavailable", "out_of_hours"])
-def test_no_agent_available_returns_to_the_bot(status: str) -> None:
-    """An unavailable or out-of-hours transfer says so and resets the topic."""
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        ("unavailable", "No agent is available right now."),
+        ("out_of_hours", "Our agents are away right now (outside business hours)."),
+    ],
+)
+def test_no_agent_available_returns_to_the_bot(status: str, said: str) -> None:
+    """An unavailable or out-of-hours transfer says which, offers a message, resets the topic."""
     chat = Chat(TOPICS)
     chat.effects.answers[Transfer] = lambda e: EffectResult(value={"status": status})
     chat.send("printer")
     [reply] = chat.send("agent")
-    assert reply.startswith("No agent is available right now.")
+    assert reply.startswith(said)
+    assert "REPORT to leave a message" in reply
     assert chat.state is not None
     assert (chat.state.mode, chat.state.topic_id) == ("bot", None)
 

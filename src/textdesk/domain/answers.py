@@ -205,7 +205,7 @@ def transfer_result(turn: Turn, result: EffectResult) -> None:
         message = current[2].message
     state.clear_topic()
     if status not in ("queued", "assigned"):
-        turn.say(turn.text(texts.no_agent))
+        turn.say(turn.text(texts.out_of_hours if status == "out_of_hours" else texts.no_agent))
         return
     state.mode = "queued" if status == "queued" else "agent"
     state.offered_agent = False

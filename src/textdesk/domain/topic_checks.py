@@ -15,8 +15,9 @@ from typing import Literal
 
 from jinja2 import TemplateSyntaxError
 
-from textdesk.domain.replies import Option, render_choices
+from textdesk.domain.replies import Option, normalize_command, render_choices
 from textdesk.domain.sms import flatten_markdown, gsm_safe, sms_cost, ucs2_culprits
+from textdesk.domain.subscriptions import RESERVED_WORDS
 from textdesk.domain.templating import compile_expression, compile_template
 from textdesk.domain.topics import (
     AddCommentNode,
@@ -218,12 +219,24 @@ def validate_topics(topics: TopicSet | Iterable[Topic]) -> list[Problem]:
                         "error", SETTINGS_ID, ("menu_order", i), f"no topic with id {topic_id!r}"
                     )
                 )
+        # --- issue 5: STOP, END, START... belong to the carrier and to notifications.
+        for command, words in settings.commands.model_dump().items():
+            for i, word in enumerate(words):
+                if normalize_command(word) in RESERVED_WORDS:
+                    message = (
+                        f"{word!r} is a carrier opt-out/opt-in or notification keyword "
+                        "and cannot be a command word (the end-of-chat command is 'bye')"
+                    )
+                    problems.append(
+                        Problem("error", SETTINGS_ID, ("commands", command, i), message)
+                    )
+        # --- end issue 5
         texts = {"help_text": settings.help_text} | {
             f"texts.{k}": v for k, v in settings.texts.model_dump().items()
         }
         for field, text in texts.items():
             loc: Loc = tuple(field.split("."))
-            if message := _compile_problem(text, False):
-                problems.append(Problem("error", SETTINGS_ID, loc, message))
+            if compile_error := _compile_problem(text, False):
+                problems.append(Problem("error", SETTINGS_ID, loc, compile_error))
             problems.extend(Problem("warning", SETTINGS_ID, loc, m) for m in sms_lint(text))
     return problems

@@ -45,7 +45,12 @@ class Texts(_Model):
     stand_by: str = "Please stand by, I'm connecting you with an agent."
     wait_estimate: str = "Estimated wait: about {{ minutes }} min."
     no_agent: str = (
-        "No agent is available right now. Please try again later, or reply MENU for options."
+        "No agent is available right now. Reply REPORT to leave a message (we'll open an "
+        "incident) or MENU for options."
+    )
+    out_of_hours: str = (
+        "Our agents are away right now (outside business hours). Reply REPORT to leave a "
+        "message (we'll open an incident) or MENU for options."
     )
     back_to_bot: str = "You're back with the virtual agent. Reply MENU for options."
     closing: str = "Thanks for texting the service desk. Goodbye!"

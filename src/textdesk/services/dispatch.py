@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk import metrics
 from textdesk.adapters.db import outbox
@@ -18,6 +18,10 @@ from textdesk.domain.delivery import Outcome, SendResult, backoff_seconds, class
 from textdesk.ports import Clock, Pacer, SmsGateway
 
 log = logging.getLogger(__name__)
+
+# Called on each claimed batch, inside the claiming transaction: {outbox id: reason}
+# for rows that must not be sent after all (they are marked canceled).
+Gate = Callable[[AsyncConnection, Sequence[OutboxRow]], Awaitable[dict[int, str]]]
 
 
 class Dispatcher:
@@ -36,6 +40,7 @@ class Dispatcher:
         batch_size: int = 200,
         pacer: Pacer,
         jitter: Callable[[], float] = random.random,
+        gate: Gate | None = None,
     ) -> None:
         self._db = db
         self._gateway = gateway
@@ -49,6 +54,7 @@ class Dispatcher:
         self._batch = batch_size
         self._jitter = jitter
         self._pacer = pacer
+        self._gate = gate
 
     async def run_once(self) -> int:
         """Claim and send one batch; returns how many sends were attempted."""
@@ -61,9 +67,18 @@ class Dispatcher:
             rows = await outbox.claim_due(
                 conn, now=now, lease=self._lease, limit=self._batch, per_sender=per_sender
             )
+            claimed = len(rows)
+            # --- send-time check (issue 5): e.g. a notification whose texter sent STOP
+            # after it was queued is canceled here, in the claiming transaction.
+            if self._gate is not None and rows:
+                held = await self._gate(conn, rows)
+                if held:
+                    await outbox.mark_canceled(conn, list(held.items()), now)
+                    rows = [r for r in rows if r.id not in held]
+            # --- end send-time check
         if not rows:
             metrics.DISPATCH_LAG.set(0)
-            return 0
+            return claimed
         results = await asyncio.gather(*(self._send(row) for row in rows))
         await self._record(list(zip(rows, results, strict=True)))
         return len(rows)

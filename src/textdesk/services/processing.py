@@ -75,6 +75,7 @@ class InboxProcessor:
         clock: Clock,
         batch_size: int = 200,
         on_enqueued: Callable[[], None] = lambda: None,
+        on_processed: Callable[[set[int]], None] = lambda ids: None,
     ) -> None:
         self._db = db
         self._converser = converser
@@ -82,6 +83,7 @@ class InboxProcessor:
         self._clock = clock
         self._batch = batch_size
         self._on_enqueued = on_enqueued
+        self._on_processed = on_processed
 
     async def run_once(self) -> int:
         """Process one batch of pending texts; returns how many were processed."""
@@ -93,10 +95,11 @@ class InboxProcessor:
         metrics.INBOX_LAG.set(max(0.0, (self._clock.now() - rows[0].received_at).total_seconds()))
         rows = await self._prefetch_media(rows)
         with metrics.PROCESS_SECONDS.time():
-            done = await self._process(rows)
-        if done:
+            touched = await self._process(rows)
+        if touched:
             self._on_enqueued()
-        return done
+            self._on_processed(touched)
+        return len(touched)
 
     async def _prefetch_media(self, rows: Sequence[InboxRow]) -> list[InboxRow]:
         """Download and verify every attachment before the batch transaction.
@@ -151,7 +154,8 @@ class InboxProcessor:
             return None, None, "not_image"
         return data, ctype, None
 
-    async def _process(self, candidates: Sequence[InboxRow]) -> int:
+    async def _process(self, candidates: Sequence[InboxRow]) -> set[int]:
+        """Process what is not locked elsewhere; returns the conversations touched."""
         now = self._clock.now()
         async with self._db.begin() as conn:
             keys = {f"{r.from_phone}|{r.to_phone}" for r in candidates}
@@ -159,7 +163,7 @@ class InboxProcessor:
             ids = [r.id for r in candidates if f"{r.from_phone}|{r.to_phone}" in locked]
             rows = await inbox.pending_for(conn, ids) if ids else []
             if not rows:
-                return 0
+                return set()
             phones = sorted({r.from_phone for r in rows})
             users = await directory.users_by_phone(conn, phones)
             convs = await conversations.load_or_create(
@@ -218,7 +222,7 @@ class InboxProcessor:
             await self._write_replies(conn, timeline, convs, now)
             await conversations.save(conn, list(convs.values()), now)
             await inbox.mark_processed(conn, [r.id for r in rows], now, errors)
-            return len(rows)
+            return {c.id for c in convs.values()}
 
     @staticmethod
     async def _write_replies(

@@ -56,10 +56,10 @@ async def accept_status(
     sid: str,
     status: str,
     error_code: int | None,
-) -> bool:
-    """Record a status callback; True when it moved the message forward."""
+) -> int | None:
+    """Record a status callback; the conversation id when it moved the message forward."""
     metrics.STATUS_CALLBACKS.labels(status).inc()
-    moved: bool = await committer.submit(
+    moved: int | None = await committer.submit(
         STATUS, StatusUpdate(sid=sid, status=status, error_code=error_code, received_at=clock.now())
     )
     return moved

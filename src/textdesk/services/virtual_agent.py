@@ -2,35 +2,78 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from textdesk.domain.conversation import ConversationState
-from textdesk.domain.engine import Engine
-from textdesk.domain.events import Reply
+from textdesk.domain.engine import Engine, Step
+from textdesk.domain.events import Reply, Transfer
+from textdesk.services import handoff
 from textdesk.services.effects import EffectRunner
 from textdesk.services.processing import Outcome, Turn
+from textdesk.services.subscriptions import SubscriptionCommands
+
+log = logging.getLogger(__name__)
 
 # A topic that asks for more effects than this for one text is looping.
 MAX_EFFECTS = 20
+ERROR_TRANSFER = "Sorry, something went wrong on our side. I'm passing you to a person."
 
 
 class VirtualAgent:
     """Runs one inbound text through the engine, executing the effects it asks for."""
 
-    def __init__(self, engine: Engine, effects: EffectRunner) -> None:
+    def __init__(
+        self, engine: Engine, effects: EffectRunner, commands: SubscriptionCommands | None = None
+    ) -> None:
         self.engine = engine
         self._effects = effects
+        self._commands = commands
 
     async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
+        # --- subscriptions (issue 5): Notification/START/STOP come first, in every mode,
+        # and leave the state alone so a command mid-topic does not lose the topic.
+        if self._commands is not None:
+            handled = await self._commands.handle(turn, state, mode)
+            if handled is not None:
+                return Outcome(state, mode, replies=handled.replies, notes=handled.notes)
+        # --- end subscriptions
         current = ConversationState.from_dict(state) if state else None
-        step = self.engine.handle(current, turn.text, turn.texter, turn.now)
+        with_agent = self.engine.routes_to_agent(current)
+        try:
+            step, replies = await self._run(
+                self.engine.handle(current, turn.text, turn.texter, turn.now), turn
+            )
+        except Exception:
+            if with_agent:
+                raise
+            log.exception("the virtual agent failed on a text; offering a person")
+            return await self._rescue(turn, current, mode)
+        if with_agent:
+            if step.state.mode == "bot":
+                await handoff.texter_left(turn.conn, turn.conversation_id, turn.now)
+            else:
+                await handoff.texter_spoke(turn.conn, turn.conversation_id, turn.now)
+        return Outcome(state=step.state.to_dict(), mode=step.state.mode, replies=replies)
+
+    async def _run(self, step: Step, turn: Turn) -> tuple[Step, list[Reply]]:
         replies: list[Reply] = list(step.replies)
         for _ in range(MAX_EFFECTS):
             if step.effect is None:
-                break
+                return step, replies
             result = await self._effects.run(step.effect, turn)
             step = self.engine.resume(step.state, result, turn.texter, turn.now)
             replies.extend(step.replies)
-        else:
-            raise RuntimeError(f"more than {MAX_EFFECTS} effects for one text: a topic loops")
-        return Outcome(state=step.state.to_dict(), mode=step.state.mode, replies=replies)
+        raise RuntimeError(f"more than {MAX_EFFECTS} effects for one text: a topic loops")
+
+    async def _rescue(self, turn: Turn, current: ConversationState | None, mode: str) -> Outcome:
+        """An engine error: hand the texter to a person if one is there, else re-raise."""
+        result = await self._effects.run(Transfer(reason="error"), turn)
+        value = result.value if isinstance(result.value, dict) else {}
+        if value.get("status") != "queued":
+            raise RuntimeError("the virtual agent failed and no agent is available")
+        rescued = current.copy() if current else ConversationState(greeted=True)
+        rescued.clear_topic()
+        rescued.mode = "queued"
+        rescued.last_activity = turn.now
+        return Outcome(state=rescued.to_dict(), mode="queued", replies=[Reply(ERROR_TRANSFER)])

@@ -14,7 +14,14 @@ from textdesk.bootstrap import Container, build
 from textdesk.config import Settings
 from textdesk.services.processing import Converser
 from textdesk.testing import FakeTwilio
-from textdesk.web import api_people, api_records, ops, simulator, twilio_routes
+from textdesk.web import (
+    api_notifications,
+    api_people,
+    api_records,
+    ops,
+    simulator,
+    twilio_routes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,7 @@ def create_app(
     )
     app.include_router(api_records.router)
     app.include_router(api_people.router)
+    app.include_router(api_notifications.router)  # issue 5
     app.add_route("/r/{token}", ops.record_page, methods=["GET"])
     app.add_route("/twilio/sms", twilio_routes.inbound_sms, methods=["POST"])
     app.add_route("/twilio/status", twilio_routes.status_callback, methods=["POST"])

@@ -60,11 +60,13 @@ async def status_callback(request: Request) -> Response:
     if not sid or not status:
         return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
     code = fields.get("ErrorCode", "")
-    await accept_status(
+    moved = await accept_status(
         committer=container.committer,
         clock=container.clock,
         sid=sid,
         status=status.lower(),
         error_code=int(code) if code.isdigit() else None,
     )
+    if moved:
+        await container.bus.publish({"type": "status", "conversation_id": moved})
     return Response(status_code=204)

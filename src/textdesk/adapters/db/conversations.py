@@ -82,6 +82,7 @@ class TranscriptEntry:
     media: tuple[str, ...] = ()
     inbox_id: int | None = None
     outbox_id: int | None = None
+    agent_id: int | None = None
 
 
 async def append(conn: AsyncConnection, entries: Sequence[TranscriptEntry], now: datetime) -> None:
@@ -97,8 +98,21 @@ async def append(conn: AsyncConnection, entries: Sequence[TranscriptEntry], now:
                 "media": list(e.media),
                 "inbox_id": e.inbox_id,
                 "outbox_id": e.outbox_id,
+                "agent_id": e.agent_id,
                 "created_at": now,
             }
             for e in entries
         ],
     )
+
+
+def lock_key(phone: str, number: str) -> str:
+    """The lock that serialises all work on one conversation, across processes."""
+    return f"{phone}|{number}"
+
+
+async def get(conn: AsyncConnection, conversation_id: int) -> ConversationRow | None:
+    r = (
+        await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
+    ).first()
+    return ConversationRow(r.id, r.phone, r.number, r.user_id, r.mode, r.state) if r else None

@@ -33,6 +33,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    # We issue BEGIN ourselves (below) instead of the driver's implicit deferred BEGIN.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock up front.  A deferred transaction that reads and
+    # then writes while another connection commits fails at once with SQLITE_BUSY
+    # (busy_timeout cannot help it), and this process runs several writers: the group
+    # committer, the inbox processor, the dispatcher, the assigner, agents' actions.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -41,6 +51,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         _ensure_sqlite_dir(url)
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -63,7 +74,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(url: str, revision: str = "head") -> None:
+def migrate(url: str, revision: str = "heads") -> None:
     """Upgrade the database at ``url`` to ``revision``."""
     if is_sqlite(url):
         _ensure_sqlite_dir(url)

@@ -65,3 +65,11 @@ async def try_lock_keys(conn: AsyncConnection, keys: Sequence[str]) -> set[str]:
         {"keys": list(keys)},
     )
     return {row[0] for row in result}
+
+
+async def lock_key(conn: AsyncConnection, key: str) -> None:
+    """Wait for the transaction-scoped lock on ``key`` (see :func:`try_lock_keys`)."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
+        )

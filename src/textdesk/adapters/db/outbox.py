@@ -212,6 +212,21 @@ async def mark_failed(
         )
 
 
+async def mark_canceled(
+    conn: AsyncConnection, rows: Sequence[tuple[int, str]], now: datetime
+) -> None:
+    """Not sent after all, by our own decision at send time: (outbox id, reason)."""
+    by_reason: dict[str, list[int]] = {}
+    for outbox_id, reason in rows:
+        by_reason.setdefault(reason, []).append(outbox_id)
+    for reason, ids in by_reason.items():
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(ids))
+            .values(status="canceled", claimed_until=None, error_message=reason, updated_at=now)
+        )
+
+
 async def mark_opted_out(
     conn: AsyncConnection, phones: Sequence[str], now: datetime, source: str
 ) -> None:
@@ -238,8 +253,12 @@ class StatusUpdate:
 
 async def apply_status_updates(
     conn: AsyncConnection, updates: Sequence[StatusUpdate]
-) -> list[bool]:
-    """Record callbacks; move each message's status only forwards.  True when it moved."""
+) -> list[int | None]:
+    """Record callbacks; move each message's status only forwards.
+
+    For each update: the message's conversation id when its status moved (0 for a
+    message outside any conversation), None when the callback changed nothing.
+    """
     if not updates:
         return []
     await conn.execute(
@@ -256,22 +275,22 @@ async def apply_status_updates(
     )
     sids = list({u.sid for u in updates})
     current = {
-        r.twilio_sid: (r.status, r.to_phone)
+        r.twilio_sid: (r.status, r.to_phone, r.conversation_id or 0)
         for r in await conn.execute(
-            select(outbox.c.twilio_sid, outbox.c.status, outbox.c.to_phone).where(
-                outbox.c.twilio_sid.in_(sids)
-            )
+            select(
+                outbox.c.twilio_sid, outbox.c.status, outbox.c.to_phone, outbox.c.conversation_id
+            ).where(outbox.c.twilio_sid.in_(sids))
         )
     }
-    moved: list[bool] = []
+    moved: list[int | None] = []
     opted_out: list[str] = []
     for u in updates:
         known = current.get(u.sid)
         if known is None or not moves_forward(known[0], u.status):
-            moved.append(False)
+            moved.append(None)
             continue
-        current[u.sid] = (u.status, known[1])
-        moved.append(True)
+        current[u.sid] = (u.status, known[1], known[2])
+        moved.append(known[2])
         values: dict[str, Any] = {"status": u.status, "updated_at": u.received_at}
         if u.error_code is not None:
             values["error_code"] = u.error_code

@@ -124,6 +124,7 @@ transcript = Table(
     Column("inbox_id", Id, nullable=True),
     Column("outbox_id", Id, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("agent_id", Id, nullable=True),  # who wrote an agent line (added in 0004)
     Index("ix_transcript_conversation", "conversation_id", "id"),
 )
 
@@ -254,4 +255,113 @@ api_tokens = Table(
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime, nullable=True),
+)
+
+# --- subscriptions and notifications (issue 5) -------------------------------------
+
+# Per account and channel; no row means off (notifications are opt-in).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(16), primary_key=True),  # sms
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Every change of a subscription: when, to what, and how (sms | api | workspace).
+subscription_changes = Table(
+    "subscription_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_subscription_changes_user", "user_id", "id"),
+)
+
+# Each notification meant for an account: queued (with its outbox row, whose status
+# is the delivery status) or skipped with the reason; the history staff look at.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("record_id", Id, ForeignKey("records.id", ondelete="SET NULL"), nullable=True),
+    Column("event_id", Id, nullable=True),
+    Column("source", String(16), nullable=False),  # event | api
+    Column("template", String(64), nullable=True),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | skipped
+    Column("reason", String(32), nullable=True),  # not_subscribed | opted_out | no_phone
+    Column("outbox_id", Id, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_notifications_user", "user_id", "id"),
+    Index("ix_notifications_outbox", "outbox_id"),
+)
+
+# --- live agents -------------------------------------------------------------------
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),  # agent | admin
+    Column("presence", String(16), nullable=False),  # available | away | offline
+    Column("capacity", Integer, nullable=False),
+    Column("last_assigned_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+queues = Table(
+    "queues",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("timezone", String(64), nullable=False),
+    # {"mon": ["09:00", "17:00"], ...}; null means always open.
+    Column("hours", Json, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+queue_members = Table(
+    "queue_members",
+    metadata,
+    Column("queue_id", Id, ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# One request for a person: waiting -> offered -> active -> ended (or abandoned).
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "conversation_id", Id, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("queue_id", Id, ForeignKey("queues.id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("agent_id", Id, ForeignKey("agents.id"), nullable=True),
+    Column("offered_to", Id, ForeignKey("agents.id"), nullable=True),
+    Column("offered_at", UtcDateTime, nullable=True),
+    Column("declined", Json, nullable=False),  # agent ids whose offer lapsed
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=True),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("ended_by", String(16), nullable=True),
+    Column("last_texter_at", UtcDateTime, nullable=True),
+    Column("last_agent_at", UtcDateTime, nullable=True),
+    Column("reminded_at", UtcDateTime, nullable=True),
+    Column("position_noticed", Integer, nullable=True),
+    Column("position_noticed_at", UtcDateTime, nullable=True),
+    Index("ix_handoffs_status", "status", "queue_id", "id"),
+    Index("ix_handoffs_conversation", "conversation_id", "id"),
 )

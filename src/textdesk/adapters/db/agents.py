@@ -1,0 +1,197 @@
+"""Agents, queues and their membership."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textdesk.adapters.db.tables import agents, handoffs, queue_members, queues
+from textdesk.domain.handoff import AgentLoad
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    id: int
+    name: str
+    email: str
+    role: str
+    presence: str
+    capacity: int
+    password_hash: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: int
+    name: str
+    is_default: bool
+    timezone: str
+    hours: dict[str, list[str]] | None
+
+
+def _agent(r: Any) -> AgentRow:
+    return AgentRow(r.id, r.name, r.email, r.role, r.presence, r.capacity, r.password_hash)
+
+
+def _queue(r: Any) -> QueueRow:
+    return QueueRow(r.id, r.name, r.is_default, r.timezone, r.hours)
+
+
+async def agent_by_email(conn: AsyncConnection, email: str) -> AgentRow | None:
+    row = (await conn.execute(select(agents).where(agents.c.email == email.lower()))).first()
+    return _agent(row) if row else None
+
+
+async def agent_by_id(conn: AsyncConnection, agent_id: int) -> AgentRow | None:
+    row = (await conn.execute(select(agents).where(agents.c.id == agent_id))).first()
+    return _agent(row) if row else None
+
+
+async def list_agents(conn: AsyncConnection) -> list[AgentRow]:
+    return [_agent(r) for r in await conn.execute(select(agents).order_by(agents.c.name))]
+
+
+async def insert_agent(
+    conn: AsyncConnection,
+    *,
+    name: str,
+    email: str,
+    password_hash: str,
+    role: str,
+    capacity: int,
+    now: datetime,
+) -> int:
+    result = await conn.execute(
+        agents.insert()
+        .values(
+            name=name,
+            email=email.lower(),
+            password_hash=password_hash,
+            role=role,
+            presence="offline",
+            capacity=capacity,
+            created_at=now,
+        )
+        .returning(agents.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def set_presence(conn: AsyncConnection, agent_id: int, presence: str) -> None:
+    await conn.execute(update(agents).where(agents.c.id == agent_id).values(presence=presence))
+
+
+async def list_queues(conn: AsyncConnection) -> list[QueueRow]:
+    return [_queue(r) for r in await conn.execute(select(queues).order_by(queues.c.name))]
+
+
+async def queue_by_name(conn: AsyncConnection, name: str) -> QueueRow | None:
+    row = (await conn.execute(select(queues).where(queues.c.name == name))).first()
+    return _queue(row) if row else None
+
+
+async def queue_by_id(conn: AsyncConnection, queue_id: int) -> QueueRow | None:
+    row = (await conn.execute(select(queues).where(queues.c.id == queue_id))).first()
+    return _queue(row) if row else None
+
+
+async def default_queue(conn: AsyncConnection) -> QueueRow | None:
+    """Where transfers without a queue go (and agents added without one)."""
+    row = (await conn.execute(select(queues).where(queues.c.is_default).limit(1))).first()
+    return _queue(row) if row else None
+
+
+async def upsert_queue(
+    conn: AsyncConnection,
+    *,
+    name: str,
+    timezone: str,
+    hours: dict[str, list[str]] | None,
+    is_default: bool,
+    now: datetime,
+) -> int:
+    existing = await queue_by_name(conn, name)
+    # The first queue is the default until another is named so.
+    is_default = is_default or await default_queue(conn) is None
+    if is_default:
+        await conn.execute(update(queues).values(is_default=False))
+    if existing is not None:
+        await conn.execute(
+            update(queues)
+            .where(queues.c.id == existing.id)
+            .values(timezone=timezone, hours=hours, is_default=is_default or existing.is_default)
+        )
+        return existing.id
+    result = await conn.execute(
+        queues.insert()
+        .values(name=name, timezone=timezone, hours=hours, is_default=is_default, created_at=now)
+        .returning(queues.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def add_member(conn: AsyncConnection, queue_id: int, agent_id: int) -> None:
+    exists = (
+        await conn.execute(
+            select(queue_members.c.agent_id).where(
+                queue_members.c.queue_id == queue_id, queue_members.c.agent_id == agent_id
+            )
+        )
+    ).first()
+    if exists is None:
+        await conn.execute(queue_members.insert().values(queue_id=queue_id, agent_id=agent_id))
+
+
+async def queue_ids_of(conn: AsyncConnection, agent_id: int) -> set[int]:
+    rows = await conn.execute(
+        select(queue_members.c.queue_id).where(queue_members.c.agent_id == agent_id)
+    )
+    return set(rows.scalars())
+
+
+async def loads(conn: AsyncConnection, queue_id: int) -> list[AgentLoad]:
+    """Members of a queue with their number of active chats (one query)."""
+    active = (
+        select(handoffs.c.agent_id, func.count().label("n"))
+        .where(handoffs.c.status == "active")
+        .group_by(handoffs.c.agent_id)
+        .subquery()
+    )
+    offered = (
+        select(handoffs.c.offered_to, func.count().label("n"))
+        .where(handoffs.c.status == "offered")
+        .group_by(handoffs.c.offered_to)
+        .subquery()
+    )
+    rows = await conn.execute(
+        select(
+            agents.c.id,
+            agents.c.presence,
+            agents.c.capacity,
+            agents.c.last_assigned_at,
+            (func.coalesce(active.c.n, 0) + func.coalesce(offered.c.n, 0)).label("busy"),
+        )
+        .select_from(
+            agents.join(queue_members, queue_members.c.agent_id == agents.c.id)
+            .outerjoin(active, active.c.agent_id == agents.c.id)
+            .outerjoin(offered, offered.c.offered_to == agents.c.id)
+        )
+        .where(queue_members.c.queue_id == queue_id)
+    )
+    return [AgentLoad(r.id, r.presence, r.capacity, int(r.busy), r.last_assigned_at) for r in rows]
+
+
+async def mark_assigned(conn: AsyncConnection, agent_ids: Sequence[int], now: datetime) -> None:
+    if agent_ids:
+        await conn.execute(
+            update(agents).where(agents.c.id.in_(list(agent_ids))).values(last_assigned_at=now)
+        )

@@ -1,0 +1,310 @@
+"""What an agent does from the Workspace: accept, reply, transfer, end.
+
+Every action runs in one transaction under the conversation's lock, the same lock
+inbox processing takes, so an agent's reply and a texter's text never interleave
+half-written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textdesk.adapters.db import agents as agent_store
+from textdesk.adapters.db import conversations, media, outbox
+from textdesk.adapters.db import records as record_store
+from textdesk.adapters.db.agents import AgentRow
+from textdesk.adapters.db.conversations import ConversationRow, TranscriptEntry
+from textdesk.adapters.db.dialect import lock_key
+from textdesk.adapters.db.outbox import NewMessage
+from textdesk.adapters.db.tables import handoffs
+from textdesk.adapters.images import sniff_image
+from textdesk.domain.cards import card_text
+from textdesk.domain.conversation import ConversationState
+from textdesk.domain.engine import Engine
+from textdesk.domain.events import Texter
+from textdesk.domain.nodes import CardField
+from textdesk.services.handoff import current_handoff
+from textdesk.services.records import record_view
+
+CARD_FIELDS = [
+    CardField(field="number"),
+    CardField(field="short_description"),
+    CardField(field="state"),
+    CardField(field="priority"),
+    CardField(field="assigned_to"),
+]
+
+
+class DeskError(ValueError):
+    """An action the agent may not take now; the message says why."""
+
+
+@dataclass
+class Desk:
+    """The agent's side of conversations."""
+
+    engine: Engine
+    record_links: Any  # RecordLinkSigner
+    max_image_bytes: int
+
+    async def _open(
+        self, conn: AsyncConnection, agent: AgentRow, conversation_id: int
+    ) -> tuple[ConversationRow, Any]:
+        conv = await conversations.get(conn, conversation_id)
+        if conv is None:
+            raise DeskError("no such conversation")
+        await lock_key(conn, conversations.lock_key(conv.phone, conv.number))
+        current = await current_handoff(conn, conversation_id)
+        if await self._forbidden(conn, agent, current):
+            raise DeskError("this conversation is not in your queues")
+        return conv, current
+
+    @staticmethod
+    async def _forbidden(conn: AsyncConnection, agent: AgentRow, current: Any) -> bool:
+        if agent.is_admin:
+            return False
+        if current is None:
+            return True  # a conversation nobody handed over is the bot's, not an agent's
+        return current.queue_id not in await agent_store.queue_ids_of(conn, agent.id)
+
+    async def _say(
+        self,
+        conn: AsyncConnection,
+        conv: ConversationRow,
+        agent: AgentRow | None,
+        body: str,
+        now: datetime,
+        media_keys: tuple[str, ...] = (),
+    ) -> None:
+        [outbox_id] = await outbox.enqueue(
+            conn,
+            [
+                NewMessage(
+                    to_phone=conv.phone,
+                    from_phone=conv.number,
+                    body=body,
+                    media=media_keys,
+                    kind="agent" if agent else "reply",
+                    conversation_id=conv.id,
+                )
+            ],
+            now,
+        )
+        await conversations.append(
+            conn,
+            [
+                TranscriptEntry(
+                    conv.id,
+                    "agent" if agent else "bot",
+                    body,
+                    media_keys,
+                    outbox_id=outbox_id,
+                    agent_id=agent.id if agent else None,
+                )
+            ],
+            now,
+        )
+
+    async def accept(
+        self, conn: AsyncConnection, agent: AgentRow, conversation_id: int, now: datetime
+    ) -> None:
+        """Take a waiting texter (offered to this agent, or picked from the queue)."""
+        conv, current = await self._open(conn, agent, conversation_id)
+        if current is None or current.status == "active":
+            raise DeskError("nobody is waiting in this conversation")
+        if current.status == "offered" and current.offered_to not in (None, agent.id):
+            raise DeskError("this chat is being offered to another agent")
+        await conn.execute(
+            update(handoffs)
+            .where(handoffs.c.id == current.id)
+            .values(
+                status="active",
+                agent_id=agent.id,
+                accepted_at=now,
+                offered_to=None,
+                last_agent_at=now,
+            )
+        )
+        await agent_store.mark_assigned(conn, [agent.id], now)
+        state = (
+            ConversationState.from_dict(conv.state)
+            if conv.state
+            else ConversationState(greeted=True)
+        )
+        joined = self.engine.agent_joined(state, now)
+        conv.state, conv.mode = joined.to_dict(), joined.mode
+        await conversations.save(conn, [conv], now)
+        await conversations.append(
+            conn, [TranscriptEntry(conv.id, "system", f"{agent.name} joined")], now
+        )
+        first = agent.name.split()[0] if agent.name else "An agent"
+        await self._say(
+            conn, conv, agent, f"Hi, this is {first} from the service desk. How can I help?", now
+        )
+
+    async def _active(
+        self, conn: AsyncConnection, agent: AgentRow, conversation_id: int
+    ) -> tuple[ConversationRow, Any]:
+        conv, current = await self._open(conn, agent, conversation_id)
+        if current is None or current.status != "active":
+            raise DeskError("this chat is not active")
+        if current.agent_id != agent.id and not agent.is_admin:
+            raise DeskError("another agent has this chat")
+        return conv, current
+
+    async def _touch(self, conn: AsyncConnection, handoff_id: int, now: datetime) -> None:
+        await conn.execute(
+            update(handoffs).where(handoffs.c.id == handoff_id).values(last_agent_at=now)
+        )
+
+    async def reply_text(
+        self, conn: AsyncConnection, agent: AgentRow, conversation_id: int, body: str, now: datetime
+    ) -> None:
+        text = body.strip()
+        if not text:
+            raise DeskError("the message is empty")
+        if len(text) > 1600:
+            raise DeskError("a text can be at most 1600 characters")
+        conv, current = await self._active(conn, agent, conversation_id)
+        await self._say(conn, conv, agent, text, now)
+        await self._touch(conn, current.id, now)
+
+    async def reply_card(
+        self,
+        conn: AsyncConnection,
+        agent: AgentRow,
+        conversation_id: int,
+        number: str,
+        now: datetime,
+    ) -> None:
+        conv, current = await self._active(conn, agent, conversation_id)
+        record = await record_store.get(conn, number)
+        if record is None:
+            raise DeskError(f"no record {number}")
+        owned = (conv.user_id is not None and record.caller_id == conv.user_id) or (
+            record.caller_phone == conv.phone
+        )
+        if not owned:
+            raise DeskError(f"{number} is not one of this texter's records")
+        body = card_text(record_view(record, self.record_links), CARD_FIELDS, link=True)
+        await self._say(conn, conv, agent, body, now)
+        await self._touch(conn, current.id, now)
+
+    async def reply_image(
+        self,
+        conn: AsyncConnection,
+        agent: AgentRow,
+        conversation_id: int,
+        data: bytes,
+        caption: str,
+        now: datetime,
+    ) -> None:
+        if len(data) > self.max_image_bytes:
+            raise DeskError(f"the image is larger than {self.max_image_bytes // (1024 * 1024)} MB")
+        content_type = sniff_image(data)
+        if content_type is None:
+            raise DeskError("only JPEG, PNG, GIF or WebP images can be sent")
+        conv, current = await self._active(conn, agent, conversation_id)
+        key = await media.save(conn, data=data, content_type=content_type, now=now)
+        await self._say(conn, conv, agent, caption.strip(), now, media_keys=(key,))
+        await self._touch(conn, current.id, now)
+
+    async def end(
+        self,
+        conn: AsyncConnection,
+        agent: AgentRow | None,
+        conversation_id: int,
+        now: datetime,
+        *,
+        ended_by: str = "agent",
+    ) -> None:
+        """End the chat: the texter is told and is back with the virtual agent."""
+        if agent is not None:
+            conv, current = await self._active(conn, agent, conversation_id)
+        else:
+            found = await conversations.get(conn, conversation_id)
+            if found is None:
+                return
+            conv = found
+            await lock_key(conn, conversations.lock_key(conv.phone, conv.number))
+            current = await current_handoff(conn, conversation_id)
+            if current is None:
+                return
+        await conn.execute(
+            update(handoffs)
+            .where(handoffs.c.id == current.id)
+            .values(status="ended", ended_at=now, ended_by=ended_by)
+        )
+        state = (
+            ConversationState.from_dict(conv.state)
+            if conv.state
+            else ConversationState(greeted=True)
+        )
+        texter = Texter(phone=conv.phone, user_id=conv.user_id)
+        step = self.engine.agent_left(state, texter, now)
+        conv.state, conv.mode = step.state.to_dict(), step.state.mode
+        await conversations.save(conn, [conv], now)
+        who = agent.name if agent else "timer"
+        await conversations.append(
+            conn, [TranscriptEntry(conv.id, "system", f"Chat ended by {who}")], now
+        )
+        closing = "Thanks for chatting with the service desk."
+        body = "\n\n".join([closing, *(r.body for r in step.replies)])
+        await self._say(conn, conv, None, body, now)
+
+    async def transfer(
+        self,
+        conn: AsyncConnection,
+        agent: AgentRow,
+        conversation_id: int,
+        *,
+        queue_id: int | None,
+        to_agent_id: int | None,
+        note: str,
+        now: datetime,
+    ) -> None:
+        """Move the chat to another queue (back in line) or offer it to another agent."""
+        conv, current = await self._open(conn, agent, conversation_id)
+        if current is None:
+            raise DeskError("there is no chat to transfer")
+        target_queue = current.queue_id
+        if queue_id is not None:
+            queue = await agent_store.queue_by_id(conn, queue_id)
+            if queue is None:
+                raise DeskError("no such queue")
+            target_queue = queue.id
+        values: dict[str, Any] = {
+            "queue_id": target_queue,
+            "status": "waiting",
+            "agent_id": None,
+            "offered_to": None,
+            "declined": [],
+            "note": note.strip() or None,
+        }
+        target_name = None
+        if to_agent_id is not None:
+            other = await agent_store.agent_by_id(conn, to_agent_id)
+            if other is None:
+                raise DeskError("no such agent")
+            values.update(status="offered", offered_to=other.id, offered_at=now)
+            target_name = other.name
+        await conn.execute(update(handoffs).where(handoffs.c.id == current.id).values(**values))
+        state = (
+            ConversationState.from_dict(conv.state)
+            if conv.state
+            else ConversationState(greeted=True)
+        )
+        state.mode = "queued"
+        conv.state, conv.mode = state.to_dict(), "queued"
+        await conversations.save(conn, [conv], now)
+        where = target_name or (await agent_store.queue_by_id(conn, target_queue)).name  # type: ignore[union-attr]
+        line = f"{agent.name} transferred the chat to {where}" + (
+            f": {note.strip()}" if note.strip() else ""
+        )
+        await conversations.append(conn, [TranscriptEntry(conv.id, "system", line)], now)
+        await self._say(conn, conv, None, "I'm passing you to a colleague. Please stand by.", now)

@@ -1,0 +1,143 @@
+"""Agent accounts: creation, sign-in (argon2, throttled), presence, queues."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from textdesk.adapters.db import agents as store
+from textdesk.adapters.db.agents import AgentRow
+from textdesk.domain.handoff import PRESENCES, parse_hours
+from textdesk.domain.throttle import LoginThrottle
+from textdesk.ports import Clock
+
+ROLES = ("agent", "admin")
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("textdesk-no-such-agent")
+
+
+class AgentError(ValueError):
+    """A refused agent or queue change, with a message for the operator."""
+
+
+async def add_agent(
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    name: str,
+    email: str,
+    password: str,
+    role: str = "agent",
+    capacity: int = 3,
+    queues: Sequence[str] = (),
+) -> int:
+    if role not in ROLES:
+        raise AgentError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < 10:
+        raise AgentError("the password needs at least 10 characters")
+    if "@" not in email:
+        raise AgentError(f"{email!r} is not an email address")
+    try:
+        async with db.begin() as conn:
+            agent_id = await store.insert_agent(
+                conn,
+                name=name.strip(),
+                email=email.strip(),
+                password_hash=_hasher.hash(password),
+                role=role,
+                capacity=capacity,
+                now=clock.now(),
+            )
+            names = list(queues)
+            if not names:
+                default = await store.default_queue(conn)
+                if default is None:
+                    default_id = await store.upsert_queue(
+                        conn,
+                        name="Service desk",
+                        timezone="UTC",
+                        hours=None,
+                        is_default=True,
+                        now=clock.now(),
+                    )
+                else:
+                    default_id = default.id
+                await store.add_member(conn, default_id, agent_id)
+            for queue_name in names:
+                queue = await store.queue_by_name(conn, queue_name)
+                if queue is None:
+                    raise AgentError(
+                        f"no queue named {queue_name!r}; create it with 'textdesk queues add'"
+                    )
+                await store.add_member(conn, queue.id, agent_id)
+    except IntegrityError as exc:
+        raise AgentError(f"an agent with the email {email} already exists") from exc
+    return agent_id
+
+
+async def add_queue(
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    name: str,
+    timezone: str = "UTC",
+    hours: dict[str, list[str]] | None = None,
+    is_default: bool = False,
+) -> int:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise AgentError(f"unknown timezone {timezone!r}") from exc
+    try:
+        parse_hours(hours)
+    except ValueError as exc:
+        raise AgentError(str(exc)) from exc
+    async with db.begin() as conn:
+        return await store.upsert_queue(
+            conn, name=name, timezone=timezone, hours=hours, is_default=is_default, now=clock.now()
+        )
+
+
+class Authenticator:
+    """Checks passwords, refusing after repeated failures (per email and per address)."""
+
+    def __init__(self, db: AsyncEngine, throttle: LoginThrottle | None = None) -> None:
+        self._db = db
+        self._throttle = throttle or LoginThrottle()
+
+    def blocked_for(self, email: str, address: str) -> float:
+        now = time.monotonic()
+        return max(
+            self._throttle.blocked_for(f"e:{email.lower()}", now),
+            self._throttle.blocked_for(f"a:{address}", now),
+        )
+
+    async def sign_in(self, email: str, password: str, address: str) -> AgentRow | None:
+        async with self._db.connect() as conn:
+            agent = await store.agent_by_email(conn, email.strip())
+        try:
+            _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
+            ok = agent is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        now = time.monotonic()
+        if not ok:
+            self._throttle.failed(f"e:{email.lower()}", now)
+            self._throttle.failed(f"a:{address}", now)
+            return None
+        self._throttle.succeeded(f"e:{email.lower()}")
+        return agent
+
+
+async def set_presence(*, db: AsyncEngine, agent_id: int, presence: str) -> None:
+    if presence not in PRESENCES:
+        raise AgentError(f"presence must be one of {', '.join(PRESENCES)}")
+    async with db.begin() as conn:
+        await store.set_presence(conn, agent_id, presence)

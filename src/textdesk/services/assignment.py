@@ -1,0 +1,178 @@
+"""The live-agent timers: offers, lapsed offers, places in line, reminders, idle chats.
+
+Runs as a background loop (in `serve` or `textdesk worker`); every pass is one
+transaction and every decision in it comes from ``domain/handoff.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from textdesk.adapters.db import agents as agent_store
+from textdesk.adapters.db import conversations
+from textdesk.adapters.db.outbox import NewMessage, enqueue
+from textdesk.adapters.db.tables import handoffs
+from textdesk.domain.handoff import pick_agent
+from textdesk.ports import Clock
+from textdesk.services.agent_desk import Desk
+
+
+@dataclass
+class Timers:
+    offer_timeout: timedelta = timedelta(seconds=30)
+    position_every: timedelta = timedelta(minutes=1)
+    remind_after: timedelta = timedelta(minutes=3)
+    idle_close: timedelta = timedelta(minutes=30)
+
+
+class Assigner:
+    def __init__(
+        self,
+        *,
+        db: AsyncEngine,
+        clock: Clock,
+        desk: Desk,
+        timers: Timers,
+        publish: Callable[[dict[str, Any]], Awaitable[None]],
+        on_enqueued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._desk = desk
+        self._timers = timers
+        self._publish = publish
+        self._on_enqueued = on_enqueued
+
+    async def run_once(self) -> int:
+        """One pass; returns how many hand-offs changed (0 lets the loop sleep)."""
+        now = self._clock.now()
+        events: list[dict[str, Any]] = []
+        texts = 0
+        async with self._db.begin() as conn:
+            lapsed = (
+                await conn.execute(
+                    select(
+                        handoffs.c.id,
+                        handoffs.c.offered_to,
+                        handoffs.c.declined,
+                        handoffs.c.conversation_id,
+                    ).where(
+                        handoffs.c.status == "offered",
+                        handoffs.c.offered_at < now - self._timers.offer_timeout,
+                    )
+                )
+            ).all()
+            for row in lapsed:
+                declined = [*(row.declined or []), row.offered_to]
+                await conn.execute(
+                    update(handoffs)
+                    .where(handoffs.c.id == row.id)
+                    .values(status="waiting", offered_to=None, offered_at=None, declined=declined)
+                )
+                events.append({"type": "queue", "conversation_id": row.conversation_id})
+
+            waiting = (
+                await conn.execute(
+                    select(handoffs).where(handoffs.c.status == "waiting").order_by(handoffs.c.id)
+                )
+            ).all()
+            loads_by_queue: dict[int, list[Any]] = {}
+            positions: dict[int, int] = {}
+            for row in waiting:
+                if row.queue_id not in loads_by_queue:
+                    loads_by_queue[row.queue_id] = list(await agent_store.loads(conn, row.queue_id))
+                loads = loads_by_queue[row.queue_id]
+                chosen = pick_agent(loads, exclude=frozenset(row.declined or []))
+                if chosen is None:
+                    positions[row.queue_id] = positions.get(row.queue_id, 0) + 1
+                    texts += await self._position_notice(conn, row, positions[row.queue_id], now)
+                    continue
+                await conn.execute(
+                    update(handoffs)
+                    .where(handoffs.c.id == row.id)
+                    .values(status="offered", offered_to=chosen, offered_at=now)
+                )
+                await agent_store.mark_assigned(conn, [chosen], now)
+                loads_by_queue[row.queue_id] = [
+                    type(a)(
+                        a.id,
+                        a.presence,
+                        a.capacity,
+                        a.active + (a.id == chosen),
+                        now if a.id == chosen else a.last_assigned_at,
+                    )
+                    for a in loads
+                ]
+                events.append(
+                    {"type": "offer", "conversation_id": row.conversation_id, "agent_id": chosen}
+                )
+
+            active = (
+                await conn.execute(select(handoffs).where(handoffs.c.status == "active"))
+            ).all()
+            for row in active:
+                last = max(t for t in (row.accepted_at, row.last_texter_at, row.last_agent_at) if t)
+                if now - last >= self._timers.idle_close:
+                    await self._desk.end(conn, None, row.conversation_id, now, ended_by="timeout")
+                    texts += 1
+                    events.append({"type": "ended", "conversation_id": row.conversation_id})
+                    continue
+                waiting_on_agent = row.last_texter_at and (
+                    row.last_agent_at is None or row.last_texter_at > row.last_agent_at
+                )
+                if (
+                    waiting_on_agent
+                    and now - row.last_texter_at >= self._timers.remind_after
+                    and (row.reminded_at is None or row.reminded_at < row.last_texter_at)
+                ):
+                    await conn.execute(
+                        update(handoffs).where(handoffs.c.id == row.id).values(reminded_at=now)
+                    )
+                    events.append(
+                        {
+                            "type": "reminder",
+                            "conversation_id": row.conversation_id,
+                            "agent_id": row.agent_id,
+                        }
+                    )
+        for event in events:
+            await self._publish(event)
+        if texts:
+            self._on_enqueued()
+        return len(events)
+
+    async def _position_notice(self, conn: Any, row: Any, position: int, now: Any) -> int:
+        """Tell a waiting texter their new place in line, at most once a minute."""
+        previous = row.position_noticed
+        if previous is None or position >= previous:
+            return 0
+        if row.position_noticed_at and now - row.position_noticed_at < self._timers.position_every:
+            return 0
+        conv = await conversations.get(conn, row.conversation_id)
+        if conv is None:
+            return 0
+        text = (
+            "You're next in line for an agent."
+            if position == 1
+            else f"You're now number {position} in line for an agent."
+        )
+        [outbox_id] = await enqueue(
+            conn,
+            [NewMessage(conv.phone, conv.number, text, kind="reply", conversation_id=conv.id)],
+            now,
+        )
+        await conversations.append(
+            conn, [conversations.TranscriptEntry(conv.id, "bot", text, outbox_id=outbox_id)], now
+        )
+        await conn.execute(
+            update(handoffs)
+            .where(handoffs.c.id == row.id)
+            .values(position_noticed=position, position_noticed_at=now)
+        )
+        return 1

@@ -1,0 +1,201 @@
+"""Live-agent hand-off through the services: queue, offer, accept, talk, end."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from tests.integration.conftest import TEXTER, Desk
+from tests.integration.test_virtual_agent import Phone
+from textdesk.adapters.db import agents as agent_store
+from textdesk.clock import SystemClock
+from textdesk.services.agent_desk import DeskError
+from textdesk.services.agents import add_agent, add_queue, set_presence
+from textdesk.services.processing import Converser
+
+OTHER = "+15557654321"
+
+
+@pytest.fixture
+def converser() -> Converser | None:
+    return None
+
+
+async def _agent(desk: Desk, name: str, *, queues: list[str] | None = None, on: bool = True) -> int:
+    agent_id = await add_agent(
+        db=desk.db,
+        clock=SystemClock(),
+        name=name,
+        email=f"{name.lower()}@example.com",
+        password="a-long-password",
+        queues=queues or [],
+    )
+    if on:
+        await set_presence(db=desk.db, agent_id=agent_id, presence="available")
+    return agent_id
+
+
+async def _handoff(desk: Desk, phone: str = TEXTER) -> object:
+    rows = await desk.rows(
+        "SELECT h.* FROM handoffs h JOIN conversations c ON c.id = h.conversation_id "
+        "WHERE c.phone = :p ORDER BY h.id DESC",
+        p=phone,
+    )
+    return rows[0] if rows else None
+
+
+async def _offered(desk: Desk, phone: str = TEXTER) -> object:
+    async def check() -> object:
+        row = await _handoff(desk, phone)
+        return row if row is not None and row.status == "offered" else None  # type: ignore[attr-defined]
+
+    return await desk.eventually(check, what="an offer to an agent")
+
+
+async def test_nobody_available_gets_the_no_agent_text(desk: Desk) -> None:
+    """With every agent offline, asking for one says so and opens no hand-off."""
+    await _agent(desk, "Dana", on=False)
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    answer = await phone.say("agent")
+    assert "No agent is available right now" in answer
+    assert "REPORT" in answer
+    assert await _handoff(desk) is None
+    # Leaving a message instead: REPORT starts the incident topic.
+    assert "what's the problem" in await phone.say("report")
+
+
+async def test_out_of_hours_says_so(desk: Desk) -> None:
+    """A queue closed every day answers with the out-of-hours text."""
+    await add_queue(
+        db=desk.db,
+        clock=SystemClock(),
+        name="Nights",
+        is_default=True,
+        hours={"mon": ["00:00", "00:01"]},
+        timezone="Pacific/Kiritimati",
+    )
+    await _agent(desk, "Dana", queues=["Nights"])
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    answer = await phone.say("agent")
+    assert "outside business hours" in answer
+    assert await _handoff(desk) is None
+
+
+async def test_a_chat_from_request_to_end(desk: Desk) -> None:
+    """Queued with an estimate, offered, accepted; texts flow both ways; the bot resumes."""
+    dana = await _agent(desk, "Dana")
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    standby = await phone.say("agent")
+    assert "Please stand by" in standby
+    assert "Estimated wait: about 1 min." in standby
+    offer = await _offered(desk)
+    assert offer.offered_to == dana  # type: ignore[attr-defined]
+
+    now = SystemClock().now()
+    async with desk.db.begin() as conn:
+        agent = await agent_store.agent_by_id(conn, dana)
+        assert agent is not None
+        await desk.container.desk.accept(conn, agent, offer.conversation_id, now)  # type: ignore[attr-defined]
+    desk.container.loops[1].wake()
+    assert "this is Dana" in (await desk.fake.wait_for_messages(phone.seen + 1, to=TEXTER))[-1].body
+    phone.seen += 1
+
+    # While with an agent, texts (even a bot command other than BYE) get no bot reply.
+    assert await phone.say("my screen is black") == ""
+    assert await phone.say("menu") == ""
+    lines = [r.body for r in await desk.rows("SELECT body FROM transcript WHERE author='texter'")]
+    assert lines[-2:] == ["my screen is black", "menu"]
+
+    async with desk.db.begin() as conn:
+        await desk.container.desk.reply_text(
+            conn, agent, offer.conversation_id, "Try the power button.", now
+        )  # type: ignore[attr-defined]
+        await desk.container.desk.end(conn, agent, offer.conversation_id, now)  # type: ignore[attr-defined]
+    desk.container.loops[1].wake()
+    sent = await desk.fake.wait_for_messages(phone.seen + 2, to=TEXTER)
+    assert sent[-2].body == "Try the power button."
+    assert "back with the virtual agent" in sent[-1].body
+    phone.seen += 2
+    assert (await _handoff(desk)).status == "ended"  # type: ignore[union-attr]
+    assert "1. Report an issue" in await phone.say("menu")
+
+
+async def test_bye_while_waiting_leaves_the_queue(desk: Desk) -> None:
+    """A texter who gives up is taken out of the line."""
+    await _agent(desk, "Dana")
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    await phone.say("agent")
+    await _offered(desk)
+    assert "Goodbye" in await phone.say("bye")
+    row = await _handoff(desk)
+    assert (row.status, row.ended_by) == ("abandoned", "texter")  # type: ignore[union-attr]
+
+
+async def test_two_texters_two_agents_one_offer_each(desk: Desk) -> None:
+    """Assignment is fair: the agent with fewer chats gets the next texter."""
+    dana = await _agent(desk, "Dana")
+    lee = await _agent(desk, "Lee")
+    first, second = Phone(desk, TEXTER), Phone(desk, OTHER)
+    await first.say("hi")
+    await first.say("agent")
+    one = await _offered(desk, TEXTER)
+    await second.say("hi")
+    await second.say("agent")
+    two = await _offered(desk, OTHER)
+    assert {one.offered_to, two.offered_to} == {dana, lee}  # type: ignore[attr-defined]
+
+
+async def test_an_offer_not_accepted_goes_to_the_next_agent(desk: Desk) -> None:
+    """A lapsed offer moves on to another available agent."""
+    await _agent(desk, "Dana")
+    await _agent(desk, "Lee")
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    await phone.say("agent")
+    first = await _offered(desk)
+    # Make the offer look older than the timeout instead of waiting for it.
+    past = SystemClock().now() - timedelta(minutes=5)
+    async with desk.db.begin() as conn:
+        from sqlalchemy import update
+
+        from textdesk.adapters.db.tables import handoffs
+
+        await conn.execute(
+            update(handoffs).where(handoffs.c.id == first.id).values(offered_at=past)  # type: ignore[attr-defined]
+        )
+    desk.container.loops[2].wake()
+
+    async def moved() -> object:
+        row = await _handoff(desk)
+        return row if row.offered_to not in (None, first.offered_to) else None  # type: ignore[union-attr]
+
+    again = await desk.eventually(moved, what="the offer moving on")
+    declined = again.declined  # type: ignore[attr-defined]
+    assert (json.loads(declined) if isinstance(declined, str) else declined) == [
+        first.offered_to  # type: ignore[attr-defined]
+    ]
+
+
+async def test_an_agent_outside_the_queue_cannot_act(desk: Desk) -> None:
+    """Agents act only on conversations of their queues."""
+    await add_queue(db=desk.db, clock=SystemClock(), name="Service desk", is_default=True)
+    await add_queue(db=desk.db, clock=SystemClock(), name="Hardware")
+    await _agent(desk, "Dana")
+    outsider = await _agent(desk, "Lee", queues=["Hardware"], on=False)
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    await phone.say("agent")
+    offer = await _offered(desk)
+    async with desk.db.begin() as conn:
+        agent = await agent_store.agent_by_id(conn, outsider)
+        assert agent is not None
+        with pytest.raises(DeskError, match="not in your queues"):
+            await desk.container.desk.accept(
+                conn, agent, offer.conversation_id, SystemClock().now()
+            )  # type: ignore[attr-defined]

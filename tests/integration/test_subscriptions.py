@@ -1,0 +1,174 @@
+"""Notification / START / STOP over SMS, and record events notifying subscribers.
+
+Signed webhooks in, the real virtual agent, the Twilio stand-in out (which, like
+Twilio on a long code, opts a texter out by itself on STOP and answers 21610).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import NUMBER, TEXTER, Desk
+from tests.integration.notify_helpers import (
+    Handset,
+    open_record,
+    outbox_to,
+    settle,
+    update_record,
+)
+from textdesk.adapters.db import records
+from textdesk.clock import SystemClock
+from textdesk.services.processing import Converser
+from textdesk.services.users import add_user
+
+GUEST = "+15557654321"
+
+
+@pytest.fixture
+def converser() -> Converser | None:
+    """None: the app runs its real virtual agent (which answers the commands)."""
+    return None
+
+
+@pytest.fixture
+async def alice(desk: Desk) -> int:
+    return await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
+
+
+async def test_notifications_are_off_by_default(desk: Desk, alice: int) -> None:
+    """An incident update for an account that never opted in sends nothing."""
+    record = await open_record(desk, caller_id=alice, phone=TEXTER)
+    await update_record(desk, record.number, state="In Progress", assigned_to="Dana")
+    await settle(desk)
+    assert await outbox_to(desk, TEXTER) == []
+    assert desk.fake.messages_to(TEXTER) == []
+    reasons = await desk.rows("SELECT status, reason FROM notifications ORDER BY id")
+    assert [(r.status, r.reason) for r in reasons] == [("skipped", "not_subscribed")] * 2
+
+
+async def test_start_then_an_update_sends_exactly_one_templated_text(
+    desk: Desk, alice: int
+) -> None:
+    """START is confirmed; the next state change arrives as one text from our number."""
+    phone = Handset(desk, TEXTER)
+    confirmation = await phone.reply_to("START")
+    assert "now ON" in confirmation
+    audit = await desk.rows("SELECT enabled, source FROM subscription_changes")
+    assert [(bool(r.enabled), r.source) for r in audit] == [(True, "sms")]
+
+    record = await open_record(desk, caller_id=alice, phone=TEXTER)
+    before = await phone.last_id()
+    await update_record(desk, record.number, state="In Progress")
+    await settle(desk)
+    sent = await outbox_to(desk, TEXTER, after=before)
+    assert len(sent) == 1
+    assert sent[0].kind == "notification"
+    assert sent[0].from_phone == NUMBER
+    assert sent[0].body.startswith(f"{record.number} is now In Progress: VPN drops every hour")
+    received = await desk.fake.wait_for_messages(2, to=TEXTER)
+    assert received[-1].body == sent[0].body
+
+
+async def test_notification_reports_the_setting(desk: Desk, alice: int) -> None:
+    """ "Notification" says off, then on after START, each with how to change it."""
+    phone = Handset(desk, TEXTER)
+    off = await phone.reply_to("Notification")
+    assert "OFF" in off
+    assert "START" in off
+    await phone.say("start")
+    on = await phone.reply_to("notifications.")
+    assert "ON" in on
+    assert "STOP" in on
+
+
+async def test_stop_confirms_then_nothing_more_is_sent(desk: Desk, alice: int) -> None:
+    """STOP: the confirmation is attempted (21610, once, quietly); later events send nothing."""
+    phone = Handset(desk, TEXTER)
+    await phone.say("START")
+    record = await open_record(desk, caller_id=alice, phone=TEXTER)
+
+    [confirmation] = await phone.say("STOP")
+    # The stand-in, like Twilio on a long code, opted the texter out on STOP.
+    assert "now OFF" in confirmation.body
+    assert (confirmation.status, confirmation.error_code) == ("failed", 21610)
+    refused = [a for a in desk.fake.attempts if a.to == TEXTER and a.code == 21610]
+    assert len(refused) == 1  # not retried
+    optout = await desk.rows("SELECT active FROM carrier_optouts WHERE phone = :p", p=TEXTER)
+    assert [bool(r.active) for r in optout] == [True]
+    assert not await desk.scalar("SELECT enabled FROM subscriptions")
+
+    before = await phone.last_id()
+    await update_record(desk, record.number, state="Resolved")
+    await desk.text("Can I still chat?", from_=TEXTER)
+    await settle(desk)
+    kinds = [s.kind for s in await outbox_to(desk, TEXTER, after=before)]
+    assert "notification" not in kinds
+    skipped = await desk.scalar("SELECT reason FROM notifications ORDER BY id DESC LIMIT 1")
+    assert skipped == "opted_out"
+
+
+async def test_stop_with_punctuation_unsubscribes(desk: Desk, alice: int) -> None:
+    """ "Stop." counts as STOP: unsubscribed, opted out, confirmed."""
+    phone = Handset(desk, TEXTER)
+    await phone.say("START")
+    [confirmation] = await phone.say("Stop.")
+    assert "now OFF" in confirmation.body
+    assert not await desk.scalar("SELECT enabled FROM subscriptions")
+    assert await desk.scalar("SELECT count(*) FROM carrier_optouts WHERE active") == 1
+    audit = await desk.rows("SELECT enabled FROM subscription_changes ORDER BY id")
+    assert [bool(r.enabled) for r in audit] == [True, False]
+
+
+async def test_start_after_stop_and_yes_while_opted_out_opt_back_in(desk: Desk, alice: int) -> None:
+    """START lifts the carrier opt-out; YES does too, but only while opted out."""
+    phone = Handset(desk, TEXTER)
+    await phone.say("STOP")
+    back = await phone.reply_to("start")
+    assert "now ON" in back
+    assert await desk.scalar("SELECT count(*) FROM carrier_optouts WHERE active") == 0
+    await phone.say("STOP")
+    again = await phone.reply_to("Yes")
+    assert "now ON" in again
+    assert not desk.fake.is_opted_out(TEXTER)
+    # Not opted out any more: "yes" is an ordinary text for the virtual agent again.
+    assert "now ON" not in await phone.reply_to("yes")
+
+
+async def test_guests_cannot_subscribe(desk: Desk) -> None:
+    """A guest's START and Notification get the registered-users answer; STOP still counts."""
+    phone = Handset(desk, GUEST)
+    refused = await phone.reply_to("START")
+    assert "registered users" in refused
+    assert "To register" in refused
+    assert "registered users" in await phone.reply_to("Notification")
+    assert await desk.scalar("SELECT count(*) FROM subscriptions") == 0
+    await phone.say("QUIT")
+    assert await desk.scalar("SELECT count(*) FROM carrier_optouts WHERE active") == 1
+
+
+async def test_a_command_mid_topic_keeps_the_pending_question(desk: Desk, alice: int) -> None:
+    """Notification in the middle of a topic answers, reminds, and the topic carries on."""
+    phone = Handset(desk, TEXTER)
+    await phone.say("hi")
+    assert "what's the problem" in await phone.reply_to("1")
+    answer = await phone.reply_to("Notification")
+    assert "OFF" in answer
+    assert "reply to my last question" in answer
+    menu = await phone.reply_to("The printer on floor 2 is jammed")
+    assert "1. Printer problem" in menu
+
+
+async def test_a_commenters_own_comment_is_not_echoed_back(desk: Desk, alice: int) -> None:
+    """A subscriber is notified of staff comments, not of the comment they texted."""
+    await Handset(desk, TEXTER).say("START")
+    record = await open_record(desk, caller_id=alice, phone=TEXTER)
+    before = await Handset(desk, TEXTER).last_id()
+    async with desk.db.begin() as conn:
+        now = SystemClock().now()
+        await records.add_comment(conn, record.number, author="Alice Example", body="x", now=now)
+        await records.add_comment(conn, record.number, author="Dana", body="On it.", now=now)
+    await settle(desk)
+    sent = await outbox_to(desk, TEXTER, after=before)
+    assert [s.body.splitlines()[0] for s in sent] == [
+        f'{record.number}: new comment from Dana: "On it."'
+    ]
