@@ -140,6 +140,9 @@ def build(
         retry_base_seconds=settings.retry_base_seconds,
         pacer=pacer,
         gate=send_gate,
+        # Long enough for a claimed batch's pacing (≤ 2 s) and one timed-out call, short
+        # enough that a crashed process's texts are not held up for long.
+        lease=timedelta(seconds=2 * settings.send_timeout_seconds + 5),
     )
     dispatch_loop = Loop("dispatcher", dispatcher.run_once, idle=0.5)
     record_links = RecordLinkSigner(secret_key=settings.secret_key, public_url=settings.public_url)

@@ -29,6 +29,17 @@ class SmsGateway(Protocol):
         status_callback: str | None,
     ) -> SendResult: ...
 
+    async def find_sent(
+        self, *, to: str, from_: str, body: str, media_count: int, since: datetime
+    ) -> SendResult | None:
+        """An earlier send of this text accepted since ``since``; None when there is none.
+
+        Asked before retrying a send whose outcome we never recorded (the process
+        died mid-call), so the texter does not get it twice.  Raises
+        ``domain.delivery.LookupFailed`` when the answer is unknown.
+        """
+        ...
+
 
 @dataclass(frozen=True)
 class FetchedMedia:

@@ -22,6 +22,7 @@ import math
 import re
 import secrets
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -29,6 +30,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -63,6 +65,15 @@ _MAX_BODY = 1600
 _MAX_MEDIA = 10
 # Twilio's webhook timeout; a stand-in that waited longer would hide slow handlers.
 _HTTP_TIMEOUT = 15.0
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    # httpx builds a fresh TLS context (~20 ms of CPU) for every client unless given
+    # one; a client per message's lifecycle made the stand-in itself the bottleneck.
+    return ssl.create_default_context()
+
+
 _USER_AGENT = "TwilioProxy/1.1"
 
 OPT_OUT_WORDS = frozenset(
@@ -218,6 +229,7 @@ class _State:
     media: dict[str, _Media] = field(default_factory=dict)
     failures: dict[str, deque[tuple[int, int]]] = field(default_factory=dict)
     hangs: dict[str, deque[float]] = field(default_factory=dict)
+    slow_answers: dict[str, deque[float]] = field(default_factory=dict)
     delivery_failures: dict[str, int] = field(default_factory=dict)
     opted_out: set[str] = field(default_factory=set)
 
@@ -266,6 +278,7 @@ class FakeTwilio:
         self.app = Starlette(
             routes=[
                 Route(f"{prefix}.json", self._create_message, methods=["POST"]),
+                Route(f"{prefix}.json", self._list_messages, methods=["GET"]),
                 Route(f"{prefix}/{{message_sid}}.json", self._fetch_message, methods=["GET"]),
                 Route(
                     f"{prefix}/{{message_sid}}/Media/{{media_sid}}",
@@ -280,6 +293,10 @@ class FakeTwilio:
             ],
             exception_handlers={HTTPException: self._http_error},
         )
+
+    def _client(self) -> httpx.AsyncClient:
+        """A client for the stand-in's own requests (status callbacks, inbound webhooks)."""
+        return httpx.AsyncClient(transport=self._transport, timeout=_HTTP_TIMEOUT, verify=_tls())
 
     # ----------------------------------------------------------------- injection
 
@@ -296,6 +313,15 @@ class FakeTwilio:
         """Make the next ``times`` sends to ``to`` hang ``seconds`` before being handled."""
         with self._lock:
             self._state.hangs.setdefault(to, deque()).extend([seconds] * times)
+
+    def hold_answer_next(self, to: str, times: int = 1, seconds: float = 30.0) -> None:
+        """Accept the next ``times`` sends to ``to`` at once but answer ``seconds`` later.
+
+        The client times out although the message exists: the case where a blind
+        retry would text the person twice.
+        """
+        with self._lock:
+            self._state.slow_answers.setdefault(to, deque()).extend([seconds] * times)
 
     def fail_delivery(self, to: str, code: int) -> None:
         """Accept sends to ``to`` but end their delivery with ``code`` (30003…30008)."""
@@ -524,7 +550,7 @@ class FakeTwilio:
         headers = sign_form(self.auth_token, signature_url or url, items)
         headers["Content-Type"] = "application/x-www-form-urlencoded"
         headers["User-Agent"] = _USER_AGENT
-        async with httpx.AsyncClient(transport=self._transport, timeout=_HTTP_TIMEOUT) as client:
+        async with self._client() as client:
             return await client.post(url, content=urlencode(items), headers=headers)
 
     # ----------------------------------------------------------------- routes
@@ -650,6 +676,11 @@ class FakeTwilio:
             payload = self._message_json(stored)
         if via_service:
             payload["num_segments"] = "0"
+        with self._lock:
+            slow = self._state.slow_answers.get(to)
+            hold = slow.popleft() if slow else None
+        if hold is not None:
+            await self._hang(request, hold)
         # Starting the lifecycle only after the 201 is written means a callback can
         # never overtake the response that tells the client the sid.
         steps = _lifecycle(delivery_code)
@@ -671,6 +702,23 @@ class FakeTwilio:
                 404, 20404, f"The requested resource {request.url.path} was not found"
             )
         return JSONResponse(payload)
+
+    async def _list_messages(self, request: Request) -> Response:
+        """``GET Messages.json``: newest first, filtered by To and From."""
+        refusal = self._refuse(request)
+        if refusal is not None:
+            return refusal
+        query = request.query_params
+        to, from_ = query.get("To"), query.get("From")
+        size = min(int(query.get("PageSize", "50") or 50), 1000)
+        with self._lock:
+            chosen = [
+                self._message_json(stored)
+                for stored in reversed(list(self._state.messages.values()))
+                if (to is None or stored.message.to == to)
+                and (from_ is None or stored.message.from_ == from_)
+            ][:size]
+        return JSONResponse({"messages": chosen, "page": 0, "page_size": size})
 
     def _find_media(self, request: Request) -> _Media | None:
         with self._lock:
@@ -742,7 +790,7 @@ class FakeTwilio:
     async def _run_lifecycle(
         self, state: _State, sid: str, steps: list[tuple[str, int | None]]
     ) -> None:
-        async with httpx.AsyncClient(transport=self._transport, timeout=_HTTP_TIMEOUT) as client:
+        async with self._client() as client:
             for status, code in steps:
                 if self.callback_delay > 0:
                     await asyncio.sleep(self.callback_delay)

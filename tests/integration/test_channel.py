@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import httpx
-from sqlalchemy import select
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from tests.integration.conftest import AUTH_TOKEN, TEXTER, Desk
-from textdesk.adapters.db.tables import inbox
+import httpx
+from sqlalchemy import select, update
+
+from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, TEXTER, Desk
+from textdesk.adapters.db import outbox as outbox_store
+from textdesk.adapters.db.tables import inbox, outbox
+from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.testing import sign_form
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -239,3 +244,66 @@ async def test_health_readiness_and_metrics(desk: Desk) -> None:
     assert 'textdesk_inbound_total{result="stored"}' in metrics
     assert "textdesk_outbound_total" in metrics
     assert "textdesk_dispatcher_lag_seconds" in metrics
+
+
+async def _lost_attempt(desk: Desk, body: str, *, reached_twilio: bool) -> int:
+    """An outbox row as a process leaves it when killed mid-send: claimed, lease lapsed."""
+    if reached_twilio:
+        async with httpx.AsyncClient() as client:
+            gateway = TwilioRestGateway(
+                client, api_url=desk.fake.base_url, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN
+            )
+            result = await gateway.send(
+                to=TEXTER, from_=desk.number, body=body, media_urls=[], status_callback=None
+            )
+        assert result.sid
+    async with desk.db.begin() as conn:
+        now = datetime.now(UTC)
+        [outbox_id] = await outbox_store.enqueue(
+            conn, [outbox_store.NewMessage(TEXTER, desk.number, body)], now
+        )
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(status="claimed", attempts=1, claimed_until=now - timedelta(seconds=1))
+        )
+    return outbox_id
+
+
+async def _settled(desk: Desk, outbox_id: int) -> Any:
+    async def sent() -> Any:
+        rows = await desk.rows("SELECT status, twilio_sid FROM outbox WHERE id = :i", i=outbox_id)
+        return rows[0] if rows[0].twilio_sid else None
+
+    return await desk.eventually(sent, within=15, what="the lost attempt to settle")
+
+
+async def test_a_send_lost_in_a_crash_is_not_sent_twice(desk: Desk) -> None:
+    """Twilio took the text but the process died before noting it: it is not resent."""
+    outbox_id = await _lost_attempt(desk, "sent just before the crash", reached_twilio=True)
+    row = await _settled(desk, outbox_id)
+    sent = desk.fake.messages_to(TEXTER)
+    assert [m.body for m in sent] == ["sent just before the crash"]
+    assert row.twilio_sid == sent[0].sid
+
+
+async def test_a_send_that_never_left_is_sent_once_after_a_crash(desk: Desk) -> None:
+    """The process died before calling Twilio: the text goes out, once."""
+    outbox_id = await _lost_attempt(desk, "never left", reached_twilio=False)
+    row = await _settled(desk, outbox_id)
+    sent = desk.fake.messages_to(TEXTER)
+    assert [m.body for m in sent] == ["never left"]
+    assert row.twilio_sid == sent[0].sid
+
+
+async def test_a_timed_out_send_that_twilio_took_is_not_resent(desk: Desk) -> None:
+    """A read timeout after Twilio accepted: the retry finds the message instead of resending."""
+    desk.fake.hold_answer_next(TEXTER, seconds=3)
+    await desk.text("slow answer")
+    sent = await desk.fake.wait_for_messages(1, to=TEXTER, timeout=15)
+
+    async def settled() -> Any:
+        return await desk.scalar("SELECT twilio_sid FROM outbox WHERE twilio_sid IS NOT NULL")
+
+    assert await desk.eventually(settled, within=15) == sent[0].sid
+    assert [m.body for m in desk.fake.messages_to(TEXTER)] == ["echo: slow answer"]

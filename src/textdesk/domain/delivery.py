@@ -9,6 +9,7 @@ from enum import Enum
 STATUS_RANK: dict[str, int] = {
     "pending": 0,
     "claimed": 1,
+    "in_doubt": 1,
     "accepted": 2,
     "scheduled": 2,
     "queued": 3,
@@ -83,6 +84,12 @@ class SendResult:
     status: str | None = None
     error_code: int | None = None
     error_message: str | None = None
+    # No answer although the request may have reached Twilio (a read timeout).
+    ambiguous: bool = False
+
+
+class LookupFailed(Exception):
+    """Twilio could not say whether an earlier attempt was sent."""
 
 
 def classify(result: SendResult) -> Outcome:

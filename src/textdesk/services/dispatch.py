@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -14,7 +15,14 @@ from textdesk import metrics
 from textdesk.adapters.db import outbox
 from textdesk.adapters.db.outbox import OutboxRow
 from textdesk.adapters.signed_urls import MediaUrlSigner
-from textdesk.domain.delivery import Outcome, SendResult, backoff_seconds, classify, describe_error
+from textdesk.domain.delivery import (
+    LookupFailed,
+    Outcome,
+    SendResult,
+    backoff_seconds,
+    classify,
+    describe_error,
+)
 from textdesk.ports import Clock, Pacer, SmsGateway
 
 log = logging.getLogger(__name__)
@@ -55,6 +63,7 @@ class Dispatcher:
         self._jitter = jitter
         self._pacer = pacer
         self._gate = gate
+        self._turns: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def run_once(self) -> int:
         """Claim and send one batch; returns how many sends were attempted."""
@@ -80,13 +89,25 @@ class Dispatcher:
             metrics.DISPATCH_LAG.set(0)
             return claimed
         results = await asyncio.gather(*(self._send(row) for row in rows))
-        await self._record(list(zip(rows, results, strict=True)))
+        await self._record(list(zip(rows, results, strict=True)), started=now)
         return len(rows)
 
-    async def _send(self, row: OutboxRow) -> SendResult:
-        wait = await self._pacer.reserve(row.from_phone)
-        if wait > 0:
-            await asyncio.sleep(wait)
+    async def _send(self, row: OutboxRow) -> SendResult | LookupFailed:
+        if row.in_doubt_since is not None:
+            try:
+                earlier = await self._gateway.find_sent(
+                    to=row.to_phone,
+                    from_=row.from_phone,
+                    body=row.body,
+                    media_count=len(row.media),
+                    since=row.in_doubt_since,
+                )
+            except LookupFailed as exc:
+                return exc
+            if earlier is not None:
+                log.info("send %s: the lost attempt reached Twilio as %s", row.id, earlier.sid)
+                return earlier
+        await self._pace(row.from_phone)
         return await self._gateway.send(
             to=row.to_phone,
             from_=row.from_phone,
@@ -95,13 +116,43 @@ class Dispatcher:
             status_callback=self._callback,
         )
 
-    async def _record(self, results: list[tuple[OutboxRow, SendResult]]) -> None:
+    async def _pace(self, number: str) -> None:
+        """Wait for ``number``'s next send slot; its senders take slots one at a time.
+
+        A slot is reserved only once the previous one has come: with every slot of a
+        batch reserved up front, a busy event loop waking its sleepers late let many
+        texts out at once, bursting well over the rate.  (asyncio.Lock is first come,
+        first served, so slots still follow the batch's order.)
+        """
+        async with self._turns[number]:
+            wait = await self._pacer.reserve(number)
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    async def _record(
+        self, results: list[tuple[OutboxRow, SendResult | LookupFailed]], *, started: datetime
+    ) -> None:
         now = self._clock.now()
+        in_doubt: list[tuple[int, datetime, str, datetime]] = []
         accepted: list[tuple[int, str, str]] = []
         retry: list[tuple[int, datetime, int | None, str | None]] = []
         failed: list[tuple[int, int | None, str | None]] = []
         opted_out: list[str] = []
         for row, result in results:
+            if isinstance(result, LookupFailed):
+                assert row.in_doubt_since is not None
+                # Neither resend nor give up: a resend might be the texter's second copy.
+                delay = backoff_seconds(row.attempts, base=self._retry_base, jitter=self._jitter())
+                log.warning("send %s: cannot tell whether it went out (%s)", row.id, result)
+                in_doubt.append(
+                    (
+                        row.id,
+                        now + timedelta(seconds=delay),
+                        f"checking an earlier attempt: {result}",
+                        row.in_doubt_since + self._lease,
+                    )
+                )
+                continue
             outcome = classify(result)
             metrics.OUTBOUND.labels(outcome.value).inc()
             message = result.error_message or describe_error(result.error_code)
@@ -110,6 +161,12 @@ class Dispatcher:
                 accepted.append((row.id, result.sid, result.status or "queued"))
             elif outcome is Outcome.RETRY and row.attempts < self._max_attempts:
                 delay = backoff_seconds(row.attempts, base=self._retry_base, jitter=self._jitter())
+                if result.ambiguous:
+                    # Twilio may have taken it: ask before sending again.
+                    log.info("send %s to %s: %s; will check first", row.id, row.to_phone, message)
+                    when = now + timedelta(seconds=delay)
+                    in_doubt.append((row.id, when, message or "", started + self._lease))
+                    continue
                 log.info("send %s to %s: %s; retry in %.1fs", row.id, row.to_phone, message, delay)
                 retry.append((row.id, now + timedelta(seconds=delay), result.error_code, message))
             elif outcome is Outcome.OPTED_OUT:
@@ -122,6 +179,7 @@ class Dispatcher:
                 failed.append((row.id, result.error_code, message))
         async with self._db.begin() as conn:
             await outbox.mark_accepted(conn, accepted, now)
+            await outbox.mark_in_doubt(conn, in_doubt, now)
             await outbox.mark_retry(conn, retry, now)
             await outbox.mark_failed(conn, failed, now)
             await outbox.mark_opted_out(conn, opted_out, now, "21610")

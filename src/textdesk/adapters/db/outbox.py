@@ -26,6 +26,8 @@ class OutboxRow:
     media: list[str]
     attempts: int
     kind: str
+    # Set when an earlier attempt's outcome was never recorded: when that attempt began.
+    in_doubt_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,10 @@ async def enqueue(
     return [int(i) for i in result.scalars().all()]
 
 
+# Not yet in Twilio's hands (as far as we know): later texts to the same person wait.
+UNSENT = ("pending", "claimed", "in_doubt")
+
+
 async def claim_due(
     conn: AsyncConnection,
     *,
@@ -93,7 +99,7 @@ async def claim_due(
         and_(
             earlier.c.to_phone == outbox.c.to_phone,
             earlier.c.id < outbox.c.id,
-            earlier.c.status.in_(("pending", "claimed")),
+            earlier.c.status.in_(UNSENT),
         )
     )
     query = (
@@ -105,8 +111,14 @@ async def claim_due(
             outbox.c.media,
             outbox.c.attempts,
             outbox.c.kind,
+            outbox.c.status,
+            outbox.c.claimed_until,
         )
-        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now, ~blocked)
+        .where(
+            outbox.c.status.in_(("pending", "in_doubt")),
+            outbox.c.next_attempt_at <= now,
+            ~blocked,
+        )
         .order_by(outbox.c.id)
         .limit(limit)
     )
@@ -127,6 +139,11 @@ async def claim_due(
                 media=list(r.media or []),
                 attempts=r.attempts + 1,
                 kind=r.kind,
+                in_doubt_since=(
+                    r.claimed_until - lease
+                    if r.status == "in_doubt" and r.claimed_until is not None
+                    else None
+                ),
             )
         )
     if chosen:
@@ -144,13 +161,41 @@ async def claim_due(
 
 
 async def release_expired_claims(conn: AsyncConnection, now: datetime) -> int:
-    """A process died mid-send: put its claimed messages back in line."""
+    """A process died mid-send: put its claimed messages back in line, in doubt.
+
+    Twilio may have taken the text before the process died, so the next attempt
+    first asks Twilio (``claimed_until`` is kept: it dates the lost attempt).
+    """
     result = await conn.execute(
         update(outbox)
         .where(outbox.c.status == "claimed", outbox.c.claimed_until < now)
-        .values(status="pending", claimed_until=None, updated_at=now)
+        .values(status="in_doubt", updated_at=now)
     )
     return int(result.rowcount or 0)
+
+
+async def mark_in_doubt(
+    conn: AsyncConnection,
+    rows: Sequence[tuple[int, datetime, str, datetime]],
+    now: datetime,
+) -> None:
+    """Twilio could not say whether the lost attempt went out: ask again later.
+
+    Rows are (outbox id, next attempt, why, the lost attempt's ``claimed_until``), put
+    back so the next question covers the same window.
+    """
+    for outbox_id, when, message, lost_until in rows:
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(
+                status="in_doubt",
+                next_attempt_at=when,
+                claimed_until=lost_until,
+                error_message=message,
+                updated_at=now,
+            )
+        )
 
 
 async def mark_accepted(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from textdesk.domain.delivery import SendResult
+from textdesk.domain.delivery import LookupFailed, SendResult
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -43,8 +45,11 @@ class TwilioRestGateway:
             response = await self._client.post(
                 self._url, content=urlencode(form), headers=_FORM, auth=self._auth
             )
+        except httpx.ConnectTimeout:
+            return SendResult(http_status=None, error_message="timed out connecting")
         except httpx.TimeoutException:
-            return SendResult(http_status=None, error_message="timed out")
+            # The request may have been taken before the answer was lost.
+            return SendResult(http_status=None, error_message="timed out", ambiguous=True)
         except httpx.TransportError as exc:
             return SendResult(http_status=None, error_message=f"transport error: {exc}")
         payload: dict[str, Any] = {}
@@ -66,3 +71,34 @@ class TwilioRestGateway:
             error_code=int(code) if isinstance(code, int | str) and str(code).isdigit() else None,
             error_message=str(payload.get("message") or response.reason_phrase),
         )
+
+    async def find_sent(
+        self, *, to: str, from_: str, body: str, media_count: int, since: datetime
+    ) -> SendResult | None:
+        # Not DateSent: a message still queued has no date_sent yet.  Newest first, so
+        # one short page covers the few seconds a lapsed claim can be about.
+        try:
+            response = await self._client.get(
+                self._url, params={"To": to, "From": from_, "PageSize": "50"}, auth=self._auth
+            )
+        except httpx.HTTPError as exc:
+            raise LookupFailed(f"transport error: {exc}") from exc
+        if not response.is_success:
+            raise LookupFailed(f"HTTP {response.status_code}")
+        try:
+            messages = response.json().get("messages") or []
+        except (ValueError, AttributeError) as exc:
+            raise LookupFailed("unreadable message list") from exc
+        # date_created has whole seconds: allow the second the attempt began in.
+        earliest = since - timedelta(seconds=1)
+        for message in messages:
+            created = message.get("date_created")
+            if not created or parsedate_to_datetime(created) < earliest:
+                continue
+            if (message.get("body") or "") == body and int(message.get("num_media") or 0) == (
+                media_count
+            ):
+                return SendResult(
+                    http_status=200, sid=message.get("sid"), status=message.get("status")
+                )
+        return None
