@@ -102,6 +102,12 @@ def serve(
     if "public_url" not in settings.model_fields_set:
         # Unset public URL: Twilio (or the sandbox) reaches us where we listen.
         os.environ["TEXTDESK_PUBLIC_URL"] = f"http://{host}:{port}"
+    base = f"http://{host}:{port}"
+    if settings.sandbox:
+        console.print(
+            f"sandbox transport (no Twilio credentials): text the bot at {base}/simulator"
+        )
+    console.print(f"Agent Workspace: {base}/workspace    REST API: {base}/api/docs")
     uvicorn.run(
         "textdesk.web.app:app_from_settings",
         factory=True,
