@@ -65,15 +65,6 @@ _MAX_BODY = 1600
 _MAX_MEDIA = 10
 # Twilio's webhook timeout; a stand-in that waited longer would hide slow handlers.
 _HTTP_TIMEOUT = 15.0
-
-
-@cache
-def _tls() -> ssl.SSLContext:
-    # httpx builds a fresh TLS context (~20 ms of CPU) for every client unless given
-    # one; a client per message's lifecycle made the stand-in itself the bottleneck.
-    return ssl.create_default_context()
-
-
 _USER_AGENT = "TwilioProxy/1.1"
 
 OPT_OUT_WORDS = frozenset(
@@ -111,6 +102,13 @@ _GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    # httpx builds a fresh TLS context (~20 ms of CPU) for every client unless given
+    # one; a client per message's lifecycle made the stand-in itself the bottleneck.
+    return ssl.create_default_context()
 
 
 def _num_segments(body: str) -> int:

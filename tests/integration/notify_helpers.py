@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from tests.integration.conftest import Desk
 from textdesk.adapters.db import records
 from textdesk.clock import SystemClock
 from textdesk.domain.records import Record
+from textdesk.services.api_tokens import create_token
 
 # Outbox statuses after which nothing more happens on our side.
 SETTLED = ("queued", "sent", "delivered", "undelivered", "failed", "canceled")
@@ -93,3 +98,13 @@ async def update_record(desk: Desk, number: str, **fields: Any) -> None:
     """Change a record the way the REST API and agents do (writes record events)."""
     async with desk.db.begin() as conn:
         await records.apply_update(conn, number, fields, SystemClock().now())
+
+
+@contextlib.asynccontextmanager
+async def api_client(desk: Desk) -> AsyncIterator[httpx.AsyncClient]:
+    """The REST API (``/api/v1``) with a fresh token, as another system would use it."""
+    token = await create_token(db=desk.db, clock=desk.container.clock, name="tests")
+    async with httpx.AsyncClient(
+        base_url=f"{desk.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        yield client

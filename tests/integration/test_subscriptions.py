@@ -6,11 +6,14 @@ Twilio on a long code, opts a texter out by itself on STOP and answers 21610).
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.integration.conftest import NUMBER, TEXTER, Desk
 from tests.integration.notify_helpers import (
     Handset,
+    api_client,
     open_record,
     outbox_to,
     settle,
@@ -22,6 +25,8 @@ from textdesk.services.processing import Converser
 from textdesk.services.users import add_user
 
 GUEST = "+15557654321"
+# Every carrier opt-out word, dressed the way people type them.
+OPT_OUT_WORDS = [" stop! ", "STOPALL", "Unsubscribe", "cancel", "End.", "quit", "REVOKE", "optout"]
 
 
 @pytest.fixture
@@ -81,13 +86,19 @@ async def test_notification_reports_the_setting(desk: Desk, alice: int) -> None:
     assert "STOP" in on
 
 
-async def test_stop_confirms_then_nothing_more_is_sent(desk: Desk, alice: int) -> None:
+async def test_stop_confirms_then_nothing_more_is_sent(
+    desk: Desk, alice: int, caplog: pytest.LogCaptureFixture
+) -> None:
     """STOP: the confirmation is attempted (21610, once, quietly); later events send nothing."""
     phone = Handset(desk, TEXTER)
     await phone.say("START")
     record = await open_record(desk, caller_id=alice, phone=TEXTER)
 
+    caplog.set_level(logging.INFO, logger="textdesk")
     [confirmation] = await phone.say("STOP")
+    ours = [r for r in caplog.records if not r.name.startswith("textdesk.testing")]
+    assert any("21610" in r.getMessage() for r in ours)  # the refusal is noted...
+    assert [r.getMessage() for r in ours if r.levelno >= logging.WARNING] == []  # ...calmly
     # The stand-in, like Twilio on a long code, opted the texter out on STOP.
     assert "now OFF" in confirmation.body
     assert (confirmation.status, confirmation.error_code) == ("failed", 21610)
@@ -126,6 +137,11 @@ async def test_start_after_stop_and_yes_while_opted_out_opt_back_in(desk: Desk, 
     back = await phone.reply_to("start")
     assert "now ON" in back
     assert await desk.scalar("SELECT count(*) FROM carrier_optouts WHERE active") == 0
+    record = await open_record(desk, caller_id=alice, phone=TEXTER)
+    await update_record(desk, record.number, state="In Progress")
+    await settle(desk)
+    [update] = [m for m in desk.fake.messages_to(TEXTER) if record.number in m.body]
+    assert update.body.startswith(f"{record.number} is now In Progress")
     await phone.say("STOP")
     again = await phone.reply_to("Yes")
     assert "now ON" in again
@@ -172,3 +188,68 @@ async def test_a_commenters_own_comment_is_not_echoed_back(desk: Desk, alice: in
     assert [s.body.splitlines()[0] for s in sent] == [
         f'{record.number}: new comment from Dana: "On it."'
     ]
+
+
+async def test_record_changes_over_the_rest_api_notify_a_subscriber(desk: Desk, alice: int) -> None:
+    """Off: an update sends nothing.  On: state, assignment and a public comment send one
+    text each, from the templates; a private work note sends nothing."""
+    phone = Handset(desk, TEXTER)
+    async with api_client(desk) as api:
+        created = await api.post(
+            "/records", json={"short_description": "VPN drops every hour", "caller_id": alice}
+        )
+        number = created.json()["number"]
+        await api.patch(f"/records/{number}", json={"state": "In Progress"})
+        await settle(desk)
+        assert desk.fake.messages_to(TEXTER) == []
+
+        assert "now ON" in await phone.reply_to("START")
+        before = await phone.last_id()
+        await api.patch(f"/records/{number}", json={"state": "On Hold"})
+        await api.patch(f"/records/{number}", json={"assigned_to": "Dana"})
+        comment = {"author": "Dana", "body": "Waiting for your new token."}
+        await api.post(f"/records/{number}/comments", json=comment)
+        note = {"author": "Dana", "body": "Caller sounded annoyed.", "public": False}
+        await api.post(f"/records/{number}/comments", json=note)
+    await settle(desk)
+    sent = await outbox_to(desk, TEXTER, after=before)
+    assert [s.body.splitlines()[0] for s in sent] == [
+        f"{number} is now On Hold: VPN drops every hour",
+        f"{number} is now with Dana: VPN drops every hour",
+        f'{number}: new comment from Dana: "Waiting for your new token."',
+    ]
+    assert {s.kind for s in sent} == {"notification"}
+    received = await desk.fake.wait_for_messages(4, to=TEXTER)  # the START reply, then 3
+    assert [m.body for m in received[1:]] == [s.body for s in sent]
+
+
+async def test_every_carrier_opt_out_word_stops_and_start_or_unstop_resumes(
+    desk: Desk, alice: int
+) -> None:
+    """Each opt-out word, in any case and with stray punctuation, turns notifications off
+    and records the carrier opt-out; START and UNSTOP each turn them back on."""
+    phone = Handset(desk, TEXTER)
+    for turn, word in enumerate(OPT_OUT_WORDS):
+        opt_in = "UNSTOP" if turn % 2 else "Start"
+        assert "now ON" in await phone.reply_to(opt_in), opt_in
+        assert await desk.scalar("SELECT count(*) FROM carrier_optouts WHERE active") == 0
+        assert "now OFF" in (await phone.say(word))[0].body, word
+        assert await desk.scalar("SELECT count(*) FROM carrier_optouts WHERE active") == 1, word
+    audit = await desk.rows("SELECT enabled, source FROM subscription_changes ORDER BY id")
+    assert [(bool(r.enabled), r.source) for r in audit] == [(True, "sms"), (False, "sms")] * len(
+        OPT_OUT_WORDS
+    )
+
+
+async def test_stop_and_start_mid_topic_keep_the_pending_question(desk: Desk, alice: int) -> None:
+    """STOP then START in the middle of a topic: both confirmed, and the next ordinary
+    text still answers the question the bot had asked."""
+    phone = Handset(desk, TEXTER)
+    await phone.say("hi")
+    assert "what's the problem" in await phone.reply_to("1")
+    assert "now OFF" in (await phone.say("STOP"))[0].body
+    back = await phone.reply_to("START")
+    assert "now ON" in back
+    assert "reply to my last question" in back
+    menu = await phone.reply_to("The printer on floor 2 is jammed")
+    assert "1. Printer problem" in menu

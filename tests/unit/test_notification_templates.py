@@ -117,3 +117,12 @@ def test_params_and_user_are_available_without_a_record() -> None:
     ctx["user"] = {"id": 7, "name": "Alice"}
     body = render_body("Hi {{ user.name }}, maintenance {{ params.when }}.${number}", ctx)
     assert body == "Hi Alice, maintenance Saturday 9-11."
+
+
+def test_templates_run_in_the_sandbox() -> None:
+    """A template file cannot reach Python internals through the record it is given."""
+    ctx = context(record=record(), links=LINKS)
+    body = render_body(
+        "{{ record.__class__.__mro__ }}{{ card.__init__.__globals__ }}${number}", ctx
+    )
+    assert body == "INC0010001"
