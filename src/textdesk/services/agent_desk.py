@@ -60,6 +60,8 @@ class Desk:
             raise DeskError("no such conversation")
         await lock_key(conn, conversations.lock_key(conv.phone, conv.number))
         current = await current_handoff(conn, conversation_id)
+        if current is None and not agent.is_admin:
+            raise DeskError("there is no open chat in this conversation")
         if await self._forbidden(conn, agent, current):
             raise DeskError("this conversation is not in your queues")
         return conv, current

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
 
 from textdesk import __version__
 from textdesk.bootstrap import Container, build
@@ -18,10 +19,13 @@ from textdesk.web import (
     api_notifications,
     api_people,
     api_records,
+    auth,
     ops,
     simulator,
     twilio_routes,
+    workspace,
 )
+from textdesk.web.workspace_events import Closing
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,8 @@ def create_app(
         current = container or build(settings, converser=converser)
         holder["c"] = current
         app.state.container = current
+        app.state.closing = closing = Closing()
+        closing.install()
         await current.start(background=background)
         log.info(
             "textdesk %s on %s (%s transport)",
@@ -53,6 +59,7 @@ def create_app(
         try:
             yield
         finally:
+            closing.uninstall()
             if owned:
                 await current.stop()
 
@@ -77,6 +84,9 @@ def create_app(
     # Pages' CSS and the vendored htmx; the simulator answers 404 unless in sandbox mode.
     app.mount("/static", StaticFiles(directory=simulator.STATIC_DIR), name="static")
     app.include_router(simulator.router)
+    app.include_router(workspace.router)
+    # Signed-cookie sessions for the Workspace (HttpOnly, SameSite=Lax; Secure over https).
+    app.add_middleware(SessionMiddleware, **auth.session_options(settings))
     if settings.sandbox:
         sandbox = FakeTwilio(settings.account_sid, settings.auth_token)
         sandbox.base_url = settings.public_url.rstrip("/") + "/sandbox/twilio"

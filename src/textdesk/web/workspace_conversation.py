@@ -1,0 +1,221 @@
+"""One conversation in the Agent Workspace: the page, its live part, the agent's actions.
+
+Every route first checks that the agent may see the conversation (their queues; an
+admin sees all) and answers 404 otherwise, the same as for an id that does not
+exist.  Actions run the back end's ``Desk`` in one transaction, then publish an
+event so other tabs, agents and processes update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textdesk.adapters.db.agents import AgentRow
+from textdesk.bootstrap import Container
+from textdesk.services import workspace_views as views
+from textdesk.services.agent_desk import DeskError
+from textdesk.services.conversation_view import ConversationView, conversation_view
+from textdesk.web.auth import ActingAgent, ApiAgent, PageAgent
+from textdesk.web.deps import ContainerDep
+from textdesk.web.workspace_render import refusal, render, wake
+
+router = APIRouter(prefix="/conversations")
+NOT_FOUND = "no such conversation"
+Action = Callable[[AsyncConnection, datetime], Awaitable[None]]
+
+
+async def _read(
+    container: Container, conn: AsyncConnection, agent: AgentRow, cid: int
+) -> ConversationView | None:
+    return await conversation_view(
+        conn, agent, cid, media=container.signer, record_links=container.record_links
+    )
+
+
+async def load_inbox(container: Container, conn: AsyncConnection, agent: AgentRow) -> views.Inbox:
+    """The agent's inbox, with reminders due after the configured wait."""
+    remind = timedelta(minutes=container.settings.agent_remind_minutes)
+    return await views.inbox(conn, agent, now=container.clock.now(), remind_after=remind)
+
+
+@router.get("/{cid}")
+async def page(request: Request, container: ContainerDep, agent: PageAgent, cid: int) -> Response:
+    """The whole conversation, the texter's profile and records, and the composer."""
+    async with container.db.connect() as conn:
+        view = await _read(container, conn, agent, cid)
+        box = await load_inbox(container, conn, agent)
+        if view is None:
+            missing: dict[str, Any] = {"inbox": box, "current": None}
+            return render(
+                request, "workspace/not_found.html", missing, agent=agent, status_code=404
+            )
+        queues, colleagues = await views.transfer_targets(conn, agent)
+    context: dict[str, Any] = {
+        "view": view,
+        "inbox": box,
+        "current": cid,
+        "queues": queues,
+        "colleagues": colleagues,
+    }
+    return render(request, "workspace/conversation.html", context, agent=agent)
+
+
+async def _live(request: Request, container: Container, agent: AgentRow, cid: int) -> Response:
+    async with container.db.connect() as conn:
+        view = await _read(container, conn, agent, cid)
+        if view is None:
+            return refusal(NOT_FOUND, 404)
+        queues, colleagues = await views.transfer_targets(conn, agent)
+    context = {"view": view, "queues": queues, "colleagues": colleagues}
+    return render(request, "workspace/_live.html", context, agent=agent)
+
+
+@router.get("/{cid}/live")
+async def live(request: Request, container: ContainerDep, agent: ApiAgent, cid: int) -> Response:
+    """The transcript, with the header and side panel swapped out-of-band."""
+    return await _live(request, container, agent, cid)
+
+
+async def _perform(
+    container: Container, agent: AgentRow, cid: int, action: Action, event: str, refused: int
+) -> Response | None:
+    """Run one desk action in one transaction; a refusal as a response, None when done."""
+    try:
+        async with container.db.begin() as conn:
+            if cid not in await views.visible_among(conn, agent, [cid]):
+                return refusal(NOT_FOUND, 404)
+            await action(conn, container.clock.now())
+    except DeskError as exc:
+        return refusal(str(exc), refused)
+    await container.bus.publish({"type": event, "conversation_id": cid, "agent_id": agent.id})
+    wake(container, "dispatcher", "assigner")  # send now rather than on the next poll
+    return None
+
+
+def _go(url: str) -> Response:
+    """After an action that changes the page's shape, htmx loads ``url``."""
+    return Response(status_code=200, headers={"HX-Redirect": url, "Cache-Control": "no-store"})
+
+
+@router.post("/{cid}/accept")
+async def accept(container: ContainerDep, agent: ActingAgent, cid: int) -> Response:
+    """Take the chat (offered to this agent, or picked from the queue)."""
+    desk = container.desk
+    done = await _perform(
+        container, agent, cid, lambda c, now: desk.accept(c, agent, cid, now), "queue", 409
+    )
+    return done or _go(f"/workspace/conversations/{cid}")
+
+
+@router.post("/{cid}/reply")
+async def reply(
+    request: Request,
+    container: ContainerDep,
+    agent: ActingAgent,
+    cid: int,
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    """Send a text."""
+    desk = container.desk
+    done = await _perform(
+        container,
+        agent,
+        cid,
+        lambda c, now: desk.reply_text(c, agent, cid, body, now),
+        "conversation",
+        422,
+    )
+    return done or await _live(request, container, agent, cid)
+
+
+@router.post("/{cid}/card")
+async def card(
+    request: Request,
+    container: ContainerDep,
+    agent: ActingAgent,
+    cid: int,
+    number: Annotated[str, Form()] = "",
+) -> Response:
+    """Send one of the texter's records as a card (compact fields and a link)."""
+    if not number:
+        return refusal("pick one of the texter's records", 422)
+    desk = container.desk
+    done = await _perform(
+        container,
+        agent,
+        cid,
+        lambda c, now: desk.reply_card(c, agent, cid, number, now),
+        "conversation",
+        422,
+    )
+    return done or await _live(request, container, agent, cid)
+
+
+@router.post("/{cid}/image")
+async def image(
+    request: Request,
+    container: ContainerDep,
+    agent: ActingAgent,
+    cid: int,
+    file: Annotated[UploadFile | None, File()] = None,
+    caption: Annotated[str, Form()] = "",
+) -> Response:
+    """Send an image by MMS; anything that is not an image (by its bytes) is refused."""
+    if file is None or not file.filename:
+        return refusal("choose an image to send", 422)
+    # One byte over the cap is enough for the desk to refuse it by size.
+    data = await file.read(container.settings.media_max_bytes + 1)
+    desk = container.desk
+    done = await _perform(
+        container,
+        agent,
+        cid,
+        lambda c, now: desk.reply_image(c, agent, cid, data, caption, now),
+        "conversation",
+        422,
+    )
+    return done or await _live(request, container, agent, cid)
+
+
+@router.post("/{cid}/transfer")
+async def transfer(
+    container: ContainerDep,
+    agent: ActingAgent,
+    cid: int,
+    target: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Hand the chat to another queue (back in line) or offer it to a colleague."""
+    kind, _, raw = target.partition(":")
+    if kind not in ("queue", "agent") or not raw.isdigit():
+        return refusal("choose a queue or an agent to transfer to", 422)
+    queue_id = int(raw) if kind == "queue" else None
+    to_agent = int(raw) if kind == "agent" else None
+    desk = container.desk
+    done = await _perform(
+        container,
+        agent,
+        cid,
+        lambda c, now: desk.transfer(
+            c, agent, cid, queue_id=queue_id, to_agent_id=to_agent, note=note, now=now
+        ),
+        "queue",
+        409,
+    )
+    return done or _go("/workspace")
+
+
+@router.post("/{cid}/end")
+async def end(container: ContainerDep, agent: ActingAgent, cid: int) -> Response:
+    """End the chat: the texter gets the closing text and is back with the bot."""
+    desk = container.desk
+    done = await _perform(
+        container, agent, cid, lambda c, now: desk.end(c, agent, cid, now), "ended", 409
+    )
+    return done or _go(f"/workspace/conversations/{cid}")

@@ -1,0 +1,156 @@
+"""The Agent Workspace in real Chromium: a texter asks for a person and an agent answers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from playwright.sync_api import Dialog, FilePayload, Page, expect
+
+from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
+from tests.integration.conftest import NUMBER, TEXTER, desk_settings
+from tests.integration.test_virtual_agent import tiny_png
+from tests.integration.workspace_helpers import PASSWORD, new_agent
+from textdesk.adapters.db import records as record_store
+from textdesk.adapters.db.database import create_engine
+from textdesk.clock import SystemClock
+from textdesk.services.numbers import add_number
+from textdesk.services.users import add_user
+from textdesk.testing import FakeTwilio, SentMessage, bind_free_port, serve_app
+from textdesk.web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    # In a thread of its own: Playwright's sync API keeps an event loop running here.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+async def _seed(database_url: str) -> str:
+    db = create_engine(database_url)
+    try:
+        clock = SystemClock()
+        await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
+        await add_user(db=db, clock=clock, name="Alice Example", phone=TEXTER)
+        await new_agent(db, "Dana Agent")
+        async with db.begin() as conn:
+            record = await record_store.create(
+                conn,
+                short_description="VPN drops hourly",
+                caller_id=None,
+                caller_phone=TEXTER,
+                now=clock.now(),
+            )
+        return str(record.number)
+    finally:
+        await db.dispose()
+
+
+@dataclass
+class World:
+    url: str
+    fake: FakeTwilio
+    record: str
+
+    def text(self, body: str) -> None:
+        """The texter's phone sends a text (a signed webhook, as Twilio posts it)."""
+        answer = _run(
+            self.fake.send_inbound(
+                webhook_url=f"{self.url}/twilio/sms", from_=TEXTER, to=NUMBER, body=body
+            )
+        )
+        assert answer.status_code == 200
+
+    def received(self, count: int) -> list[SentMessage]:
+        return self.fake.wait_for_messages_sync(count, to=TEXTER)
+
+
+@pytest.fixture
+def world(sqlite_url: str, fake_twilio: FakeTwilio) -> Iterator[World]:
+    """textdesk with its real virtual agent, sending through the Twilio stand-in."""
+    record = _run(_seed(sqlite_url))
+    sock = bind_free_port()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app = create_app(desk_settings(url, sqlite_url, fake_twilio))
+    with serve_app(app, sock=sock, lifespan="on"):
+        yield World(url, fake_twilio, record)
+
+
+def _not_reloaded(page: Page) -> None:  # noqa: F811
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_an_agent_takes_a_chat_from_request_to_end(world: World, page: Page) -> None:  # noqa: F811
+    """Sign in, see the texter arrive live, accept, reply three ways, see answers, end."""
+    page.goto(f"{world.url}/workspace")
+    page.fill("#email", "dana@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator(".ws-top .who")).to_contain_text("Dana Agent")
+    expect(page.locator("#live-status")).to_have_text("live")
+    page.evaluate("window.notReloaded = true")
+
+    world.text("hi")
+    world.received(1)
+    world.text("agent")
+    assert "Please stand by" in world.received(2)[-1].body
+    waiting = page.locator("#inbox .waiting .item", has_text="Alice Example")
+    expect(waiting).to_contain_text("Offered to you")
+    _not_reloaded(page)
+
+    waiting.locator("a").click()
+    expect(page.locator(".line-bot", has_text="Report an issue").first).to_be_visible()
+    expect(page.locator("#conv-side")).to_contain_text(world.record)
+    page.click("button.accept")
+    expect(page.locator("#reply-body")).to_be_visible()
+    assert "this is Dana" in world.received(3)[-1].body
+    page.evaluate("window.notReloaded = true")
+    _reply_three_ways(page, world)
+
+    world.text("Restarted, all good now")
+    expect(page.locator(".line-texter", has_text="Restarted, all good now")).to_be_visible()
+    _not_reloaded(page)
+
+    page.once("dialog", _accept)
+    page.click("button.end")
+    assert "Thanks for chatting" in world.received(7)[-1].body
+    expect(page.locator("#conv-head .chip")).to_contain_text("back with the virtual agent")
+    world.text("menu")
+    assert "1. Report an issue" in world.received(8)[-1].body
+
+
+def _reply_three_ways(page: Page, world: World) -> None:  # noqa: F811
+    """Text (with its live cost), a record card, an image: each reaches the phone."""
+    page.fill("#reply-body", "Try a restart 🙂")
+    expect(page.locator("#cost")).to_contain_text("UCS-2 · 1 segment")
+    page.fill("#reply-body", "Try a restart.")
+    expect(page.locator("#cost")).to_contain_text("GSM-7 · 1 segment")
+    page.click("#compose-text button[type=submit]")
+    expect(page.locator(".line-agent", has_text="Try a restart.")).to_be_visible()
+    expect(page.locator("#reply-body")).to_have_value("")
+    assert world.received(4)[-1].body == "Try a restart."
+
+    page.click(".composer .tab[data-pane=compose-card]")
+    page.select_option("#card-number", world.record)
+    page.click("#compose-card button[type=submit]")
+    assert world.record in world.received(5)[-1].body
+
+    page.click(".composer .tab[data-pane=compose-image]")
+    pixel: FilePayload = {"name": "screen.png", "mimeType": "image/png", "buffer": tiny_png()}
+    page.set_input_files("#image-file", files=[pixel])
+    page.fill("#image-caption", "Like this")
+    page.click("#compose-image button[type=submit]")
+    mms = world.received(6)[-1]
+    assert (mms.body, len(mms.media_urls)) == ("Like this", 1)
+    expect(page.locator(".line-agent img")).to_be_visible()
+    expect(page.locator(".line-agent .delivery-delivered").first).to_be_visible()
+
+
+def _accept(dialog: Dialog) -> None:
+    dialog.accept()
