@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text, update
 
@@ -365,12 +366,15 @@ async def test_presence_toggle_and_sign_out(desk: Desk, browsers: list[AgentBrow
     bad = await dana.act("/workspace/presence", {"presence": "sleeping"})
     assert bad.status_code == 422
 
+    stolen = dict(dana.http.cookies)  # a copy taken before sign-out, e.g. from another tab
     out = await dana.act("/workspace/logout")
     assert out.status_code == 303
     assert out.headers["location"] == "/workspace/login"
     assert await desk.scalar("SELECT presence FROM agents") == "offline"
     assert (await dana.http.get("/workspace")).status_code == 303
     assert (await dana.http.get("/workspace/inbox")).status_code == 401
+    async with httpx.AsyncClient(base_url=desk.url, cookies=stolen) as thief:
+        assert (await thief.get("/workspace/inbox")).status_code == 401
 
 
 @pytest.mark.redis

@@ -136,6 +136,12 @@ class Authenticator:
         return agent
 
 
+async def sign_out(*, db: AsyncEngine, agent_id: int) -> None:
+    """The agent left: no more offers, and no session issued so far stays valid."""
+    async with db.begin() as conn:
+        await store.sign_out(conn, agent_id)
+
+
 async def set_presence(*, db: AsyncEngine, agent_id: int, presence: str) -> None:
     if presence not in PRESENCES:
         raise AgentError(f"presence must be one of {', '.join(PRESENCES)}")

@@ -24,6 +24,7 @@ SESSION_MAX_AGE = 12 * 3600  # a working day: sign in again the next shift
 LOGIN_PATH = "/workspace/login"
 _AGENT_KEY = "agent_id"
 _CSRF_KEY = "csrf"
+_EPOCH_KEY = "epoch"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -54,6 +55,7 @@ def start_session(request: Request, agent: AgentRow) -> None:
     """Signed in: a fresh session (never the one used before sign-in) and a fresh token."""
     request.session.clear()
     request.session[_AGENT_KEY] = agent.id
+    request.session[_EPOCH_KEY] = agent.session_epoch
     request.session[_CSRF_KEY] = secrets.token_urlsafe(32)
 
 
@@ -81,7 +83,11 @@ async def _signed_in(request: Request) -> AgentRow | None:
         return None
     # Read afresh each time: a removed agent is signed out at once.
     async with request.app.state.container.db.connect() as conn:
-        return await agent_by_id(conn, agent_id)
+        agent = await agent_by_id(conn, agent_id)
+    # A cookie from before a sign-out (the same browser's, or a copy) is no longer valid.
+    if agent is None or request.session.get(_EPOCH_KEY) != agent.session_epoch:
+        return None
+    return agent
 
 
 async def page_agent(request: Request) -> AgentRow:

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.domain.sms import sms_cost, ucs2_culprits
 from textdesk.services import workspace_views as views
-from textdesk.services.agents import AgentError, set_presence
+from textdesk.services.agents import AgentError, set_presence, sign_out
 from textdesk.web import workspace_conversation, workspace_events
 from textdesk.web.auth import (
     ActingAgent,
@@ -73,7 +73,7 @@ async def login(
 @router.post("/logout")
 async def logout(request: Request, container: ContainerDep, agent: ActingAgent) -> Response:
     """Sign out; an agent who left is offered no more chats."""
-    await set_presence(db=container.db, agent_id=agent.id, presence="offline")
+    await sign_out(db=container.db, agent_id=agent.id)
     end_session(request)
     return RedirectResponse("/workspace/login", status_code=303)
 

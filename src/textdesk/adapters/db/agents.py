@@ -23,6 +23,7 @@ class AgentRow:
     presence: str
     capacity: int
     password_hash: str
+    session_epoch: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -39,7 +40,9 @@ class QueueRow:
 
 
 def _agent(r: Any) -> AgentRow:
-    return AgentRow(r.id, r.name, r.email, r.role, r.presence, r.capacity, r.password_hash)
+    return AgentRow(
+        r.id, r.name, r.email, r.role, r.presence, r.capacity, r.password_hash, r.session_epoch
+    )
 
 
 def _queue(r: Any) -> QueueRow:
@@ -88,6 +91,15 @@ async def insert_agent(
 
 async def set_presence(conn: AsyncConnection, agent_id: int, presence: str) -> None:
     await conn.execute(update(agents).where(agents.c.id == agent_id).values(presence=presence))
+
+
+async def sign_out(conn: AsyncConnection, agent_id: int) -> None:
+    """Offline, and every session cookie issued so far is void."""
+    await conn.execute(
+        update(agents)
+        .where(agents.c.id == agent_id)
+        .values(presence="offline", session_epoch=agents.c.session_epoch + 1)
+    )
 
 
 async def list_queues(conn: AsyncConnection) -> list[QueueRow]:

@@ -316,6 +316,8 @@ agents = Table(
     Column("capacity", Integer, nullable=False),
     Column("last_assigned_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # Bumped at sign-out: session cookies carry it, so a copied cookie dies too.
+    Column("session_epoch", Integer, nullable=False, default=0, server_default="0"),
 )
 
 queues = Table(
