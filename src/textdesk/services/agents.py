@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Sequence
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
@@ -14,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db import agents as store
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.domain.handoff import PRESENCES, parse_hours
-from textdesk.domain.throttle import LoginThrottle
 from textdesk.ports import Clock
 
 ROLES = ("agent", "admin")
@@ -105,34 +105,46 @@ async def add_queue(
         )
 
 
+class Throttle(Protocol):
+    async def blocked_for(self, key: str) -> float: ...
+    async def failed(self, key: str) -> None: ...
+    async def succeeded(self, key: str) -> None: ...
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 class Authenticator:
     """Checks passwords, refusing after repeated failures (per email and per address)."""
 
-    def __init__(self, db: AsyncEngine, throttle: LoginThrottle | None = None) -> None:
+    def __init__(self, db: AsyncEngine, throttle: Throttle) -> None:
         self._db = db
-        self._throttle = throttle or LoginThrottle()
+        self._throttle = throttle
 
-    def blocked_for(self, email: str, address: str) -> float:
-        now = time.monotonic()
+    async def blocked_for(self, email: str, address: str) -> float:
         return max(
-            self._throttle.blocked_for(f"e:{email.lower()}", now),
-            self._throttle.blocked_for(f"a:{address}", now),
+            await self._throttle.blocked_for(f"e:{email.lower()}"),
+            await self._throttle.blocked_for(f"a:{address}"),
         )
 
     async def sign_in(self, email: str, password: str, address: str) -> AgentRow | None:
         async with self._db.connect() as conn:
             agent = await store.agent_by_email(conn, email.strip())
-        try:
-            _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
-            ok = agent is not None
-        except (VerificationError, InvalidHashError):
-            ok = False
-        now = time.monotonic()
-        if not ok:
-            self._throttle.failed(f"e:{email.lower()}", now)
-            self._throttle.failed(f"a:{address}", now)
+        # argon2 takes tens of milliseconds of CPU by design: off the event loop, so
+        # webhooks are not held up while someone signs in.  An unknown email is
+        # checked against a dummy hash so it takes as long as a wrong password.
+        ok = await asyncio.to_thread(
+            _verify, agent.password_hash if agent else _DUMMY_HASH, password
+        )
+        if not ok or agent is None:
+            await self._throttle.failed(f"e:{email.lower()}")
+            await self._throttle.failed(f"a:{address}")
             return None
-        self._throttle.succeeded(f"e:{email.lower()}")
+        await self._throttle.succeeded(f"e:{email.lower()}")
         return agent
 
 

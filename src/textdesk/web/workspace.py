@@ -51,7 +51,7 @@ async def login(
     """Check the password (throttled per email and per address) and start a session."""
     address = request.client.host if request.client else "unknown"
     context = {"next": safe_next(next), "email": email}
-    wait = container.authenticator.blocked_for(email, address)
+    wait = await container.authenticator.blocked_for(email, address)
     if wait > 0:
         minutes = max(1, round(wait / 60))
         error = f"Too many failed sign-ins. Try again in {minutes} minute(s)."
