@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.events import MemoryBus, RedisBus
+from textdesk.adapters.login_throttle import LocalLoginThrottle, RedisLoginThrottle
 from textdesk.adapters.notification_files import NotificationFiles
 from textdesk.adapters.pacing import LocalPacer, RedisPacer
 from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
@@ -96,9 +97,11 @@ def build(
     """Wire a container from settings; tests may swap the clock, converser or gateway."""
     clock = clock or SystemClock()
     db = create_engine(settings.database_url)
+    # httpcore's pool checks every connection for every request it places, so a big
+    # pool costs CPU quadratically under a burst; 20 is far above the per-number rate.
     http = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.send_timeout_seconds, connect=5.0),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
     )
     committer = GroupCommitter(db)
     receive.register_writers(committer)
@@ -215,5 +218,7 @@ def build(
         engine=engine,
         bus=bus,
         desk=desk,
-        authenticator=Authenticator(db),
+        authenticator=Authenticator(
+            db, RedisLoginThrottle(redis) if redis is not None else LocalLoginThrottle()
+        ),
     )

@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from textdesk.adapters.db.sqlite_writer import WriterQueue
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
@@ -37,21 +39,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin(conn: Any) -> None:
-    # IMMEDIATE takes the write lock up front.  A deferred transaction that reads and
-    # then writes while another connection commits fails at once with SQLITE_BUSY
-    # (busy_timeout cannot help it), and this process runs several writers: the group
-    # committer, the inbox processor, the dispatcher, the assigner, agents' actions.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An async engine for ``url`` with the settings each backend needs."""
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        # BEGIN IMMEDIATE takes the write lock up front.  A deferred transaction that
+        # reads and then writes while another connection commits fails at once with
+        # SQLITE_BUSY (busy_timeout cannot help it), and this process runs several
+        # writers: the group committer, the inbox processor, the dispatcher, the
+        # assigner, agents' actions.  The queue makes them take turns without sleeping.
+        WriterQueue().install(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
