@@ -24,6 +24,15 @@ PG_ADMIN_URL = os.environ.get(
 REDIS_URL = os.environ.get("TEXTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+@pytest.fixture(autouse=True)
+def _no_settings_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests choose their own settings: `make` exports TEXTDESK_DEMO=1, a developer's
+    shell may hold real Twilio credentials, and neither may change what a test sees."""
+    for name in list(os.environ):
+        if name.startswith(("TEXTDESK_", "TWILIO_")) and not name.startswith("TEXTDESK_TEST_"):
+            monkeypatch.delenv(name)
+
+
 def _reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):

@@ -307,3 +307,28 @@ async def test_a_timed_out_send_that_twilio_took_is_not_resent(desk: Desk) -> No
 
     assert await desk.eventually(settled, within=15) == sent[0].sid
     assert [m.body for m in desk.fake.messages_to(TEXTER)] == ["echo: slow answer"]
+
+
+async def test_a_status_callback_that_overtakes_the_send_record_is_kept(desk: Desk) -> None:
+    """Twilio calls back 'delivered' before the dispatcher has noted the sid: it still counts."""
+    async with desk.db.begin() as conn:
+        now = datetime.now(UTC)
+        [outbox_id] = await outbox_store.enqueue(
+            conn, [outbox_store.NewMessage(TEXTER, desk.number, "fast")], now
+        )
+        # Claimed by a dispatcher that is still waiting on the rest of its batch.
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(status="claimed", attempts=1, claimed_until=now + timedelta(minutes=5))
+        )
+    sid = "SM" + "e" * 32
+    callback = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": ACCOUNT_SID}
+    headers = sign_form(AUTH_TOKEN, f"{desk.url}/twilio/status", callback)
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(f"{desk.url}/twilio/status", data=callback, headers=headers)
+    assert answer.status_code == 204
+    async with desk.db.begin() as conn:
+        await outbox_store.mark_accepted(conn, [(outbox_id, sid, "queued")], datetime.now(UTC))
+    rows = await desk.rows("SELECT status, twilio_sid FROM outbox WHERE id = :i", i=outbox_id)
+    assert (rows[0].status, rows[0].twilio_sid) == ("delivered", sid)

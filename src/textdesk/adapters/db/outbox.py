@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from textdesk.adapters.db.dialect import insert_ignoring_conflicts
+from textdesk.adapters.db.dialect import insert_ignoring_conflicts, lock_key
 from textdesk.adapters.db.tables import carrier_optouts, message_events, outbox
 from textdesk.domain.delivery import describe_error, moves_forward
 from textdesk.domain.sms import sms_cost
@@ -201,7 +201,15 @@ async def mark_in_doubt(
 async def mark_accepted(
     conn: AsyncConnection, rows: Sequence[tuple[int, str, str]], now: datetime
 ) -> None:
-    """Twilio took these: (outbox id, MessageSid, status)."""
+    """Twilio took these: (outbox id, MessageSid, status).
+
+    A status callback can overtake this write (Twilio answers, then calls back while
+    the rest of the batch is still being sent), and finding no message with its sid
+    it only left an event; those events are applied here, so no status is lost.
+    """
+    if not rows:
+        return
+    await _lock_sids(conn, [sid for _, sid, _ in rows])
     for outbox_id, sid, status in rows:
         await conn.execute(
             update(outbox)
@@ -216,6 +224,27 @@ async def mark_accepted(
                 updated_at=now,
             )
         )
+    early = [
+        StatusUpdate(r.twilio_sid, r.status, r.error_code, r.received_at)
+        for r in await conn.execute(
+            select(
+                message_events.c.twilio_sid,
+                message_events.c.status,
+                message_events.c.error_code,
+                message_events.c.received_at,
+            )
+            .where(message_events.c.twilio_sid.in_([sid for _, sid, _ in rows]))
+            .order_by(message_events.c.id)
+        )
+    ]
+    await _advance(conn, early)
+
+
+async def _lock_sids(conn: AsyncConnection, sids: Sequence[str]) -> None:
+    # PostgreSQL: a callback and the dispatcher's write of the same sid take turns,
+    # so neither commits unseen by the other.  Sorted, so two batches cannot deadlock.
+    for sid in sorted(set(sids)):
+        await lock_key(conn, f"sms:{sid}")
 
 
 async def mark_retry(
@@ -306,6 +335,7 @@ async def apply_status_updates(
     """
     if not updates:
         return []
+    await _lock_sids(conn, [u.sid for u in updates])
     await conn.execute(
         message_events.insert(),
         [
@@ -318,6 +348,13 @@ async def apply_status_updates(
             for u in updates
         ],
     )
+    return await _advance(conn, updates)
+
+
+async def _advance(conn: AsyncConnection, updates: Sequence[StatusUpdate]) -> list[int | None]:
+    """Move each update's message forward, if it is ours and the update is newer."""
+    if not updates:
+        return []
     sids = list({u.sid for u in updates})
     current = {
         r.twilio_sid: (r.status, r.to_phone, r.conversation_id or 0)
