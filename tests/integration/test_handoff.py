@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.test_virtual_agent import Phone
 from textdesk.adapters.db import agents as agent_store
+from textdesk.adapters.db.tables import handoffs
 from textdesk.clock import SystemClock
+from textdesk.domain.events import InboundText
 from textdesk.services.agent_desk import DeskError
 from textdesk.services.agents import add_agent, add_queue, set_presence
 from textdesk.services.processing import Converser
 
 OTHER = "+15557654321"
+THIRD = "+15557654322"
 
 
 @pytest.fixture
@@ -199,3 +205,89 @@ async def test_an_agent_outside_the_queue_cannot_act(desk: Desk) -> None:
             await desk.container.desk.accept(
                 conn, agent, offer.conversation_id, SystemClock().now()
             )  # type: ignore[attr-defined]
+
+
+async def _backdate(desk: Desk, phone: str, **columns: timedelta) -> None:
+    """Make a hand-off's timestamps look older instead of waiting for the timers."""
+    row = await _handoff(desk, phone)
+    now = SystemClock().now()
+    async with desk.db.begin() as conn:
+        await conn.execute(
+            update(handoffs)
+            .where(handoffs.c.id == row.id)  # type: ignore[attr-defined]
+            .values(**{name: now - ago for name, ago in columns.items()})
+        )
+
+
+async def _accept(desk: Desk, agent_id: int, conversation_id: int) -> None:
+    async with desk.db.begin() as conn:
+        agent = await agent_store.agent_by_id(conn, agent_id)
+        assert agent is not None
+        await desk.container.desk.accept(conn, agent, conversation_id, SystemClock().now())
+
+
+async def test_waiting_texters_hear_when_their_place_in_line_changes(desk: Desk) -> None:
+    """Moving up the line is texted, but not within a minute of the last such text."""
+    dana = await add_agent(
+        db=desk.db,
+        clock=SystemClock(),
+        name="Dana",
+        email="dana@example.com",
+        password="a-long-password",
+        capacity=1,
+    )
+    await set_presence(db=desk.db, agent_id=dana, presence="available")
+    busy, second, third = Phone(desk, TEXTER), Phone(desk, OTHER), Phone(desk, THIRD)
+    await busy.say("hi")
+    await busy.say("agent")
+    await _accept(desk, dana, (await _offered(desk)).conversation_id)  # type: ignore[attr-defined]
+    for phone in (second, third):
+        await phone.say("hi")
+        assert "Please stand by" in await phone.say("agent")
+    assert "Goodbye" in await second.say("bye")
+
+    # Second in line, now first: but the last word on the line was under a minute ago.
+    await asyncio.sleep(2.5)  # the assigner passes every second
+    assert len(desk.fake.messages_to(THIRD)) == third.seen
+    await _backdate(desk, THIRD, position_noticed_at=timedelta(minutes=2))
+    notice = (await desk.fake.wait_for_messages(third.seen + 1, to=THIRD))[-1]
+    assert notice.body == "You're next in line for an agent."
+
+
+async def test_an_idle_agent_chat_closes_with_a_text(desk: Desk) -> None:
+    """A chat nobody has written in for the idle time ends, and the texter is told."""
+    dana = await _agent(desk, "Dana")
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    await phone.say("agent")
+    await _accept(desk, dana, (await _offered(desk)).conversation_id)  # type: ignore[attr-defined]
+    await desk.fake.wait_for_messages(phone.seen + 1, to=TEXTER)
+    phone.seen += 1
+
+    idle = desk.settings.agent_idle_close_minutes
+    quiet = timedelta(minutes=idle + 1)
+    await _backdate(desk, TEXTER, accepted_at=quiet, last_texter_at=quiet, last_agent_at=quiet)
+    closing = await desk.fake.wait_for_messages(phone.seen + 1, to=TEXTER)
+    assert "back with the virtual agent" in closing[-1].body
+    row = await _handoff(desk)
+    assert (row.status, row.ended_by) == ("ended", "timeout")  # type: ignore[union-attr]
+
+
+async def test_an_engine_error_hands_the_texter_to_a_person(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a topic does not leave the texter unanswered: a person takes over."""
+    dana = await _agent(desk, "Dana")
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    engine = desk.container.engine
+    working = engine.handle
+
+    def failing(state: Any, text: InboundText, *args: Any) -> Any:
+        if text.body == "trigger the bug":
+            raise RuntimeError("a topic bug")
+        return working(state, text, *args)
+
+    monkeypatch.setattr(engine, "handle", failing)
+    assert "passing you to a person" in await phone.say("trigger the bug")
+    assert (await _offered(desk)).offered_to == dana  # type: ignore[attr-defined]
