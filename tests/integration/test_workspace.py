@@ -415,3 +415,21 @@ async def test_a_second_process_sees_the_events_through_redis(
                 await sam.close()
     finally:
         await db.dispose()
+
+
+async def test_an_undelivered_reply_shows_the_twilio_error_explained(
+    desk: Desk, browsers: list[AgentBrowser]
+) -> None:
+    """The agent sees why a text did not arrive, not just that it failed."""
+    dana, _phone, cid, _number = await _accepted_chat(desk, browsers)
+    desk.fake.fail_delivery(TEXTER, 30003)
+    sent = await dana.act(f"/workspace/conversations/{cid}/reply", {"body": "Are you there?"})
+    assert sent.status_code == 200
+
+    async def failed() -> str | None:
+        live = (await dana.http.get(f"/workspace/conversations/{cid}/live")).text
+        return live if "delivery-undelivered" in live else None
+
+    page = await desk.eventually(failed, what="the failure shown on the page")
+    assert "30003" in page
+    assert "unreachable" in page.lower()
