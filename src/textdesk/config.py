@@ -70,7 +70,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:
-        if self.secret_key == DEV_SECRET_KEY and not (self.demo or self.sandbox):
+        # The placeholder is public: with it anyone can sign a Workspace session or, in
+        # the sandbox, a webhook.  Only the demo (on this machine) may use it.
+        if self.secret_key == DEV_SECRET_KEY and not self.demo:
             raise ValueError(
                 "TEXTDESK_SECRET_KEY is the development placeholder; set a long random "
                 "value (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "

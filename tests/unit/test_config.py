@@ -16,6 +16,12 @@ def test_placeholder_secret_is_refused_with_real_twilio() -> None:
         Settings(TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_AUTH_TOKEN="t")
 
 
+def test_placeholder_secret_is_refused_in_the_sandbox_outside_demo_mode() -> None:
+    """No credentials is not a licence: the public secret would sign sessions and webhooks."""
+    with pytest.raises(ValidationError, match="TEXTDESK_SECRET_KEY"):
+        Settings()
+
+
 def test_placeholder_secret_is_allowed_in_the_demo_sandbox() -> None:
     """The demo works out of the box with no configuration."""
     settings = Settings(TEXTDESK_DEMO=True)
