@@ -143,11 +143,30 @@ async def test_start_after_stop_and_yes_while_opted_out_opt_back_in(desk: Desk, 
     [update] = [m for m in desk.fake.messages_to(TEXTER) if record.number in m.body]
     assert update.body.startswith(f"{record.number} is now In Progress")
     await phone.say("STOP")
+    enabled_before = await desk.scalar("SELECT enabled FROM subscriptions")
     again = await phone.reply_to("Yes")
-    assert "now ON" in again
+    assert "You can get texts from us again" in again
+    assert "now ON" not in again
+    assert await desk.scalar("SELECT enabled FROM subscriptions") == enabled_before  # off
     assert not desk.fake.is_opted_out(TEXTER)
     # Not opted out any more: "yes" is an ordinary text for the virtual agent again.
-    assert "now ON" not in await phone.reply_to("yes")
+    assert "again" not in await phone.reply_to("yes")
+
+
+async def test_yes_after_stop_mid_topic_answers_the_question(desk: Desk, alice: int) -> None:
+    """YES lifts a STOP and still confirms the pending yes/no question; no subscription."""
+    phone = Handset(desk, TEXTER)
+    await phone.reply_to("hi")
+    await phone.reply_to("1")  # Report an issue
+    await phone.reply_to("The printer jams")
+    await phone.reply_to("printer")
+    assert "new incident?" in await phone.reply_to("skip")
+    await phone.say("STOP")
+    created = "\n".join(m.body for m in await phone.say("yes"))
+    assert "Thanks! We'll text you about INC" in created
+    assert await desk.scalar("SELECT count(*) FROM records") == 1
+    assert await desk.scalar("SELECT count(*) FROM carrier_optouts WHERE active") == 0
+    assert not await desk.scalar("SELECT count(*) FROM subscriptions WHERE enabled")
 
 
 async def test_guests_cannot_subscribe(desk: Desk) -> None:

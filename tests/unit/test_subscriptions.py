@@ -65,8 +65,8 @@ def test_commands_are_whole_messages_in_any_case(body: str, expected: Command | 
 def test_yes_opts_in_only_a_number_that_is_opted_out() -> None:
     """YES is an ordinary answer unless the carrier has the number opted out."""
     assert parse_command("Yes", carrier_opted_out=False) is None
-    assert parse_command("Yes", carrier_opted_out=True) is Command.START
-    assert parse_command("yes.", carrier_opted_out=True) is Command.START
+    assert parse_command("Yes", carrier_opted_out=True) is Command.RESUME
+    assert parse_command("yes.", carrier_opted_out=True) is Command.RESUME
 
 
 def test_the_cheap_precheck_lets_ordinary_text_through() -> None:
@@ -102,18 +102,27 @@ TABLE: dict[tuple[bool, Command, bool, bool], Decision] = {
     (G, Command.STATUS, ON, CLEAR): Decision("guest_info"),
     (G, Command.STATUS, ON, OPTED): Decision("guest_info"),
     (G, Command.START, OFF, CLEAR): Decision("guest_start"),
-    (G, Command.START, OFF, OPTED): Decision("guest_start", carrier="opt_in"),
+    (G, Command.START, OFF, OPTED): Decision("guest_resumed", carrier="opt_in"),
     (G, Command.START, ON, CLEAR): Decision("guest_start"),
-    (G, Command.START, ON, OPTED): Decision("guest_start", carrier="opt_in"),
+    (G, Command.START, ON, OPTED): Decision("guest_resumed", carrier="opt_in"),
     (G, Command.STOP, OFF, CLEAR): Decision("guest_stop", carrier="opt_out"),
     (G, Command.STOP, OFF, OPTED): Decision("guest_stop", carrier="opt_out"),
     (G, Command.STOP, ON, CLEAR): Decision("guest_stop", carrier="opt_out"),
     (G, Command.STOP, ON, OPTED): Decision("guest_stop", carrier="opt_out"),
+    # YES while opted out lifts the carrier's block and never touches the subscription.
+    **{
+        (who, Command.RESUME, setting, opted): Decision(
+            "resumed", carrier="opt_in" if opted else None
+        )
+        for who in (A, G)
+        for setting in (ON, OFF)
+        for opted in (OPTED, CLEAR)
+    },
 }
 
 
 def test_the_table_covers_every_case() -> None:
-    """2 kinds of texter x 3 commands x setting x carrier state: 24 rows, none missing."""
+    """2 kinds of texter x 4 commands x setting x carrier state: 32 rows, none missing."""
     cases = set(itertools.product((A, G), Command, (ON, OFF), (OPTED, CLEAR)))
     assert set(TABLE) == cases
 

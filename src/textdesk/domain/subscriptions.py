@@ -8,8 +8,9 @@ Commands are whole messages, any case, surrounding spaces and punctuation ignore
 
 - ``NOTIFICATION`` / ``NOTIFICATIONS``: report the setting;
 - ``START``, ``UNSTOP``: subscribe (accounts) and lift a carrier opt-out (anyone);
-  ``YES`` too, but only for a number that is carrier-opted-out, because "yes" is
-  also the answer to every yes/no question (Twilio reads it the same way);
+- ``YES`` from a number that is carrier-opted-out: lifts the opt-out only, as
+  Twilio does; it never subscribes, and when the bot has asked a question it still
+  answers it ("yes" is also the answer to every yes/no question);
 - ``STOP`` and the other carrier opt-out words (STOPALL, UNSUBSCRIBE, CANCEL, END,
   QUIT, REVOKE, OPTOUT): unsubscribe (accounts) and record the carrier opt-out
   (anyone): Twilio blocks our texts to the number from then on.
@@ -57,6 +58,7 @@ class Command(Enum):
     STATUS = "status"
     START = "start"
     STOP = "stop"
+    RESUME = "resume"  # YES while opted out: texts may flow again, nothing else
 
 
 def parse_command(body: str, *, carrier_opted_out: bool) -> Command | None:
@@ -66,8 +68,10 @@ def parse_command(body: str, *, carrier_opted_out: bool) -> Command | None:
         return Command.STATUS
     if word in OPT_OUT_WORDS:
         return Command.STOP
-    if word in OPT_IN_WORDS or (word == CONDITIONAL_OPT_IN and carrier_opted_out):
+    if word in OPT_IN_WORDS:
         return Command.START
+    if word == CONDITIONAL_OPT_IN and carrier_opted_out:
+        return Command.RESUME
     return None
 
 
@@ -89,7 +93,9 @@ ReplyKey = Literal[
     "unsubscribed",
     "guest_info",
     "guest_start",
+    "guest_resumed",
     "guest_stop",
+    "resumed",
 ]
 CarrierChange = Literal["opt_out", "opt_in"]
 
@@ -125,10 +131,12 @@ def decide(command: Command, now: Situation) -> Decision:
         return Decision(
             "unsubscribed", enabled=False if now.subscribed else None, carrier="opt_out"
         )
+    carrier: CarrierChange | None = "opt_in" if now.carrier_opted_out else None
+    if command is Command.RESUME:
+        return Decision("resumed", carrier=carrier)
     if command is Command.START:
-        carrier: CarrierChange | None = "opt_in" if now.carrier_opted_out else None
         if not now.account:
-            return Decision("guest_start", carrier=carrier)
+            return Decision("guest_resumed" if carrier else "guest_start", carrier=carrier)
         if now.subscribed and not now.carrier_opted_out:
             return Decision("already_on")
         return Decision("subscribed", enabled=True if not now.subscribed else None, carrier=carrier)
@@ -173,10 +181,13 @@ class Wording:
         "SMS notifications are for registered users, and this number isn't linked to "
         "an account. {{ how_to_register }}"
     )
-    guest_start: str = (
+    guest_start: str = "SMS notifications are for registered users only. {{ how_to_register }}"
+    guest_resumed: str = (
         "You can get texts from us again. SMS notifications are for registered users "
         "only. {{ how_to_register }}"
     )
+    # YES while opted out (Twilio lifts its block on the same word).
+    resumed: str = "You can get texts from us again. Reply STOP to opt out."
     guest_stop: str = "You won't get more texts from us. Reply START to undo."
     # Added after a command answered mid-topic, so the texter knows the question stands.
     resume_hint: str = "To carry on, reply to my last question."

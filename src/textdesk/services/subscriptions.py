@@ -66,7 +66,8 @@ def _notes(command: Command, decision: Decision) -> list[str]:
     if decision.carrier == "opt_out":
         notes.append("Texter opted out of all texts (STOP): the carrier blocks our texts now.")
     elif decision.carrier == "opt_in":
-        notes.append("Texter opted back in to texts (START).")
+        word = "YES" if command is Command.RESUME else "START"
+        notes.append(f"Texter opted back in to texts ({word}).")
     if command is Command.STATUS:
         notes.append("Texter asked for their notification setting.")
     return notes
@@ -97,15 +98,18 @@ class SubscriptionCommands:
         user_id = texter.user_id
         subscribed = user_id is not None and await store.is_enabled(conn, user_id)
         decision = decide(command, Situation(user_id is not None, subscribed, opted_out))
+        waiting = _waiting_for_answer(state, mode)
         if decision.enabled is not None and user_id is not None:
             await store.set_enabled(conn, [user_id], decision.enabled, source="sms", now=now)
         if decision.carrier == "opt_out":
             await store.record_carrier_opt_out(conn, texter.phone, now, KEYWORD_SOURCE)
         elif decision.carrier == "opt_in":
             await store.record_carrier_opt_in(conn, texter.phone)
+        if command is Command.RESUME and waiting:
+            return None  # texts flow again, and the "yes" answers the pending question
         wording = self._files.safe_wording()
         text = reply_text(wording, decision.reply, name=texter.name or "")
-        if command is not Command.STOP and _waiting_for_answer(state, mode):
+        if command is not Command.STOP and waiting:
             text = f"{text}\n{reply_text(wording, 'resume_hint')}"
         return Handled(replies=[Reply(text)], notes=_notes(command, decision))
 
