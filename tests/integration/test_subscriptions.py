@@ -272,3 +272,19 @@ async def test_stop_and_start_mid_topic_keep_the_pending_question(desk: Desk, al
     assert "reply to my last question" in back
     menu = await phone.reply_to("The printer on floor 2 is jammed")
     assert "1. Printer problem" in menu
+
+
+async def test_after_stop_the_bot_stays_silent_until_start(desk: Desk) -> None:
+    """Texts after STOP still reach the bot, but its answers are held, not bounced (21610)."""
+    phone = Handset(desk, GUEST)
+    [confirmation] = await phone.say("STOP")
+    [held] = await phone.say("menu")
+    assert held.status == "canceled"
+    assert "opted out" in (
+        await desk.scalar("SELECT error_message FROM outbox WHERE id = :i", i=held.id)
+    )
+    # The confirmation was offered to Twilio (which refuses it after STOP); the menu never.
+    tried = [a.body for a in desk.fake.attempts if a.to == GUEST]
+    assert tried == [confirmation.body]
+    await phone.say("START")
+    assert any("1. Report an issue" in m.body for m in await phone.say("menu"))

@@ -38,7 +38,7 @@ from textdesk.domain.templating import render
 
 log = logging.getLogger(__name__)
 
-KIND = "notification"
+KIND = store.NOTIFICATION_KIND
 # Twilio refuses bodies over 1600 characters; ten GSM-7 segments stay under that.
 MAX_SEGMENTS = 10
 CARD_FIELDS = [
@@ -171,13 +171,13 @@ def _history(
 
 
 async def send_gate(conn: AsyncConnection, rows: Sequence[OutboxRow]) -> dict[int, str]:
-    """The dispatcher's last check: queued notifications that must not go out now.
+    """The dispatcher's last check: queued texts that must not go out now.
 
-    Returns ``{outbox id: reason}`` for notifications whose recipient opted out or
-    unsubscribed since they were queued; other kinds of text are never held back.
+    Returns ``{outbox id: reason}``: notifications whose recipient opted out or
+    unsubscribed since they were queued, and any text written after its recipient
+    opted out (Twilio would refuse it with 21610: better canceled with the reason).
     """
-    ids = [r.id for r in rows if r.kind == KIND]
-    return await store.send_blocks(conn, ids) if ids else {}
+    return await store.send_blocks(conn, [r.id for r in rows]) if rows else {}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from textdesk.adapters.db.tables import (
 )
 
 # Why a queued notification was not sent after all (outbox ``error_message``).
+# outbox.kind of a notification (other texts are replies to a conversation).
+NOTIFICATION_KIND = "notification"
 CANCELED_OPTED_OUT = "recipient opted out of all texts (STOP) before it was sent"
 CANCELED_UNSUBSCRIBED = "recipient turned notifications off before it was sent"
 
@@ -162,19 +164,25 @@ async def history(conn: AsyncConnection, user_id: int, *, limit: int = 50) -> li
 
 
 async def send_blocks(conn: AsyncConnection, outbox_ids: Sequence[int]) -> dict[int, str]:
-    """Which of these queued notifications may no longer be sent, and why.
+    """Which of these queued texts may no longer be sent, and why.
 
     One query for the whole batch: the carrier opt-out of the recipient's phone, and
-    the subscription of the account the notification was written for.
+    for notifications the subscription of the account they were written for.  A
+    notification is held whenever the number is opted out; any other text only when
+    it was written after the opt-out, so the STOP confirmation itself (written with
+    the opt-out) still goes, as carriers expect.
     """
     blocked: dict[int, str] = {}
     for part in chunks(list(outbox_ids)):
         query = (
             select(
                 outbox.c.id,
+                outbox.c.kind,
+                outbox.c.created_at,
                 notifications.c.user_id,
                 subscriptions.c.enabled,
                 carrier_optouts.c.active,
+                carrier_optouts.c.opted_out_at,
             )
             .select_from(
                 outbox.outerjoin(notifications, notifications.c.outbox_id == outbox.c.id)
@@ -190,7 +198,8 @@ async def send_blocks(conn: AsyncConnection, outbox_ids: Sequence[int]) -> dict[
             .where(outbox.c.id.in_(list(part)))
         )
         for r in await conn.execute(query):
-            if r.active:
+            notification = r.kind == NOTIFICATION_KIND
+            if r.active and (notification or r.created_at > r.opted_out_at):
                 blocked[r.id] = CANCELED_OPTED_OUT
             elif r.user_id is not None and not r.enabled:
                 blocked[r.id] = CANCELED_UNSUBSCRIBED
