@@ -244,3 +244,20 @@ async def test_stop_during_a_bulk_send_cancels_the_rest_for_that_texter(
     history = (await api.get(f"/users/{alice}/notifications")).json()
     assert [h["status"] for h in history] == ["canceled", "canceled"]
     assert "opted out" in history[0]["explanation"]
+
+
+async def test_an_event_template_sent_by_hand_is_filled_from_the_record(
+    api: httpx.AsyncClient, desk: Desk, alice: int
+) -> None:
+    """No half-filled text: the state comes from params, else from the record itself."""
+    await api.put(f"/users/{alice}/subscription", json={"enabled": True})
+    record = await open_record(desk, caller_id=alice, phone=TEXTER)
+    await settle(desk)
+    plain = {"record_number": record.number, "template": "state_changed"}
+    assert (await api.post("/notifications", json=plain)).status_code == 202
+    given = plain | {"params": {"to": "Resolved"}}
+    assert (await api.post("/notifications", json=given)).status_code == 202
+    await settle(desk)
+    bodies = [m.body for m in await desk.fake.wait_for_messages(2, to=TEXTER)]
+    assert bodies[0].startswith(f"{record.number} is now New: ")
+    assert bodies[1].startswith(f"{record.number} is now Resolved: ")

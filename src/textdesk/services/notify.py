@@ -180,7 +180,14 @@ async def send(
     found = await subs.recipients(conn, user_ids)
     drafts: list[Draft] = []
     for user_id in user_ids:
-        ctx = context(record=record, links=links, params=request.params, user=found.get(user_id))
+        # An event template sent by hand reads its event.* from the request's params.
+        ctx = context(
+            record=record,
+            links=links,
+            event=request.params,
+            params=request.params,
+            user=found.get(user_id),
+        )
         drafts.append(
             Draft(
                 user_id=user_id,
