@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -126,6 +128,20 @@ def serve(
     )
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """Throughput and latency against two floors (a source checkout's `make bench`).
+
+    Extra options go to the harness: `textdesk bench --duration 10 --repeat 1`.
+    """
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "benchmarks" / "webhook.py").is_file():
+        console.print("[red]the benchmark ships with the source checkout, not the package[/red]")
+        raise typer.Exit(2)
+    command = [sys.executable, "-m", "benchmarks.webhook", *ctx.args]
+    raise typer.Exit(subprocess.call(command, cwd=root))  # noqa: S603 (our own harness)
+
+
 @app.command()
 def worker() -> None:
     """Run the inbox processor and outbox dispatcher as their own process."""
@@ -222,6 +238,9 @@ def users_import(path: Path) -> None:
     console.print(f"{report.added} added, {report.skipped} already known")
     for error in report.errors or []:
         console.print(f"[yellow]{error}[/yellow]")
+    if report.errors:
+        # A script importing a directory export must notice rows left behind.
+        raise typer.Exit(1)
 
 
 @demo_app.command("seed")
@@ -253,12 +272,13 @@ def chat_cmd(
     to: Annotated[
         str | None, typer.Option(help="Our number to text (default: the first conversational).")
     ] = None,
-    url: Annotated[str, typer.Option(help="A textdesk running in sandbox mode.")] = (
-        "http://127.0.0.1:8000"
-    ),
+    url: Annotated[
+        str | None,
+        typer.Option(help="A textdesk running in sandbox mode (default: TEXTDESK_PUBLIC_URL)."),
+    ] = None,
 ) -> None:
     """Text textdesk from the terminal: a phone for a sandbox server (see /simulator)."""
-    raise typer.Exit(run_chat(url=url, phone=from_, number=to))
+    raise typer.Exit(run_chat(url=url or _settings().public_url, phone=from_, number=to))
 
 
 agents_app = typer.Typer(
