@@ -266,6 +266,25 @@ def tokens_create(name: str) -> None:
     console.print(token, soft_wrap=True, highlight=False)
 
 
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """Tokens by id and name, with when each was last used (secrets are never shown)."""
+    settings = _settings()
+    for t in _with_db(settings, lambda db: api_tokens.list_tokens(db=db)):
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        console.print(f"{t.id}\t{t.name}\tcreated {t.created_at:%Y-%m-%d}\tlast used {used}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by id (see `api-tokens list`): it is refused at once."""
+    settings = _settings()
+    if not _with_db(settings, lambda db: api_tokens.revoke_token(db=db, token_id=token_id)):
+        console.print(f"[red]no token {token_id}[/red]")
+        raise typer.Exit(1)
+    console.print(f"token {token_id} revoked")
+
+
 @app.command("chat")
 def chat_cmd(
     from_: Annotated[str, typer.Option("--from", help="Your phone number (the texter's).")],

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import Desk
-from textdesk.services.api_tokens import create_token
+from textdesk.services.api_tokens import create_token, list_tokens, revoke_token
 
 
 @pytest.fixture
@@ -89,3 +89,14 @@ async def test_openapi_documents_the_api(desk: Desk) -> None:
         spec = (await client.get(f"{desk.url}/api/v1/openapi.json")).json()
     assert "/api/v1/records/{number}" in spec["paths"]
     assert "/twilio/sms" not in spec["paths"]
+
+
+async def test_a_revoked_token_is_refused_at_once(desk: Desk, api: httpx.AsyncClient) -> None:
+    """An operator who fears a token leaked revokes it; it stops working immediately."""
+    assert (await api.get("/records")).status_code == 200
+    [listed] = await list_tokens(db=desk.db)
+    assert listed.name == "tests"
+    assert listed.last_used_at is not None
+    assert await revoke_token(db=desk.db, token_id=listed.id)
+    assert (await api.get("/records")).status_code == 401
+    assert not await revoke_token(db=desk.db, token_id=listed.id)

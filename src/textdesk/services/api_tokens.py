@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.db.tables import api_tokens
@@ -46,3 +48,32 @@ async def check_token(*, db: AsyncEngine, clock: Clock, token: str) -> str | Non
                 .values(last_used_at=clock.now())
             )
     return str(name) if name is not None else None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+async def list_tokens(*, db: AsyncEngine) -> list[TokenInfo]:
+    """Every token (never its secret), oldest first."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            select(
+                api_tokens.c.id,
+                api_tokens.c.name,
+                api_tokens.c.created_at,
+                api_tokens.c.last_used_at,
+            ).order_by(api_tokens.c.id)
+        )
+        return [TokenInfo(r.id, r.name, r.created_at, r.last_used_at) for r in rows]
+
+
+async def revoke_token(*, db: AsyncEngine, token_id: int) -> bool:
+    """Delete a token: requests bearing it are refused from now on."""
+    async with db.begin() as conn:
+        result = await conn.execute(delete(api_tokens).where(api_tokens.c.id == token_id))
+    return bool(result.rowcount)
