@@ -17,6 +17,7 @@ from textdesk.adapters.login_throttle import LocalLoginThrottle, RedisLoginThrot
 from textdesk.adapters.notification_files import NotificationFiles
 from textdesk.adapters.pacing import LocalPacer, RedisPacer
 from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
+from textdesk.adapters.twilio.api_transport import LeanTransport, proxied
 from textdesk.adapters.twilio.media import TwilioMediaFetcher
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.clock import SystemClock
@@ -50,6 +51,7 @@ class Container:
     db: AsyncEngine
     clock: Clock
     http: httpx.AsyncClient
+    api_http: httpx.AsyncClient
     committer: GroupCommitter
     numbers: NumberDirectory
     signer: MediaUrlSigner
@@ -82,6 +84,7 @@ class Container:
         await self.committer.stop()
         await self.bus.stop()
         await self.http.aclose()
+        await self.api_http.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()
@@ -103,6 +106,15 @@ def build(
         timeout=httpx.Timeout(settings.send_timeout_seconds, connect=5.0),
         limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
     )
+    # Twilio's REST API, called once per text and more, gets its own client on a lean
+    # transport (see api_transport); media downloads keep httpx's, which streams.
+    api_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.send_timeout_seconds, connect=5.0),
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
+        transport=None
+        if proxied(settings.api_url)
+        else LeanTransport(max_connections=20, ssl_context=httpx.create_ssl_context()),
+    )
     committer = GroupCommitter(db)
     receive.register_writers(committer)
     signer = MediaUrlSigner(
@@ -111,7 +123,7 @@ def build(
         ttl_seconds=settings.media_url_ttl_seconds,
     )
     gateway = gateway or TwilioRestGateway(
-        http,
+        api_http,
         api_url=settings.api_url,
         account_sid=settings.account_sid,
         auth_token=settings.auth_token,
@@ -204,6 +216,7 @@ def build(
         db=db,
         clock=clock,
         http=http,
+        api_http=api_http,
         committer=committer,
         numbers=NumberDirectory(db),
         signer=signer,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import JSON, bindparam, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.tables import conversations, transcript
@@ -33,10 +34,13 @@ async def load_or_create(
     wanted = list(dict.fromkeys(keys))
     found: dict[tuple[str, str], ConversationRow] = {}
     if wanted:
-        clause = or_(
-            *(and_(conversations.c.phone == p, conversations.c.number == n) for p, n in wanted)
-        )
-        for r in await conn.execute(select(conversations).where(clause)):
+        # By phone alone (an expanding IN, compiled once for any batch size), then the
+        # pairs we want: an OR of one AND per pair was a new statement per batch size.
+        keep = set(wanted)
+        phones = list({p for p, _ in wanted})
+        for r in await conn.execute(select(conversations).where(conversations.c.phone.in_(phones))):
+            if (r.phone, r.number) not in keep:
+                continue
             found[(r.phone, r.number)] = ConversationRow(
                 r.id, r.phone, r.number, r.user_id, r.mode, r.state
             )
@@ -65,13 +69,29 @@ async def load_or_create(
     return found
 
 
+# A bound None must stay SQL NULL, as it was with a literal None in ``values()``
+# (plain JSON would bind it as the JSON text 'null').
+_STATE = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
 async def save(conn: AsyncConnection, rows: Sequence[ConversationRow], now: datetime) -> None:
-    for row in rows:
-        await conn.execute(
-            update(conversations)
-            .where(conversations.c.id == row.id)
-            .values(user_id=row.user_id, mode=row.mode, state=row.state, updated_at=now)
-        )
+    if not rows:
+        return
+    # One executemany for the batch, not a statement per conversation.
+    await conn.execute(
+        update(conversations)
+        .where(conversations.c.id == bindparam("b_id"))
+        .values(
+            user_id=bindparam("b_user_id"),
+            mode=bindparam("b_mode"),
+            state=bindparam("b_state", type_=_STATE),
+            updated_at=now,
+        ),
+        [
+            {"b_id": r.id, "b_user_id": r.user_id, "b_mode": r.mode, "b_state": r.state}
+            for r in rows
+        ],
+    )
 
 
 @dataclass(frozen=True)

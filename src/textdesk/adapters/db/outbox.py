@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -210,20 +210,25 @@ async def mark_accepted(
     if not rows:
         return
     await _lock_sids(conn, [sid for _, sid, _ in rows])
-    for outbox_id, sid, status in rows:
-        await conn.execute(
-            update(outbox)
-            .where(outbox.c.id == outbox_id)
-            .values(
-                status=status if status else "queued",
-                twilio_sid=sid,
-                sent_at=now,
-                claimed_until=None,
-                error_code=None,
-                error_message=None,
-                updated_at=now,
-            )
-        )
+    # One executemany for the batch rather than a statement (and a round trip to the
+    # driver's thread) per row.
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            twilio_sid=bindparam("b_sid"),
+            sent_at=now,
+            claimed_until=None,
+            error_code=None,
+            error_message=None,
+            updated_at=now,
+        ),
+        [
+            {"b_id": outbox_id, "b_sid": sid, "b_status": status if status else "queued"}
+            for outbox_id, sid, status in rows
+        ],
+    )
     early = [
         StatusUpdate(r.twilio_sid, r.status, r.error_code, r.received_at)
         for r in await conn.execute(
@@ -366,6 +371,9 @@ async def _advance(conn: AsyncConnection, updates: Sequence[StatusUpdate]) -> li
     }
     moved: list[int | None] = []
     opted_out: list[str] = []
+    # Per sid, what the updates that moved it forward set, later ones over earlier
+    # ones: the same end state as one UPDATE per update, in far fewer statements.
+    changes: dict[str, dict[str, Any]] = {}
     for u in updates:
         known = current.get(u.sid)
         if known is None or not moves_forward(known[0], u.status):
@@ -373,13 +381,32 @@ async def _advance(conn: AsyncConnection, updates: Sequence[StatusUpdate]) -> li
             continue
         current[u.sid] = (u.status, known[1], known[2])
         moved.append(known[2])
-        values: dict[str, Any] = {"status": u.status, "updated_at": u.received_at}
+        values = changes.setdefault(u.sid, {})
+        values["status"] = u.status
+        values["updated_at"] = u.received_at
         if u.error_code is not None:
             values["error_code"] = u.error_code
             values["error_message"] = describe_error(u.error_code)
             if u.error_code == 21610:
                 opted_out.append(known[1])
-        await conn.execute(update(outbox).where(outbox.c.twilio_sid == u.sid).values(**values))
+    await _update_by_sid(conn, changes)
     if opted_out:
         await mark_opted_out(conn, opted_out, updates[0].received_at, "status_callback")
     return moved
+
+
+async def _update_by_sid(conn: AsyncConnection, changes: dict[str, dict[str, Any]]) -> None:
+    """Apply ``{sid: {column: value}}``: one executemany per set of columns."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for sid, values in changes.items():
+        columns = tuple(sorted(values))
+        params = {f"b_{c}": v for c, v in values.items()}
+        params["b_sid"] = sid
+        by_columns.setdefault(columns, []).append(params)
+    for columns, params_list in by_columns.items():
+        statement = (
+            update(outbox)
+            .where(outbox.c.twilio_sid == bindparam("b_sid"))
+            .values({c: bindparam(f"b_{c}", type_=outbox.c[c].type) for c in columns})
+        )
+        await conn.execute(statement, params_list)

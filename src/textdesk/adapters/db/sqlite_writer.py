@@ -73,6 +73,13 @@ class WriterQueue:
         turn must pass only once the transaction is really over, so we end it here.
         The driver's own call that follows then finds no transaction and does nothing.
         """
+        if conn.invalidated:
+            # A statement was interrupted (a task cancelled mid-transaction): the driver
+            # connection is closed, which ended the transaction, and the pool's
+            # invalidate hook has already passed the turn on.  Touching ``conn`` now
+            # would raise PendingRollbackError in place of the CancelledError, and a
+            # background loop would take the cancel for a failed step and carry on.
+            return
         try:
             raw = conn.connection.dbapi_connection
             if raw is not None and _in_transaction(raw):
