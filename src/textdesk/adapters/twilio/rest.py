@@ -45,13 +45,18 @@ class TwilioRestGateway:
             response = await self._client.post(
                 self._url, content=urlencode(form), headers=_FORM, auth=self._auth
             )
-        except httpx.ConnectTimeout:
-            return SendResult(http_status=None, error_message="timed out connecting")
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing reached Twilio: sending again cannot make a second copy.
+            return SendResult(http_status=None, error_message=f"not sent: {exc!r}")
         except httpx.TimeoutException:
             # The request may have been taken before the answer was lost.
             return SendResult(http_status=None, error_message="timed out", ambiguous=True)
         except httpx.TransportError as exc:
-            return SendResult(http_status=None, error_message=f"transport error: {exc}")
+            # Lost mid-exchange (a reused connection the server had closed, a reset):
+            # Twilio may have the message, so it is checked before any resend.
+            return SendResult(
+                http_status=None, error_message=f"transport error: {exc}", ambiguous=True
+            )
         payload: dict[str, Any] = {}
         try:
             parsed = response.json()
