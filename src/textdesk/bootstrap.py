@@ -134,6 +134,7 @@ def build(
         auth_token=settings.auth_token,
         allowed_hosts=settings.allowed_media_hosts,
         max_bytes=settings.media_max_bytes,
+        api_url=settings.api_url,
     )
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     pacer: Pacer = (

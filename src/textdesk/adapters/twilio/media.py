@@ -7,11 +7,20 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 
-def host_allowed(url: str, allowed: tuple[str, ...]) -> bool:
-    """True when ``url`` is http(s) on one of ``allowed`` (``*.suffix`` wildcards)."""
+def host_allowed(url: str, allowed: tuple[str, ...], api_url: str | None = None) -> bool:
+    """True when ``url`` is http(s) on one of ``allowed`` (``*.suffix`` wildcards).
+
+    On the API's own origin only the API's paths count: in the sandbox that origin is
+    textdesk itself, whose other pages (metrics, the Workspace) are not media.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return False
+    if api_url:
+        api = urlsplit(api_url)
+        same_origin = (parts.scheme, parts.netloc.lower()) == (api.scheme, api.netloc.lower())
+        if same_origin and not parts.path.startswith(api.path.rstrip("/") + "/"):
+            return False
     host = parts.hostname.lower()
     for pattern in allowed:
         if pattern.startswith("*.") and host.endswith(pattern[1:]):
@@ -37,16 +46,18 @@ class TwilioMediaFetcher:
         auth_token: str,
         allowed_hosts: tuple[str, ...],
         max_bytes: int,
+        api_url: str | None = None,
     ) -> None:
         self._client = client
         self._auth = httpx.BasicAuth(account_sid, auth_token)
         self._allowed = allowed_hosts
+        self._api_url = api_url
         self._max = max_bytes
 
     async def fetch(self, url: str) -> tuple[bytes | None, str | None]:
         first_host = urlsplit(url).hostname
         for _ in range(5):
-            if not host_allowed(url, self._allowed):
+            if not host_allowed(url, self._allowed, self._api_url):
                 return None, "forbidden_host"
             auth = self._auth if urlsplit(url).hostname == first_host else None
             try:
