@@ -216,6 +216,9 @@ async def test_bulk_send_to_1000_with_10_unsubscribed_sends_990_paced(
     assert busiest <= BULK_RATE + BURST + TRANSIT_ALLOWANCE, busiest
     # Paced from the start, not held back and then let go.
     assert arrivals[-1] - arrivals[0] >= (990 - BURST) / BULK_RATE - 0.1
+    # The history's send times are each text's own, not one per batch.
+    sent = [r.sent_at for r in await desk.rows("SELECT sent_at FROM outbox")]
+    assert len(set(sent)) > 900
 
 
 @pytest.mark.parametrize("desk_extra_settings", [{"TEXTDESK_SEND_RATE": 10}])

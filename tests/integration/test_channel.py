@@ -329,7 +329,8 @@ async def test_a_status_callback_that_overtakes_the_send_record_is_kept(desk: De
         answer = await client.post(f"{desk.url}/twilio/status", data=callback, headers=headers)
     assert answer.status_code == 204
     async with desk.db.begin() as conn:
-        await outbox_store.mark_accepted(conn, [(outbox_id, sid, "queued")], datetime.now(UTC))
+        now = datetime.now(UTC)
+        await outbox_store.mark_accepted(conn, [(outbox_id, sid, "queued", now)], now)
     rows = await desk.rows("SELECT status, twilio_sid FROM outbox WHERE id = :i", i=outbox_id)
     assert (rows[0].status, rows[0].twilio_sid) == ("delivered", sid)
 

@@ -88,9 +88,14 @@ class Dispatcher:
         if not rows:
             metrics.DISPATCH_LAG.set(0)
             return claimed
-        results = await asyncio.gather(*(self._send(row) for row in rows))
+        results = await asyncio.gather(*(self._timed_send(row) for row in rows))
         await self._record(list(zip(rows, results, strict=True)), started=now)
         return len(rows)
+
+    async def _timed_send(self, row: OutboxRow) -> tuple[SendResult | LookupFailed, datetime]:
+        # Each text's own send time: a paced batch spans seconds, and staff read these.
+        result = await self._send(row)
+        return result, self._clock.now()
 
     async def _send(self, row: OutboxRow) -> SendResult | LookupFailed:
         if row.in_doubt_since is not None:
@@ -130,15 +135,18 @@ class Dispatcher:
                 await asyncio.sleep(wait)
 
     async def _record(
-        self, results: list[tuple[OutboxRow, SendResult | LookupFailed]], *, started: datetime
+        self,
+        results: list[tuple[OutboxRow, tuple[SendResult | LookupFailed, datetime]]],
+        *,
+        started: datetime,
     ) -> None:
         now = self._clock.now()
         in_doubt: list[tuple[int, datetime, str, datetime]] = []
-        accepted: list[tuple[int, str, str]] = []
+        accepted: list[tuple[int, str, str, datetime]] = []
         retry: list[tuple[int, datetime, int | None, str | None]] = []
         failed: list[tuple[int, int | None, str | None]] = []
         opted_out: list[str] = []
-        for row, result in results:
+        for row, (result, sent_at) in results:
             if isinstance(result, LookupFailed):
                 assert row.in_doubt_since is not None
                 # Neither resend nor give up: a resend might be the texter's second copy.
@@ -158,7 +166,7 @@ class Dispatcher:
             message = result.error_message or describe_error(result.error_code)
             if outcome is Outcome.ACCEPTED:
                 assert result.sid is not None
-                accepted.append((row.id, result.sid, result.status or "queued"))
+                accepted.append((row.id, result.sid, result.status or "queued", sent_at))
             elif outcome is Outcome.RETRY and row.attempts < self._max_attempts:
                 delay = backoff_seconds(row.attempts, base=self._retry_base, jitter=self._jitter())
                 if result.ambiguous:

@@ -199,9 +199,9 @@ async def mark_in_doubt(
 
 
 async def mark_accepted(
-    conn: AsyncConnection, rows: Sequence[tuple[int, str, str]], now: datetime
+    conn: AsyncConnection, rows: Sequence[tuple[int, str, str, datetime]], now: datetime
 ) -> None:
-    """Twilio took these: (outbox id, MessageSid, status).
+    """Twilio took these: (outbox id, MessageSid, status, when it answered).
 
     A status callback can overtake this write (Twilio answers, then calls back while
     the rest of the batch is still being sent), and finding no message with its sid
@@ -209,7 +209,7 @@ async def mark_accepted(
     """
     if not rows:
         return
-    await _lock_sids(conn, [sid for _, sid, _ in rows])
+    await _lock_sids(conn, [sid for _, sid, _, _ in rows])
     # One executemany for the batch rather than a statement (and a round trip to the
     # driver's thread) per row.
     await conn.execute(
@@ -218,15 +218,20 @@ async def mark_accepted(
         .values(
             status=bindparam("b_status"),
             twilio_sid=bindparam("b_sid"),
-            sent_at=now,
+            sent_at=bindparam("b_sent"),
             claimed_until=None,
             error_code=None,
             error_message=None,
             updated_at=now,
         ),
         [
-            {"b_id": outbox_id, "b_sid": sid, "b_status": status if status else "queued"}
-            for outbox_id, sid, status in rows
+            {
+                "b_id": outbox_id,
+                "b_sid": sid,
+                "b_status": status if status else "queued",
+                "b_sent": sent_at,
+            }
+            for outbox_id, sid, status, sent_at in rows
         ],
     )
     early = [
@@ -238,7 +243,7 @@ async def mark_accepted(
                 message_events.c.error_code,
                 message_events.c.received_at,
             )
-            .where(message_events.c.twilio_sid.in_([sid for _, sid, _ in rows]))
+            .where(message_events.c.twilio_sid.in_([sid for _, sid, _, _ in rows]))
             .order_by(message_events.c.id)
         )
     ]
