@@ -19,6 +19,7 @@ from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.tables import handoffs
 from textdesk.clock import SystemClock
 from textdesk.services.agents import add_queue
+from textdesk.services.api_tokens import create_token
 from textdesk.services.numbers import add_number
 from textdesk.services.processing import Converser
 from textdesk.services.users import add_user
@@ -243,7 +244,13 @@ async def test_the_agent_sees_the_bot_part_the_profile_and_the_records(
 ) -> None:
     """The offer shows up in the inbox; the page has the whole transcript and the texter."""
     await new_agent(desk.db, "Dana Agent")
-    await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
+    alice = await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
+    token = await create_token(db=desk.db, clock=SystemClock(), name="tests")
+    async with httpx.AsyncClient(
+        base_url=f"{desk.url}/api/v1", headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+        held = await api.post("/notifications", json={"user_id": alice, "body": "Fixed!"})
+        assert held.json()["skipped"]["not_subscribed"] == 1
     dana = await _browser(desk, browsers, "dana@example.com")
     async with dana.events() as events:
         phone = Phone(desk, TEXTER)
@@ -262,6 +269,9 @@ async def test_the_agent_sees_the_bot_part_the_profile_and_the_records(
     assert "My laptop will not boot" in page
     assert "Accept" in page
     assert "Guest" not in page
+    # Her notification history, with why one was not sent, in words.
+    assert "Fixed!" in page
+    assert "notifications are off for this account" in page
 
 
 async def test_replies_by_text_card_and_image(desk: Desk, browsers: list[AgentBrowser]) -> None:

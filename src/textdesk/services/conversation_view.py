@@ -14,7 +14,6 @@ from typing import Any, Protocol
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textdesk.adapters.db import notifications as notification_store
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.adapters.db.tables import (
     agents,
@@ -29,6 +28,7 @@ from textdesk.adapters.db.tables import (
 from textdesk.domain.delivery import describe_error
 from textdesk.domain.records import OPEN_STATES
 from textdesk.services.handoff import OPEN_STATUSES
+from textdesk.services.notifications import notification_history
 from textdesk.services.workspace_views import visible_among
 
 _TRANSCRIPT_LIMIT = 500  # the newest lines; older ones stay in the database
@@ -298,14 +298,8 @@ async def _notifications(conn: AsyncConnection, user_id: int | None) -> list[Sen
     if user_id is None:
         return []
     return [
-        SentNotification(
-            h.created_at,
-            h.record_number,
-            h.body,
-            h.status,
-            _error(h.error_code, h.error_message) or h.reason,
-        )
-        for h in await notification_store.history(conn, user_id, limit=20)
+        SentNotification(h.created_at, h.record_number, h.body, h.status, h.explanation)
+        for h in await notification_history(conn, user_id, limit=20)
     ]
 
 
