@@ -681,7 +681,7 @@ class FakeTwilio:
             await self._hang(request, hold)
         # Starting the lifecycle only after the 201 is written means a callback can
         # never overtake the response that tells the client the sid.
-        steps = _lifecycle(delivery_code)
+        steps = _lifecycle(delivery_code, via_service=via_service)
         return JSONResponse(
             payload,
             status_code=201,
@@ -847,14 +847,19 @@ class FakeTwilio:
             state.callbacks.append(CallbackAttempt(url, params, answered))
 
 
-def _lifecycle(delivery_code: int | None) -> list[tuple[str, int | None]]:
-    """The statuses a message goes through, given an injected delivery failure."""
+def _lifecycle(delivery_code: int | None, *, via_service: bool) -> list[tuple[str, int | None]]:
+    """The statuses a message goes through after creation, each with a callback.
+
+    Twilio posts no callback for a message's initial status ("queued", or
+    "accepted" through a Messaging Service, which then moves on to "queued").
+    """
+    first: list[tuple[str, int | None]] = [("queued", None)] if via_service else []
     if delivery_code is None:
-        return [("queued", None), ("sent", None), ("delivered", None)]
+        return [*first, ("sent", None), ("delivered", None)]
     if delivery_code in _UNDELIVERED_CODES:
-        return [("queued", None), ("sent", None), ("undelivered", delivery_code)]
+        return [*first, ("sent", None), ("undelivered", delivery_code)]
     # "failed" means Twilio never handed the message to a carrier.
-    return [("queued", None), ("failed", delivery_code)]
+    return [*first, ("failed", delivery_code)]
 
 
 # --------------------------------------------------------------------- serving

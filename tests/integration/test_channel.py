@@ -184,7 +184,7 @@ async def test_status_never_moves_backwards(desk: Desk) -> None:
     events = await desk.scalar(
         "SELECT count(*) FROM message_events WHERE twilio_sid = :s", s=sent.sid
     )
-    assert events >= 5
+    assert events == 4  # sent and delivered from the stand-in, then the two late ones
 
 
 async def test_status_callback_needs_a_valid_signature(desk: Desk) -> None:

@@ -329,13 +329,16 @@ async def test_timeout_next_makes_the_client_give_up(twilio: FakeTwilio) -> None
 
 
 async def test_callbacks_arrive_signed_and_in_order(twilio: FakeTwilio, receiver: Receiver) -> None:
-    """StatusCallback gets queued→sent→delivered, each signed over the exact callback URL."""
+    """StatusCallback gets sent→delivered, each signed over the exact callback URL.
+
+    As Twilio documents, the initial status (queued) gets no callback.
+    """
     callback = f"{receiver.base_url}/status?tenant=1"
     sid = (await send(twilio, To=TEXTER, Body="hi", StatusCallback=callback)).json()["sid"]
-    await eventually(lambda: len(receiver.at("/status")) == 3)
+    await eventually(lambda: len(receiver.at("/status")) == 2)
 
     posts = receiver.at("/status")
-    assert [p.fields["MessageStatus"] for p in posts] == ["queued", "sent", "delivered"]
+    assert [p.fields["MessageStatus"] for p in posts] == ["sent", "delivered"]
     for post in posts:
         assert is_valid_signature(TOKEN, callback, post.form, post.signature)
         assert not is_valid_signature(
@@ -360,16 +363,16 @@ async def test_callbacks_wait_callback_delay_between_steps(
     twilio.callback_delay = 0.05
     started = time.monotonic()
     await send(twilio, To=TEXTER, Body="hi", StatusCallback=f"{receiver.base_url}/slow")
-    await eventually(lambda: len(receiver.at("/slow")) == 3)
-    assert time.monotonic() - started >= 0.15
+    await eventually(lambda: len(receiver.at("/slow")) == 2)
+    assert time.monotonic() - started >= 0.1
 
 
 @pytest.mark.parametrize(
     ("code", "statuses"),
     [
-        (30003, ["queued", "sent", "undelivered"]),
-        (30007, ["queued", "sent", "undelivered"]),
-        (30008, ["queued", "failed"]),
+        (30003, ["sent", "undelivered"]),
+        (30007, ["sent", "undelivered"]),
+        (30008, ["failed"]),
     ],
 )
 async def test_fail_delivery_ends_with_error_code(
@@ -394,8 +397,8 @@ async def test_fail_delivery_ends_with_error_code(
 async def test_failing_callback_is_swallowed(twilio: FakeTwilio) -> None:
     """An unreachable StatusCallback is recorded as failed and does not stop delivery."""
     await send(twilio, To=TEXTER, Body="hi", StatusCallback="http://127.0.0.1:9/unreachable")
-    await eventually(lambda: len(twilio.callbacks) == 3)
-    assert [c.status for c in twilio.callbacks] == [None, None, None]
+    await eventually(lambda: len(twilio.callbacks) == 2)
+    assert [c.status for c in twilio.callbacks] == [None, None]
     assert twilio.messages[0].status == "delivered"
 
 
@@ -562,3 +565,24 @@ async def test_aserve_runs_inside_the_event_loop() -> None:
         assert response.status_code == 201
         await fake.wait_for_messages(1, to=TEXTER, timeout=2)
     assert fake.base_url == ""
+
+
+async def test_a_messaging_service_send_reports_queued_after_accepted(
+    twilio: FakeTwilio, receiver: Receiver
+) -> None:
+    """Through a Messaging Service the initial status is accepted, so queued gets a callback."""
+    callback = f"{receiver.base_url}/svc"
+    async with httpx.AsyncClient(auth=(ACCOUNT, TOKEN)) as client:
+        response = await client.post(
+            messages_url(twilio),
+            data={
+                "To": TEXTER,
+                "MessagingServiceSid": "MG" + "1" * 32,
+                "Body": "hi",
+                "StatusCallback": callback,
+            },
+        )
+    assert response.json()["status"] == "accepted"
+    await eventually(lambda: len(receiver.at("/svc")) == 3)
+    statuses = [p.fields["MessageStatus"] for p in receiver.at("/svc")]
+    assert statuses == ["queued", "sent", "delivered"]
