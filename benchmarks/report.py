@@ -87,7 +87,7 @@ def _end_to_end(e2e: dict[str, Any], p: dict[str, Any]) -> None:
     cb = e2e["callbacks"]
     answered = ", ".join(f"{k} × {v}" for k, v in sorted(cb["answered"].items())) or "none"
     print(
-        f"  status callbacks (queued, sent, delivered per reply, as Twilio posts them): "
+        f"  status callbacks (sent, delivered per reply, as Twilio posts them): "
         f"{cb['posted']} posted, answered {answered}"
     )
     print(
