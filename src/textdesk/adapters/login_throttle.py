@@ -20,8 +20,8 @@ class LocalLoginThrottle:
     def __init__(self, rule: LoginThrottle | None = None) -> None:
         self._rule = rule or LoginThrottle()
 
-    async def blocked_for(self, key: str) -> float:
-        return self._rule.blocked_for(key, time.monotonic())
+    async def blocked_for(self, key: str, limit: int | None = None) -> float:
+        return self._rule.blocked_for(key, time.monotonic(), limit)
 
     async def failed(self, key: str) -> None:
         self._rule.failed(key, time.monotonic())
@@ -42,7 +42,7 @@ class RedisLoginThrottle:
     def _key(key: str) -> str:
         return f"textdesk:login-failures:{key}"
 
-    async def blocked_for(self, key: str) -> float:
+    async def blocked_for(self, key: str, limit: int | None = None) -> float:
         now = time.time()
         name = self._key(key)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -50,7 +50,7 @@ class RedisLoginThrottle:
             pipe.zcard(name)
             pipe.zrange(name, 0, 0, withscores=True)
             _, count, oldest = await pipe.execute()
-        if count < self.limit or not oldest:
+        if count < (limit or self.limit) or not oldest:
             return 0.0
         return max(0.0, self.window - (now - float(oldest[0][1])))
 

@@ -20,10 +20,10 @@ class LoginThrottle:
             times.popleft()
         return times
 
-    def blocked_for(self, key: str, now: float) -> float:
+    def blocked_for(self, key: str, now: float, limit: int | None = None) -> float:
         """Seconds until ``key`` may try again (0 when it may try now)."""
         times = self._recent(key, now)
-        if len(times) < self.limit:
+        if len(times) < (limit or self.limit):
             return 0.0
         return self.window - (now - times[0])
 

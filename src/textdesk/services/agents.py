@@ -106,7 +106,7 @@ async def add_queue(
 
 
 class Throttle(Protocol):
-    async def blocked_for(self, key: str) -> float: ...
+    async def blocked_for(self, key: str, limit: int | None = None) -> float: ...
     async def failed(self, key: str) -> None: ...
     async def succeeded(self, key: str) -> None: ...
 
@@ -118,8 +118,20 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+def _keys(email: str, address: str) -> list[tuple[str, int]]:
+    """What failed sign-ins are counted against, and how many each may have.
+
+    Five for one email from one address: the guesser is stopped at once.  An email
+    alone may take fifty, so someone else's wrong guesses do not lock its owner out
+    (yet a guesser spread over many addresses still is stopped), and one address
+    twenty, whichever emails it tries.
+    """
+    email = email.strip().lower()
+    return [(f"ea:{email}|{address}", 5), (f"e:{email}", 50), (f"a:{address}", 20)]
+
+
 class Authenticator:
-    """Checks passwords, refusing after repeated failures (per email and per address)."""
+    """Checks passwords, refusing after repeated failures (see ``_keys``)."""
 
     def __init__(self, db: AsyncEngine, throttle: Throttle) -> None:
         self._db = db
@@ -127,8 +139,7 @@ class Authenticator:
 
     async def blocked_for(self, email: str, address: str) -> float:
         return max(
-            await self._throttle.blocked_for(f"e:{email.lower()}"),
-            await self._throttle.blocked_for(f"a:{address}"),
+            [await self._throttle.blocked_for(k, limit) for k, limit in _keys(email, address)]
         )
 
     async def sign_in(self, email: str, password: str, address: str) -> AgentRow | None:
@@ -140,11 +151,13 @@ class Authenticator:
         ok = await asyncio.to_thread(
             _verify, agent.password_hash if agent else _DUMMY_HASH, password
         )
+        keys = _keys(email, address)
         if not ok or agent is None:
-            await self._throttle.failed(f"e:{email.lower()}")
-            await self._throttle.failed(f"a:{address}")
+            for key, _ in keys:
+                await self._throttle.failed(key)
             return None
-        await self._throttle.succeeded(f"e:{email.lower()}")
+        for key, _ in keys[:2]:  # the per-address count is the address's, not hers
+            await self._throttle.succeeded(key)
         return agent
 
 
