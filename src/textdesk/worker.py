@@ -49,5 +49,8 @@ class Loop:
                 done = 0
             if done:
                 continue
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancel that lands as the wait ends, and then stop() would never return.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event.wait(), timeout=self._idle)
+                async with asyncio.timeout(self._idle):
+                    await self._event.wait()

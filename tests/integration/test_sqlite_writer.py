@@ -33,8 +33,10 @@ async def test_a_cancelled_transaction_stays_cancelled_and_passes_the_turn(
             task = asyncio.create_task(write_forever())
             await asyncio.sleep(0.005)
             task.cancel()
+            # Bounded: a swallowed cancel leaves the task waiting for ever (CI would hang).
             with pytest.raises(asyncio.CancelledError):
-                await task
+                async with asyncio.timeout(10):
+                    await task
         # The next transaction gets its turn at once, and none of the rows survived.
         async with asyncio.timeout(2), engine.begin() as conn:
             assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 0

@@ -72,7 +72,8 @@ class RedisBus(MemoryBus):
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="redis-events")
-        await asyncio.wait_for(self._ready.wait(), timeout=5)
+        async with asyncio.timeout(5):
+            await self._ready.wait()
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -49,7 +49,11 @@ class WriterQueue:
     async def _acquire(self) -> asyncio.Lock | None:
         lock = self._current_lock()
         try:
-            await asyncio.wait_for(lock.acquire(), self._timeout)
+            # Not wait_for: on Python 3.11 it can swallow a cancel that arrives as the
+            # lock is granted, and the cancelled task would carry on (a stopped
+            # background loop that never stops).
+            async with asyncio.timeout(self._timeout):
+                await lock.acquire()
         except TimeoutError:
             log.warning("no SQLite transaction slot in %gs; leaving it to SQLite", self._timeout)
             return None

@@ -83,8 +83,11 @@ class LeanTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts = request.extensions.get("timeout", {})
         slots = self._semaphore()
+        # asyncio.timeout rather than wait_for throughout: on Python 3.11 wait_for can
+        # swallow a cancel that arrives as the awaited thing completes.
         try:
-            await asyncio.wait_for(slots.acquire(), timeouts.get("pool"))
+            async with asyncio.timeout(timeouts.get("pool")):
+                await slots.acquire()
         except TimeoutError as exc:
             raise httpx.PoolTimeout("no free connection in time", request=request) from exc
         try:
@@ -107,15 +110,17 @@ class LeanTransport(httpx.AsyncBaseTransport):
         try:
             try:
                 conn.writer.write(b"".join(head) + body)
-                await asyncio.wait_for(conn.writer.drain(), timeouts.get("write"))
+                async with asyncio.timeout(timeouts.get("write")):
+                    await conn.writer.drain()
             except TimeoutError as exc:
                 raise httpx.WriteTimeout("timed out writing the request", request=request) from exc
             except OSError as exc:
                 raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from exc
             try:
-                status, reason, headers, content, keep = await asyncio.wait_for(
-                    _read_response(conn.reader, request.method), timeouts.get("read")
-                )
+                async with asyncio.timeout(timeouts.get("read")):
+                    status, reason, headers, content, keep = await _read_response(
+                        conn.reader, request.method
+                    )
             except TimeoutError as exc:
                 raise httpx.ReadTimeout("timed out reading the answer", request=request) from exc
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
@@ -156,15 +161,13 @@ class LeanTransport(httpx.AsyncBaseTransport):
         if secure and self._ssl is None:
             self._ssl = httpx.create_ssl_context()
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(
+            async with asyncio.timeout(timeouts.get("connect")):
+                reader, writer = await asyncio.open_connection(
                     host.decode("ascii"),
                     port,
                     ssl=self._ssl if secure else None,
                     limit=_MAX_HEADER_BYTES,
-                ),
-                timeouts.get("connect"),
-            )
+                )
         except TimeoutError as exc:
             raise httpx.ConnectTimeout("timed out connecting", request=request) from exc
         except OSError as exc:
