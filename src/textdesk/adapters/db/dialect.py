@@ -69,7 +69,20 @@ async def try_lock_keys(conn: AsyncConnection, keys: Sequence[str]) -> set[str]:
 
 async def lock_key(conn: AsyncConnection, key: str) -> None:
     """Wait for the transaction-scoped lock on ``key`` (see :func:`try_lock_keys`)."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
-        )
+    await lock_keys(conn, [key])
+
+
+async def lock_keys(conn: AsyncConnection, keys: Sequence[str]) -> None:
+    """Wait for the locks on all ``keys``, in one statement and in sorted order.
+
+    Sorted, so two transactions locking overlapping sets cannot deadlock.
+    """
+    if conn.dialect.name != "postgresql" or not keys:
+        return
+    await conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+            "FROM (SELECT DISTINCT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS s"
+        ),
+        {"keys": list(keys)},
+    )

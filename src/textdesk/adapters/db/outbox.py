@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from textdesk.adapters.db.dialect import insert_ignoring_conflicts, lock_key
+from textdesk.adapters.db.dialect import insert_ignoring_conflicts, lock_keys
 from textdesk.adapters.db.tables import carrier_optouts, message_events, outbox
 from textdesk.domain.delivery import describe_error, moves_forward
 from textdesk.domain.sms import sms_cost
@@ -252,9 +252,8 @@ async def mark_accepted(
 
 async def _lock_sids(conn: AsyncConnection, sids: Sequence[str]) -> None:
     # PostgreSQL: a callback and the dispatcher's write of the same sid take turns,
-    # so neither commits unseen by the other.  Sorted, so two batches cannot deadlock.
-    for sid in sorted(set(sids)):
-        await lock_key(conn, f"sms:{sid}")
+    # so neither commits unseen by the other.  One statement for the whole batch.
+    await lock_keys(conn, [f"sms:{sid}" for sid in sids])
 
 
 async def mark_retry(
