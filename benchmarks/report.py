@@ -57,9 +57,22 @@ def _table(targets: dict[str, dict[str, Any]]) -> None:
         )
 
 
+def _sent_afterwards(sent: dict[str, Any]) -> None:
+    print()
+    print("textdesk: each 200 meant stored and answered (replies committed to the outbox)")
+    if sent["note"]:
+        print(f"  {sent['note']}")
+    texters = ", ".join(f"{k} {v}" for k, v in sorted(sent["texters"].items()))
+    print(
+        f"  the shown run wrote {sent['outbox_rows']} replies to the outbox; sent afterwards by "
+        f"`textdesk worker` at {_fmt(sent['worker_replies_per_s'])} replies/s: "
+        f"{sent['received']} received, {sent['expected']} expected; texters: {texters}"
+    )
+
+
 def _end_to_end(e2e: dict[str, Any], p: dict[str, Any]) -> None:
     print()
-    print("textdesk end to end (webhook sent → reply accepted by the Twilio stand-in)")
+    print("textdesk, sending too: end to end (webhook sent → reply accepted by the stand-in)")
     print(f"  converser: {p['converser']} ({p['converser_app']})")
     print(
         f"  TEXTDESK_SEND_RATE={p['send_rate']:g}/s per number: Twilio's 1 text/s long-code "
@@ -121,6 +134,8 @@ def print_report(results: dict[str, Any]) -> None:
     if targets:
         print()
         _table(targets)
+    if results.get("sent_afterwards") is not None:
+        _sent_afterwards(results["sent_afterwards"])
     if results.get("end_to_end") is not None:
         _end_to_end(results["end_to_end"], p)
     ratios = results.get("ratios", {})

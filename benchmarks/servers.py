@@ -60,7 +60,7 @@ def _free_port() -> int:
 _LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: get SIGTERM if the benchmark itself is killed (even by SIGKILL)."""
     if _LIBC is not None:
         _LIBC.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
@@ -104,7 +104,7 @@ class Server:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 # One foreign call on a preloaded libc: no Python locks involved.
-                preexec_fn=_die_with_parent,  # noqa: PLW1509
+                preexec_fn=die_with_parent,  # noqa: PLW1509
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:

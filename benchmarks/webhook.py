@@ -6,12 +6,18 @@ so none competes with another for the CPU:
 
 * floor A: parse + signature check + empty TwiML (``benchmarks.floors:floor_a``);
 * floor C: floor A + one durable SQLite insert per request (``...:floor_c``);
-* textdesk (inbox only): textdesk as shipped with its background loops off, so a
-  webhook is checked, committed to the inbox (group commit) and answered, and
-  nothing else runs: the same work as floor C, done textdesk's way;
-* textdesk: as shipped (``textdesk.web.app:app_from_settings``) on a fresh,
-  migrated SQLite database, every text through the demo topics, replies sent to
-  the Twilio stand-in (``benchmarks.standin``), which posts status callbacks back.
+* textdesk (inbox only): textdesk with its background loops and inline processing
+  off, so a webhook is checked, committed to the inbox (group commit) and
+  answered, and nothing else runs: the same work as floor C, done textdesk's way;
+* textdesk: the web process as deployed beside a ``textdesk worker``
+  (``TEXTDESK_RUN_BACKGROUND=0``): each webhook is answered once its text is in
+  the inbox *and* has been through the demo topics with its replies committed to
+  the outbox.  After the timed runs a ``textdesk worker`` process sends that
+  outbox to the stand-in, and the replies are checked against what each text
+  should draw, so the figure counts only work that was really done;
+* textdesk, sending too: as shipped in one process (``textdesk.web.app:app_from_settings``),
+  replies sent to the Twilio stand-in (``benchmarks.standin``) while the load
+  runs, and status callbacks posted back: the end-to-end latency.
 
 The load generator (``benchmarks.load``) runs in this process, apart from the
 servers.  Each target is measured ``--repeat`` times; the run with the highest
@@ -29,6 +35,8 @@ import resource
 import secrets
 import shutil
 import signal
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +63,15 @@ from benchmarks.replies import (
     settle,
 )
 from benchmarks.report import machine, print_report
-from benchmarks.servers import CLK_TCK, Server, clean_env, profiling, running, textdesk_cli
+from benchmarks.servers import (
+    CLK_TCK,
+    Server,
+    clean_env,
+    die_with_parent,
+    profiling,
+    running,
+    textdesk_cli,
+)
 
 ACCOUNT_SID = "AC" + "be" * 16
 AUTH_TOKEN = "bench-auth-token-" + "0123456789abcdef"
@@ -70,6 +86,8 @@ TEXTDESK_APPS = {
 }
 FLOORS = (("floor A", "benchmarks.floors:floor_a"), ("floor C", "benchmarks.floors:floor_c"))
 INBOX_ONLY = "textdesk (inbox only)"
+PROCESSING = "textdesk"
+ONE_PROCESS = "textdesk, sending too"
 
 
 def measured_prefix(run: int) -> str:
@@ -190,7 +208,7 @@ async def bench_floor(
 
 
 def _textdesk_env(
-    workdir: Path, desk_port: int, api_url: str, *, background: bool
+    workdir: Path, desk_port: int, api_url: str, *, background: bool, inline: bool = True
 ) -> dict[str, str]:
     env = clean_env(
         TEXTDESK_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
@@ -204,6 +222,8 @@ def _textdesk_env(
     )
     if not background:
         env["TEXTDESK_RUN_BACKGROUND"] = "0"
+    if not inline:
+        env["TEXTDESK_INLINE_PROCESSING"] = "0"
     return env
 
 
@@ -218,7 +238,9 @@ async def bench_inbox_only(workdir: Path, args: argparse.Namespace) -> tuple[Fig
     """textdesk's webhook path alone: signature, number check, group-committed inbox row."""
     desk = Server(INBOX_ONLY, TEXTDESK_APPS["default"], {}, workdir / "inbox_only.log")
     desk.health = "/readyz"
-    desk.env = _textdesk_env(workdir, desk.port, "http://127.0.0.1:9", background=False)
+    desk.env = _textdesk_env(
+        workdir, desk.port, "http://127.0.0.1:9", background=False, inline=False
+    )
     _fresh_database(workdir, desk.env)
     with running(desk):
         target = Target(INBOX_ONLY, desk.url, AUTH_TOKEN, ACCOUNT_SID)
@@ -280,24 +302,24 @@ async def _end_to_end(
     return e2e, time.time() - load.started_at
 
 
-async def bench_textdesk(
+async def bench_one_process(
     workdir: Path, args: argparse.Namespace
-) -> tuple[Figures, EndToEnd, list[str]]:
-    """textdesk as shipped, each text answered through the demo topics."""
+) -> tuple[Figures, EndToEnd, Calibration, list[str]]:
+    """textdesk as shipped in one process: answering, sending and status callbacks."""
     standin = Server(
         "stand-in",
         "benchmarks.standin:create_app",
         clean_env(BENCH_TWILIO_ACCOUNT_SID=ACCOUNT_SID, BENCH_TWILIO_AUTH_TOKEN=AUTH_TOKEN),
         workdir / "standin.log",
     )
-    desk = Server("textdesk", TEXTDESK_APPS[args.converser], {}, workdir / "textdesk.log")
+    desk = Server(ONE_PROCESS, TEXTDESK_APPS[args.converser], {}, workdir / "one_process.log")
     desk.health = "/readyz"
     desk.env = _textdesk_env(workdir, desk.port, standin.url, background=True)
     _fresh_database(workdir, desk.env)
     runs: list[tuple[Figures, EndToEnd]] = []
     with running(standin), running(desk):
         assert desk.proc is not None
-        target = Target("textdesk", desk.url, AUTH_TOKEN, ACCOUNT_SID)
+        target = Target(ONE_PROCESS, desk.url, AUTH_TOKEN, ACCOUNT_SID)
         print("… textdesk: learning replies per text", file=sys.stderr, flush=True)
         calibration = await calibrate(target, standin.url, args.texters, args.messages)
         print("… textdesk: warm-up and load", file=sys.stderr, flush=True)
@@ -306,10 +328,9 @@ async def bench_textdesk(
         for r in range(args.repeat):
             prefix = measured_prefix(r)
             cpu, standin_cpu = desk.cpu_seconds(), standin.cpu_seconds()
-            with profiling(desk.proc.pid, args.profile if r == 0 else None):
-                # The stand-in is Twilio's side: its CPU is counted apart, not as textdesk's.
-                figures, load = await measure("textdesk", target, [desk], args, prefix)
-                e2e, _ = await _end_to_end(standin, desk, load, calibration, prefix)
+            # The stand-in is Twilio's side: its CPU is counted apart, not as textdesk's.
+            figures, load = await measure(ONE_PROCESS, target, [desk], args, prefix)
+            e2e, _ = await _end_to_end(standin, desk, load, calibration, prefix)
             per = max(load.requests, 1)
             e2e.pipeline_cpu_ms_per_text = round((desk.cpu_seconds() - cpu) / per * 1000, 3)
             e2e.standin_cpu_ms_per_text = round(
@@ -318,9 +339,114 @@ async def bench_textdesk(
             runs.append((figures, e2e))
     figures = best([f for f, _ in runs])
     e2e = next(e for f, e in runs if f is figures)
-    problems = [f"textdesk: {p}" for p in desk.log_problems()]
+    problems = [f"{ONE_PROCESS}: {p}" for p in desk.log_problems()]
     problems += [f"stand-in: {p}" for p in standin.log_problems()]
-    return figures, e2e, problems
+    return figures, e2e, calibration, problems
+
+
+@dataclass
+class Sent:
+    """What the worker sent afterwards for the full-processing runs: the proof of work."""
+
+    expected: int  # replies the calibration predicts for the shown run's texts
+    received: int
+    texters: dict[str, int]  # "matched", "mismatch", "failed webhook"
+    worker_replies_per_s: float | None  # over every run's replies
+    outbox_rows: int  # written during the shown run, before the worker started
+    note: str = ""
+
+
+def _outbox_rows(workdir: Path, prefix: str) -> int:
+    """Outbox rows addressed to ``prefix``'s texters: written before any was sent."""
+    with sqlite3.connect(workdir / "bench.db") as conn:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM outbox WHERE to_phone LIKE ?", (prefix + "%",)
+        ).fetchone()
+    return int(count)
+
+
+async def bench_processing(
+    workdir: Path, args: argparse.Namespace, calibration: Calibration | None
+) -> tuple[Figures, Sent, list[str]]:
+    """The web process with inline processing: each 200 means stored *and* answered.
+
+    Nothing is sent while the load runs (as when a separate ``textdesk worker``
+    sends); afterwards a worker process sends the outbox to the stand-in and every
+    texter's replies are matched against the calibration.
+    """
+    standin = Server(
+        "stand-in",
+        "benchmarks.standin:create_app",
+        clean_env(BENCH_TWILIO_ACCOUNT_SID=ACCOUNT_SID, BENCH_TWILIO_AUTH_TOKEN=AUTH_TOKEN),
+        workdir / "standin_processing.log",
+    )
+    desk = Server(PROCESSING, TEXTDESK_APPS[args.converser], {}, workdir / "processing.log")
+    desk.health = "/readyz"
+    desk.env = _textdesk_env(workdir, desk.port, standin.url, background=False)
+    _fresh_database(workdir, desk.env)
+    runs: list[tuple[Figures, LoadResult, str, int]] = []
+    with running(standin), running(desk):
+        assert desk.proc is not None
+        target = Target(PROCESSING, desk.url, AUTH_TOKEN, ACCOUNT_SID)
+        await _warm_up(target, args)
+        for r in range(args.repeat):
+            prefix = measured_prefix(r)
+            with profiling(desk.proc.pid, args.profile if r == 0 else None):
+                figures, load = await measure(PROCESSING, target, [desk], args, prefix)
+            runs.append((figures, load, prefix, _outbox_rows(workdir, prefix)))
+        figures = best([f for f, _, _, _ in runs])
+        _, load, prefix, rows = next(run for run in runs if run[0] is figures)
+        print("… textdesk: a worker sends what was answered", file=sys.stderr, flush=True)
+        sent = await _send_afterwards(workdir, desk, standin, runs, calibration)
+        expected = calibration.expected_for(load) if calibration else 0
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            answer = await client.get(standin.url + "/bench/received", params={"prefix": prefix})
+        by_to: dict[str, list[float]] = answer.json()["by_to"]
+        matched = match_replies(load, by_to, calibration)
+        result = Sent(
+            expected=expected,
+            received=sum(len(v) for v in by_to.values()),
+            texters=dict(matched.texters),
+            worker_replies_per_s=sent,
+            outbox_rows=rows,
+            note="" if calibration else "no calibration (run with the one-process target)",
+        )
+    problems = [f"{PROCESSING}: {p}" for p in desk.log_problems()]
+    problems += [f"stand-in: {p}" for p in standin.log_problems()]
+    return figures, result, problems
+
+
+async def _send_afterwards(
+    workdir: Path,
+    desk: Server,
+    standin: Server,
+    runs: Sequence[tuple[Figures, LoadResult, str, int]],
+    calibration: Calibration | None,
+) -> float | None:
+    """Run ``textdesk worker`` until every run's replies reached the stand-in."""
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).with_name("textdesk")), "worker"],
+        env=desk.env,
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "worker.log").open("ab"),
+        preexec_fn=die_with_parent,  # noqa: PLW1509
+    )
+    began = time.time()
+    try:
+        total = 0
+        for _, load, prefix, rows in runs:
+            expected = calibration.expected_for(load) if calibration else rows
+            total += await drain(standin.url, prefix, expected, time.time())
+        await settle(standin.url, quiet_for=QUIET_DONE)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    elapsed = time.time() - began - QUIET_DONE
+    return round(total / elapsed, 1) if total and elapsed > 0 else None
 
 
 # --------------------------------------------------------------------- command
@@ -409,13 +535,22 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         figures, problems = await bench_inbox_only(workdir, args)
         targets[INBOX_ONLY] = asdict(figures)
         results["problems"] += [f"{INBOX_ONLY}: {p}" for p in problems]
-        print("… textdesk", file=sys.stderr, flush=True)
-        figures, e2e, problems = await bench_textdesk(workdir, args)
-        targets["textdesk"] = asdict(figures)
+        print(f"… {ONE_PROCESS}", file=sys.stderr, flush=True)
+        one, e2e, calibration, problems = await bench_one_process(workdir, args)
         results["end_to_end"] = asdict(e2e)
         results["problems"] += problems
+        print(f"… {PROCESSING}", file=sys.stderr, flush=True)
+        figures, sent, problems = await bench_processing(workdir, args, calibration)
+        targets[PROCESSING] = asdict(figures)
+        targets[ONE_PROCESS] = asdict(one)
+        results["sent_afterwards"] = asdict(sent)
+        results["problems"] += problems
     ratios: dict[str, float] = {}
-    for name, short in (("textdesk", "textdesk"), (INBOX_ONLY, "inbox only")):
+    for name, short in (
+        (PROCESSING, "textdesk"),
+        (ONE_PROCESS, "sending too"),
+        (INBOX_ONLY, "inbox only"),
+    ):
         for floor, letter in (("floor A", "A"), ("floor C", "C")):
             if name in targets and floor in targets and targets[floor]["requests_per_s"]:
                 ratios[f"{short}/{letter}"] = round(

@@ -116,7 +116,6 @@ def build(
         else LeanTransport(max_connections=20, ssl_context=httpx.create_ssl_context()),
     )
     committer = GroupCommitter(db)
-    receive.register_writers(committer)
     signer = MediaUrlSigner(
         secret_key=settings.secret_key,
         public_url=settings.public_url,
@@ -202,6 +201,9 @@ def build(
         for conversation_id in conversation_ids:
             bus.publish_nowait({"type": "conversation", "conversation_id": conversation_id})
 
+    def wake_inbox_loop() -> None:
+        process_loop.wake()  # defined below: the loop needs the processor
+
     processor = InboxProcessor(
         db=db,
         converser=converser,
@@ -209,9 +211,12 @@ def build(
         clock=clock,
         on_enqueued=dispatch_loop.wake,
         on_processed=processed,
+        on_deferred=wake_inbox_loop,
     )
     process_loop = Loop("inbox", processor.run_once, idle=1.0)
-    committer.on_commit(lambda kinds: process_loop.wake() if receive.INBOX in kinds else None)
+    receive.register_writers(committer, processor)
+    if not settings.inline_processing:
+        committer.on_commit(lambda kinds: process_loop.wake() if receive.INBOX in kinds else None)
     return Container(
         settings=settings,
         db=db,

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         alias="TEXTDESK_RUN_BACKGROUND",
         description="Process the inbox and dispatch the outbox in the web process.",
     )
+    inline_processing: bool = Field(
+        default=True,
+        alias="TEXTDESK_INLINE_PROCESSING",
+        description=(
+            "Answer a text in the webhook's own group commit, before the 200; texts "
+            "with attachments are left to the background loop."
+        ),
+    )
     log_level: str = Field(default="INFO", alias="TEXTDESK_LOG_LEVEL")
 
     @model_validator(mode="after")

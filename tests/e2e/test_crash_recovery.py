@@ -22,7 +22,9 @@ async def test_message_survives_kill_between_inbox_commit_and_processing(
     server: ServerProcess, fake_twilio: FakeTwilio
 ) -> None:
     """A text acknowledged just before a SIGKILL is processed after the restart."""
-    server.start("--no-dispatcher")  # accept, but do not process: the crash window, held open
+    # Accept, but do not process: the crash window between the two commits, held open.
+    server.env["TEXTDESK_INLINE_PROCESSING"] = "0"
+    server.start("--no-dispatcher")
     response = await fake_twilio.send_inbound(
         webhook_url=f"{server.url}/twilio/sms", from_=TEXTER, to="+15550100100", body="still there?"
     )
@@ -31,6 +33,7 @@ async def test_message_survives_kill_between_inbox_commit_and_processing(
     rows = _inbox(server)
     assert [(r[1], r[2]) for r in rows] == [("still there?", None)]
 
+    del server.env["TEXTDESK_INLINE_PROCESSING"]
     server.start()
     deadline = time.monotonic() + 15
     while _inbox(server)[0][2] is None:

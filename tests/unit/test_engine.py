@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.unit.chat_helpers import GUEST, MEMBER, T0, Chat, topic, topic_set
-from textdesk.domain.conversation import ConversationState
+from textdesk.domain.conversation import ConversationState, Frame
 from textdesk.domain.engine import Engine
 from textdesk.domain.events import EffectResult, InboundText, Transfer
 
@@ -298,3 +299,37 @@ def test_a_fresh_state_object_is_greeted() -> None:
     """A new, never-greeted state is treated like first contact."""
     step = Engine(TOPICS).handle(ConversationState(), InboundText("hi"), MEMBER, T0)
     assert step.replies[0].body.startswith("Hello!")
+
+
+def test_a_copied_state_is_equal_and_shares_nothing_mutable() -> None:
+    """The engine changes copies only; a new field that copy() forgot would show here."""
+    original = ConversationState(
+        topic_id="t",
+        node_id="n",
+        vars={"choice": {"value": "a", "tags": ["x"]}, "count": 2},
+        retries=1,
+        page=2,
+        options=[{"value": "v", "label": "L", "record": {"number": "INC1"}}],
+        menu=["a", "b"],
+        stack=[Frame("caller", "switch")],
+        mode="queued",
+        pending="query",
+        transfer_reason="asked",
+        last_activity=datetime(2026, 11, 30, 12, tzinfo=UTC),
+        greeted=True,
+        offered_agent=True,
+        deferred_text="later",
+    )
+    defaults = ConversationState()
+    assert all(getattr(original, f.name) != getattr(defaults, f.name) for f in fields(original))
+    copied = original.copy()
+    assert copied == original
+    copied.vars["choice"]["tags"].append("y")
+    copied.options[0]["record"]["number"] = "INC2"
+    assert copied.menu is not None
+    copied.menu.append("c")
+    copied.stack[0].node_id = "elsewhere"
+    assert original.vars["choice"]["tags"] == ["x"]
+    assert original.options[0]["record"]["number"] == "INC1"
+    assert original.menu == ["a", "b"]
+    assert original.stack[0].node_id == "switch"

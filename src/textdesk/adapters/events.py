@@ -36,6 +36,9 @@ class MemoryBus:
 
     def publish_nowait(self, event: dict[str, Any]) -> None:
         """Publish from synchronous code (a callback after commit)."""
+        if type(self).publish is MemoryBus.publish:
+            self.deliver(event)  # in-process delivery is synchronous: no task per event
+            return
         task = asyncio.get_running_loop().create_task(self.publish(event))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)

@@ -45,13 +45,15 @@ from textdesk.domain.discovery import rank_topics
 from textdesk.domain.events import Effect, EffectResult, InboundText, Texter, Transfer
 from textdesk.domain.flow import Finished, Outcome
 from textdesk.domain.replies import Option, normalize_command, parse_choice, render_choices
-from textdesk.domain.topics import TopicSet
+from textdesk.domain.topics import Topic, TopicSet
 from textdesk.domain.turn import Step, Turn
 
 __all__ = ["Command", "Engine", "Step", "run_to_rest"]
 
 Command = Literal["menu", "help", "agent", "bye"]
 _MAX_EFFECTS = 100  # per inbound text; more means a topic loops through effects
+
+RANK_CACHE_SIZE = 4096
 
 
 class Engine:
@@ -70,6 +72,9 @@ class Engine:
         self.max_retries = max_retries
         self.idle_close = idle_close
         self.page_size = page_size
+        # Fuzzy ranking is the costliest pure step, and people send the same few
+        # texts ("hi", "help me", "password") over and over; the topics never change.
+        self._ranked: dict[tuple[str, bool], list[Topic]] = {}
         words = self.settings.commands
         self._commands: dict[str, Command] = {}
         listed: tuple[tuple[Command, list[str]], ...] = (
@@ -200,6 +205,25 @@ class Engine:
             turn.say(turn.text(self.settings.texts.anything_else))
         return None
 
+    def _rank(self, body: str, *, after_greeting: bool) -> list[Topic]:
+        """The topics ``body`` may be about (see ``rank_topics``), remembered per text."""
+        key = (body, after_greeting)
+        found = self._ranked.get(key)
+        if found is None:
+            skip = {self.settings.fallback_topic}
+            if after_greeting:
+                skip.add(self.settings.greeting_topic)
+            found = rank_topics(
+                body,
+                [t for t in self.topics.topics if t.id not in skip],
+                threshold=self.settings.match_threshold,
+                margin=self.settings.match_margin,
+            )
+            if len(self._ranked) >= RANK_CACHE_SIZE:
+                self._ranked.clear()
+            self._ranked[key] = found
+        return list(found)
+
     def _discover(self, turn: Turn, body: str, *, after_greeting: bool = False) -> Outcome:
         """Find what a text outside any topic is about and start it."""
         command = self.command(body)
@@ -219,15 +243,7 @@ class Engine:
             if match.ambiguous:
                 self._offer(turn, [o.value for o in match.ambiguous])
                 return None
-        skip = {settings.fallback_topic}
-        if after_greeting:
-            skip.add(settings.greeting_topic)
-        found = rank_topics(
-            body,
-            [t for t in self.topics.topics if t.id not in skip],
-            threshold=settings.match_threshold,
-            margin=settings.match_margin,
-        )
+        found = self._rank(body, after_greeting=after_greeting)
         if len(found) == 1:
             return self._start(turn, found[0].id)
         if found:

@@ -7,6 +7,7 @@ trimming a text to a segment budget.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -168,6 +169,7 @@ def _flatten_inline(line: str) -> str:
     return line
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and a topic's prompts repeat for every texter
 def flatten_markdown(text: str) -> str:
     """Turn Markdown into plain text that reads well on a phone.
 

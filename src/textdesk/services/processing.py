@@ -3,6 +3,13 @@
 One transaction per batch: the conversation states, the transcript, the replies and
 the "processed" marks commit together, so a crash leaves either all of a batch or
 none of it, and unprocessed rows are simply picked up again.
+
+Two callers share that work.  A text that has just been committed to the inbox is
+processed in the group commit's next transaction, before its webhook is answered
+(:meth:`InboxProcessor.process_arrivals`); the background loop (:meth:`run_once`)
+takes everything else: texts with attachments, which are downloaded first and
+must not hold the write lock meanwhile, texts queued behind those, and whatever a
+crash or another process left unprocessed.
 """
 
 from __future__ import annotations
@@ -29,6 +36,45 @@ from textdesk.ports import Clock, MediaFetcher
 log = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on our side. Please try again, or reply AGENT."
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A text just committed to the inbox, to be processed before it is acknowledged."""
+
+    message_sid: str
+    from_phone: str
+    to_phone: str
+
+    @property
+    def key(self) -> str:
+        return conversation_key(self.from_phone, self.to_phone)
+
+
+def conversation_key(from_phone: str, to_phone: str) -> str:
+    """The lock key of one conversation: one texter with one of our numbers."""
+    return f"{from_phone}|{to_phone}"
+
+
+def ready_in_order(queued: Sequence[InboxRow], wanted: set[str]) -> list[InboxRow]:
+    """Which of the ``wanted`` texts can be processed now without overtaking another.
+
+    ``queued`` is every unprocessed text of the conversations concerned.  In each
+    conversation, texts are taken oldest first up to the first one that is not
+    wanted here or has attachments to download: that one, and all after it, wait
+    for the background loop, so one person's texts are never answered out of order.
+    """
+    blocked: set[str] = set()
+    ready: list[InboxRow] = []
+    for row in sorted(queued, key=lambda r: r.id):
+        key = conversation_key(row.from_phone, row.to_phone)
+        if key in blocked:
+            continue
+        if row.message_sid not in wanted or row.media:
+            blocked.add(key)
+            continue
+        ready.append(row)
+    return ready
 
 
 @dataclass
@@ -76,6 +122,7 @@ class InboxProcessor:
         batch_size: int = 200,
         on_enqueued: Callable[[], None] = lambda: None,
         on_processed: Callable[[set[int]], None] = lambda ids: None,
+        on_deferred: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
         self._converser = converser
@@ -84,6 +131,8 @@ class InboxProcessor:
         self._batch = batch_size
         self._on_enqueued = on_enqueued
         self._on_processed = on_processed
+        self._on_deferred = on_deferred
+        self._touched_uncommitted: set[int] = set()
 
     async def run_once(self) -> int:
         """Process one batch of pending texts; returns how many were processed."""
@@ -154,75 +203,139 @@ class InboxProcessor:
             return None, None, "not_image"
         return data, ctype, None
 
+    async def process_arrivals(
+        self, conn: AsyncConnection, arrivals: Sequence[Arrival]
+    ) -> list[bool]:
+        """Process texts committed to the inbox by an earlier transaction, in ``conn``'s.
+
+        Runs inside the group commit, so the replies are durable in the outbox when
+        the webhook is answered.  True for each arrival processed here; the others
+        (attachments, a conversation locked elsewhere or with an older text waiting)
+        are left to the background loop, which is woken.  Never raises: a failure
+        rolls back to a savepoint and leaves every text to the loop, since each is
+        already stored.
+        """
+        now = self._clock.now()
+        try:
+            async with conn.begin_nested():
+                locked = await try_lock_keys(conn, sorted({a.key for a in arrivals}))
+                phones = sorted({a.from_phone for a in arrivals if a.key in locked})
+                queued = [
+                    r
+                    for r in await inbox.pending_from(conn, phones)
+                    if conversation_key(r.from_phone, r.to_phone) in locked
+                ]
+                rows = ready_in_order(queued, {a.message_sid for a in arrivals})
+                self._touched_uncommitted |= await self._converse_rows(conn, rows, now)
+        except Exception:
+            log.exception("processing %d new texts failed; the inbox loop retries", len(arrivals))
+            self._on_deferred()
+            return [False] * len(arrivals)
+        done = {r.message_sid for r in rows}
+        if len(done) < len(arrivals):
+            self._on_deferred()
+        return [a.message_sid in done for a in arrivals]
+
+    def committed(self) -> None:
+        """The group commit holding :meth:`process_arrivals`' work has committed."""
+        touched, self._touched_uncommitted = self._touched_uncommitted, set()
+        if touched:
+            self._on_enqueued()
+            self._on_processed(touched)
+
     async def _process(self, candidates: Sequence[InboxRow]) -> set[int]:
         """Process what is not locked elsewhere; returns the conversations touched."""
         now = self._clock.now()
         async with self._db.begin() as conn:
-            keys = {f"{r.from_phone}|{r.to_phone}" for r in candidates}
+            keys = {conversation_key(r.from_phone, r.to_phone) for r in candidates}
             locked = await try_lock_keys(conn, sorted(keys))
-            ids = [r.id for r in candidates if f"{r.from_phone}|{r.to_phone}" in locked]
+            ids = [r.id for r in candidates if conversation_key(r.from_phone, r.to_phone) in locked]
             rows = await inbox.pending_for(conn, ids) if ids else []
-            if not rows:
-                return set()
-            phones = sorted({r.from_phone for r in rows})
-            users = await directory.users_by_phone(conn, phones)
-            convs = await conversations.load_or_create(
-                conn,
-                [(r.from_phone, r.to_phone) for r in rows],
-                {p: u.id for p, u in users.items()},
-                now,
+            return await self._converse_rows(conn, rows, now)
+
+    async def _converse_rows(
+        self, conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime
+    ) -> set[int]:
+        """Each row through the converser, in order; everything written in ``conn``.
+
+        The batch is tried whole under one savepoint.  Should any text fail, that is
+        rolled back and the batch is done again with a savepoint per text, so the
+        failing text gets an apology and the others their answers: a savepoint per
+        text costs two statements each, which is most of a batch's statements when
+        nothing fails.
+        """
+        if not rows:
+            return set()
+        try:
+            async with conn.begin_nested():
+                return await self._converse_each(conn, rows, now, guarded=False)
+        except Exception:
+            log.warning("a text in a batch of %d failed; one at a time now", len(rows))
+        return await self._converse_each(conn, rows, now, guarded=True)
+
+    async def _converse_each(
+        self, conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime, *, guarded: bool
+    ) -> set[int]:
+        phones = sorted({r.from_phone for r in rows})
+        users = await directory.users_by_phone(conn, phones)
+        convs = await conversations.load_or_create(
+            conn,
+            [(r.from_phone, r.to_phone) for r in rows],
+            {p: u.id for p, u in users.items()},
+            now,
+        )
+        errors: dict[int, str] = {}
+        # Transcript in the order things were said; bot lines get their outbox id later.
+        timeline: list[TranscriptEntry | tuple[int, Reply]] = []
+        for row in rows:
+            conv = convs[(row.from_phone, row.to_phone)]
+            user = users.get(row.from_phone)
+            texter = Texter(
+                phone=row.from_phone,
+                user_id=user.id if user else None,
+                name=user.name if user else None,
             )
-            errors: dict[int, str] = {}
-            # Transcript in the order things were said; bot lines get their outbox id later.
-            timeline: list[TranscriptEntry | tuple[int, Reply]] = []
-            for row in rows:
-                conv = convs[(row.from_phone, row.to_phone)]
-                user = users.get(row.from_phone)
-                texter = Texter(
-                    phone=row.from_phone,
-                    user_id=user.id if user else None,
-                    name=user.name if user else None,
+            timeline.append(
+                TranscriptEntry(
+                    conv.id,
+                    "texter",
+                    row.body,
+                    tuple(str(m["key"]) for m in row.media if m.get("key")),
+                    inbox_id=row.id,
                 )
-                timeline.append(
-                    TranscriptEntry(
-                        conv.id,
-                        "texter",
-                        row.body,
-                        tuple(str(m["key"]) for m in row.media if m.get("key")),
-                        inbox_id=row.id,
-                    )
-                )
-                turn = Turn(
-                    conn=conn,
-                    conversation_id=conv.id,
-                    texter=texter,
-                    number=row.to_phone,
-                    text=InboundText(
-                        body=row.body,
-                        media=tuple(
-                            MediaRef(str(m["url"]), str(m.get("content_type", "")))
-                            for m in row.media
-                        ),
-                        received_at=row.received_at,
+            )
+            turn = Turn(
+                conn=conn,
+                conversation_id=conv.id,
+                texter=texter,
+                number=row.to_phone,
+                text=InboundText(
+                    body=row.body,
+                    media=tuple(
+                        MediaRef(str(m["url"]), str(m.get("content_type", ""))) for m in row.media
                     ),
-                    media=row.media,
-                    now=now,
-                )
+                    received_at=row.received_at,
+                ),
+                media=row.media,
+                now=now,
+            )
+            if guarded:
                 try:
-                    # A savepoint per text: one failing text must not undo the batch.
                     async with conn.begin_nested():
                         outcome = await self._converser.converse(turn, conv.state, conv.mode)
                 except Exception as exc:
                     log.exception("processing inbound %s failed", row.message_sid)
                     errors[row.id] = f"{type(exc).__name__}: {exc}"
                     outcome = Outcome(state=conv.state, mode=conv.mode, replies=[Reply(APOLOGY)])
-                conv.state, conv.mode = outcome.state, outcome.mode
-                timeline.extend(TranscriptEntry(conv.id, "system", n) for n in outcome.notes)
-                timeline.extend((conv.id, reply) for reply in outcome.replies)
-            await self._write_replies(conn, timeline, convs, now)
-            await conversations.save(conn, list(convs.values()), now)
-            await inbox.mark_processed(conn, [r.id for r in rows], now, errors)
-            return {c.id for c in convs.values()}
+            else:
+                outcome = await self._converser.converse(turn, conv.state, conv.mode)
+            conv.state, conv.mode = outcome.state, outcome.mode
+            timeline.extend(TranscriptEntry(conv.id, "system", n) for n in outcome.notes)
+            timeline.extend((conv.id, reply) for reply in outcome.replies)
+        await self._write_replies(conn, timeline, convs, now)
+        await conversations.save(conn, list(convs.values()), now)
+        await inbox.mark_processed(conn, [r.id for r in rows], now, errors)
+        return {c.id for c in convs.values()}
 
     @staticmethod
     async def _write_replies(

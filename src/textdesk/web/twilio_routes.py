@@ -83,6 +83,7 @@ async def inbound_sms(request: Request) -> Response:
         numbers=container.numbers,
         clock=container.clock,
         message=message,
+        process=container.settings.inline_processing,
     )
     if result is Acceptance.UNKNOWN_NUMBER:
         return PlainTextResponse("number not configured for conversations", status_code=404)

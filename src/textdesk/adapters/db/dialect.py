@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +22,30 @@ async def insert_ignoring_conflicts(
     else:
         lite = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
         await conn.execute(lite, list(rows))
+
+
+async def insert_numbered(
+    conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """INSERT rows into a table with an integer ``id``; their ids, in ``rows``' order.
+
+    PostgreSQL returns them from one INSERT.  SQLite cannot promise the order of
+    RETURNING rows, so SQLAlchemy would insert one row per statement there; instead
+    the ids are given explicitly, after the table's largest.  Every SQLite write
+    transaction here is ``BEGIN IMMEDIATE``, so no other writer can take them
+    meanwhile (and if one did, the primary key would refuse, not mix them up).
+    """
+    if not rows:
+        return []
+    if conn.dialect.name == "postgresql":
+        result = await conn.execute(
+            table.insert().returning(table.c.id, sort_by_parameter_order=True), list(rows)
+        )
+        return [int(i) for i in result.scalars().all()]
+    top = (await conn.execute(select(func.max(table.c.id)))).scalar() or 0
+    ids = list(range(int(top) + 1, int(top) + 1 + len(rows)))
+    await conn.execute(table.insert(), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+    return ids
 
 
 async def upsert(

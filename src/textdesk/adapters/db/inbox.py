@@ -117,3 +117,15 @@ async def mark_processed(
         await conn.execute(
             update(inbox).where(inbox.c.id == inbox_id).values(processed_at=when, error=error)
         )
+
+
+async def pending_from(conn: AsyncConnection, phones: Sequence[str]) -> list[InboxRow]:
+    """Every unprocessed text from ``phones``, oldest first."""
+    if not phones:
+        return []
+    query = (
+        select(*_COLUMNS)
+        .where(inbox.c.processed_at.is_(None), inbox.c.from_phone.in_(list(phones)))
+        .order_by(inbox.c.id)
+    )
+    return [_row(r) for r in await conn.execute(query)]

@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from textdesk.adapters.db.dialect import insert_ignoring_conflicts, lock_keys
+from textdesk.adapters.db.dialect import insert_ignoring_conflicts, insert_numbered, lock_keys
 from textdesk.adapters.db.tables import carrier_optouts, message_events, outbox
 from textdesk.domain.delivery import describe_error, moves_forward
 from textdesk.domain.sms import sms_cost
@@ -71,10 +71,7 @@ async def enqueue(
                 "updated_at": now,
             }
         )
-    result = await conn.execute(
-        outbox.insert().returning(outbox.c.id, sort_by_parameter_order=True), rows
-    )
-    return [int(i) for i in result.scalars().all()]
+    return await insert_numbered(conn, outbox, rows)
 
 
 # Not yet in Twilio's hands (as far as we know): later texts to the same person wait.

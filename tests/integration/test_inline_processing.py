@@ -1,0 +1,162 @@
+"""A text is answered before its webhook is: the 200 means stored *and* answered.
+
+The web process here runs no background loop (as beside a ``textdesk worker``), so
+whatever is answered by the time the webhook returns was answered inline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser, desk_settings
+from textdesk.adapters.db import inbox as inbox_store
+from textdesk.adapters.db.database import create_engine
+from textdesk.clock import SystemClock
+from textdesk.services.numbers import add_number
+from textdesk.services.processing import APOLOGY, Outcome, Turn
+from textdesk.testing import FakeTwilio, bind_free_port, serve_app
+from textdesk.web.app import create_app
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+OTHER = "+15551230002"
+
+
+class FussyConverser(EchoConverser):
+    """Echoes, except that the text ``boom`` makes it fail."""
+
+    async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
+        if turn.text.body == "boom":
+            raise RuntimeError("the converser broke")
+        return await super().converse(turn, state, mode)
+
+
+@pytest.fixture
+def inline() -> bool:
+    return True
+
+
+@pytest.fixture
+async def web_only(database_url: str, fake_twilio: FakeTwilio, inline: bool) -> AsyncIterator[Desk]:
+    """textdesk's web process without its background loops (``--no-dispatcher``)."""
+    db = create_engine(database_url)
+    await add_number(db=db, clock=SystemClock(), phone=NUMBER, purpose="conversational")
+    sock = bind_free_port()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = desk_settings(url, database_url, fake_twilio, TEXTDESK_INLINE_PROCESSING=inline)
+    app = create_app(settings, converser=FussyConverser(), background=False)
+    with serve_app(app, sock=sock, lifespan="on"):
+        yield Desk(url=url, settings=settings, fake=fake_twilio, app=app, db=db)
+    await db.dispose()
+
+
+async def _outbox(desk: Desk, to: str = TEXTER) -> list[str]:
+    rows = await desk.rows("SELECT body FROM outbox WHERE to_phone = :to ORDER BY id", to=to)
+    return [r.body for r in rows]
+
+
+async def _unprocessed(desk: Desk) -> list[str]:
+    rows = await desk.rows("SELECT body FROM inbox WHERE processed_at IS NULL ORDER BY id")
+    return [r.body for r in rows]
+
+
+async def test_the_reply_is_in_the_outbox_when_the_webhook_is_answered(web_only: Desk) -> None:
+    response = await web_only.text("hello")
+    assert response.status_code == 200
+    assert await _outbox(web_only) == ["echo: hello"]
+    assert await _unprocessed(web_only) == []
+    transcript = await web_only.rows("SELECT author, body FROM transcript ORDER BY id")
+    assert [(r.author, r.body) for r in transcript] == [
+        ("texter", "hello"),
+        ("bot", "echo: hello"),
+    ]
+
+
+async def test_concurrent_texts_are_each_answered_once(web_only: Desk) -> None:
+    phones = [f"+1555123{i:04d}" for i in range(30)]
+    answers = await asyncio.gather(*(web_only.text(f"hi {p}", from_=p) for p in phones))
+    assert {r.status_code for r in answers} == {200}
+    rows = await web_only.rows("SELECT to_phone, body FROM outbox ORDER BY id")
+    assert sorted((r.to_phone, r.body) for r in rows) == sorted(
+        (p, f"echo: hi {p}") for p in phones
+    )
+
+
+@pytest.mark.parametrize("inline", [False])
+async def test_with_inline_processing_off_the_200_only_means_stored(web_only: Desk) -> None:
+    assert (await web_only.text("hello")).status_code == 200
+    assert await _unprocessed(web_only) == ["hello"]
+    assert await _outbox(web_only) == []
+
+
+async def test_a_text_with_a_photo_is_left_to_the_loop_and_keeps_its_place(
+    web_only: Desk,
+) -> None:
+    """Downloads must not hold the write lock; the texter's next text waits behind it."""
+    assert (await web_only.text("my screen", media=[(PNG, "image/png")])).status_code == 200
+    assert (await web_only.text("and then")).status_code == 200
+    assert (await web_only.text("elsewhere", from_=OTHER)).status_code == 200
+    assert await _unprocessed(web_only) == ["my screen", "and then"]
+    assert await _outbox(web_only, OTHER) == ["echo: elsewhere"]
+
+    assert await web_only.container.processor.run_once() == 1  # one conversation
+    assert await _unprocessed(web_only) == []
+    assert await _outbox(web_only) == ["echo: my screen", "echo: and then"]
+    media = await web_only.scalar("SELECT media FROM inbox WHERE body = 'my screen'")
+    assert "att/" in str(media)  # fetched and kept by the loop
+
+
+async def test_a_failing_text_gets_an_apology_and_the_others_their_answers(
+    web_only: Desk,
+) -> None:
+    phones = [f"+1555124{i:04d}" for i in range(8)]
+    bodies = ["boom" if i == 3 else f"fine {i}" for i in range(8)]
+    answers = await asyncio.gather(
+        *(web_only.text(b, from_=p) for p, b in zip(phones, bodies, strict=True))
+    )
+    assert {r.status_code for r in answers} == {200}
+    for i, phone in enumerate(phones):
+        assert await _outbox(web_only, phone) == [APOLOGY if i == 3 else f"echo: fine {i}"]
+    errors = await web_only.rows("SELECT body, error FROM inbox WHERE error IS NOT NULL")
+    assert [(r.body, r.error) for r in errors] == [("boom", "RuntimeError: the converser broke")]
+    assert await _unprocessed(web_only) == []
+
+
+async def test_when_answering_inline_fails_the_text_is_kept_and_answered_later(
+    web_only: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(inbox_store, "pending_from", broken)
+    assert (await web_only.text("still there?")).status_code == 200
+    assert await _unprocessed(web_only) == ["still there?"]
+    assert await _outbox(web_only) == []
+
+    monkeypatch.undo()
+    assert await web_only.container.processor.run_once() == 1
+    assert await _outbox(web_only) == ["echo: still there?"]
+
+
+async def test_a_duplicate_delivery_is_answered_once(web_only: Desk) -> None:
+    sid = "SM" + "d" * 32
+    first = await web_only.text("once", sid=sid)
+    again = await web_only.text("once", sid=sid)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert await _outbox(web_only) == ["echo: once"]
+    assert await web_only.scalar("SELECT count(*) FROM inbox") == 1
+
+
+async def test_ids_of_queued_replies_follow_their_order(web_only: Desk) -> None:
+    """Each bot line of the transcript points at its own outbox row."""
+    assert (await web_only.text("x3")).status_code == 200
+    rows = await web_only.rows(
+        "SELECT t.body AS said, o.body AS sent, o.id FROM transcript t "
+        "JOIN outbox o ON o.id = t.outbox_id ORDER BY t.id"
+    )
+    assert [r.said for r in rows] == [f"echo {i}: x3" for i in (1, 2, 3)]
+    assert [r.sent for r in rows] == [r.said for r in rows]
+    assert [r.id for r in rows] == sorted(r.id for r in rows)
