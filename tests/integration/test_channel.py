@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, TEXTER, Desk
@@ -13,6 +14,7 @@ from textdesk.adapters.db import outbox as outbox_store
 from textdesk.adapters.db.tables import inbox, outbox
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.testing import sign_form
+from textdesk.web import twilio_routes
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
@@ -348,3 +350,19 @@ async def test_an_oversized_webhook_is_refused_unbuffered(desk: Desk) -> None:
         answer = await client.post(f"{desk.url}/twilio/sms", data=form, headers=headers)
     assert answer.status_code == 413
     assert await desk.scalar("SELECT count(*) FROM inbox") == 0
+
+
+async def test_webhook_paths_answer_other_methods_405_and_failures_500(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The short path for Twilio's POSTs keeps the answers of the ordinary one."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        for path in ("/twilio/sms", "/twilio/status"):
+            assert (await client.get(desk.url + path)).status_code == 405
+
+    async def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("the database is gone")
+
+    monkeypatch.setattr(twilio_routes, "accept_inbound", broken)
+    answer = await desk.text("hello?")
+    assert (answer.status_code, answer.text) == (500, "Internal Server Error")

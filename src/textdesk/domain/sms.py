@@ -68,6 +68,7 @@ def _pack(sizes: list[int], single_limit: int, part: int) -> int:
     return segments
 
 
+@functools.lru_cache(maxsize=4096)  # pure; the bot's texts repeat for every texter
 def sms_cost(text: str) -> SmsCost:
     """Return the encoding, billed segment count and unit length of ``text``.
 

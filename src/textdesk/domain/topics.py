@@ -107,12 +107,15 @@ class Topic(_Model):
 
     def index_of(self, node_id: str) -> int | None:
         """Position of the node with ``node_id`` (the first, if ids repeat)."""
-        if self._index is None:
-            index: dict[str, int] = {}
+        # Read through __pydantic_private__ (a slot): ``self._index`` goes through
+        # BaseModel.__getattr__, and this runs several times for every text.
+        index: dict[str, int] | None = self.__pydantic_private__["_index"]  # type: ignore[index]
+        if index is None:
+            index = {}
             for position, node in enumerate(self.nodes):
                 index.setdefault(node.id, position)
             self._index = index
-        return self._index.get(node_id)
+        return index.get(node_id)
 
 
 class TopicSet(_Model):
@@ -126,11 +129,13 @@ class TopicSet(_Model):
         """The topic with ``topic_id``, or ``None``."""
         if topic_id is None:
             return None
-        if self._by_id is None:
-            self._by_id = {}
+        by_id: dict[str, Topic] | None = self.__pydantic_private__["_by_id"]  # type: ignore[index]
+        if by_id is None:
+            by_id = {}
             for topic in self.topics:
-                self._by_id.setdefault(topic.id, topic)
-        return self._by_id.get(topic_id)
+                by_id.setdefault(topic.id, topic)
+            self._by_id = by_id
+        return by_id.get(topic_id)
 
     def menu_topics(self, *, guest: bool) -> list[Topic]:
         """Topics for the numbered menu, in ``settings.menu_order``.

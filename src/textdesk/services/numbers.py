@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,6 +50,7 @@ class NumberDirectory:
         self._loaded_at = float("-inf")
         self._conversational: frozenset[str] = frozenset()
         self._all: dict[str, str] = {}
+        self._reloading = asyncio.Lock()
 
     async def refresh(self) -> None:
         async with self._db.connect() as conn:
@@ -59,12 +61,18 @@ class NumberDirectory:
         )
         self._loaded_at = time.monotonic()
 
+    async def _fresh(self) -> None:
+        """Reload once the cache is stale: one query, however many requests wait on it."""
+        if time.monotonic() - self._loaded_at <= self._ttl:
+            return
+        async with self._reloading:
+            if time.monotonic() - self._loaded_at > self._ttl:  # not done while we waited
+                await self.refresh()
+
     async def is_conversational(self, phone: str) -> bool:
-        if time.monotonic() - self._loaded_at > self._ttl:
-            await self.refresh()
+        await self._fresh()
         return phone in self._conversational
 
     async def purpose_of(self, phone: str) -> str | None:
-        if time.monotonic() - self._loaded_at > self._ttl:
-            await self.refresh()
+        await self._fresh()
         return self._all.get(phone)

@@ -4,8 +4,8 @@ One transaction per batch: the conversation states, the transcript, the replies 
 the "processed" marks commit together, so a crash leaves either all of a batch or
 none of it, and unprocessed rows are simply picked up again.
 
-Two callers share that work.  A text that has just been committed to the inbox is
-processed in the group commit's next transaction, before its webhook is answered
+Two callers share that work.  A text that has just been written to the inbox is
+processed in the same group-commit transaction, before its webhook is answered
 (:meth:`InboxProcessor.process_arrivals`); the background loop (:meth:`run_once`)
 takes everything else: texts with attachments, which are downloaded first and
 must not hold the write lock meanwhile, texts queued behind those, and whatever a
@@ -133,6 +133,7 @@ class InboxProcessor:
         self._on_processed = on_processed
         self._on_deferred = on_deferred
         self._touched_uncommitted: set[int] = set()
+        self._deferred = False
 
     async def run_once(self) -> int:
         """Process one batch of pending texts; returns how many were processed."""
@@ -206,14 +207,14 @@ class InboxProcessor:
     async def process_arrivals(
         self, conn: AsyncConnection, arrivals: Sequence[Arrival]
     ) -> list[bool]:
-        """Process texts committed to the inbox by an earlier transaction, in ``conn``'s.
+        """Process texts just written to the inbox in ``conn``'s transaction.
 
         Runs inside the group commit, so the replies are durable in the outbox when
         the webhook is answered.  True for each arrival processed here; the others
         (attachments, a conversation locked elsewhere or with an older text waiting)
-        are left to the background loop, which is woken.  Never raises: a failure
-        rolls back to a savepoint and leaves every text to the loop, since each is
-        already stored.
+        are left to the background loop, which :meth:`committed` wakes.  Never
+        raises: a failure rolls back to a savepoint, so the inbox rows still commit
+        and the loop answers them.
         """
         now = self._clock.now()
         try:
@@ -226,22 +227,25 @@ class InboxProcessor:
                     if conversation_key(r.from_phone, r.to_phone) in locked
                 ]
                 rows = ready_in_order(queued, {a.message_sid for a in arrivals})
-                self._touched_uncommitted |= await self._converse_rows(conn, rows, now)
+                touched = await self._converse_rows(conn, rows, now)
         except Exception:
-            log.exception("processing %d new texts failed; the inbox loop retries", len(arrivals))
-            self._on_deferred()
+            log.exception("answering %d new texts failed; the inbox loop will", len(arrivals))
+            self._deferred = True
             return [False] * len(arrivals)
+        self._touched_uncommitted |= touched
         done = {r.message_sid for r in rows}
-        if len(done) < len(arrivals):
-            self._on_deferred()
+        self._deferred = self._deferred or len(done) < len(arrivals)
         return [a.message_sid in done for a in arrivals]
 
     def committed(self) -> None:
         """The group commit holding :meth:`process_arrivals`' work has committed."""
         touched, self._touched_uncommitted = self._touched_uncommitted, set()
+        deferred, self._deferred = self._deferred, False
         if touched:
             self._on_enqueued()
             self._on_processed(touched)
+        if deferred:
+            self._on_deferred()  # only now can the loop see the rows it is to answer
 
     async def _process(self, candidates: Sequence[InboxRow]) -> set[int]:
         """Process what is not locked elsewhere; returns the conversations touched."""

@@ -1,18 +1,22 @@
-"""Accepting inbound texts and status callbacks: durable first, processed after.
+"""Accepting inbound texts and status callbacks: durable before they are acknowledged.
 
-An inbound text is committed to the inbox on its own first, so nothing a texter
-sent can be lost to a failure in the conversation logic.  With inline processing
-on (the default) the webhook then waits for the group commit's next transaction,
-which runs the text through the virtual agent and commits its replies to the
-outbox: the 200 means "stored and answered".  A text that cannot be processed
-there is still stored, and the background loop answers it.
+An inbound text is written to the inbox by the group committer.  With inline
+processing on (the default) the same transaction then runs the new texts through
+the virtual agent, under a savepoint, and writes their replies to the outbox: the
+200 means "stored and answered".  Whatever goes wrong while answering rolls back
+to that savepoint only, so the inbox rows commit regardless and nothing a texter
+sent is lost; a text that could not be answered there is answered by the inbox
+loop (see ``services.processing``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 from enum import Enum
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk import metrics
 from textdesk.adapters.db import inbox, outbox
@@ -27,10 +31,6 @@ log = logging.getLogger(__name__)
 
 INBOX = "inbox"
 STATUS = "status"
-PROCESS = "process"
-# The inline step normally takes one group commit; past this the webhook is answered
-# anyway (the text is stored) well inside Twilio's 15-second limit.
-INLINE_WAIT_SECONDS = 5.0
 
 
 class Acceptance(Enum):
@@ -41,10 +41,23 @@ class Acceptance(Enum):
 
 def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> None:
     """Teach the group committer how to write what this module submits."""
-    committer.register(INBOX, inbox.store)
+
+    async def store_and_answer(
+        conn: AsyncConnection, items: Sequence[tuple[InboundSms, datetime, bool]]
+    ) -> list[bool]:
+        fresh = await inbox.store(conn, [(message, at) for message, at, _ in items])
+        arrivals = [
+            Arrival(message.message_sid, message.from_phone, message.to_phone)
+            for (message, _, answer), new in zip(items, fresh, strict=True)
+            if new and answer
+        ]
+        if arrivals:
+            await processor.process_arrivals(conn, arrivals)
+        return fresh
+
+    committer.register(INBOX, store_and_answer)
     committer.register(STATUS, outbox.apply_status_updates)
-    committer.register(PROCESS, processor.process_arrivals)
-    committer.on_commit(lambda kinds: processor.committed() if PROCESS in kinds else None)
+    committer.on_commit(lambda kinds: processor.committed() if INBOX in kinds else None)
 
 
 async def accept_inbound(
@@ -68,17 +81,9 @@ async def accept_inbound(
         )
         metrics.INBOUND.labels("unknown_number").inc()
         return Acceptance.UNKNOWN_NUMBER
-    fresh = await committer.submit(INBOX, (message, clock.now()))
+    fresh = await committer.submit(INBOX, (message, clock.now(), process))
     result = Acceptance.STORED if fresh else Acceptance.DUPLICATE
     metrics.INBOUND.labels(result.value).inc()
-    if fresh and process:
-        arrival = Arrival(message.message_sid, message.from_phone, message.to_phone)
-        try:
-            async with asyncio.timeout(INLINE_WAIT_SECONDS):
-                await committer.submit(PROCESS, arrival)
-        except Exception:
-            # Stored is what the 200 promises; the background loop will answer it.
-            log.warning("inbound %s stored; answering it inline failed", message.message_sid)
     return result
 
 

@@ -25,7 +25,7 @@ from textdesk.web import (
     twilio_routes,
     workspace,
 )
-from textdesk.web.twilio_lane import TwilioLane
+from textdesk.web.twilio_lane import TextdeskApp, TwilioLane
 from textdesk.web.workspace_events import Closing
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def create_app(
             if owned:
                 await current.stop()
 
-    app = FastAPI(
+    app = TextdeskApp(
         title="textdesk",
         version=__version__,
         lifespan=lifespan,
@@ -76,7 +76,7 @@ def create_app(
     app.include_router(api_people.router)
     app.include_router(api_notifications.router)  # issue 5
     app.add_route("/r/{token}", ops.record_page, methods=["GET"])
-    # Served by TwilioLane (below); registered too, so other methods still get a 405.
+    # Served by app.lane (below); registered too, so other methods still get a 405.
     app.add_route("/twilio/sms", twilio_routes.inbound_sms, methods=["POST"])
     app.add_route("/twilio/status", twilio_routes.status_callback, methods=["POST"])
     app.add_route("/media/{token}", ops.signed_media, methods=["GET"])
@@ -93,8 +93,8 @@ def create_app(
         "/twilio/sms": twilio_routes.inbound_sms,
         "/twilio/status": twilio_routes.status_callback,
     }
-    # Added last, so outermost of ours: Twilio's requests skip the session and routing.
-    app.add_middleware(TwilioLane, routes=twilio, exception_handlers=dict(app.exception_handlers))
+    # Twilio's requests skip FastAPI's layers, the session and routing (see twilio_lane).
+    app.lane = TwilioLane(routes=twilio, exception_handlers=dict(app.exception_handlers))
     if settings.sandbox:
         sandbox = FakeTwilio(settings.account_sid, settings.auth_token)
         sandbox.base_url = settings.public_url.rstrip("/") + "/sandbox/twilio"

@@ -11,6 +11,7 @@ from sqlalchemy import JSON, bindparam, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from textdesk.adapters.db.dialect import insert_numbered
 from textdesk.adapters.db.tables import conversations, transcript
 
 
@@ -44,27 +45,28 @@ async def load_or_create(
             found[(r.phone, r.number)] = ConversationRow(
                 r.id, r.phone, r.number, r.user_id, r.mode, r.state
             )
-    for phone, number in wanted:
-        if (phone, number) in found:
-            row = found[(phone, number)]
-            # An account may have been created since the last text.
-            row.user_id = users_by_phone.get(phone)
-            continue
-        result = await conn.execute(
-            conversations.insert()
-            .values(
-                phone=phone,
-                number=number,
-                user_id=users_by_phone.get(phone),
-                mode="bot",
-                state=None,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(conversations.c.id)
-        )
+    missing = [key for key in wanted if key not in found]
+    for row in found.values():
+        # An account may have been created since the last text.
+        row.user_id = users_by_phone.get(row.phone)
+    ids = await insert_numbered(
+        conn,
+        conversations,
+        [
+            {
+                "phone": phone,
+                "number": number,
+                "user_id": users_by_phone.get(phone),
+                "mode": "bot",  # state left out: NULL, not the JSON text 'null'
+                "created_at": now,
+                "updated_at": now,
+            }
+            for phone, number in missing
+        ],
+    )
+    for (phone, number), new_id in zip(missing, ids, strict=True):
         found[(phone, number)] = ConversationRow(
-            int(result.scalar_one()), phone, number, users_by_phone.get(phone), "bot", None
+            new_id, phone, number, users_by_phone.get(phone), "bot", None
         )
     return found
 
