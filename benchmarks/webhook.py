@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -187,31 +188,11 @@ def best(runs: Sequence[Figures]) -> Figures:
 # --------------------------------------------------------------------- targets
 
 
-async def bench_floor(
-    name: str, app: str, workdir: Path, args: argparse.Namespace
-) -> tuple[Figures, list[str]]:
-    slug = name.replace(" ", "_")
-    server = Server(name, app, {}, workdir / f"{slug}.log")
-    server.env = clean_env(
-        BENCH_PUBLIC_URL=server.url,
-        BENCH_AUTH_TOKEN=AUTH_TOKEN,
-        BENCH_FLOOR_DB=str(workdir / f"{slug}.db"),
-    )
-    with running(server):
-        target = Target(name, server.url, AUTH_TOKEN, ACCOUNT_SID)
-        await _warm_up(target, args)
-        runs = [
-            (await measure(name, target, [server], args, measured_prefix(r)))[0]
-            for r in range(args.repeat)
-        ]
-    return best(runs), server.log_problems()
-
-
 def _textdesk_env(
-    workdir: Path, desk_port: int, api_url: str, *, background: bool, inline: bool = True
+    database: Path, desk_port: int, api_url: str, *, background: bool, inline: bool = True
 ) -> dict[str, str]:
     env = clean_env(
-        TEXTDESK_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+        TEXTDESK_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
         TEXTDESK_PUBLIC_URL=f"http://127.0.0.1:{desk_port}",
         TEXTDESK_SECRET_KEY=secrets.token_urlsafe(48),
         TEXTDESK_SEND_RATE=SEND_RATE,
@@ -227,29 +208,9 @@ def _textdesk_env(
     return env
 
 
-def _fresh_database(workdir: Path, env: dict[str, str]) -> None:
-    for stale in workdir.glob("bench.db*"):
-        stale.unlink()
+def _fresh_database(env: dict[str, str]) -> None:
     textdesk_cli(env, "migrate")
     textdesk_cli(env, "numbers", "add", NUMBER, "--purpose", "conversational")
-
-
-async def bench_inbox_only(workdir: Path, args: argparse.Namespace) -> tuple[Figures, list[str]]:
-    """textdesk's webhook path alone: signature, number check, group-committed inbox row."""
-    desk = Server(INBOX_ONLY, TEXTDESK_APPS["default"], {}, workdir / "inbox_only.log")
-    desk.health = "/readyz"
-    desk.env = _textdesk_env(
-        workdir, desk.port, "http://127.0.0.1:9", background=False, inline=False
-    )
-    _fresh_database(workdir, desk.env)
-    with running(desk):
-        target = Target(INBOX_ONLY, desk.url, AUTH_TOKEN, ACCOUNT_SID)
-        await _warm_up(target, args)
-        runs = [
-            (await measure(INBOX_ONLY, target, [desk], args, measured_prefix(r)))[0]
-            for r in range(args.repeat)
-        ]
-    return best(runs), desk.log_problems()
 
 
 async def _end_to_end(
@@ -302,48 +263,6 @@ async def _end_to_end(
     return e2e, time.time() - load.started_at
 
 
-async def bench_one_process(
-    workdir: Path, args: argparse.Namespace
-) -> tuple[Figures, EndToEnd, Calibration, list[str]]:
-    """textdesk as shipped in one process: answering, sending and status callbacks."""
-    standin = Server(
-        "stand-in",
-        "benchmarks.standin:create_app",
-        clean_env(BENCH_TWILIO_ACCOUNT_SID=ACCOUNT_SID, BENCH_TWILIO_AUTH_TOKEN=AUTH_TOKEN),
-        workdir / "standin.log",
-    )
-    desk = Server(ONE_PROCESS, TEXTDESK_APPS[args.converser], {}, workdir / "one_process.log")
-    desk.health = "/readyz"
-    desk.env = _textdesk_env(workdir, desk.port, standin.url, background=True)
-    _fresh_database(workdir, desk.env)
-    runs: list[tuple[Figures, EndToEnd]] = []
-    with running(standin), running(desk):
-        assert desk.proc is not None
-        target = Target(ONE_PROCESS, desk.url, AUTH_TOKEN, ACCOUNT_SID)
-        print("… textdesk: learning replies per text", file=sys.stderr, flush=True)
-        calibration = await calibrate(target, standin.url, args.texters, args.messages)
-        print("… textdesk: warm-up and load", file=sys.stderr, flush=True)
-        await _warm_up(target, args)
-        await settle(standin.url)  # warm-up replies and their callbacks out of the way
-        for r in range(args.repeat):
-            prefix = measured_prefix(r)
-            cpu, standin_cpu = desk.cpu_seconds(), standin.cpu_seconds()
-            # The stand-in is Twilio's side: its CPU is counted apart, not as textdesk's.
-            figures, load = await measure(ONE_PROCESS, target, [desk], args, prefix)
-            e2e, _ = await _end_to_end(standin, desk, load, calibration, prefix)
-            per = max(load.requests, 1)
-            e2e.pipeline_cpu_ms_per_text = round((desk.cpu_seconds() - cpu) / per * 1000, 3)
-            e2e.standin_cpu_ms_per_text = round(
-                (standin.cpu_seconds() - standin_cpu) / per * 1000, 3
-            )
-            runs.append((figures, e2e))
-    figures = best([f for f, _ in runs])
-    e2e = next(e for f, e in runs if f is figures)
-    problems = [f"{ONE_PROCESS}: {p}" for p in desk.log_problems()]
-    problems += [f"stand-in: {p}" for p in standin.log_problems()]
-    return figures, e2e, calibration, problems
-
-
 @dataclass
 class Sent:
     """What the worker sent afterwards for the full-processing runs: the proof of work."""
@@ -356,90 +275,236 @@ class Sent:
     note: str = ""
 
 
-def _outbox_rows(workdir: Path, prefix: str) -> int:
+def _outbox_rows(database: Path, prefix: str) -> int:
     """Outbox rows addressed to ``prefix``'s texters: written before any was sent."""
-    with sqlite3.connect(workdir / "bench.db") as conn:
+    with sqlite3.connect(database) as conn:
         (count,) = conn.execute(
             "SELECT count(*) FROM outbox WHERE to_phone LIKE ?", (prefix + "%",)
         ).fetchone()
     return int(count)
 
 
-async def bench_processing(
-    workdir: Path, args: argparse.Namespace, calibration: Calibration | None
-) -> tuple[Figures, Sent, list[str]]:
-    """The web process with inline processing: each 200 means stored *and* answered.
+class Contender:
+    """One target, its servers started once and kept up while every target takes turns.
 
-    Nothing is sent while the load runs (as when a separate ``textdesk worker``
-    sends); afterwards a worker process sends the outbox to the stand-in and every
-    texter's replies are matched against the calibration.
+    Targets are measured in rounds (A, C, inbox only, textdesk, textdesk sending
+    too; then again), not one after the other: this machine's speed drifts by tens
+    of percent over minutes, and alternating spreads the drift over all of them.
     """
-    standin = Server(
+
+    name: str
+    servers: list[Server]  # whose CPU counts as the target's
+    target: Target
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.runs: list[Figures] = []
+        self.loads: list[tuple[Figures, LoadResult, str]] = []
+
+    async def open(self, stack: contextlib.ExitStack, args: argparse.Namespace) -> None:
+        raise NotImplementedError
+
+    async def measure_round(self, args: argparse.Namespace, round_: int) -> None:
+        prefix = measured_prefix(round_)
+        figures, load = await measure(self.name, self.target, self.servers, args, prefix)
+        self.runs.append(figures)
+        self.loads.append((figures, load, prefix))
+
+    def problems(self) -> list[str]:
+        return [f"{self.name}: {p}" for s in self.servers for p in s.log_problems()]
+
+
+class Floor(Contender):
+    def __init__(self, name: str, app: str, workdir: Path) -> None:
+        super().__init__(name)
+        slug = name.replace(" ", "_")
+        server = Server(name, app, {}, workdir / f"{slug}.log")
+        server.env = clean_env(
+            BENCH_PUBLIC_URL=server.url,
+            BENCH_AUTH_TOKEN=AUTH_TOKEN,
+            BENCH_FLOOR_DB=str(workdir / f"{slug}.db"),
+        )
+        self.servers = [server]
+        self.target = Target(name, server.url, AUTH_TOKEN, ACCOUNT_SID)
+
+    async def open(self, stack: contextlib.ExitStack, args: argparse.Namespace) -> None:
+        stack.enter_context(running(self.servers[0]))
+        await _warm_up(self.target, args)
+
+
+def _standin(workdir: Path, slug: str) -> Server:
+    return Server(
         "stand-in",
         "benchmarks.standin:create_app",
         clean_env(BENCH_TWILIO_ACCOUNT_SID=ACCOUNT_SID, BENCH_TWILIO_AUTH_TOKEN=AUTH_TOKEN),
-        workdir / "standin_processing.log",
+        workdir / f"standin_{slug}.log",
     )
-    desk = Server(PROCESSING, TEXTDESK_APPS[args.converser], {}, workdir / "processing.log")
-    desk.health = "/readyz"
-    desk.env = _textdesk_env(workdir, desk.port, standin.url, background=False)
-    _fresh_database(workdir, desk.env)
-    runs: list[tuple[Figures, LoadResult, str, int]] = []
-    with running(standin), running(desk):
-        assert desk.proc is not None
-        target = Target(PROCESSING, desk.url, AUTH_TOKEN, ACCOUNT_SID)
-        await _warm_up(target, args)
-        for r in range(args.repeat):
-            prefix = measured_prefix(r)
-            with profiling(desk.proc.pid, args.profile if r == 0 else None):
-                figures, load = await measure(PROCESSING, target, [desk], args, prefix)
-            runs.append((figures, load, prefix, _outbox_rows(workdir, prefix)))
-        figures = best([f for f, _, _, _ in runs])
-        _, load, prefix, rows = next(run for run in runs if run[0] is figures)
+
+
+class Textdesk(Contender):
+    """textdesk on its own fresh, migrated database."""
+
+    def __init__(
+        self,
+        name: str,
+        app: str,
+        workdir: Path,
+        slug: str,
+        *,
+        background: bool,
+        inline: bool,
+        standin: bool,
+    ) -> None:
+        super().__init__(name)
+        self.database = workdir / f"{slug}.db"
+        self.standin = _standin(workdir, slug) if standin else None
+        self.desk = Server(name, app, {}, workdir / f"{slug}.log")
+        self.desk.health = "/readyz"
+        api_url = self.standin.url if self.standin else "http://127.0.0.1:9"
+        self.desk.env = _textdesk_env(
+            self.database, self.desk.port, api_url, background=background, inline=inline
+        )
+        self.servers = [self.desk]
+        self.target = Target(name, self.desk.url, AUTH_TOKEN, ACCOUNT_SID)
+
+    async def open(self, stack: contextlib.ExitStack, args: argparse.Namespace) -> None:
+        _fresh_database(self.desk.env)
+        if self.standin is not None:
+            stack.enter_context(running(self.standin))
+        stack.enter_context(running(self.desk))
+        await self.prepare(args)
+        await _warm_up(self.target, args)
+        if self.standin is not None:
+            await settle(self.standin.url)  # warm-up replies and callbacks out of the way
+
+    async def prepare(self, args: argparse.Namespace) -> None:
+        return None
+
+    def problems(self) -> list[str]:
+        found = super().problems()
+        if self.standin is not None:
+            found += [f"{self.name} stand-in: {p}" for p in self.standin.log_problems()]
+        return found
+
+
+class SendingToo(Textdesk):
+    """textdesk as shipped, in one process: answering, sending, status callbacks."""
+
+    def __init__(self, workdir: Path, args: argparse.Namespace) -> None:
+        super().__init__(
+            ONE_PROCESS,
+            TEXTDESK_APPS[args.converser],
+            workdir,
+            "one_process",
+            background=True,
+            inline=True,
+            standin=True,
+        )
+        self.calibration: Calibration | None = None
+        self.e2e: list[EndToEnd] = []
+
+    async def prepare(self, args: argparse.Namespace) -> None:
+        assert self.standin is not None
+        print("… textdesk: learning replies per text", file=sys.stderr, flush=True)
+        self.calibration = await calibrate(
+            self.target, self.standin.url, args.texters, args.messages
+        )
+
+    async def measure_round(self, args: argparse.Namespace, round_: int) -> None:
+        assert self.standin is not None
+        assert self.calibration is not None
+        cpu, standin_cpu = self.desk.cpu_seconds(), self.standin.cpu_seconds()
+        await super().measure_round(args, round_)
+        # The stand-in is Twilio's side: its CPU is counted apart, not as textdesk's.
+        _, load, prefix = self.loads[-1]
+        e2e, _ = await _end_to_end(self.standin, self.desk, load, self.calibration, prefix)
+        per = max(load.requests, 1)
+        e2e.pipeline_cpu_ms_per_text = round((self.desk.cpu_seconds() - cpu) / per * 1000, 3)
+        e2e.standin_cpu_ms_per_text = round(
+            (self.standin.cpu_seconds() - standin_cpu) / per * 1000, 3
+        )
+        self.e2e.append(e2e)
+
+    def shown_end_to_end(self, shown: Figures) -> EndToEnd:
+        return next(e for f, e in zip(self.runs, self.e2e, strict=True) if f is shown)
+
+
+class Processing(Textdesk):
+    """The web process beside a worker: each 200 means stored *and* answered.
+
+    Nothing is sent while the load runs; at the end a ``textdesk worker`` process
+    sends the outbox to the stand-in and every texter's replies are matched
+    against the calibration, so the figure counts only work that was really done.
+    """
+
+    def __init__(self, workdir: Path, args: argparse.Namespace) -> None:
+        super().__init__(
+            PROCESSING,
+            TEXTDESK_APPS[args.converser],
+            workdir,
+            "processing",
+            background=False,
+            inline=True,
+            standin=True,
+        )
+        self.outbox_rows: list[int] = []
+        self.profile = args.profile
+
+    async def measure_round(self, args: argparse.Namespace, round_: int) -> None:
+        assert self.desk.proc is not None
+        with profiling(self.desk.proc.pid, self.profile if round_ == 0 else None):
+            await super().measure_round(args, round_)
+        self.outbox_rows.append(_outbox_rows(self.database, self.loads[-1][2]))
+
+    async def send_afterwards(self, shown: Figures, calibration: Calibration | None) -> Sent:
+        assert self.standin is not None
         print("… textdesk: a worker sends what was answered", file=sys.stderr, flush=True)
-        sent = await _send_afterwards(workdir, desk, standin, runs, calibration)
-        expected = calibration.expected_for(load) if calibration else 0
+        rate = await _send_afterwards(
+            self.desk, self.standin, self.loads, self.outbox_rows, calibration
+        )
+        index = next(i for i, (f, _, _) in enumerate(self.loads) if f is shown)
+        _, load, prefix = self.loads[index]
         async with httpx.AsyncClient(timeout=10.0) as client:
-            answer = await client.get(standin.url + "/bench/received", params={"prefix": prefix})
+            answer = await client.get(
+                self.standin.url + "/bench/received", params={"prefix": prefix}
+            )
         by_to: dict[str, list[float]] = answer.json()["by_to"]
         matched = match_replies(load, by_to, calibration)
-        result = Sent(
-            expected=expected,
+        return Sent(
+            expected=calibration.expected_for(load) if calibration else 0,
             received=sum(len(v) for v in by_to.values()),
             texters=dict(matched.texters),
-            worker_replies_per_s=sent,
-            outbox_rows=rows,
-            note="" if calibration else "no calibration (run with the one-process target)",
+            worker_replies_per_s=rate,
+            outbox_rows=self.outbox_rows[index],
+            note="" if calibration else "no calibration (measured with the one-process target)",
         )
-    problems = [f"{PROCESSING}: {p}" for p in desk.log_problems()]
-    problems += [f"stand-in: {p}" for p in standin.log_problems()]
-    return figures, result, problems
 
 
 async def _send_afterwards(
-    workdir: Path,
     desk: Server,
     standin: Server,
-    runs: Sequence[tuple[Figures, LoadResult, str, int]],
+    loads: Sequence[tuple[Figures, LoadResult, str]],
+    outbox_rows: Sequence[int],
     calibration: Calibration | None,
 ) -> float | None:
     """Run ``textdesk worker`` until every run's replies reached the stand-in."""
-    worker = subprocess.Popen(
-        [str(Path(sys.executable).with_name("textdesk")), "worker"],
-        env=desk.env,
-        stdout=subprocess.DEVNULL,
-        stderr=(workdir / "worker.log").open("ab"),
-        preexec_fn=die_with_parent,  # noqa: PLW1509
-    )
+    with (desk.log.with_name("worker.log")).open("ab") as log:
+        worker = subprocess.Popen(  # noqa: ASYNC220 (started once, not waited on here)
+            [str(Path(sys.executable).with_name("textdesk")), "worker"],
+            env=desk.env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            preexec_fn=die_with_parent,  # noqa: PLW1509
+        )
     began = time.time()
     try:
         total = 0
-        for _, load, prefix, rows in runs:
+        for (_, load, prefix), rows in zip(loads, outbox_rows, strict=True):
             expected = calibration.expected_for(load) if calibration else rows
             total += await drain(standin.url, prefix, expected, time.time())
         await settle(standin.url, quiet_for=QUIET_DONE)
     finally:
-        worker.send_signal(signal.SIGTERM)
+        worker.terminate()
         try:
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -524,27 +589,40 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "problems": [],
     }
     targets: dict[str, Any] = results["targets"]
+    floors: list[Contender] = []
     if args.only in (None, "floors"):
-        for name, app in FLOORS:
-            print(f"… {name}", file=sys.stderr, flush=True)
-            figures, problems = await bench_floor(name, app, workdir, args)
-            targets[name] = asdict(figures)
-            results["problems"] += [f"{name}: {p}" for p in problems]
+        floors = [Floor(name, app, workdir) for name, app in FLOORS]
+    desks: list[Contender] = []
+    one = processing = None
     if args.only in (None, "textdesk"):
-        print(f"… {INBOX_ONLY}", file=sys.stderr, flush=True)
-        figures, problems = await bench_inbox_only(workdir, args)
-        targets[INBOX_ONLY] = asdict(figures)
-        results["problems"] += [f"{INBOX_ONLY}: {p}" for p in problems]
-        print(f"… {ONE_PROCESS}", file=sys.stderr, flush=True)
-        one, e2e, calibration, problems = await bench_one_process(workdir, args)
-        results["end_to_end"] = asdict(e2e)
-        results["problems"] += problems
-        print(f"… {PROCESSING}", file=sys.stderr, flush=True)
-        figures, sent, problems = await bench_processing(workdir, args, calibration)
-        targets[PROCESSING] = asdict(figures)
-        targets[ONE_PROCESS] = asdict(one)
-        results["sent_afterwards"] = asdict(sent)
-        results["problems"] += problems
+        inbox_only = Textdesk(
+            INBOX_ONLY,
+            TEXTDESK_APPS["default"],
+            workdir,
+            "inbox_only",
+            background=False,
+            inline=False,
+            standin=False,
+        )
+        one, processing = SendingToo(workdir, args), Processing(workdir, args)
+        desks = [inbox_only, processing, one]
+    contenders = floors + desks
+    with contextlib.ExitStack() as stack:
+        for contender in contenders:
+            print(f"… starting {contender.name}", file=sys.stderr, flush=True)
+            await contender.open(stack, args)
+        for round_ in range(args.repeat):
+            for contender in contenders:
+                print(f"… round {round_ + 1}: {contender.name}", file=sys.stderr, flush=True)
+                await contender.measure_round(args, round_)
+        for contender in contenders:
+            targets[contender.name] = asdict(best(contender.runs))
+            results["problems"] += contender.problems()
+        if one is not None and processing is not None:
+            shown = best(one.runs)
+            results["end_to_end"] = asdict(one.shown_end_to_end(shown))
+            sent = await processing.send_afterwards(best(processing.runs), one.calibration)
+            results["sent_afterwards"] = asdict(sent)
     ratios: dict[str, float] = {}
     for name, short in (
         (PROCESSING, "textdesk"),

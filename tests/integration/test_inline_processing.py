@@ -131,7 +131,7 @@ async def test_when_answering_inline_fails_the_text_is_kept_and_answered_later(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(inbox_store, "pending_from", broken)
+    monkeypatch.setattr(inbox_store, "waiting_from", broken)
     assert (await web_only.text("still there?")).status_code == 200
     assert await _unprocessed(web_only) == ["still there?"]
     assert await _outbox(web_only) == []

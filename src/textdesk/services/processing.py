@@ -40,15 +40,13 @@ APOLOGY = "Sorry, something went wrong on our side. Please try again, or reply A
 
 @dataclass(frozen=True)
 class Arrival:
-    """A text just committed to the inbox, to be processed before it is acknowledged."""
+    """A text just written to the inbox, to be processed before it is acknowledged."""
 
-    message_sid: str
-    from_phone: str
-    to_phone: str
+    row: InboxRow
 
     @property
     def key(self) -> str:
-        return conversation_key(self.from_phone, self.to_phone)
+        return conversation_key(self.row.from_phone, self.row.to_phone)
 
 
 def conversation_key(from_phone: str, to_phone: str) -> str:
@@ -220,13 +218,15 @@ class InboxProcessor:
         try:
             async with conn.begin_nested():
                 locked = await try_lock_keys(conn, sorted({a.key for a in arrivals}))
-                phones = sorted({a.from_phone for a in arrivals if a.key in locked})
+                phones = sorted({a.row.from_phone for a in arrivals if a.key in locked})
+                new = {a.row.message_sid: a.row for a in arrivals}
+                # The new texts as they were written; the others only say who waits.
                 queued = [
-                    r
-                    for r in await inbox.pending_from(conn, phones)
+                    new.get(r.message_sid, r)
+                    for r in await inbox.waiting_from(conn, phones)
                     if conversation_key(r.from_phone, r.to_phone) in locked
                 ]
-                rows = ready_in_order(queued, {a.message_sid for a in arrivals})
+                rows = ready_in_order(queued, set(new))
                 touched = await self._converse_rows(conn, rows, now)
         except Exception:
             log.exception("answering %d new texts failed; the inbox loop will", len(arrivals))
@@ -235,7 +235,7 @@ class InboxProcessor:
         self._touched_uncommitted |= touched
         done = {r.message_sid for r in rows}
         self._deferred = self._deferred or len(done) < len(arrivals)
-        return [a.message_sid in done for a in arrivals]
+        return [a.row.message_sid in done for a in arrivals]
 
     def committed(self) -> None:
         """The group commit holding :meth:`process_arrivals`' work has committed."""

@@ -45,15 +45,15 @@ def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> No
     async def store_and_answer(
         conn: AsyncConnection, items: Sequence[tuple[InboundSms, datetime, bool]]
     ) -> list[bool]:
-        fresh = await inbox.store(conn, [(message, at) for message, at, _ in items])
+        stored = await inbox.store(conn, [(message, at) for message, at, _ in items])
         arrivals = [
-            Arrival(message.message_sid, message.from_phone, message.to_phone)
-            for (message, _, answer), new in zip(items, fresh, strict=True)
-            if new and answer
+            Arrival(row)
+            for (_, _, answer), row in zip(items, stored, strict=True)
+            if row is not None and answer
         ]
         if arrivals:
             await processor.process_arrivals(conn, arrivals)
-        return fresh
+        return [row is not None for row in stored]
 
     committer.register(INBOX, store_and_answer)
     committer.register(STATUS, outbox.apply_status_updates)

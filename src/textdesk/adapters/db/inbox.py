@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textdesk.adapters.db.dialect import insert_ignoring_conflicts
+from textdesk.adapters.db.dialect import insert_numbered
 from textdesk.adapters.db.tables import inbox
 from textdesk.domain.inbound import InboundSms
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,8 @@ class InboxRow:
 
 async def store(
     conn: AsyncConnection, messages: Sequence[tuple[InboundSms, datetime]]
-) -> list[bool]:
-    """Insert messages; a MessageSid seen before is skipped.  True for each new one."""
+) -> list[InboxRow | None]:
+    """Insert messages; a MessageSid seen before is skipped.  The new rows, else None."""
     sids = [m.message_sid for m, _ in messages]
     existing = set(
         (await conn.execute(select(inbox.c.message_sid).where(inbox.c.message_sid.in_(sids))))
@@ -38,13 +41,10 @@ async def store(
     )
     fresh: list[dict[str, Any]] = []
     seen: set[str] = set(existing)
-    outcome: list[bool] = []
     for message, received_at in messages:
         if message.message_sid in seen:
-            outcome.append(False)
             continue
         seen.add(message.message_sid)
-        outcome.append(True)
         fresh.append(
             {
                 "message_sid": message.message_sid,
@@ -56,9 +56,38 @@ async def store(
                 "received_at": received_at,
             }
         )
-    # ON CONFLICT as well: another process may insert the same sid between our read and write.
-    await insert_ignoring_conflicts(conn, inbox, fresh, ["message_sid"])
-    return outcome
+    ids = await _insert(conn, fresh)
+    rows = {
+        r["message_sid"]: InboxRow(
+            i,
+            r["message_sid"],
+            r["from_phone"],
+            r["to_phone"],
+            r["body"],
+            r["media"],
+            r["received_at"],
+        )
+        for r, i in zip(fresh, ids, strict=True)
+        if i is not None
+    }
+    # A sid repeated within the batch is new once: the first of them.
+    return [rows.pop(m.message_sid, None) for m, _ in messages]
+
+
+async def _insert(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int | None]:
+    """Each row's new id; None where another process stored that sid meanwhile."""
+    if conn.dialect.name != "postgresql":
+        # SQLite has one writer at a time (BEGIN IMMEDIATE): the read above still holds.
+        return list(await insert_numbered(conn, inbox, rows))
+    if not rows:
+        return []
+    statement = (
+        postgresql.insert(inbox)
+        .on_conflict_do_nothing(index_elements=["message_sid"])
+        .returning(inbox.c.id, inbox.c.message_sid)
+    )
+    ids = {sid: int(i) for i, sid in await conn.execute(statement, list(rows))}
+    return [ids.get(r["message_sid"]) for r in rows]
 
 
 def _row(r: Any) -> InboxRow:
@@ -119,13 +148,20 @@ async def mark_processed(
         )
 
 
-async def pending_from(conn: AsyncConnection, phones: Sequence[str]) -> list[InboxRow]:
-    """Every unprocessed text from ``phones``, oldest first."""
+async def waiting_from(conn: AsyncConnection, phones: Sequence[str]) -> list[InboxRow]:
+    """Every unprocessed text from ``phones``, oldest first: who is waiting for what.
+
+    Only the id, the sid and the two numbers are read (body and media stay empty):
+    enough to tell whether a text would overtake an older one.
+    """
     if not phones:
         return []
     query = (
-        select(*_COLUMNS)
+        select(inbox.c.id, inbox.c.message_sid, inbox.c.from_phone, inbox.c.to_phone)
         .where(inbox.c.processed_at.is_(None), inbox.c.from_phone.in_(list(phones)))
         .order_by(inbox.c.id)
     )
-    return [_row(r) for r in await conn.execute(query)]
+    return [
+        InboxRow(r.id, r.message_sid, r.from_phone, r.to_phone, "", [], _EPOCH)
+        for r in await conn.execute(query)
+    ]
