@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db import directory
 from textdesk.adapters.db.database import create_engine, is_sqlite, migrate
-from textdesk.bootstrap import build
+from textdesk.bootstrap import build, settle_heap
 from textdesk.chat import run_chat
 from textdesk.cli_topics import topics_app
 from textdesk.clock import SystemClock
@@ -151,6 +151,7 @@ def worker() -> None:
     async def run() -> None:
         container = build(settings)
         await container.start(background=True)
+        settle_heap()
         try:
             await asyncio.Event().wait()
         finally:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from textdesk import __version__
+from textdesk import __version__, bootstrap
 from textdesk.bootstrap import Container, build
 from textdesk.config import Settings
 from textdesk.services.processing import Converser
@@ -37,8 +37,13 @@ def create_app(
     container: Container | None = None,
     background: bool = True,
     converser: Converser | None = None,
+    settle_heap: bool = False,
 ) -> FastAPI:
-    """Build the ASGI app.  ``background=False`` serves webhooks without processing them."""
+    """Build the ASGI app.
+
+    ``background=False`` runs no loops in this process (a ``textdesk worker`` does);
+    ``settle_heap`` is for a server process (see :func:`textdesk.bootstrap.settle_heap`).
+    """
     settings = settings or (container.settings if container else Settings())
     owned = container is None
     holder: dict[str, Container] = {}
@@ -51,6 +56,8 @@ def create_app(
         app.state.closing = closing = Closing()
         closing.install()
         await current.start(background=background)
+        if settle_heap:
+            bootstrap.settle_heap()
         log.info(
             "textdesk %s on %s (%s transport)",
             __version__,
@@ -106,4 +113,4 @@ def create_app(
 def app_from_settings() -> FastAPI:
     """Factory for ``uvicorn --factory`` (used by ``textdesk serve``)."""
     settings = Settings()
-    return create_app(settings, background=settings.run_background)
+    return create_app(settings, background=settings.run_background, settle_heap=True)
