@@ -120,7 +120,7 @@ def print_report(results: dict[str, Any]) -> None:
         + " ".join(f"{v:.2f}" for v in results["load_average_at_start"])
     )
     print(
-        f"servers: one process each, measured one at a time: uvicorn {m['uvicorn']} "
+        f"servers: one process each, measured one at a time, in turns: uvicorn {m['uvicorn']} "
         + " ".join(UVICORN_ARGS[2:])
         + f", one worker; SQLite {m['sqlite']}"
     )
@@ -128,7 +128,7 @@ def print_report(results: dict[str, Any]) -> None:
     print(
         f"load: {p['texters']} texters × up to {p['messages']} texts each{cap}, "
         f"after {p['warmup']} warm-up requests; client {p['client']} (keep-alive, pre-signed), "
-        f"in the orchestrating process; best of {p['repeat']} runs per target"
+        f"in the orchestrating process; best of {p['repeat']} rounds per target"
     )
     targets: dict[str, dict[str, Any]] = results["targets"]
     if targets:

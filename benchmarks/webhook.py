@@ -523,12 +523,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Webhook throughput and latency: textdesk against floors A and C.",
     )
     parser.add_argument("--texters", type=int, default=200, help="concurrent texters (200)")
-    parser.add_argument("--messages", type=int, default=10, help="texts per texter, at most (10)")
+    parser.add_argument("--messages", type=int, default=40, help="texts per texter, at most (40)")
     parser.add_argument(
         "--duration",
         type=float,
-        default=20.0,
-        help="seconds after which texters start no new text (20; 0 = send every text)",
+        default=10.0,
+        help="seconds after which texters start no new text (10; 0 = send every text)",
     )
     parser.add_argument("--repeat", type=int, default=2, help="runs per target; best shown (2)")
     parser.add_argument("--warmup", type=int, default=200, help="uncounted requests first (200)")
