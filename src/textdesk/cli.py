@@ -86,7 +86,12 @@ def serve(
     port: int = 8000,
     workers: int = 1,
     dispatcher: Annotated[
-        bool, typer.Option(help="Process the inbox and send the outbox in this process.")
+        bool,
+        typer.Option(
+            help="Run the inbox loop, the dispatcher and the timers in this process "
+            "(texts are answered as they come either way; without it a 'textdesk worker' "
+            "sends them)."
+        ),
     ] = True,
 ) -> None:
     """Serve the web app (webhooks, workspace, API) and, by default, the dispatcher."""
