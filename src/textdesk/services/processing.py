@@ -38,20 +38,8 @@ log = logging.getLogger(__name__)
 APOLOGY = "Sorry, something went wrong on our side. Please try again, or reply AGENT."
 
 
-@dataclass(frozen=True)
-class Arrival:
-    """A text just written to the inbox, to be processed before it is acknowledged."""
-
-    row: InboxRow
-
-    @property
-    def key(self) -> str:
-        return conversation_key(self.row.from_phone, self.row.to_phone)
-
-
-def conversation_key(from_phone: str, to_phone: str) -> str:
-    """The lock key of one conversation: one texter with one of our numbers."""
-    return f"{from_phone}|{to_phone}"
+def _key(row: InboxRow) -> str:
+    return conversations.lock_key(row.from_phone, row.to_phone)
 
 
 def ready_in_order(queued: Sequence[InboxRow], wanted: set[str]) -> list[InboxRow]:
@@ -65,7 +53,7 @@ def ready_in_order(queued: Sequence[InboxRow], wanted: set[str]) -> list[InboxRo
     blocked: set[str] = set()
     ready: list[InboxRow] = []
     for row in sorted(queued, key=lambda r: r.id):
-        key = conversation_key(row.from_phone, row.to_phone)
+        key = _key(row)
         if key in blocked:
             continue
         if row.message_sid not in wanted or row.media:
@@ -203,7 +191,7 @@ class InboxProcessor:
         return data, ctype, None
 
     async def process_arrivals(
-        self, conn: AsyncConnection, arrivals: Sequence[Arrival]
+        self, conn: AsyncConnection, arrivals: Sequence[InboxRow]
     ) -> list[bool]:
         """Process texts just written to the inbox in ``conn``'s transaction.
 
@@ -217,14 +205,14 @@ class InboxProcessor:
         now = self._clock.now()
         try:
             async with conn.begin_nested():
-                locked = await try_lock_keys(conn, sorted({a.key for a in arrivals}))
-                phones = sorted({a.row.from_phone for a in arrivals if a.key in locked})
-                new = {a.row.message_sid: a.row for a in arrivals}
+                locked = await try_lock_keys(conn, sorted({_key(a) for a in arrivals}))
+                phones = sorted({a.from_phone for a in arrivals if _key(a) in locked})
+                new = {a.message_sid: a for a in arrivals}
                 # The new texts as they were written; the others only say who waits.
                 queued = [
                     new.get(r.message_sid, r)
                     for r in await inbox.waiting_from(conn, phones)
-                    if conversation_key(r.from_phone, r.to_phone) in locked
+                    if _key(r) in locked
                 ]
                 rows = ready_in_order(queued, set(new))
                 touched = await self._converse_rows(conn, rows, now)
@@ -235,7 +223,7 @@ class InboxProcessor:
         self._touched_uncommitted |= touched
         done = {r.message_sid for r in rows}
         self._deferred = self._deferred or len(done) < len(arrivals)
-        return [a.row.message_sid in done for a in arrivals]
+        return [a.message_sid in done for a in arrivals]
 
     def committed(self) -> None:
         """The group commit holding :meth:`process_arrivals`' work has committed."""
@@ -251,9 +239,8 @@ class InboxProcessor:
         """Process what is not locked elsewhere; returns the conversations touched."""
         now = self._clock.now()
         async with self._db.begin() as conn:
-            keys = {conversation_key(r.from_phone, r.to_phone) for r in candidates}
-            locked = await try_lock_keys(conn, sorted(keys))
-            ids = [r.id for r in candidates if conversation_key(r.from_phone, r.to_phone) in locked]
+            locked = await try_lock_keys(conn, sorted({_key(r) for r in candidates}))
+            ids = [r.id for r in candidates if _key(r) in locked]
             rows = await inbox.pending_for(conn, ids) if ids else []
             return await self._converse_rows(conn, rows, now)
 

@@ -25,7 +25,7 @@ from textdesk.adapters.db.outbox import StatusUpdate
 from textdesk.domain.inbound import InboundSms
 from textdesk.ports import Clock
 from textdesk.services.numbers import NumberDirectory
-from textdesk.services.processing import Arrival, InboxProcessor
+from textdesk.services.processing import InboxProcessor
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> No
     ) -> list[bool]:
         stored = await inbox.store(conn, [(message, at) for message, at, _ in items])
         arrivals = [
-            Arrival(row)
+            row
             for (_, _, answer), row in zip(items, stored, strict=True)
             if row is not None and answer
         ]

@@ -151,8 +151,8 @@ async def mark_processed(
 async def waiting_from(conn: AsyncConnection, phones: Sequence[str]) -> list[InboxRow]:
     """Every unprocessed text from ``phones``, oldest first: who is waiting for what.
 
-    Only the id, the sid and the two numbers are read (body and media stay empty):
-    enough to tell whether a text would overtake an older one.
+    Only the id, the sid and the two numbers are read (body, media and time are
+    left empty): enough to tell whether a text would overtake an older one.
     """
     if not phones:
         return []
