@@ -225,6 +225,11 @@ class InboxProcessor:
         self._deferred = self._deferred or len(done) < len(arrivals)
         return [a.message_sid in done for a in arrivals]
 
+    def rolled_back(self) -> None:
+        """The group commit failed: what :meth:`process_arrivals` noted did not happen."""
+        self._touched_uncommitted = set()
+        self._deferred = False
+
     def committed(self) -> None:
         """The group commit holding :meth:`process_arrivals`' work has committed."""
         touched, self._touched_uncommitted = self._touched_uncommitted, set()

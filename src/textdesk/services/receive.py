@@ -58,6 +58,7 @@ def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> No
     committer.register(INBOX, store_and_answer)
     committer.register(STATUS, outbox.apply_status_updates)
     committer.on_commit(lambda kinds: processor.committed() if INBOX in kinds else None)
+    committer.on_rollback(processor.rolled_back)
 
 
 async def accept_inbound(

@@ -39,6 +39,7 @@ class GroupCommitter:
         self._max_batch = max_batch
         self._handlers: dict[str, Handler] = {}
         self._after_commit: list[Callable[[set[str]], None]] = []
+        self._after_rollback: list[Callable[[], None]] = []
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -50,6 +51,10 @@ class GroupCommitter:
     def on_commit(self, callback: Callable[[set[str]], None]) -> None:
         """Call ``callback(kinds)`` after each successful commit."""
         self._after_commit.append(callback)
+
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` when a batch's transaction fails and nothing of it stays."""
+        self._after_rollback.append(callback)
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
@@ -94,10 +99,15 @@ class GroupCommitter:
         for pending in batch:
             by_kind.setdefault(pending.kind, []).append(pending)
         results: list[tuple[_Pending, Any]] = []
-        async with self._engine.begin() as conn:
-            for kind, group in by_kind.items():
-                out = await self._handlers[kind](conn, [p.item for p in group])
-                results.extend(zip(group, out, strict=True))
+        try:
+            async with self._engine.begin() as conn:
+                for kind, group in by_kind.items():
+                    out = await self._handlers[kind](conn, [p.item for p in group])
+                    results.extend(zip(group, out, strict=True))
+        except BaseException:
+            for forget in self._after_rollback:
+                forget()
+            raise
         self.batches += 1
         self.items += len(batch)
         for pending, result in results:
