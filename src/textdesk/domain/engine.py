@@ -54,6 +54,7 @@ Command = Literal["menu", "help", "agent", "bye"]
 _MAX_EFFECTS = 100  # per inbound text; more means a topic loops through effects
 
 RANK_CACHE_SIZE = 4096
+RANK_CACHE_TEXT = 40  # characters
 
 
 class Engine:
@@ -73,7 +74,8 @@ class Engine:
         self.idle_close = idle_close
         self.page_size = page_size
         # Fuzzy ranking is the costliest pure step, and people send the same few
-        # texts ("hi", "help me", "password") over and over; the topics never change.
+        # short texts ("hi", "help me", "password") over and over; the topics never
+        # change.  Longer texts are personal and rarely repeat: they are not kept.
         self._ranked: dict[tuple[str, bool], list[Topic]] = {}
         words = self.settings.commands
         self._commands: dict[str, Command] = {}
@@ -219,9 +221,10 @@ class Engine:
                 threshold=self.settings.match_threshold,
                 margin=self.settings.match_margin,
             )
-            if len(self._ranked) >= RANK_CACHE_SIZE:
-                self._ranked.clear()
-            self._ranked[key] = found
+            if len(body) <= RANK_CACHE_TEXT:
+                if len(self._ranked) >= RANK_CACHE_SIZE:
+                    self._ranked.clear()
+                self._ranked[key] = found
         return list(found)
 
     def _discover(self, turn: Turn, body: str, *, after_greeting: bool = False) -> Outcome:
