@@ -109,7 +109,10 @@ async def _stream(
                     yield ": keep-alive\n\n"
                 continue
             event = getting.result()
-            allowed = await _may_see(container, agent_id, event)
+            # Shielded: Starlette cancels this generator when the browser goes away, and
+            # a cancel that lands inside a driver call orphans the SQLite connection with
+            # its transaction (and the write lock) open until the process ends.
+            allowed = await asyncio.shield(_may_see(container, agent_id, event))
             if allowed is None:
                 return
             if allowed:
