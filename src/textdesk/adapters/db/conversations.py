@@ -11,6 +11,7 @@ from sqlalchemy import JSON, bindparam, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from textdesk.adapters.db.bulk import execute_rows, insert_rows
 from textdesk.adapters.db.dialect import insert_numbered
 from textdesk.adapters.db.tables import conversations, transcript
 
@@ -76,21 +77,31 @@ async def load_or_create(
 _STATE = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
+# One executemany for the batch, not a statement per conversation.
+_SAVE = (
+    update(conversations)
+    .where(conversations.c.id == bindparam("b_id"))
+    .values(
+        user_id=bindparam("b_user_id"),
+        mode=bindparam("b_mode"),
+        state=bindparam("b_state", type_=_STATE),
+        updated_at=bindparam("b_updated_at", type_=conversations.c.updated_at.type),
+    )
+)
+
+
 async def save(conn: AsyncConnection, rows: Sequence[ConversationRow], now: datetime) -> None:
-    if not rows:
-        return
-    # One executemany for the batch, not a statement per conversation.
-    await conn.execute(
-        update(conversations)
-        .where(conversations.c.id == bindparam("b_id"))
-        .values(
-            user_id=bindparam("b_user_id"),
-            mode=bindparam("b_mode"),
-            state=bindparam("b_state", type_=_STATE),
-            updated_at=now,
-        ),
+    await execute_rows(
+        conn,
+        _SAVE,
         [
-            {"b_id": r.id, "b_user_id": r.user_id, "b_mode": r.mode, "b_state": r.state}
+            {
+                "b_id": r.id,
+                "b_user_id": r.user_id,
+                "b_mode": r.mode,
+                "b_state": r.state,
+                "b_updated_at": now,
+            }
             for r in rows
         ],
     )
@@ -108,10 +119,9 @@ class TranscriptEntry:
 
 
 async def append(conn: AsyncConnection, entries: Sequence[TranscriptEntry], now: datetime) -> None:
-    if not entries:
-        return
-    await conn.execute(
-        transcript.insert(),
+    await insert_rows(
+        conn,
+        transcript,
         [
             {
                 "conversation_id": e.conversation_id,

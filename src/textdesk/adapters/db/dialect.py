@@ -9,6 +9,8 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from textdesk.adapters.db.bulk import insert_rows
+
 
 async def insert_ignoring_conflicts(
     conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]
@@ -44,7 +46,7 @@ async def insert_numbered(
         return [int(i) for i in result.scalars().all()]
     top = (await conn.execute(select(func.max(table.c.id)))).scalar() or 0
     ids = list(range(int(top) + 1, int(top) + 1 + len(rows)))
-    await conn.execute(table.insert(), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+    await insert_rows(conn, table, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
     return ids
 
 
