@@ -318,6 +318,26 @@ async def test_replies_by_text_card_and_image(desk: Desk, browsers: list[AgentBr
     await desk.eventually(delivered, what="delivery reports shown on the page")
 
 
+async def test_an_agents_curly_quotes_do_not_make_the_text_unicode(
+    desk: Desk, browsers: list[AgentBrowser]
+) -> None:
+    """Pasted typography goes out as plain characters: one 160-character segment, not three."""
+    dana, phone, cid, _ = await _accepted_chat(desk, browsers)
+    draft = "It\u2019s \u201cfixed\u201d \u2014 restart and try again\u2026 " + "x" * 100
+    counter = await dana.http.get("/workspace/sms-cost", params={"body": draft})
+    assert "GSM-7" in counter.text
+    assert "1 segment" in counter.text
+    sent = await dana.act(f"/workspace/conversations/{cid}/reply", {"body": draft})
+    assert sent.status_code == 200
+    received = (await desk.fake.wait_for_messages(phone.seen + 1, to=TEXTER))[-1]
+    assert received.body.startswith('It\'s "fixed" - restart and try again... xx')
+    assert received.num_segments == 1
+    # The transcript shows what the texter got.
+    live = await dana.http.get(f"/workspace/conversations/{cid}/live")
+    assert "restart and try again... xx" in live.text
+    assert "\u2019" not in live.text
+
+
 async def test_answers_arrive_live_and_ending_returns_to_the_bot(
     desk: Desk, browsers: list[AgentBrowser]
 ) -> None:

@@ -28,6 +28,7 @@ from textdesk.domain.conversation import ConversationState
 from textdesk.domain.engine import Engine
 from textdesk.domain.events import Texter
 from textdesk.domain.nodes import CardField
+from textdesk.domain.sms import gsm_safe
 from textdesk.services.handoff import current_handoff
 from textdesk.services.records import record_view
 
@@ -167,7 +168,9 @@ class Desk:
     async def reply_text(
         self, conn: AsyncConnection, agent: AgentRow, conversation_id: int, body: str, now: datetime
     ) -> None:
-        text = body.strip()
+        # Curly quotes and dashes typed or pasted by an agent would make the whole text
+        # UCS-2 (70 characters a segment): they go as their plain look-alikes.
+        text = gsm_safe(body.strip())
         if not text:
             raise DeskError("the message is empty")
         if len(text) > 1600:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from textdesk.adapters.db.agents import AgentRow
-from textdesk.domain.sms import sms_cost, ucs2_culprits
+from textdesk.domain.sms import gsm_safe, sms_cost, ucs2_culprits
 from textdesk.services import workspace_views as views
 from textdesk.services.agents import AgentError, set_presence, sign_out
 from textdesk.web import workspace_conversation, workspace_events
@@ -119,6 +119,10 @@ async def presence(
 
 @router.get("/sms-cost")
 async def cost(request: Request, agent: ApiAgent, body: str = "") -> Response:
-    """Encoding and segment count of a draft, as the composer shows it while typing."""
-    context = {"cost": sms_cost(body), "culprits": ucs2_culprits(body)[:5], "empty": not body}
+    """Encoding and segment count of a draft, as the composer shows it while typing.
+
+    Counted as it will be sent: curly quotes and the like become plain look-alikes.
+    """
+    sent = gsm_safe(body)
+    context = {"cost": sms_cost(sent), "culprits": ucs2_culprits(sent)[:5], "empty": not body}
     return render(request, "workspace/_cost.html", context, agent=agent)
