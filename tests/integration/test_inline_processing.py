@@ -75,6 +75,26 @@ async def test_the_reply_is_in_the_outbox_when_the_webhook_is_answered(web_only:
     ]
 
 
+async def test_a_sender_that_cannot_be_texted_back_is_kept_but_not_answered(
+    web_only: Desk,
+) -> None:
+    """An alphanumeric sender, a short code or a WhatsApp address: stored, no reply owed."""
+    senders = ["MyBrand", "12345", "whatsapp:+15551230009"]
+    for sender in senders:
+        response = await web_only.text(f"from {sender}", from_=sender)
+        assert response.status_code == 200
+    assert (await web_only.text("hello")).status_code == 200
+    assert await web_only.scalar("SELECT count(*) FROM outbox") == 1
+    assert await _outbox(web_only) == ["echo: hello"]
+    rows = await web_only.rows(
+        "SELECT from_phone, error FROM inbox WHERE processed_at IS NOT NULL ORDER BY id"
+    )
+    assert [r.from_phone for r in rows] == [*senders, TEXTER]
+    assert all("not a phone number" in r.error for r in rows[:3])
+    assert rows[3].error is None
+    assert await web_only.scalar("SELECT count(*) FROM conversations") == 1
+
+
 async def test_concurrent_texts_are_each_answered_once(web_only: Desk) -> None:
     phones = [f"+1555123{i:04d}" for i in range(30)]
     answers = await asyncio.gather(*(web_only.text(f"hi {p}", from_=p) for p in phones))

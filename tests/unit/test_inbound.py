@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from textdesk.domain.inbound import MalformedWebhook, parse_inbound
+from textdesk.domain.inbound import MalformedWebhook, can_answer, parse_inbound
 
 BASE = [("MessageSid", "SM" + "a" * 32), ("From", "+15551230001"), ("To", "+15550100100")]
 
@@ -50,3 +50,22 @@ def test_malformed_forms_are_refused_with_a_reason(form: list[tuple[str, str]], 
     """A form missing what Twilio always sends is refused, saying what is wrong."""
     with pytest.raises(MalformedWebhook, match=why):
         parse_inbound(form)
+
+
+@pytest.mark.parametrize(
+    ("sender", "answerable"),
+    [
+        ("+15551234567", True),
+        ("+447700900123", True),
+        ("+4930123456", True),
+        ("MyBrand", False),  # an alphanumeric sender ID
+        ("12345", False),  # a short code
+        ("whatsapp:+15551234567", False),
+        ("+1555123456789012", False),  # 16 digits: longer than E.164 allows
+        ("+0123456789", False),
+        ("+1 555 123 4567", False),
+        ("", False),
+    ],
+)
+def test_only_e164_senders_can_be_texted_back(sender: str, answerable: bool) -> None:
+    assert can_answer(sender) is answerable

@@ -10,6 +10,8 @@ from textdesk.domain.events import MediaRef
 
 MAX_MEDIA = 10
 _SID = re.compile(r"^(SM|MM|SS)[0-9a-zA-Z]{16,62}$")
+# What Twilio's Messages API takes as ``To`` for an SMS: E.164, at most 15 digits.
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
 class MalformedWebhook(ValueError):
@@ -24,6 +26,16 @@ class InboundSms:
     body: str
     media: tuple[MediaRef, ...]
     params: dict[str, str]
+
+
+def can_answer(sender: str) -> bool:
+    """Whether a text from ``sender`` can be answered by SMS.
+
+    Twilio gives a phone's number in E.164; an alphanumeric sender ID, a short code
+    or another channel's address (``whatsapp:+1…``) cannot be texted back, and a
+    reply would only fail with 21211.
+    """
+    return _E164.match(sender) is not None
 
 
 def parse_inbound(items: Sequence[tuple[str, str]]) -> InboundSms:

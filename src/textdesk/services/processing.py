@@ -31,11 +31,13 @@ from textdesk.adapters.db.inbox import InboxRow
 from textdesk.adapters.db.outbox import NewMessage
 from textdesk.adapters.images import sniff_image
 from textdesk.domain.events import InboundText, MediaRef, Reply, Texter
+from textdesk.domain.inbound import can_answer
 from textdesk.ports import Clock, MediaFetcher
 
 log = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on our side. Please try again, or reply AGENT."
+NOT_A_PHONE = "not answered: the sender is not a phone number that can be texted back"
 
 
 def _key(row: InboxRow) -> str:
@@ -260,6 +262,7 @@ class InboxProcessor:
         text costs two statements each, which is most of a batch's statements when
         nothing fails.
         """
+        rows = await self._set_aside_unanswerable(conn, rows, now)
         if not rows:
             return set()
         try:
@@ -268,6 +271,26 @@ class InboxProcessor:
         except Exception:
             log.warning("a text in a batch of %d failed; one at a time now", len(rows))
         return await self._converse_each(conn, rows, now, guarded=True)
+
+    @staticmethod
+    async def _set_aside_unanswerable(
+        conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime
+    ) -> Sequence[InboxRow]:
+        """Mark texts from senders that cannot be texted back as done, with the reason.
+
+        They stay in the inbox, as everything a texter sent does, but start no
+        conversation and draw no reply.
+        """
+        if all(can_answer(r.from_phone) for r in rows):
+            return rows
+        kept = [r for r in rows if can_answer(r.from_phone)]
+        aside = [r for r in rows if not can_answer(r.from_phone)]
+        for row in aside:
+            log.warning("inbound %s from %r: %s", row.message_sid, row.from_phone, NOT_A_PHONE)
+        await inbox.mark_processed(
+            conn, [r.id for r in aside], now, {r.id: NOT_A_PHONE for r in aside}
+        )
+        return kept
 
     async def _converse_each(
         self, conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime, *, guarded: bool
