@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text as text_sql
 
+from tests.conftest import _truncate_postgres
 from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser, desk_settings
 from textdesk.adapters.db import inbox as inbox_store
 from textdesk.adapters.db.database import create_engine
 from textdesk.clock import SystemClock
+from textdesk.domain.inbound import InboundSms
 from textdesk.services.numbers import add_number
-from textdesk.services.processing import APOLOGY, Outcome, Turn
+from textdesk.services.processing import APOLOGY, InboxProcessor, Outcome, Turn
+from textdesk.services.receive import INBOX, register_writers
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
@@ -180,3 +185,72 @@ async def test_ids_of_queued_replies_follow_their_order(web_only: Desk) -> None:
     assert [r.said for r in rows] == [f"echo {i}: x3" for i in (1, 2, 3)]
     assert [r.sent for r in rows] == [r.said for r in rows]
     assert [r.id for r in rows] == sorted(r.id for r in rows)
+
+
+class _Handlers:
+    """Stands in for a process's group committer: the handlers, run by the test itself."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Any] = {}
+
+    def register(self, kind: str, handler: Any) -> None:
+        self.handlers[kind] = handler
+
+    def on_commit(self, callback: Any) -> None:
+        pass
+
+    def on_rollback(self, callback: Any) -> None:
+        pass
+
+
+class _NoMedia:
+    async def fetch(self, url: str) -> tuple[bytes | None, str | None]:
+        raise AssertionError("no text here has attachments")
+
+
+@pytest.mark.postgres
+async def test_a_texters_next_text_taken_by_another_process_waits_for_the_first(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Two web processes, one texter: the younger text is answered after the older one.
+
+    The first process has stored and answered "one" but not yet committed; the second
+    gets "two" meanwhile.  It waits for that commit, then sees "one" and answers "two"
+    at once, in order, instead of answering it blind or leaving it to the inbox loop.
+    """
+    url: str = request.getfixturevalue("postgres_database")
+    _truncate_postgres(url)
+    first_db, second_db = create_engine(url), create_engine(url)
+    clock = SystemClock()
+    await add_number(db=first_db, clock=clock, phone=NUMBER, purpose="conversational")
+    processes = []
+    for db in (first_db, second_db):
+        handlers = _Handlers()
+        processor = InboxProcessor(
+            db=db, converser=EchoConverser(), fetcher=_NoMedia(), clock=clock
+        )
+        register_writers(handlers, processor)  # type: ignore[arg-type]
+        processes.append(handlers.handlers[INBOX])
+
+    def text(sid: str, body: str) -> tuple[InboundSms, datetime, bool]:
+        return InboundSms(sid, TEXTER, NUMBER, body, (), {"Body": body}), clock.now(), True
+
+    async def second() -> list[bool]:
+        async with second_db.begin() as conn:
+            return list(await processes[1](conn, [text("SM" + "2" * 32, "two")]))
+
+    try:
+        async with first_db.begin() as conn:
+            assert list(await processes[0](conn, [text("SM" + "1" * 32, "one")])) == [True]
+            waiting = asyncio.create_task(second())
+            await asyncio.sleep(0.5)
+            assert not waiting.done(), "the second process did not wait for the first"
+        assert await asyncio.wait_for(waiting, 10) == [True]
+        async with first_db.connect() as conn:
+            replies = (await conn.execute(text_sql("SELECT body FROM outbox ORDER BY id"))).all()
+            unprocessed = await inbox_store.pending(conn, limit=10)
+    finally:
+        await first_db.dispose()
+        await second_db.dispose()
+    assert [r.body for r in replies] == ["echo: one", "echo: two"]
+    assert unprocessed == []

@@ -7,6 +7,13 @@ the virtual agent, under a savepoint, and writes their replies to the outbox: th
 to that savepoint only, so the inbox rows commit regardless and nothing a texter
 sent is lost; a text that could not be answered there is answered by the inbox
 loop (see ``services.processing``).
+
+On PostgreSQL the batch first takes (and waits for) the conversation locks of the
+texts it will answer, before it writes them.  Otherwise a text stored but not yet
+committed by one process is invisible to another that is answering the same
+texter's next text, and the younger text would be answered first.  Every other
+holder of those locks (the inbox loop, an agent's action) keeps them for one short
+transaction; locks are taken in sorted order, so batches cannot deadlock.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk import metrics
 from textdesk.adapters.db import inbox, outbox
+from textdesk.adapters.db.conversations import lock_key
+from textdesk.adapters.db.dialect import lock_keys
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.outbox import StatusUpdate
 from textdesk.domain.inbound import InboundSms
@@ -45,6 +54,12 @@ def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> No
     async def store_and_answer(
         conn: AsyncConnection, items: Sequence[tuple[InboundSms, datetime, bool]]
     ) -> list[bool]:
+        # PostgreSQL, several web processes: whoever stores a texter's text holds that
+        # conversation until commit, so a younger text taken by another process at
+        # the same instant waits and is answered after, never before (see below).
+        await lock_keys(
+            conn, sorted({lock_key(m.from_phone, m.to_phone) for m, _, answer in items if answer})
+        )
         stored = await inbox.store(conn, [(message, at) for message, at, _ in items])
         arrivals = [
             row

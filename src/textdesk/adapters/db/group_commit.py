@@ -101,7 +101,10 @@ class GroupCommitter:
         results: list[tuple[_Pending, Any]] = []
         try:
             async with self._engine.begin() as conn:
-                for kind, group in by_kind.items():
+                # Kinds in the order they were registered, whatever came first: handlers
+                # that take locks then take them in the same order in every batch.
+                for kind in [k for k in self._handlers if k in by_kind]:
+                    group = by_kind[kind]
                     out = await self._handlers[kind](conn, [p.item for p in group])
                     results.extend(zip(group, out, strict=True))
         except BaseException:
