@@ -14,6 +14,9 @@ from textdesk.domain.inbound import MalformedWebhook, parse_inbound
 from textdesk.services.receive import Acceptance, accept_inbound, accept_status
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# Responses hold no per-request state, so every webhook can be answered with the same one.
+_EMPTY_TWIML_RESPONSE = Response(EMPTY_TWIML, media_type="text/xml")
+_NO_CONTENT = Response(status_code=204)
 
 
 # Starlette's limit for a parsed form, kept for the forms parsed here.
@@ -87,7 +90,7 @@ async def inbound_sms(request: Request) -> Response:
     )
     if result is Acceptance.UNKNOWN_NUMBER:
         return PlainTextResponse("number not configured for conversations", status_code=404)
-    return Response(EMPTY_TWIML, media_type="text/xml")
+    return _EMPTY_TWIML_RESPONSE
 
 
 async def status_callback(request: Request) -> Response:
@@ -111,4 +114,4 @@ async def status_callback(request: Request) -> Response:
     )
     if moved:
         await container.bus.publish({"type": "status", "conversation_id": moved})
-    return Response(status_code=204)
+    return _NO_CONTENT
