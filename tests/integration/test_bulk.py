@@ -11,6 +11,7 @@ from sqlalchemy import text
 from textdesk.adapters.db import conversations
 from textdesk.adapters.db.bulk import execute_rows, insert_rows
 from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.db.tables import conversations as conversations_table
 from textdesk.adapters.db.tables import transcript
 
 PAIR = ("+15550001", "+15559999")
@@ -81,15 +82,17 @@ async def test_inserted_rows_are_stored_as_sqlalchemy_stores_them(database_url: 
 
 async def test_saved_states_keep_sql_null_and_json_apart(database_url: str) -> None:
     db = create_engine(database_url)
+    pairs = [("+15550001", "+15559999"), ("+15550002", "+15559999"), ("+15550003", "+15559999")]
     try:
         async with db.begin() as conn:
-            convs = await conversations.load_or_create(
-                conn, [("+15550001", "+15559999"), ("+15550002", "+15559999")], {}, NOW
-            )
-            first, second = convs[("+15550001", "+15559999")], convs[("+15550002", "+15559999")]
+            convs = await conversations.load_or_create(conn, pairs, {}, NOW)
+            first, second, third = (convs[p] for p in pairs)
             first.state, first.mode = {"topic": "Wi-Fi", "answers": {"a": [1, None]}}, "bot"
             second.state, second.mode = None, "queued"
-            await conversations.save(conn, [first, second], NOW)
+            await conversations.save(conn, [first, second], ELSEWHERE)
+            # The third by SQLAlchemy's own executemany, for comparison.
+            row = {"b_id": third.id, "b_user_id": None, "b_mode": "bot", "b_state": None}
+            await conn.execute(conversations._SAVE, [{**row, "b_updated_at": ELSEWHERE}])
         async with db.connect() as conn:
             rows = (
                 await conn.execute(
@@ -102,9 +105,25 @@ async def test_saved_states_keep_sql_null_and_json_apart(database_url: str) -> N
             again = await conversations.get(conn, first.id)
     finally:
         await db.dispose()
-    assert [(r[0], bool(r[1])) for r in rows] == [("bot", False), ("queued", True)]
+    assert [(r[0], bool(r[1])) for r in rows] == [("bot", False), ("queued", True), ("bot", True)]
+    # One timestamp shared by the batch, written as SQLAlchemy writes it.
+    assert rows[0][2] == rows[1][2] == rows[2][2]
     assert again is not None
     assert again.state == {"topic": "Wi-Fi", "answers": {"a": [1, None]}}
+
+
+async def test_a_python_side_default_is_filled_in(database_url: str) -> None:
+    """A column left out that has a Python-side default gets it, as SQLAlchemy gives it."""
+    db = create_engine(database_url)
+    try:
+        async with db.begin() as conn:
+            new = {"phone": "+15550004", "number": "+15559999", "created_at": NOW}
+            await insert_rows(conn, conversations_table, [{**new, "updated_at": NOW}])
+        async with db.connect() as conn:
+            mode = (await conn.execute(text("SELECT mode FROM conversations"))).scalar_one()
+    finally:
+        await db.dispose()
+    assert mode == "bot"
 
 
 async def test_rows_with_different_keys_are_refused(sqlite_url: str) -> None:

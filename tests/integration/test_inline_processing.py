@@ -17,7 +17,9 @@ from sqlalchemy import text as text_sql
 from tests.conftest import _truncate_postgres
 from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser, desk_settings
 from textdesk.adapters.db import inbox as inbox_store
+from textdesk.adapters.db.conversations import lock_key as conversation_lock_key
 from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.db.dialect import lock_keys
 from textdesk.clock import SystemClock
 from textdesk.domain.inbound import InboundSms
 from textdesk.services.numbers import add_number
@@ -254,3 +256,40 @@ async def test_a_texters_next_text_taken_by_another_process_waits_for_the_first(
         await second_db.dispose()
     assert [r.body for r in replies] == ["echo: one", "echo: two"]
     assert unprocessed == []
+
+
+@pytest.mark.postgres
+async def test_a_conversation_held_too_long_elsewhere_does_not_hold_up_the_webhook(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Another transaction sits on the texter's conversation: the text is stored in
+    about a second and answered by the inbox loop once that transaction ends."""
+    url: str = request.getfixturevalue("postgres_database")
+    _truncate_postgres(url)
+    db, other = create_engine(url), create_engine(url)
+    clock = SystemClock()
+    await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
+    handlers = _Handlers()
+    processor = InboxProcessor(db=db, converser=EchoConverser(), fetcher=_NoMedia(), clock=clock)
+    register_writers(handlers, processor)  # type: ignore[arg-type]
+    sms = InboundSms("SM" + "3" * 32, TEXTER, NUMBER, "hello", (), {"Body": "hello"})
+    try:
+        async with other.begin() as holder:
+            await lock_keys(holder, [conversation_lock_key(TEXTER, NUMBER)])
+            async with db.begin() as conn:
+                stored = await asyncio.wait_for(
+                    handlers.handlers[INBOX](conn, [(sms, clock.now(), True)]), 10
+                )
+                # The short wait is this attempt's alone, not the rest of the batch's.
+                setting = (await conn.execute(text_sql("SHOW lock_timeout"))).scalar_one()
+            assert list(stored) == [True]
+            assert setting == "0"
+            async with db.connect() as conn:
+                assert [r.body for r in await inbox_store.pending(conn, limit=10)] == ["hello"]
+        assert await processor.run_once() == 1
+        async with db.connect() as conn:
+            replies = (await conn.execute(text_sql("SELECT body FROM outbox"))).all()
+    finally:
+        await db.dispose()
+        await other.dispose()
+    assert [r.body for r in replies] == ["echo: hello"]

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db import conversations
+from textdesk.adapters.db.dialect import lock_keys
 from textdesk.adapters.db.outbox import NewMessage, enqueue
+from textdesk.adapters.db.tables import conversations as conversation_table
 from textdesk.adapters.db.tables import handoffs
 from textdesk.domain.handoff import pick_agent
 from textdesk.ports import Clock
@@ -55,6 +57,7 @@ class Assigner:
         events: list[dict[str, Any]] = []
         texts = 0
         async with self._db.begin() as conn:
+            await self._lock_idle(conn, now)
             lapsed = (
                 await conn.execute(
                     select(
@@ -117,8 +120,7 @@ class Assigner:
                 await conn.execute(select(handoffs).where(handoffs.c.status == "active"))
             ).all()
             for row in active:
-                last = max(t for t in (row.accepted_at, row.last_texter_at, row.last_agent_at) if t)
-                if now - last >= self._timers.idle_close:
+                if now - _last_activity(row) >= self._timers.idle_close:
                     await self._desk.end(conn, None, row.conversation_id, now, ended_by="timeout")
                     texts += 1
                     events.append({"type": "ended", "conversation_id": row.conversation_id})
@@ -146,6 +148,34 @@ class Assigner:
         if texts:
             self._on_enqueued()
         return len(events)
+
+    async def _lock_idle(self, conn: AsyncConnection, now: datetime) -> None:
+        """Lock the conversations of the chats this pass will close, first and in order.
+
+        Closing one waits for its conversation's lock.  Taken one by one in any
+        order, after this pass had already written other rows, that could deadlock
+        with a batch of inbound texts, which takes its locks sorted and up front;
+        so the pass does the same.
+        """
+        rows = (
+            await conn.execute(
+                select(
+                    handoffs.c.accepted_at,
+                    handoffs.c.last_texter_at,
+                    handoffs.c.last_agent_at,
+                    conversation_table.c.phone,
+                    conversation_table.c.number,
+                )
+                .join(conversation_table, conversation_table.c.id == handoffs.c.conversation_id)
+                .where(handoffs.c.status == "active")
+            )
+        ).all()
+        idle = {
+            conversations.lock_key(r.phone, r.number)
+            for r in rows
+            if now - _last_activity(r) >= self._timers.idle_close
+        }
+        await lock_keys(conn, sorted(idle))
 
     async def _position_notice(self, conn: Any, row: Any, position: int, now: Any) -> int:
         """Tell a waiting texter their new place in line, at most once a minute."""
@@ -176,3 +206,11 @@ class Assigner:
             .values(position_noticed=position, position_noticed_at=now)
         )
         return 1
+
+
+def _last_activity(row: Any) -> datetime:
+    """When either side of an active chat last did something."""
+    times: list[datetime] = [
+        t for t in (row.accepted_at, row.last_texter_at, row.last_agent_at) if t is not None
+    ]
+    return max(times)

@@ -147,7 +147,9 @@ class InboxProcessor:
         """
         out: list[InboxRow] = []
         for row in rows:
-            if not any("key" not in m and "error" not in m for m in row.media):
+            pending = any("key" not in m and "error" not in m for m in row.media)
+            # Nothing to fetch, or for a text that will not be answered (see below).
+            if not pending or not can_answer(row.from_phone):
                 out.append(row)
                 continue
             results = await asyncio.gather(*(self._fetch_one(m) for m in row.media))
@@ -199,7 +201,8 @@ class InboxProcessor:
 
         Runs inside the group commit, so the replies are durable in the outbox when
         the webhook is answered.  True for each arrival processed here; the others
-        (attachments, a conversation locked elsewhere or with an older text waiting)
+        (attachments, a conversation still locked elsewhere after the batch's bounded
+        wait for it, or with an older text waiting)
         are left to the background loop, which :meth:`committed` wakes.  Never
         raises: a failure rolls back to a savepoint, so the inbox rows still commit
         and the loop answers them.

@@ -11,9 +11,13 @@ loop (see ``services.processing``).
 On PostgreSQL the batch first takes (and waits for) the conversation locks of the
 texts it will answer, before it writes them.  Otherwise a text stored but not yet
 committed by one process is invisible to another that is answering the same
-texter's next text, and the younger text would be answered first.  Every other
-holder of those locks (the inbox loop, an agent's action) keeps them for one short
-transaction; locks are taken in sorted order, so batches cannot deadlock.
+texter's next text, and the younger text would be answered first.  The other
+holders of those locks (another process's batch, the inbox loop, an agent's
+action, the assigner closing idle chats) keep them for one short transaction, and
+batches and the assigner take theirs in sorted order.  Still, every webhook of the
+process waits while its batch does, so the wait is bounded (``LOCK_WAIT_MS``):
+past it, or on a deadlock, the batch goes on without those locks, and a text
+whose conversation is busy elsewhere is left to the inbox loop, as it was before.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from textdesk import metrics
 from textdesk.adapters.db import inbox, outbox
 from textdesk.adapters.db.conversations import lock_key
-from textdesk.adapters.db.dialect import lock_keys
+from textdesk.adapters.db.dialect import lock_keys_waiting_at_most
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.outbox import StatusUpdate
 from textdesk.domain.inbound import InboundSms
@@ -40,6 +44,8 @@ log = logging.getLogger(__name__)
 
 INBOX = "inbox"
 STATUS = "status"
+# Every webhook of the process waits while its batch waits for a lock: not long.
+LOCK_WAIT_MS = 1000
 
 
 class Acceptance(Enum):
@@ -56,9 +62,11 @@ def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> No
     ) -> list[bool]:
         # PostgreSQL, several web processes: whoever stores a texter's text holds that
         # conversation until commit, so a younger text taken by another process at
-        # the same instant waits and is answered after, never before (see below).
-        await lock_keys(
-            conn, sorted({lock_key(m.from_phone, m.to_phone) for m, _, answer in items if answer})
+        # the same instant waits and is answered after, never before (see above).
+        await lock_keys_waiting_at_most(
+            conn,
+            sorted({lock_key(m.from_phone, m.to_phone) for m, _, answer in items if answer}),
+            LOCK_WAIT_MS,
         )
         stored = await inbox.store(conn, [(message, at) for message, at, _ in items])
         arrivals = [

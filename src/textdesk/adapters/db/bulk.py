@@ -29,12 +29,17 @@ class _Plan:
     sql: str
     keys: tuple[str, ...]
     processors: tuple[Callable[[Any], Any] | None, ...]
+    # SQLAlchemy would do more than bind the rows' values (a Python-side column
+    # default to fill in, a key that is no column to refuse): let it.
+    ordinary: bool
 
 
 _plans: weakref.WeakKeyDictionary[Dialect, dict[Hashable, _Plan]] = weakref.WeakKeyDictionary()
 
 
-def _plan_for(dialect: Dialect, key: Hashable, compile_: Callable[[], Compiled]) -> _Plan:
+def _plan_for(
+    dialect: Dialect, key: Hashable, given: set[str] | None, compile_: Callable[[], Compiled]
+) -> _Plan:
     cache = _plans.setdefault(dialect, {})
     plan = cache.get(key)
     if plan is None:
@@ -47,6 +52,8 @@ def _plan_for(dialect: Dialect, key: Hashable, compile_: Callable[[], Compiled])
             processors=tuple(
                 binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
             ),
+            ordinary=bool(compiled.insert_prefetch or compiled.update_prefetch)
+            or (given is not None and given != set(names)),
         )
         cache[key] = plan
     return plan
@@ -70,37 +77,42 @@ async def insert_rows(conn: AsyncConnection, table: Table, rows: Sequence[dict[s
     """INSERT ``rows`` (dicts with the same keys) into ``table`` in one executemany."""
     if not rows:
         return
-    if conn.dialect.name != "sqlite":
-        await conn.execute(table.insert(), list(rows))
-        return
     keys = tuple(rows[0])
-    plan = _plan_for(
-        conn.dialect,
-        (table, keys),
-        lambda: table.insert().compile(dialect=conn.dialect, column_keys=list(keys)),
-    )
-    await _run(conn, plan, rows, len(keys))
+    if conn.dialect.name == "sqlite":
+        plan = _plan_for(
+            conn.dialect,
+            (table, keys),
+            set(keys),
+            lambda: table.insert().compile(dialect=conn.dialect, column_keys=list(keys)),
+        )
+        if not plan.ordinary:
+            await _run(conn, plan, rows)
+            return
+    await conn.execute(table.insert(), list(rows))
 
 
 async def execute_rows(
     conn: AsyncConnection, statement: UpdateBase, rows: Sequence[dict[str, Any]]
 ) -> None:
-    """Run ``statement`` (a module-level constant) once per row, in one executemany.
+    """Run ``statement`` once per row, in one executemany.
 
-    Every bound parameter of ``statement`` must come from the rows.
+    ``statement`` is compiled once and kept (on SQLite), so it must be a module-level
+    constant, and every bound parameter of it must come from the rows.
     """
     if not rows:
         return
-    if conn.dialect.name != "sqlite":
-        await conn.execute(statement, list(rows))
-        return
-    plan = _plan_for(conn.dialect, statement, lambda: statement.compile(dialect=conn.dialect))
-    await _run(conn, plan, rows, len(plan.keys))
+    if conn.dialect.name == "sqlite":
+        plan = _plan_for(
+            conn.dialect, statement, None, lambda: statement.compile(dialect=conn.dialect)
+        )
+        if not plan.ordinary:
+            await _run(conn, plan, rows)
+            return
+    await conn.execute(statement, list(rows))
 
 
-async def _run(
-    conn: AsyncConnection, plan: _Plan, rows: Sequence[dict[str, Any]], width: int
-) -> None:
+async def _run(conn: AsyncConnection, plan: _Plan, rows: Sequence[dict[str, Any]]) -> None:
+    width = len(set(plan.keys))
     if any(len(row) != width for row in rows):
         raise ValueError("every row of an executemany must have the same keys")
     await conn.exec_driver_sql(plan.sql, _parameters(plan, rows))

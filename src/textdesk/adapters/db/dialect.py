@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.bulk import insert_rows
@@ -112,3 +113,39 @@ async def lock_keys(conn: AsyncConnection, keys: Sequence[str]) -> None:
         ),
         {"keys": list(keys)},
     )
+
+
+# PostgreSQL's codes for "gave up waiting for a lock" and "deadlock detected".
+_LOCK_GIVEN_UP = {"55P03", "40P01"}
+
+
+async def lock_keys_waiting_at_most(
+    conn: AsyncConnection, keys: Sequence[str], milliseconds: int
+) -> bool:
+    """:func:`lock_keys`, giving up after ``milliseconds``; whether they were all taken.
+
+    Giving up (or losing a deadlock) undoes only this attempt, under a savepoint; the
+    transaction goes on, and nothing else in it inherits the short lock timeout.
+    """
+    if conn.dialect.name != "postgresql" or not keys:
+        return True
+    try:
+        async with conn.begin_nested():
+            before = (
+                await conn.execute(
+                    text(
+                        "SELECT current_setting('lock_timeout'), "
+                        "set_config('lock_timeout', :wait, true)"
+                    ),
+                    {"wait": f"{milliseconds}ms"},
+                )
+            ).scalar_one()
+            await lock_keys(conn, keys)
+            await conn.execute(
+                text("SELECT set_config('lock_timeout', :was, true)"), {"was": str(before)}
+            )
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in _LOCK_GIVEN_UP:
+            raise
+        return False
+    return True
