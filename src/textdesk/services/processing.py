@@ -284,16 +284,15 @@ class InboxProcessor:
         They stay in the inbox, as everything a texter sent does, but start no
         conversation and draw no reply.
         """
-        if all(can_answer(r.from_phone) for r in rows):
-            return rows
-        kept = [r for r in rows if can_answer(r.from_phone)]
         aside = [r for r in rows if not can_answer(r.from_phone)]
+        if not aside:
+            return rows
         for row in aside:
             log.warning("inbound %s from %r: %s", row.message_sid, row.from_phone, NOT_A_PHONE)
         await inbox.mark_processed(
             conn, [r.id for r in aside], now, {r.id: NOT_A_PHONE for r in aside}
         )
-        return kept
+        return [r for r in rows if can_answer(r.from_phone)]
 
     async def _converse_each(
         self, conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime, *, guarded: bool
