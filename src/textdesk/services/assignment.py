@@ -6,7 +6,7 @@ transaction and every decision in it comes from ``domain/handoff.py``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,7 +57,7 @@ class Assigner:
         events: list[dict[str, Any]] = []
         texts = 0
         async with self._db.begin() as conn:
-            await self._lock_idle(conn, now)
+            active = await self._active_chats(conn, now)
             lapsed = (
                 await conn.execute(
                     select(
@@ -116,9 +116,6 @@ class Assigner:
                     {"type": "offer", "conversation_id": row.conversation_id, "agent_id": chosen}
                 )
 
-            active = (
-                await conn.execute(select(handoffs).where(handoffs.c.status == "active"))
-            ).all()
             for row in active:
                 if now - _last_activity(row) >= self._timers.idle_close:
                     await self._desk.end(conn, None, row.conversation_id, now, ended_by="timeout")
@@ -149,33 +146,28 @@ class Assigner:
             self._on_enqueued()
         return len(events)
 
-    async def _lock_idle(self, conn: AsyncConnection, now: datetime) -> None:
-        """Lock the conversations of the chats this pass will close, first and in order.
+    async def _active_chats(self, conn: AsyncConnection, now: datetime) -> Sequence[Any]:
+        """The active chats; those this pass will close have their conversations locked.
 
-        Closing one waits for its conversation's lock.  Taken one by one in any
+        Closing a chat waits for its conversation's lock.  Taken one by one in any
         order, after this pass had already written other rows, that could deadlock
-        with a batch of inbound texts, which takes its locks sorted and up front;
-        so the pass does the same.
+        with a batch of inbound texts, which takes its locks sorted and up front; so
+        the pass does the same, before it writes anything.
         """
-        rows = (
+        active = (
             await conn.execute(
-                select(
-                    handoffs.c.accepted_at,
-                    handoffs.c.last_texter_at,
-                    handoffs.c.last_agent_at,
-                    conversation_table.c.phone,
-                    conversation_table.c.number,
-                )
+                select(handoffs, conversation_table.c.phone, conversation_table.c.number)
                 .join(conversation_table, conversation_table.c.id == handoffs.c.conversation_id)
                 .where(handoffs.c.status == "active")
             )
         ).all()
         idle = {
             conversations.lock_key(r.phone, r.number)
-            for r in rows
+            for r in active
             if now - _last_activity(r) >= self._timers.idle_close
         }
         await lock_keys(conn, sorted(idle))
+        return active
 
     async def _position_notice(self, conn: Any, row: Any, position: int, now: Any) -> int:
         """Tell a waiting texter their new place in line, at most once a minute."""
