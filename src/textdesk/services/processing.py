@@ -195,7 +195,7 @@ class InboxProcessor:
         return data, ctype, None
 
     async def process_arrivals(
-        self, conn: AsyncConnection, arrivals: Sequence[InboxRow]
+        self, conn: AsyncConnection, arrivals: Sequence[InboxRow], *, locked: bool = False
     ) -> list[bool]:
         """Process texts just written to the inbox in ``conn``'s transaction.
 
@@ -205,19 +205,21 @@ class InboxProcessor:
         wait for it, or with an older text waiting)
         are left to the background loop, which :meth:`committed` wakes.  Never
         raises: a failure rolls back to a savepoint, so the inbox rows still commit
-        and the loop answers them.
+        and the loop answers them.  ``locked``: the transaction already holds the
+        locks of all the arrivals' conversations.
         """
         now = self._clock.now()
+        keys = sorted({_key(a) for a in arrivals})
         try:
             async with conn.begin_nested():
-                locked = await try_lock_keys(conn, sorted({_key(a) for a in arrivals}))
-                phones = sorted({a.from_phone for a in arrivals if _key(a) in locked})
+                ours = set(keys) if locked else await try_lock_keys(conn, keys)
+                phones = sorted({a.from_phone for a in arrivals if _key(a) in ours})
                 new = {a.message_sid: a for a in arrivals}
                 # The new texts as they were written; the others only say who waits.
                 queued = [
                     new.get(r.message_sid, r)
                     for r in await inbox.waiting_from(conn, phones)
-                    if _key(r) in locked
+                    if _key(r) in ours
                 ]
                 rows = ready_in_order(queued, set(new))
                 touched = await self._converse_rows(conn, rows, now)

@@ -63,7 +63,7 @@ def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> No
         # PostgreSQL, several web processes: whoever stores a texter's text holds that
         # conversation until commit, so a younger text taken by another process at
         # the same instant waits and is answered after, never before (see above).
-        await lock_keys_waiting_at_most(
+        held = await lock_keys_waiting_at_most(
             conn,
             sorted({lock_key(m.from_phone, m.to_phone) for m, _, answer in items if answer}),
             LOCK_WAIT_MS,
@@ -75,7 +75,7 @@ def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> No
             if row is not None and answer
         ]
         if arrivals:
-            await processor.process_arrivals(conn, arrivals)
+            await processor.process_arrivals(conn, arrivals, locked=held)
         return [row is not None for row in stored]
 
     committer.register(INBOX, store_and_answer)
