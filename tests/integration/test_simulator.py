@@ -230,7 +230,7 @@ async def test_terminal_phone_prints_replies(sim: Sim) -> None:
     console = Console(file=out, width=100, color_system=None)
     lines = io.StringIO("hello\nagain x3\n/quit\nnot sent\n")
     await chat(
-        url=sim.url, phone=TEXTER, number=None, lines=lines, console=console, wait=True, quiet=0.3
+        url=sim.url, phone=TEXTER, number=None, lines=lines, console=console, wait=True, quiet=1.0
     )
     text = out.getvalue()
     assert "you › hello" in text
