@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TEXTDESK_DEMO ?= 1
 
-.PHONY: run test lint typecheck unit integration e2e bench install dev chromium clean
+.PHONY: run test lint typecheck unit integration e2e bench install dev chromium vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,19 @@ e2e: dev chromium
 ## bench: throughput and latency against the two floors (see benchmarks/README.md)
 bench: dev
 	$(BIN)/python -m benchmarks.webhook
+
+## vendor: re-fetch the pinned front-end libraries (web/static/vendor/vendor.txt) from npm
+VENDOR_DIR := src/textdesk/web/static/vendor
+vendor:
+	@set -euo pipefail; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	grep -v '^#' $(VENDOR_DIR)/vendor.txt | while read -r spec files; do \
+	  name=$${spec%@*}; rm -rf "$$tmp/package"; \
+	  (cd "$$tmp" && npm pack --silent "$$spec" >/dev/null); \
+	  tar xzf "$$tmp"/*.tgz -C "$$tmp"; rm "$$tmp"/*.tgz; \
+	  mkdir -p "$(VENDOR_DIR)/$$name"; \
+	  for f in $$files; do cp "$$tmp/package/$$f" "$(VENDOR_DIR)/$$name/"; done; \
+	  echo "vendored $$spec"; \
+	done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

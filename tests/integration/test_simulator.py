@@ -119,8 +119,8 @@ async def test_page_lists_accounts_and_numbers(sim: Sim) -> None:
     assert "Alice Example · +15551230001" in page.text
     assert re.search(r"New guest · \+155502\d{5}", page.text)
     assert f'<option value="{NUMBER}" selected>' in page.text
-    assert "/static/htmx.min.js" in page.text
-    assert (await sim.http.get("/static/htmx.min.js")).status_code == 200
+    assert "/static/vendor/htmx.org/htmx.min.js" in page.text
+    assert (await sim.http.get("/static/vendor/htmx.org/htmx.min.js")).status_code == 200
 
 
 async def test_send_shows_echo_reply_in_thread(sim: Sim) -> None:
