@@ -16,6 +16,7 @@ from textdesk.config import Settings
 from textdesk.services.processing import Converser
 from textdesk.testing import FakeTwilio
 from textdesk.web import (
+    api_docs,
     api_notifications,
     api_people,
     api_records,
@@ -75,13 +76,14 @@ def create_app(
         title="textdesk",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
-        openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # served by web/api_docs with the vendored Swagger UI
+        openapi_url=api_docs.OPENAPI_URL,
         redoc_url=None,
     )
     app.include_router(api_records.router)
     app.include_router(api_people.router)
     app.include_router(api_notifications.router)  # issue 5
+    app.add_route("/api/docs", api_docs.api_docs, methods=["GET"], include_in_schema=False)
     app.add_route("/r/{token}", ops.record_page, methods=["GET"])
     # Served by app.lane (below); registered too, so other methods still get a 405.
     app.add_route("/twilio/sms", twilio_routes.inbound_sms, methods=["POST"])
@@ -90,7 +92,8 @@ def create_app(
     app.add_route("/healthz", ops.healthz, methods=["GET"])
     app.add_route("/readyz", ops.readyz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
-    # Pages' CSS and the vendored htmx; the simulator answers 404 unless in sandbox mode.
+    # Pages' CSS and the vendored front-end libraries (static/vendor); the simulator
+    # answers 404 unless in sandbox mode.
     app.mount("/static", StaticFiles(directory=simulator.STATIC_DIR), name="static")
     app.include_router(simulator.router)
     app.include_router(workspace.router)
