@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         ),
     )
     log_level: str = Field(default="INFO", alias="TEXTDESK_LOG_LEVEL")
+    metrics_token: str | None = Field(
+        default=None,
+        alias="TEXTDESK_METRICS_TOKEN",
+        description="Bearer token Prometheus sends for /metrics; unset: /metrics is 404 "
+        "outside demo mode.",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

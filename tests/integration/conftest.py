@@ -26,6 +26,7 @@ from textdesk.web.app import create_app
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+METRICS_TOKEN = "test-metrics-token-Qw3rTy7uIoP9aSdF"
 NUMBER = "+15550100100"
 TEXTER = "+15551230001"
 
@@ -78,6 +79,15 @@ class Desk:
             message_sid=sid,
         )
 
+    async def metrics(self) -> str:
+        """Scrape /metrics as Prometheus does, with the bearer token."""
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            answer = await client.get(
+                "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+            )
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
     async def rows(self, sql: str, **params: Any) -> list[Any]:
         async with self.db.connect() as conn:
             return list(await conn.execute(text(sql), params))
@@ -109,6 +119,7 @@ def desk_settings(url: str, database_url: str, fake: FakeTwilio, **extra: Any) -
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_URL": fake.base_url,
         "TEXTDESK_MEDIA_HOSTS": "127.0.0.1",
+        "TEXTDESK_METRICS_TOKEN": METRICS_TOKEN,
         "TEXTDESK_SEND_RATE": 100,
         "TEXTDESK_RETRY_BASE_SECONDS": 0.05,
         "TEXTDESK_SEND_TIMEOUT": 1.0,

@@ -242,7 +242,7 @@ async def test_health_readiness_and_metrics(desk: Desk) -> None:
         ready = await client.get("/readyz")
         assert ready.status_code == 200
         assert ready.json()["database"] == "ok"
-        metrics = (await client.get("/metrics")).text
+    metrics = await desk.metrics()
     assert 'textdesk_inbound_total{result="stored"}' in metrics
     assert "textdesk_outbound_total" in metrics
     assert "textdesk_dispatcher_lag_seconds" in metrics

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.requests import Request
@@ -28,6 +30,25 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    """GET /metrics: Prometheus' scrape, for the holder of ``TEXTDESK_METRICS_TOKEN``.
+
+    Without a token it does not exist (404), except in demo mode on a laptop: "loopback
+    only" would not do, as a reverse proxy on the same host makes every caller loopback.
+    """
+    container: Container = request.app.state.container
+    token = container.settings.metrics_token
+    if not token:
+        if not container.settings.demo:
+            return PlainTextResponse("not found", status_code=404)
+    else:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            return PlainTextResponse(
+                "bearer token required", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        # Constant time: the comparison must not tell a guesser how much of it was right.
+        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+            return PlainTextResponse("wrong token", status_code=403)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
