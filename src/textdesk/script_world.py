@@ -32,6 +32,7 @@ from textdesk.domain.records import (
     Comment,
     InvalidRecord,
     Record,
+    belongs_to,
     changes,
     number_for,
     parse_state,
@@ -135,10 +136,8 @@ class ScriptWorld:
         return self.texter.name or self.texter.phone
 
     def _owns(self, record: Record) -> bool:
-        """A texter only ever sees their own records over SMS (by account, else phone)."""
-        if self.texter.user_id is not None:
-            return record.caller_id == self.texter.user_id
-        return record.caller_phone == self.texter.phone
+        """A texter only ever sees their own records over SMS (the production rule)."""
+        return belongs_to(record, user_id=self.texter.user_id, phone=self.texter.phone)
 
     def _view(self, record: Record) -> dict[str, Any]:
         return record.as_dict(url=RECORD_URL.format(number=record.number))

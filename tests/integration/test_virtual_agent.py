@@ -13,6 +13,7 @@ from tests.integration.conftest import TEXTER, Desk
 from textdesk.adapters.db import records
 from textdesk.adapters.db.tables import record_attachments
 from textdesk.clock import SystemClock
+from textdesk.services.api_tokens import create_token
 from textdesk.services.processing import Converser
 from textdesk.services.users import add_user
 
@@ -170,6 +171,27 @@ async def test_my_incidents_lists_only_the_texters_open_records(desk: Desk, alic
         record = await records.get(conn, "INC0010001")
     assert record is not None
     assert [c.body for c in record.comments] == ["It drops every hour"]
+
+
+async def test_a_record_opened_by_phone_is_the_accounts_record(desk: Desk, alice: int) -> None:
+    """A record created through the API with only Alice's number (as typed) is hers."""
+    token = await create_token(db=desk.db, clock=desk.container.clock, name="tests")
+    async with httpx.AsyncClient(
+        base_url=f"{desk.url}/api/v1", headers={"Authorization": f"Bearer {token}"}
+    ) as api:
+        created = await api.post(
+            "/records",
+            json={"short_description": "Badge reader broken", "caller_phone": "+1 (555) 123-0001"},
+        )
+        assert created.status_code == 201
+        mine = await api.get("/records", params={"caller_id": alice, "caller_phone": TEXTER})
+        assert [r["short_description"] for r in mine.json()] == ["Badge reader broken"]
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    listing = await phone.say("my incidents")
+    assert "INC0010001 Badge reader broken" in listing
+    card = await phone.say("1")
+    assert "Badge reader broken" in card
 
 
 async def test_guests_are_told_my_incidents_needs_an_account(desk: Desk) -> None:

@@ -107,6 +107,16 @@ class Record:
         }
 
 
+def belongs_to(record: Record, *, user_id: int | None, phone: str) -> bool:
+    """Whether a record is this texter's: it names their account, or their phone.
+
+    Either is enough, whichever way the record was created: a record opened through
+    the API with only a caller phone is the account's record when that phone is the
+    account's number, and a guest's record stays theirs once they get an account.
+    """
+    return (user_id is not None and record.caller_id == user_id) or record.caller_phone == phone
+
+
 def changes(before: Record, fields: dict[str, Any]) -> dict[str, Any]:
     """Validate an update and return only what really changes (normalised)."""
     unknown = set(fields) - EDITABLE

@@ -28,6 +28,7 @@ from textdesk.domain.conversation import ConversationState
 from textdesk.domain.engine import Engine
 from textdesk.domain.events import Texter
 from textdesk.domain.nodes import CardField
+from textdesk.domain.records import belongs_to
 from textdesk.domain.sms import gsm_safe
 from textdesk.services.handoff import current_handoff
 from textdesk.services.records import record_view
@@ -191,10 +192,7 @@ class Desk:
         record = await record_store.get(conn, number)
         if record is None:
             raise DeskError(f"no record {number}")
-        owned = (conv.user_id is not None and record.caller_id == conv.user_id) or (
-            record.caller_phone == conv.phone
-        )
-        if not owned:
+        if not belongs_to(record, user_id=conv.user_id, phone=conv.phone):
             raise DeskError(f"{number} is not one of this texter's records")
         body = card_text(record_view(record, self.record_links), CARD_FIELDS, link=True)
         await self._say(conn, conv, agent, body, now)

@@ -17,7 +17,7 @@ from textdesk.domain.events import (
     Transfer,
     UpdateRecord,
 )
-from textdesk.domain.records import InvalidRecord, Record
+from textdesk.domain.records import InvalidRecord, Record, belongs_to
 from textdesk.services.processing import Turn
 from textdesk.services.records import open_records_of, record_view
 
@@ -37,9 +37,7 @@ class NoAgents:
 
 def _owned_by(record: Record, turn: Turn) -> bool:
     """A texter only ever sees their own records over SMS."""
-    if turn.texter.user_id is not None and record.caller_id == turn.texter.user_id:
-        return True
-    return record.caller_phone == turn.texter.phone
+    return belongs_to(record, user_id=turn.texter.user_id, phone=turn.texter.phone)
 
 
 class EffectRunner:

@@ -19,7 +19,6 @@ def record_view(record: Record, links: RecordLinkSigner) -> dict[str, Any]:
 async def open_records_of(
     conn: AsyncConnection, *, user_id: int | None, phone: str
 ) -> list[Record]:
-    """A texter's open records: by account when they have one, else by phone."""
-    if user_id is not None:
-        return await store.list_records(conn, caller_id=user_id, open_only=True)
-    return await store.list_records(conn, caller_phone=phone, open_only=True)
+    """A texter's open records: those naming their account or their phone (see
+    :func:`textdesk.domain.records.belongs_to`)."""
+    return await store.list_records(conn, caller_id=user_id, caller_phone=phone, open_only=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.tables import (
@@ -137,11 +137,19 @@ async def list_records(
     open_only: bool = False,
     limit: int = 50,
 ) -> list[Record]:
-    """Records, newest first, optionally a caller's (by account or phone) and open only."""
+    """Records, newest first, optionally a caller's and open only.
+
+    Given both an account and a phone, a record naming either is the caller's
+    (:func:`textdesk.domain.records.belongs_to`).
+    """
     query = _select().order_by(records.c.id.desc()).limit(limit)
-    if caller_id is not None:
+    if caller_id is not None and caller_phone is not None:
+        query = query.where(
+            or_(records.c.caller_id == caller_id, records.c.caller_phone == caller_phone)
+        )
+    elif caller_id is not None:
         query = query.where(records.c.caller_id == caller_id)
-    if caller_phone is not None:
+    elif caller_phone is not None:
         query = query.where(records.c.caller_phone == caller_phone)
     if open_only:
         query = query.where(records.c.state.in_(OPEN_STATES))
