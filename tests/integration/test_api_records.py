@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from tests.integration.conftest import Desk
+from textdesk.adapters.db import media, records
 from textdesk.services.api_tokens import create_token, list_tokens, revoke_token
 
 
@@ -81,6 +84,35 @@ async def test_record_link_shows_the_record_and_refuses_forgeries(
     assert "Screen flickers" in page.text
     assert forged.status_code == 404
     assert guessed.status_code == 404
+
+
+async def test_the_record_list_and_page_show_comments_and_photos(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    """GET /records carries each record's comments and photos; its page shows the photo."""
+    photo = b"\x89PNG\r\n\x1a\n" + b"texter's photo"
+    async with desk.db.begin() as conn:
+        now = desk.container.clock.now()
+        key = await media.save(conn, data=photo, content_type="image/png", now=now)
+        await records.create(
+            conn,
+            short_description="Cracked screen",
+            caller_id=None,
+            caller_phone=None,
+            now=now,
+            attachments=[key],
+        )
+    assert (await api.post("/records/INC0010001/comments", json={"body": "On it"})).is_success
+    [listed] = (await api.get("/records")).json()
+    one = (await api.get("/records/INC0010001")).json()
+    assert listed["attachments"] == one["attachments"] == 1
+    assert [c["body"] for c in listed["comments"]] == [c["body"] for c in one["comments"]]
+    assert [c["body"] for c in listed["comments"]] == ["On it"]
+    async with httpx.AsyncClient() as client:
+        page = await client.get(one["url"])
+        [src] = re.findall(r'<img src="([^"]+)"', page.text)
+        served = await client.get(html.unescape(src))
+    assert served.content == photo
 
 
 async def test_openapi_documents_the_api(desk: Desk) -> None:
