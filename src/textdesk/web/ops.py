@@ -84,6 +84,12 @@ async def record_page(request: Request) -> Response:
         record = await records.get(conn, number)
     if record is None:
         return PlainTextResponse("not found", status_code=404)
+    # The link is the texter's capability to this record, photos included; each
+    # photo URL is signed and expires like the media Twilio fetches.
+    photos = [container.signer.url_for(key) for key in record.attachments]
     return templates.TemplateResponse(
-        request, "record.html", {"record": record.as_dict()}, headers={"Cache-Control": "no-store"}
+        request,
+        "record.html",
+        {"record": record.as_dict(), "photos": photos},
+        headers={"Cache-Control": "no-store"},
     )

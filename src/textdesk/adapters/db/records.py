@@ -111,22 +111,29 @@ async def get(conn: AsyncConnection, number: str) -> Record | None:
     row = (await conn.execute(_select().where(records.c.number == number.upper()))).first()
     if row is None:
         return None
-    comments = [
-        Comment(c.author, c.body, c.created_at, c.public)
-        for c in await conn.execute(
-            select(record_comments)
-            .where(record_comments.c.record_id == row.id)
-            .order_by(record_comments.c.id)
-        )
-    ]
-    attachments = (
-        await conn.execute(
-            select(record_attachments.c.media_key)
-            .where(record_attachments.c.record_id == row.id)
-            .order_by(record_attachments.c.id)
-        )
-    ).scalars()
-    return _from_row(row, comments, list(attachments))
+    return (await _with_details(conn, [row]))[0]
+
+
+async def _with_details(conn: AsyncConnection, rows: Sequence[Any]) -> list[Record]:
+    """Records with their comments and attachments: two queries for any number of rows."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    comments: dict[int, list[Comment]] = {i: [] for i in ids}
+    for c in await conn.execute(
+        select(record_comments)
+        .where(record_comments.c.record_id.in_(ids))
+        .order_by(record_comments.c.id)
+    ):
+        comments[c.record_id].append(Comment(c.author, c.body, c.created_at, c.public))
+    attachments: dict[int, list[str]] = {i: [] for i in ids}
+    for a in await conn.execute(
+        select(record_attachments.c.record_id, record_attachments.c.media_key)
+        .where(record_attachments.c.record_id.in_(ids))
+        .order_by(record_attachments.c.id)
+    ):
+        attachments[a.record_id].append(a.media_key)
+    return [_from_row(r, comments[r.id], attachments[r.id]) for r in rows]
 
 
 async def list_records(
@@ -153,7 +160,7 @@ async def list_records(
         query = query.where(records.c.caller_phone == caller_phone)
     if open_only:
         query = query.where(records.c.state.in_(OPEN_STATES))
-    return [_from_row(r) for r in await conn.execute(query)]
+    return await _with_details(conn, list(await conn.execute(query)))
 
 
 async def apply_update(
