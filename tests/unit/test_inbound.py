@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from textdesk.domain.inbound import MalformedWebhook, can_answer, parse_inbound
+from textdesk.domain.inbound import MalformedWebhook, can_answer, parse_inbound, parse_status
 
-BASE = [("MessageSid", "SM" + "a" * 32), ("From", "+15551230001"), ("To", "+15550100100")]
+SID = "SM" + "a" * 32
+BASE = [("MessageSid", SID), ("From", "+15551230001"), ("To", "+15550100100")]
 
 
 def test_all_media_and_unknown_fields_are_kept() -> None:
@@ -40,6 +41,14 @@ def test_empty_body_is_fine() -> None:
     [
         (BASE[1:], "MessageSid"),
         ([("MessageSid", "nope"), *BASE[1:]], "MessageSid"),
+        ([("MessageSid", SID + "NumMedia0"), *BASE[1:]], "not a Twilio message SID"),
+        ([("MessageSid", "SM" + "A" * 32), *BASE[1:]], "not a Twilio message SID"),
+        ([("MessageSid", "SS" + "a" * 32), *BASE[1:]], "not a Twilio message SID"),
+        ([("MessageSid", "SM" + "a" * 31), *BASE[1:]], "not a Twilio message SID"),
+        ([("MessageSid", SID + "\n"), *BASE[1:]], "not a Twilio message SID"),
+        ([*BASE, ("SmsSid", "SM" + "b" * 32)], "disagree"),
+        ([*BASE, ("SmsMessageSid", "")], "disagree"),
+        ([*BASE, ("MessageSid", "MM" + "a" * 32)], "disagree"),
         (BASE[:2], "From and To"),
         ([*BASE, ("NumMedia", "x")], "NumMedia"),
         ([*BASE, ("NumMedia", "11")], "NumMedia"),
@@ -50,6 +59,36 @@ def test_malformed_forms_are_refused_with_a_reason(form: list[tuple[str, str]], 
     """A form missing what Twilio always sends is refused, saying what is wrong."""
     with pytest.raises(MalformedWebhook, match=why):
         parse_inbound(form)
+
+
+def test_any_sid_field_may_carry_the_sid_if_all_agree() -> None:
+    """SmsSid alone, or all three sid fields with one value, name the message."""
+    only_sms_sid = [("SmsSid", "MM" + "0" * 32), *BASE[1:]]
+    assert parse_inbound(only_sms_sid).message_sid == "MM" + "0" * 32
+    all_three = [*BASE, ("SmsMessageSid", SID), ("SmsSid", SID)]
+    assert parse_inbound(all_three).message_sid == SID
+
+
+def test_a_status_callback_is_read_with_its_error_code() -> None:
+    """A callback gives its message's sid, the status in lower case and the error code."""
+    form = [("MessageSid", SID), ("SmsSid", SID), ("MessageStatus", "Undelivered")]
+    report = parse_status([*form, ("ErrorCode", "30003")])
+    assert (report.message_sid, report.status, report.error_code) == (SID, "undelivered", 30003)
+
+
+@pytest.mark.parametrize(
+    ("form", "why"),
+    [
+        ([("MessageStatus", "sent")], "MessageSid"),
+        ([("MessageSid", SID + "MessageStatussent"), ("SmsStatus", "sent")], "not a Twilio"),
+        ([("MessageSid", SID), ("SmsSid", "SM" + "b" * 32), ("MessageStatus", "sent")], "disagree"),
+        ([("MessageSid", SID)], "MessageStatus"),
+    ],
+)
+def test_malformed_status_callbacks_are_refused(form: list[tuple[str, str]], why: str) -> None:
+    """A callback without one well-formed sid, or without a status, is refused."""
+    with pytest.raises(MalformedWebhook, match=why):
+        parse_status(form)
 
 
 @pytest.mark.parametrize(

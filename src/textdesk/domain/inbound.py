@@ -1,4 +1,12 @@
-"""Twilio's inbound webhook form, normalised to one channel-neutral message."""
+"""Twilio's webhook forms, normalised: an inbound text, or a delivery status.
+
+Both forms are signed, but Twilio's signature covers ``name + value`` pairs
+concatenated with no separator, so the boundary between a name and a value is not
+signed: ``MessageSid=SM…&NumMedia=0`` and ``MessageSid=SM…NumMedia0`` verify
+alike.  A replayed form re-split that way would bring a new sid and pass as a new
+text; a sid of exactly Twilio's shape, the same in every field that carries it,
+closes that door.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,9 @@ from dataclasses import dataclass
 from textdesk.domain.events import MediaRef
 
 MAX_MEDIA = 10
-_SID = re.compile(r"^(SM|MM|SS)[0-9a-zA-Z]{16,62}$")
+# Twilio's message SIDs: "SM" (an SMS) or "MM" (an MMS), then 32 lowercase hex digits.
+_SID = re.compile(r"(?:SM|MM)[0-9a-f]{32}")
+_SID_FIELDS = frozenset({"MessageSid", "SmsMessageSid", "SmsSid"})
 # What Twilio's Messages API takes as ``To`` for an SMS: E.164, at most 15 digits.
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
@@ -28,6 +38,15 @@ class InboundSms:
     params: dict[str, str]
 
 
+@dataclass(frozen=True)
+class StatusReport:
+    """A status callback, as Twilio reports a message's progress."""
+
+    message_sid: str
+    status: str
+    error_code: int | None
+
+
 def can_answer(sender: str) -> bool:
     """Whether a text from ``sender`` can be answered by SMS.
 
@@ -38,16 +57,29 @@ def can_answer(sender: str) -> bool:
     return _E164.match(sender) is not None
 
 
+def _the_sid(sids: list[str]) -> str:
+    """The one sid the form's sid fields agree on, if it has Twilio's shape."""
+    if not sids:
+        raise MalformedWebhook("MessageSid is missing")
+    sid = sids[0]
+    if any(other != sid for other in sids):
+        raise MalformedWebhook("MessageSid, SmsMessageSid and SmsSid disagree")
+    if _SID.fullmatch(sid) is None:
+        raise MalformedWebhook("MessageSid is not a Twilio message SID")
+    return sid
+
+
 def parse_inbound(items: Sequence[tuple[str, str]]) -> InboundSms:
     """Read the fields we rely on; keep every field as posted (unknown ones included)."""
     params: dict[str, str] = {}
+    sids: list[str] = []
     for name, value in items:
+        if name in _SID_FIELDS:
+            sids.append(value)
         # A repeated name is not part of Twilio's format; keep the first, as Twilio's
         # own parsers do, but it was still covered by the signature check.
         params.setdefault(name, value)
-    sid = params.get("MessageSid") or params.get("SmsMessageSid") or params.get("SmsSid") or ""
-    if not _SID.match(sid):
-        raise MalformedWebhook("MessageSid is missing or not a Twilio message SID")
+    sid = _the_sid(sids)
     from_phone = params.get("From", "").strip()
     to_phone = params.get("To", "").strip()
     if not from_phone or not to_phone:
@@ -71,4 +103,22 @@ def parse_inbound(items: Sequence[tuple[str, str]]) -> InboundSms:
         body=params.get("Body", ""),
         media=tuple(media),
         params=params,
+    )
+
+
+def parse_status(items: Sequence[tuple[str, str]]) -> StatusReport:
+    """Read a status callback: its message's sid, the status and any error code."""
+    fields: dict[str, str] = {}
+    sids: list[str] = []
+    for name, value in items:
+        if name in _SID_FIELDS:
+            sids.append(value)
+        fields.setdefault(name, value)
+    sid = _the_sid(sids)
+    status = fields.get("MessageStatus") or fields.get("SmsStatus")
+    if not status:
+        raise MalformedWebhook("MessageStatus is missing")
+    code = fields.get("ErrorCode", "")
+    return StatusReport(
+        message_sid=sid, status=status.lower(), error_code=int(code) if code.isdigit() else None
     )

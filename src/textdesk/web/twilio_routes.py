@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import unquote_plus
 
 from starlette.exceptions import HTTPException
@@ -10,8 +11,10 @@ from starlette.responses import PlainTextResponse, Response
 
 from textdesk.adapters.twilio.signature import is_valid_signature
 from textdesk.bootstrap import Container
-from textdesk.domain.inbound import MalformedWebhook, parse_inbound
+from textdesk.domain.inbound import MalformedWebhook, parse_inbound, parse_status
 from textdesk.services.receive import Acceptance, accept_inbound, accept_status
+
+log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # Responses hold no per-request state, so every webhook can be answered with the same one.
@@ -71,6 +74,13 @@ async def _signed_form(request: Request, path: str) -> list[tuple[str, str]] | N
     return items
 
 
+def _refused(path: str, problem: MalformedWebhook) -> Response:
+    # Signed, so Twilio (or someone holding its token, or replaying its requests) sent
+    # it: worth a line in the log, where a forged signature is not.
+    log.warning("signed webhook to %s refused: %s", path, problem)
+    return PlainTextResponse(f"malformed webhook: {problem}", status_code=400)
+
+
 async def inbound_sms(request: Request) -> Response:
     """POST /twilio/sms: store the text durably, answer empty TwiML."""
     container: Container = request.app.state.container
@@ -80,7 +90,7 @@ async def inbound_sms(request: Request) -> Response:
     try:
         message = parse_inbound(items)
     except MalformedWebhook as exc:
-        return PlainTextResponse(f"malformed webhook: {exc}", status_code=400)
+        return _refused("/twilio/sms", exc)
     result = await accept_inbound(
         committer=container.committer,
         numbers=container.numbers,
@@ -99,18 +109,16 @@ async def status_callback(request: Request) -> Response:
     items = await _signed_form(request, "/twilio/status")
     if items is None:
         return PlainTextResponse("invalid X-Twilio-Signature", status_code=403)
-    fields = dict(items)
-    sid = fields.get("MessageSid") or fields.get("SmsSid")
-    status = fields.get("MessageStatus") or fields.get("SmsStatus")
-    if not sid or not status:
-        return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
-    code = fields.get("ErrorCode", "")
+    try:
+        report = parse_status(items)
+    except MalformedWebhook as exc:
+        return _refused("/twilio/status", exc)
     moved = await accept_status(
         committer=container.committer,
         clock=container.clock,
-        sid=sid,
-        status=status.lower(),
-        error_code=int(code) if code.isdigit() else None,
+        sid=report.message_sid,
+        status=report.status,
+        error_code=report.error_code,
     )
     if moved:
         await container.bus.publish({"type": "status", "conversation_id": moved})
