@@ -163,7 +163,7 @@ async def test_yes_after_stop_mid_topic_answers_the_question(desk: Desk, alice: 
     assert "new incident?" in await phone.reply_to("skip")
     await phone.say("STOP")
     created = "\n".join(m.body for m in await phone.say("yes"))
-    assert "Thanks! We'll text you about INC" in created
+    assert "Thanks! Your report is INC" in created
     assert await desk.scalar("SELECT count(*) FROM records") == 1
     assert await desk.scalar("SELECT count(*) FROM carrier_optouts WHERE active") == 0
     assert not await desk.scalar("SELECT count(*) FROM subscriptions WHERE enabled")

@@ -98,6 +98,9 @@ async def test_report_an_issue_with_a_photo_creates_an_incident(desk: Desk, alic
     assert "INC0010001" in card
     assert "The printer on floor 2 is jammed" in card
     assert f"{desk.url}/r/INC0010001." in card
+    # Nobody is assigned yet: the card leaves the field out rather than say "(unassigned)".
+    assert "Assigned to" not in card
+    assert "Text START to get its updates" in card
     async with desk.db.connect() as conn:
         record = await records.get(conn, "INC0010001")
         assert record is not None

@@ -76,7 +76,24 @@ def test_report_issue(demo: TopicSet) -> None:
         "caller_phone": "+15551230001",
     }
     assert card.startswith("Number: INC0000100\nShort description: Printer jams on page 2")
-    assert end == "Thanks! We'll text you about INC0000100. Reply MENU for more."
+    assert end == (
+        "Thanks! Your report is INC0000100. Text START to get its updates by SMS; "
+        "reply MENU for more."
+    )
+
+
+def test_a_guest_is_not_promised_texts_about_their_report(demo: TopicSet) -> None:
+    """Guests cannot get notifications, so the last text says what they can do instead."""
+    chat = Chat(demo, texter=GUEST)
+    chat.send("hello")
+    chat.send("1")
+    chat.send("Printer jams on page 2")
+    chat.send("printer")
+    chat.send("skip")
+    *_, end = chat.send("yes")
+    assert end.startswith("Thanks! Your report is INC0000100. Quote that number")
+    assert "START" not in end
+    assert "text you" not in end
 
 
 def test_report_issue_can_be_cancelled(demo: TopicSet) -> None:

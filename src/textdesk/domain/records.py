@@ -94,7 +94,8 @@ class Record:
             "priority": f"{self.priority} - {PRIORITY_LABELS[self.priority]}",
             "caller": self.caller_name or self.caller_phone or "",
             "caller_phone": self.caller_phone or "",
-            "assigned_to": self.assigned_to or "(unassigned)",
+            # Empty, not "(unassigned)": cards leave empty fields out.
+            "assigned_to": self.assigned_to or "",
             "opened_at": self.opened_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "comments": [
