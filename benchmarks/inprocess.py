@@ -105,7 +105,7 @@ async def measure(texters: int, messages: int, warmup: int, gc_threshold: int | 
     settings_env = {
         "TEXTDESK_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'textdesk.db'}",
         "TEXTDESK_PUBLIC_URL": PUBLIC_URL,
-        "TEXTDESK_SECRET_KEY": "inprocess-secret-key-" + "0" * 32,
+        "TEXTDESK_SECRET_KEY": "inprocess-secret-Zx4cV7bN1mQ3wE6rT9yU2iO5pA8sD0fG",
         "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_API_URL": "http://127.0.0.1:9",  # nothing is sent: no background loops

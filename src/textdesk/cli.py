@@ -25,7 +25,7 @@ from textdesk.bootstrap import build, settle_heap
 from textdesk.chat import run_chat
 from textdesk.cli_topics import topics_app
 from textdesk.clock import SystemClock
-from textdesk.config import DEV_SECRET_KEY, Settings
+from textdesk.config import Settings
 from textdesk.domain.handoff import InvalidHours, hours_from_text
 from textdesk.phones import InvalidPhone, to_e164
 from textdesk.services import agents, api_tokens, demo, numbers, users
@@ -97,12 +97,6 @@ def serve(
     """Serve the web app (webhooks, workspace, API) and, by default, the dispatcher."""
     settings = _settings()
     _logging(settings)
-    if settings.secret_key == DEV_SECRET_KEY and host not in ("127.0.0.1", "localhost", "::1"):
-        console.print(
-            "[red]The demo's secret key is public: set TEXTDESK_SECRET_KEY before serving "
-            f"on {host}, where others can reach the Workspace.[/red]"
-        )
-        raise typer.Exit(2)
     if workers > 1 and is_sqlite(settings.database_url):
         console.print(
             "[red]SQLite serves one process; use PostgreSQL (TEXTDESK_DATABASE_URL) "

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET_KEY = "textdesk-dev-secret-change-me"  # noqa: S105 - the placeholder we refuse
+from textdesk.install import MAKE_A_SECRET, SECRET_KEY_FILE, data_dir, local_secret_key, weak_secret
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_TOPICS_DIR = PACKAGE_DIR / "demo" / "topics"
 NOTIFICATION_TEMPLATES_DIR = PACKAGE_DIR / "templates" / "notifications"
@@ -37,7 +38,12 @@ class Settings(BaseSettings):
         description="Notification templates (<event>.txt) and replies.yaml; missing files "
         "fall back to the packaged ones.",
     )
-    secret_key: str = Field(default=DEV_SECRET_KEY, alias="TEXTDESK_SECRET_KEY")
+    secret_key: str = Field(
+        default="",
+        alias="TEXTDESK_SECRET_KEY",
+        description="Signs sessions, links and (in the sandbox) webhooks; unset on a local "
+        "SQLite install: generated once into the database's folder.",
+    )
     demo: bool = Field(default=False, alias="TEXTDESK_DEMO")
     twilio_account_sid: str | None = Field(default=None, alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: str | None = Field(default=None, alias="TWILIO_AUTH_TOKEN")
@@ -83,18 +89,38 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> Self:
-        # The placeholder is public: with it anyone can sign a Workspace session or, in
-        # the sandbox, a webhook.  Only the demo (on this machine) may use it.
-        if self.secret_key == DEV_SECRET_KEY and not self.demo:
-            raise ValueError(
-                "TEXTDESK_SECRET_KEY is the development placeholder; set a long random "
-                "value (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
-                "or run in demo mode (TEXTDESK_DEMO=1)."
-            )
+    def _refuse_unsafe(self) -> Self:
+        self.secret_key = self._strong_secret_key()
         if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
             raise ValueError("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
         return self
+
+    def _strong_secret_key(self) -> str:
+        # A guessable key lets anyone sign a Workspace session (as the admin), a signed
+        # media URL or, in the sandbox, a webhook: no weak key and no shared default,
+        # not even in demo mode.
+        if "secret_key" in self.model_fields_set:
+            problem = weak_secret(self.secret_key)
+            if problem:
+                raise ValueError(f"TEXTDESK_SECRET_KEY {problem}")
+            return self.secret_key
+        folder = data_dir(self.database_url)
+        if folder is None:
+            raise ValueError(
+                "TEXTDESK_SECRET_KEY is not set: every process on this database must sign "
+                f"with the same key, so give them all one (make it with `{MAKE_A_SECRET}`)"
+            )
+        try:
+            key = local_secret_key(folder)
+        except OSError as exc:
+            raise ValueError(
+                f"cannot keep the generated secret key in {folder}: {exc}; set "
+                "TEXTDESK_SECRET_KEY instead"
+            ) from exc
+        problem = weak_secret(key)
+        if problem:
+            raise ValueError(f"the secret key in {folder / SECRET_KEY_FILE} {problem}")
+        return key
 
     @property
     def sandbox(self) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN
+from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, SECRET_KEY
 from textdesk.testing import FakeTwilio, bind_free_port
 
 TEXTDESK = str(Path(sys.executable).with_name("textdesk"))
@@ -87,7 +87,7 @@ def server(tmp_path: Path, fake_twilio: FakeTwilio) -> Iterator[ServerProcess]:
         {
             "TEXTDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'textdesk.db'}",
             "TEXTDESK_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "TEXTDESK_SECRET_KEY": "e2e-secret-" + "y" * 40,
+            "TEXTDESK_SECRET_KEY": SECRET_KEY,
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_API_URL": fake_twilio.base_url,

@@ -26,6 +26,8 @@ from textdesk.web.app import create_app
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+# Strong enough to be accepted: 32+ characters, 16+ different ones.
+SECRET_KEY = "test-secret-Kq7vN2xLmP9wR4tY8bZ3cF6hJ1dG5sA0"
 METRICS_TOKEN = "test-metrics-token-Qw3rTy7uIoP9aSdF"
 NUMBER = "+15550100100"
 TEXTER = "+15551230001"
@@ -114,7 +116,7 @@ def desk_settings(url: str, database_url: str, fake: FakeTwilio, **extra: Any) -
     values: dict[str, Any] = {
         "TEXTDESK_DATABASE_URL": database_url,
         "TEXTDESK_PUBLIC_URL": url,
-        "TEXTDESK_SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "TEXTDESK_SECRET_KEY": SECRET_KEY,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_URL": fake.base_url,

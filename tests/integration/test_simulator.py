@@ -19,7 +19,7 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.conftest import NUMBER, TEXTER, EchoConverser
+from tests.integration.conftest import NUMBER, SECRET_KEY, TEXTER, EchoConverser
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.tables import inbox
 from textdesk.chat import ChatError, chat
@@ -264,7 +264,7 @@ async def test_simulator_is_404_with_real_twilio(sqlite_url: str) -> None:
         sqlite_url,
         TWILIO_ACCOUNT_SID="AC" + "1" * 32,
         TWILIO_AUTH_TOKEN="real-looking-token",
-        TEXTDESK_SECRET_KEY="test-secret-key-" + "x" * 32,
+        TEXTDESK_SECRET_KEY=SECRET_KEY,
     )
     app = create_app(settings, converser=EchoConverser())
     with serve_app(app, sock=sock, lifespan="on"):

@@ -7,38 +7,79 @@ from pydantic import ValidationError
 
 from textdesk.config import Settings
 
-SECRET = "a-real-secret-" + "z" * 30
+SECRET = "a-real-secret-Lk3jH6gF9dS2aQ5wE8rT1yU4iO7pZ0xC"
+PG = "postgresql+psycopg://textdesk@db.example.com/textdesk"
 
 
-def test_placeholder_secret_is_refused_with_real_twilio() -> None:
-    """Running against real Twilio with the development secret is refused."""
-    with pytest.raises(ValidationError, match="TEXTDESK_SECRET_KEY"):
-        Settings(TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_AUTH_TOKEN="t")
+WEAK_KEYS = [
+    "",
+    "a",
+    "changeme",
+    "textdesk-dev-secret-change-me ",  # the old public placeholder, with a space
+    "x" * 64,  # long, but one character
+    "0123456789abcde" * 4,  # long, but 15 different characters
+]
 
 
-def test_placeholder_secret_is_refused_in_the_sandbox_outside_demo_mode() -> None:
-    """No credentials is not a licence: the public secret would sign sessions and webhooks."""
-    with pytest.raises(ValidationError, match="TEXTDESK_SECRET_KEY"):
-        Settings()
+@pytest.mark.parametrize("demo", [False, True])
+@pytest.mark.parametrize("key", WEAK_KEYS)
+def test_a_weak_secret_key_is_refused_with_how_to_make_one(key: str, demo: bool) -> None:
+    """Short or repetitive keys are refused, in demo mode too, saying how to make a good one."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(
+            TEXTDESK_SECRET_KEY=key,
+            TEXTDESK_DEMO=demo,
+            TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+            TWILIO_AUTH_TOKEN="token",
+        )
+    message = str(refused.value)
+    assert "TEXTDESK_SECRET_KEY is too weak" in message
+    assert "secrets.token_urlsafe(48)" in message
 
 
-def test_placeholder_secret_is_allowed_in_the_demo_sandbox() -> None:
-    """The demo works out of the box with no configuration."""
-    settings = Settings(TEXTDESK_DEMO=True)
-    assert settings.sandbox
-    assert settings.api_url == "http://127.0.0.1:8000/sandbox/twilio"
+def test_a_key_of_32_characters_with_16_different_ones_is_accepted() -> None:
+    """The limit itself passes: 32 characters, 16 different."""
+    key = "0123456789abcdef" * 2
+    assert Settings(TEXTDESK_SECRET_KEY=key, TEXTDESK_DATABASE_URL=PG).secret_key == key
+
+
+def test_a_shared_database_without_a_secret_key_is_refused() -> None:
+    """On PostgreSQL (several processes, maybe several hosts) the key must be given to all."""
+    with pytest.raises(ValidationError, match="every process on this database"):
+        Settings(TEXTDESK_DATABASE_URL=PG)
+
+
+def test_an_in_memory_database_without_a_secret_key_is_refused() -> None:
+    """No data folder to keep a generated key in: the operator must set one."""
+    with pytest.raises(ValidationError, match="TEXTDESK_SECRET_KEY is not set"):
+        Settings(TEXTDESK_DATABASE_URL="sqlite+aiosqlite://")
+
+
+def test_the_sandbox_token_follows_the_secret_key() -> None:
+    """The sandbox's Twilio auth token is derived from the key, so it is as unguessable."""
+    one = Settings(TEXTDESK_SECRET_KEY=SECRET, TEXTDESK_DATABASE_URL=PG, TEXTDESK_DEMO=True)
+    other = Settings(TEXTDESK_SECRET_KEY=SECRET[::-1], TEXTDESK_DATABASE_URL=PG, TEXTDESK_DEMO=True)
+    assert one.sandbox
+    assert one.api_url == "http://127.0.0.1:8000/sandbox/twilio"
+    assert one.auth_token != other.auth_token
+    assert SECRET not in one.auth_token
 
 
 def test_credentials_come_in_pairs() -> None:
     """An account SID without its token is a configuration error."""
     with pytest.raises(ValidationError, match="both"):
-        Settings(TEXTDESK_SECRET_KEY=SECRET, TWILIO_ACCOUNT_SID="AC" + "1" * 32)
+        Settings(
+            TEXTDESK_SECRET_KEY=SECRET,
+            TEXTDESK_DATABASE_URL=PG,
+            TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+        )
 
 
 def test_real_twilio_uses_the_configured_api() -> None:
     """With credentials, texts go to TWILIO_API_URL and the sandbox is off."""
     settings = Settings(
         TEXTDESK_SECRET_KEY=SECRET,
+        TEXTDESK_DATABASE_URL=PG,
         TWILIO_ACCOUNT_SID="AC" + "1" * 32,
         TWILIO_AUTH_TOKEN="token",
     )
