@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from textdesk.demo import demo_media
 from textdesk.domain.topic_checks import SETTINGS_ID, Loc, Problem, validate_topics
 from textdesk.domain.topics import Topic, TopicSet, TopicSettings
 
@@ -143,10 +144,15 @@ def _read(directory: Path) -> tuple[TopicSet | None, list[str], list[str]]:
         topics.append(topic)
     topic_set = TopicSet(topics=topics, settings=settings)
     warnings: list[str] = []
-    for problem in validate_topics(topic_set):
+    for problem in validate_topics(topic_set, media_exists=_media_exists):
         located = _locate(problem, sources, settings_source, directory)
         (errors if problem.severity == "error" else warnings).append(located)
     return (None if errors else topic_set), errors, warnings
+
+
+def _media_exists(key: str) -> bool:
+    """Whether ``/media`` can serve an image node's key: today, a packaged demo image."""
+    return demo_media(key) is not None
 
 
 def _locate(

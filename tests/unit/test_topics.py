@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from textdesk.domain.records import RECORD_FIELDS, Record
 from textdesk.domain.topic_checks import Problem, validate_topics
 from textdesk.domain.topics import (
     ChoiceNode,
@@ -324,3 +326,78 @@ def test_missing_folder_is_an_error(tmp_path: Path) -> None:
     """A folder that does not exist is reported, not crashed on."""
     errors, _ = validate_dir(tmp_path / "nope")
     assert errors == [f"{tmp_path / 'nope'}: not a folder"]
+
+
+def test_what_would_break_in_front_of_a_texter_is_an_error_with_its_line(
+    tmp_path: Path,
+) -> None:
+    """An unknown record source, a missing image and an unknown card field are errors."""
+    folder_with(
+        tmp_path,
+        "t.yaml",
+        """
+        title: T
+        nodes:
+          - type: dynamic_choice
+            prompt: Which one?
+            var: ticket
+            source: my_open_tickets
+          - type: image
+            media: demo/nowhere.png
+          - type: card
+            record: ticket
+            fields: [number, colour]
+        """,
+    )
+    errors, _ = validate_dir(tmp_path)
+    assert errors == [
+        "t.yaml:6: nodes[0].source: no record source 'my_open_tickets' (my_open_incidents)",
+        "t.yaml:8: nodes[1].media: no image 'demo/nowhere.png'",
+        "t.yaml:11: nodes[2].fields[1]: records have no field 'colour' ("
+        + ", ".join(sorted(RECORD_FIELDS))
+        + ")",
+    ]
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "stop",
+        "Menu",
+        "restart",
+        "agent",
+        "bye",
+        "help",
+        "INFO",
+        "notifications",
+        "start",
+        "unstop",
+        "stopall",
+        "unsubscribe",
+        "cancel",
+        "end",
+        "quit",
+        "revoke",
+        "optout",
+    ],
+)
+def test_a_whole_message_command_word_cannot_be_a_keyword(tmp_path: Path, word: str) -> None:
+    """Texted alone, a command word never reaches topic discovery: it is an error."""
+    folder_with(tmp_path, "t.yaml", f"title: T\nkeywords: [printer, {word}]\n")
+    errors, _ = validate_dir(tmp_path)
+    assert len(errors) == 1
+    assert errors[0].startswith(f"t.yaml:2: keywords[1]: {word!r} is ")
+    assert "can never start this one" in errors[0]
+
+
+def test_a_phrase_containing_a_command_word_is_a_fine_keyword(tmp_path: Path) -> None:
+    """'cancel my ticket' is not the whole-message word CANCEL."""
+    folder_with(tmp_path, "t.yaml", "title: T\nkeywords: [cancel my ticket, stop sign]\n")
+    assert validate_dir(tmp_path) == ([], [])
+
+
+def test_record_fields_are_what_a_record_shows() -> None:
+    """The fields cards are checked against are exactly those a record view has."""
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    record = Record(1, "INC0010001", "x", "", None, "New", 2, 3, None, None, None, None, now, now)
+    assert set(record.as_dict()) == RECORD_FIELDS

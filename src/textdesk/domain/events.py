@@ -63,6 +63,11 @@ class Effect:
     """Base class of engine requests."""
 
 
+# The queries a Dynamic Choice's ``source`` may name: ``textdesk topics validate``
+# refuses any other, since at run time it could only answer "something went wrong".
+RECORD_SOURCES = frozenset({"my_open_incidents"})
+
+
 @dataclass(frozen=True)
 class QueryRecords(Effect):
     """Records for a Dynamic Choice, e.g. ``source="my_open_incidents"``."""

@@ -10,6 +10,26 @@ STATES = ("New", "In Progress", "On Hold", "Resolved", "Closed", "Canceled")
 OPEN_STATES = ("New", "In Progress", "On Hold")
 URGENCY_LABELS = {1: "High", 2: "Medium", 3: "Low"}
 PRIORITY_LABELS = {1: "Critical", 2: "High", 3: "Moderate", 4: "Low", 5: "Planning"}
+# What a record shows to topics, cards and notification templates (``as_dict``'s keys).
+RECORD_FIELDS = frozenset(
+    {
+        "number",
+        "short_description",
+        "description",
+        "category",
+        "state",
+        "urgency",
+        "priority",
+        "caller",
+        "caller_phone",
+        "assigned_to",
+        "opened_at",
+        "updated_at",
+        "comments",
+        "attachments",
+        "url",
+    }
+)
 # Fields a record may be updated through (API, topics); the rest are derived or fixed.
 EDITABLE = frozenset(
     {"short_description", "description", "category", "state", "urgency", "assigned_to"}

@@ -9,16 +9,19 @@ single stray character.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from jinja2 import TemplateSyntaxError
 
+from textdesk.domain.events import RECORD_SOURCES
+from textdesk.domain.records import RECORD_FIELDS
 from textdesk.domain.replies import Option, normalize_command, render_choices
 from textdesk.domain.sms import flatten_markdown, gsm_safe, sms_cost, ucs2_culprits
-from textdesk.domain.subscriptions import RESERVED_WORDS
+from textdesk.domain.subscriptions import CONDITIONAL_OPT_IN, RESERVED_WORDS
 from textdesk.domain.templating import compile_expression, compile_template
+from textdesk.domain.topic_settings import TopicSettings
 from textdesk.domain.topics import (
     AddCommentNode,
     BooleanNode,
@@ -52,6 +55,8 @@ Loc = tuple[str | int, ...]
 _PLACEHOLDER = "x" * 10
 _EXPR_RE = re.compile(r"\{\{.*?\}\}|\$\{[^}]*\}", re.DOTALL)
 _TAG_RE = re.compile(r"\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+# Carrier help words: Twilio answers HELP and INFO on a long code, whatever we do.
+_CARRIER_HELP_WORDS = frozenset({"help", "info"})
 
 
 @dataclass(frozen=True)
@@ -166,9 +171,44 @@ def sms_lint(text: str) -> list[str]:
     return out
 
 
-def _check_topic(topic: Topic, known_topics: set[str], more_word: str) -> Iterator[Problem]:
+def command_words(settings: TopicSettings) -> dict[str, str]:
+    """Every whole-message word the agent acts on before topics, and what it does.
+
+    Such a word, texted alone, never reaches topic discovery, so it cannot be a
+    topic keyword. ``yes`` is left out: it is an ordinary answer except from a number
+    the carrier has opted out.
+    """
+    words: dict[str, str] = {}
+    for command, listed in settings.commands.model_dump().items():
+        for word in listed:
+            words[normalize_command(word)] = f"the {command!r} command"
+    for word in _CARRIER_HELP_WORDS:
+        words.setdefault(word, "a carrier help keyword")
+    for word in RESERVED_WORDS - {CONDITIONAL_OPT_IN}:
+        words.setdefault(word, "a carrier opt-out/opt-in or notification keyword")
+    return words
+
+
+def _check_topic(
+    topic: Topic,
+    known_topics: set[str],
+    settings: TopicSettings,
+    media_exists: Callable[[str], bool] | None,
+) -> Iterator[Problem]:
     def problem(severity: Literal["error", "warning"], loc: Loc, message: str) -> Problem:
         return Problem(severity, topic.id, loc, message)
+
+    more_word = settings.more_word
+    commands = command_words(settings)
+    for index, keyword in enumerate(topic.keywords):
+        if (what := commands.get(normalize_command(keyword))) is not None:
+            yield problem(
+                "error",
+                ("keywords", index),
+                f"{keyword!r} is {what}: texted alone it is handled before any topic, so "
+                "it can never start this one (a phrase containing it, such as "
+                f"'{keyword} my ticket', is fine)",
+            )
 
     seen: dict[str, int] = {}
     for index, node in enumerate(topic.nodes):
@@ -185,6 +225,26 @@ def _check_topic(topic: Topic, known_topics: set[str], more_word: str) -> Iterat
                 yield problem("error", _loc(index, field), f"no node with id {target!r}")
         if isinstance(node, SwitchTopicNode) and node.topic not in known_topics:
             yield problem("error", _loc(index, "topic"), f"no topic with id {node.topic!r}")
+        if isinstance(node, DynamicChoiceNode) and node.source not in RECORD_SOURCES:
+            known = ", ".join(sorted(RECORD_SOURCES))
+            yield problem(
+                "error", _loc(index, "source"), f"no record source {node.source!r} ({known})"
+            )
+        if (
+            isinstance(node, ImageNode)
+            and media_exists is not None
+            and not media_exists(node.media)
+        ):
+            yield problem("error", _loc(index, "media"), f"no image {node.media!r}")
+        if isinstance(node, CardNode):
+            for i, card_field in enumerate(node.fields):
+                name = card_field.field.split(".", 1)[0]
+                if name not in RECORD_FIELDS:
+                    yield problem(
+                        "error",
+                        ("nodes", index, "fields", i),
+                        f"records have no field {name!r} ({', '.join(sorted(RECORD_FIELDS))})",
+                    )
         for field, source, expression in _templates(node):
             if message := _compile_problem(source, expression):
                 yield problem("error", _loc(index, field), message)
@@ -193,8 +253,15 @@ def _check_topic(topic: Topic, known_topics: set[str], more_word: str) -> Iterat
                 yield problem("warning", _loc(index, field), message)
 
 
-def validate_topics(topics: TopicSet | Iterable[Topic]) -> list[Problem]:
-    """Every problem found in ``topics`` (and its settings, given a ``TopicSet``)."""
+def validate_topics(
+    topics: TopicSet | Iterable[Topic], *, media_exists: Callable[[str], bool] | None = None
+) -> list[Problem]:
+    """Every problem found in ``topics`` (and its settings, given a ``TopicSet``).
+
+    ``media_exists`` says whether an image node's ``media`` key can be served; the
+    caller knows where images live (the domain does no I/O). Without it images are
+    not checked.
+    """
     topic_set = topics if isinstance(topics, TopicSet) else TopicSet(topics=list(topics))
     settings = topic_set.settings
     problems: list[Problem] = []
@@ -204,7 +271,7 @@ def validate_topics(topics: TopicSet | Iterable[Topic]) -> list[Problem]:
             problems.append(Problem("error", topic.id, ("id",), "duplicate topic id"))
         known.add(topic.id)
     for topic in topic_set.topics:
-        problems.extend(_check_topic(topic, known, settings.more_word))
+        problems.extend(_check_topic(topic, known, settings, media_exists))
     if isinstance(topics, TopicSet):
         for name in ("greeting_topic", "fallback_topic"):
             target = getattr(settings, name)
@@ -219,7 +286,7 @@ def validate_topics(topics: TopicSet | Iterable[Topic]) -> list[Problem]:
                         "error", SETTINGS_ID, ("menu_order", i), f"no topic with id {topic_id!r}"
                     )
                 )
-        # --- issue 5: STOP, END, START... belong to the carrier and to notifications.
+        # STOP, END, START... belong to the carrier and to notifications.
         for command, words in settings.commands.model_dump().items():
             for i, word in enumerate(words):
                 if normalize_command(word) in RESERVED_WORDS:
@@ -230,7 +297,6 @@ def validate_topics(topics: TopicSet | Iterable[Topic]) -> list[Problem]:
                     problems.append(
                         Problem("error", SETTINGS_ID, ("commands", command, i), message)
                     )
-        # --- end issue 5
         texts = {"help_text": settings.help_text} | {
             f"texts.{k}": v for k, v in settings.texts.model_dump().items()
         }
