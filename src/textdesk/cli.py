@@ -29,6 +29,7 @@ from textdesk.config import Settings
 from textdesk.domain.handoff import InvalidHours, hours_from_text
 from textdesk.phones import InvalidPhone, to_e164
 from textdesk.services import agents, api_tokens, demo, numbers, users
+from textdesk.topic_files import TopicFileError, load_topics
 
 app = typer.Typer(
     help="textdesk: a conversational SMS service desk.",
@@ -52,6 +53,24 @@ def _settings() -> Settings:
     except ValidationError as exc:
         for error in exc.errors():
             console.print(f"[red]configuration error:[/red] {error['msg']}")
+        raise typer.Exit(2) from exc
+
+
+def _check_topics(settings: Settings) -> None:
+    """Refuse to start on a topic folder that cannot be used, saying why in its terms.
+
+    The app would fail the same way while starting, but as a traceback from inside
+    the server; an operator needs the file, the line and the field.
+    """
+    try:
+        load_topics(settings.topics_dir)
+    except TopicFileError as exc:
+        console.print(f"[red]The topics in {settings.topics_dir} cannot be used:[/red]")
+        for error in exc.errors:
+            console.print(f"  {error}", markup=False, highlight=False)
+        console.print(
+            "Fix them (`textdesk topics validate DIR` checks a folder), then start again."
+        )
         raise typer.Exit(2) from exc
 
 
@@ -97,6 +116,7 @@ def serve(
     """Serve the web app (webhooks, workspace, API) and, by default, the dispatcher."""
     settings = _settings()
     _logging(settings)
+    _check_topics(settings)
     if workers > 1 and is_sqlite(settings.database_url):
         console.print(
             "[red]SQLite serves one process; use PostgreSQL (TEXTDESK_DATABASE_URL) "
@@ -146,6 +166,7 @@ def worker() -> None:
     """Run the inbox processor and outbox dispatcher as their own process."""
     settings = _settings()
     _logging(settings)
+    _check_topics(settings)
 
     async def run() -> None:
         container = build(settings)
