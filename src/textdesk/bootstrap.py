@@ -18,6 +18,7 @@ from textdesk.adapters.login_throttle import LocalLoginThrottle, RedisLoginThrot
 from textdesk.adapters.notification_files import NotificationFiles
 from textdesk.adapters.pacing import LocalPacer, RedisPacer
 from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
+from textdesk.adapters.twilio import media_url
 from textdesk.adapters.twilio.api_transport import LeanTransport, proxied
 from textdesk.adapters.twilio.media import TwilioMediaFetcher
 from textdesk.adapters.twilio.rest import TwilioRestGateway
@@ -154,13 +155,15 @@ def build(
         account_sid=settings.account_sid,
         auth_token=settings.auth_token,
     )
+    api_origin, api_prefix = media_url.api_origin(settings.api_url)
     fetcher = TwilioMediaFetcher(
         http,
         account_sid=settings.account_sid,
         auth_token=settings.auth_token,
-        allowed_hosts=settings.allowed_media_hosts,
+        allowed_origins=settings.allowed_media_origins,
+        api_origin=api_origin,
+        api_prefix=api_prefix,
         max_bytes=settings.media_max_bytes,
-        api_url=settings.api_url,
     )
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     pacer: Pacer = (

@@ -6,11 +6,11 @@ import hashlib
 from functools import cached_property
 from pathlib import Path
 from typing import Self
-from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from textdesk.adapters.twilio.media_url import Origin, api_origin, parse_origin
 from textdesk.install import MAKE_A_SECRET, SECRET_KEY_FILE, data_dir, local_secret_key, weak_secret
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -56,11 +56,13 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=1.0, gt=0, alias="TEXTDESK_RETRY_BASE_SECONDS")
     idle_close_minutes: int = Field(default=120, ge=1, alias="TEXTDESK_IDLE_CLOSE_MINUTES")
     media_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1, alias="TEXTDESK_MEDIA_MAX_BYTES")
-    media_hosts: str = Field(
-        default="api.twilio.com,media.twiliocdn.com,*.twiliocdn.com",
-        alias="TEXTDESK_MEDIA_HOSTS",
-        description="Comma-separated hosts MediaUrlN may point at (and redirect to).",
+    media_origins: str = Field(
+        default="https://api.twilio.com,https://mms.twiliocdn.com",
+        alias="TEXTDESK_MEDIA_ORIGINS",
+        description="Comma-separated origins (scheme://host[:port], host may be *.suffix) "
+        "MediaUrlN may point at and redirect to; TWILIO_API_URL's origin always counts.",
     )
+    retired_media_hosts: str | None = Field(default=None, alias="TEXTDESK_MEDIA_HOSTS")
     media_url_ttl_seconds: int = Field(default=3600, ge=60, alias="TEXTDESK_MEDIA_URL_TTL")
     offer_timeout_seconds: int = Field(default=30, ge=5, alias="TEXTDESK_OFFER_TIMEOUT")
     agent_remind_minutes: float = Field(default=3, gt=0, alias="TEXTDESK_AGENT_REMIND_MINUTES")
@@ -91,6 +93,15 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Self:
         self.secret_key = self._strong_secret_key()
+        if self.retired_media_hosts is not None:
+            # Hosts alone allowed any port and scheme; a silent translation would guess.
+            raise ValueError(
+                "TEXTDESK_MEDIA_HOSTS is no longer read: list origins instead, e.g. "
+                "TEXTDESK_MEDIA_ORIGINS=https://api.twilio.com,https://mms.twiliocdn.com"
+            )
+        for origin in self._media_origin_texts():
+            parse_origin(origin)  # a ValueError names the bad entry
+        api_origin(self.api_url)
         if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
             raise ValueError("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
         return self
@@ -144,13 +155,15 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/") + "/sandbox/twilio"
         return self.twilio_api_url.rstrip("/")
 
+    def _media_origin_texts(self) -> list[str]:
+        return [o.strip() for o in self.media_origins.split(",") if o.strip()]
+
     @cached_property
-    def allowed_media_hosts(self) -> tuple[str, ...]:
-        hosts = [h.strip().lower() for h in self.media_hosts.split(",") if h.strip()]
-        api_host = urlsplit(self.api_url).hostname
-        if api_host and api_host not in hosts:
-            hosts.append(api_host)
-        return tuple(hosts)
+    def allowed_media_origins(self) -> tuple[Origin, ...]:
+        """Where media may be fetched from: the configured origins and the API's own."""
+        origins = [parse_origin(o) for o in self._media_origin_texts()]
+        api, _ = api_origin(self.api_url)
+        return tuple(origins) if api in origins else (*origins, api)
 
     def url_for(self, path: str) -> str:
         """The absolute URL Twilio uses for one of our paths."""

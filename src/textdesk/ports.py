@@ -48,7 +48,7 @@ class FetchedMedia:
     key: str | None  # stored media key when accepted
     content_type: str | None  # as sniffed from the bytes
     size: int
-    error: str | None  # not_image | too_large | fetch_failed | forbidden_host
+    error: str | None  # not_image | too_large | fetch_failed | forbidden_origin
 
 
 class MediaFetcher(Protocol):

@@ -242,7 +242,8 @@ class FakeTwilio:
 
     Emulated: creating and fetching messages with basic auth and Twilio's error
     codes, status callbacks signed like Twilio's, inbound media behind auth and a
-    redirect, long-code opt-out keywords, and per-number failure injection.
+    redirect (to :attr:`media_cdn_url`, another origin, when set), long-code
+    opt-out keywords, and per-number failure injection.
 
     Not emulated: rate limits and queueing delays (inject 429s instead), the
     STOP/HELP auto-replies Twilio itself sends, and per-sender opt-out scoping
@@ -267,6 +268,8 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.callback_delay = callback_delay
         self.base_url = ""
+        # Real Twilio redirects media to its CDN, another origin; set this to do the same.
+        self.media_cdn_url: str | None = None
         self._transport = transport
         self._lock = threading.Lock()
         self._state = _State()
@@ -733,8 +736,12 @@ class FakeTwilio:
             return _twilio_error(
                 404, 20404, f"The requested resource {request.url.path} was not found"
             )
+        media_sid = request.path_params["media_sid"]
+        if self.media_cdn_url:
+            # Like Twilio's presigned CDN URL: no credentials needed there.
+            return RedirectResponse(f"{self.media_cdn_url}/{media_sid}", status_code=307)
         # Relative, so the redirect survives a mount prefix and a reverse proxy.
-        return RedirectResponse(f"{request.path_params['media_sid']}/Content", status_code=307)
+        return RedirectResponse(f"{media_sid}/Content", status_code=307)
 
     async def _media_content(self, request: Request) -> Response:
         refusal = self._refuse(request)

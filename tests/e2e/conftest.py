@@ -91,7 +91,7 @@ def server(tmp_path: Path, fake_twilio: FakeTwilio) -> Iterator[ServerProcess]:
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_API_URL": fake_twilio.base_url,
-            "TEXTDESK_MEDIA_HOSTS": "127.0.0.1",
+            "TEXTDESK_MEDIA_ORIGINS": fake_twilio.base_url,
             "TEXTDESK_SEND_RATE": "100",
             # A short send lease, so a text claimed by a killed server is retried soon.
             "TEXTDESK_SEND_TIMEOUT": "2",

@@ -70,8 +70,9 @@ class Desk:
         to: str | None = None,
         media: Sequence[tuple[bytes, str]] = (),
         sid: str | None = None,
+        extra: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """A texter's phone sends a text to our number (signed, like Twilio)."""
+        """A texter's phone sends a text to our number (signed, like Twilio; ``extra`` fields)."""
         return await self.fake.send_inbound(
             webhook_url=f"{self.url}/twilio/sms",
             from_=from_,
@@ -79,6 +80,7 @@ class Desk:
             body=body,
             media=media,
             message_sid=sid,
+            extra=extra,
         )
 
     async def metrics(self) -> str:
@@ -120,7 +122,7 @@ def desk_settings(url: str, database_url: str, fake: FakeTwilio, **extra: Any) -
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_URL": fake.base_url,
-        "TEXTDESK_MEDIA_HOSTS": "127.0.0.1",
+        "TEXTDESK_MEDIA_ORIGINS": fake.base_url,
         "TEXTDESK_METRICS_TOKEN": METRICS_TOKEN,
         "TEXTDESK_SEND_RATE": 100,
         "TEXTDESK_RETRY_BASE_SECONDS": 0.05,

@@ -55,7 +55,6 @@ def sandbox_settings(url: str, database_url: str, **extra: Any) -> Settings:
         "TEXTDESK_DATABASE_URL": database_url,
         "TEXTDESK_PUBLIC_URL": url,
         "TEXTDESK_DEMO": True,
-        "TEXTDESK_MEDIA_HOSTS": "127.0.0.1",
         "TEXTDESK_SEND_RATE": 100,
     }
     values.update(extra)

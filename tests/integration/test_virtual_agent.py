@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import httpx
 import pytest
 from sqlalchemy import select
 
 from tests.integration.conftest import TEXTER, Desk
+from tests.integration.phone_helpers import Phone, tiny_png
 from textdesk.adapters.db import records
 from textdesk.adapters.db.tables import record_attachments
 from textdesk.clock import SystemClock
@@ -18,23 +16,6 @@ from textdesk.services.processing import Converser
 from textdesk.services.users import add_user
 
 GUEST = "+15557654321"
-
-
-def tiny_png() -> bytes:
-    """A valid 2×2 PNG."""
-    raw = b"\x00\xff\x00\x00\xff\x00\x00" * 2
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture
@@ -46,40 +27,6 @@ def converser() -> Converser | None:
 @pytest.fixture
 async def alice(desk: Desk) -> int:
     return await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
-
-
-class Phone:
-    """A texter's phone: sends a text, waits for the replies it causes."""
-
-    def __init__(self, desk: Desk, number: str) -> None:
-        self.desk = desk
-        self.number = number
-        self.seen = 0
-
-    async def say(self, body: str = "", *, media: list[tuple[bytes, str]] | None = None) -> str:
-        """Text ``body``; return every reply (joined) that arrives for it."""
-        before = await self.desk.scalar(
-            "SELECT count(*) FROM outbox WHERE to_phone = :p", p=self.number
-        )
-        await self.desk.text(body, from_=self.number, media=media or [])
-
-        async def processed() -> bool:
-            pending = await self.desk.scalar(
-                "SELECT count(*) FROM inbox WHERE processed_at IS NULL"
-            )
-            return bool(pending == 0)
-
-        await self.desk.eventually(processed, what=f"processing of {body!r}")
-        after = await self.desk.scalar(
-            "SELECT count(*) FROM outbox WHERE to_phone = :p", p=self.number
-        )
-        new = await self.desk.fake.wait_for_messages(self.seen + after - before, to=self.number)
-        replies = new[self.seen :]
-        self.seen = len(new)
-        return "\n---\n".join(m.body for m in replies)
-
-    def last_media(self) -> tuple[str, ...]:
-        return self.desk.fake.messages_to(self.number)[-1].media_urls
 
 
 async def test_report_an_issue_with_a_photo_creates_an_incident(desk: Desk, alice: int) -> None:

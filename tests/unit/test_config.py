@@ -86,7 +86,37 @@ def test_real_twilio_uses_the_configured_api() -> None:
     assert not settings.sandbox
     assert settings.api_url == "https://api.twilio.com"
     assert settings.auth_token == "token"
-    assert "api.twilio.com" in settings.allowed_media_hosts
+    assert [str(o) for o in settings.allowed_media_origins] == [
+        "https://api.twilio.com",
+        "https://mms.twiliocdn.com",
+    ]
+
+
+def test_the_api_origin_is_always_a_media_origin() -> None:
+    """TWILIO_API_URL's scheme, host and port are allowed even when not listed."""
+    settings = Settings(
+        TEXTDESK_SECRET_KEY=SECRET,
+        TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+        TWILIO_AUTH_TOKEN="token",
+        TWILIO_API_URL="http://127.0.0.1:8210",
+        TEXTDESK_MEDIA_ORIGINS="https://cdn.example:8443",
+    )
+    assert [str(o) for o in settings.allowed_media_origins] == [
+        "https://cdn.example:8443",
+        "http://127.0.0.1:8210",
+    ]
+
+
+def test_media_hosts_are_retired_with_a_pointer_to_origins() -> None:
+    """TEXTDESK_MEDIA_HOSTS (hosts on any port) stops the start and names its successor."""
+    with pytest.raises(ValidationError, match="TEXTDESK_MEDIA_ORIGINS"):
+        Settings(TEXTDESK_SECRET_KEY=SECRET, TEXTDESK_MEDIA_HOSTS="127.0.0.1")
+
+
+def test_a_media_origin_with_a_path_is_refused() -> None:
+    """An origin is scheme://host[:port]; anything else is a start-up error naming it."""
+    with pytest.raises(ValidationError, match=r"cdn\.example/x"):
+        Settings(TEXTDESK_SECRET_KEY=SECRET, TEXTDESK_MEDIA_ORIGINS="https://cdn.example/x")
 
 
 def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:

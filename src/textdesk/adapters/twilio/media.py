@@ -2,40 +2,28 @@
 
 from __future__ import annotations
 
-from urllib.parse import urljoin, urlsplit
+import logging
+from collections.abc import Sequence
+from urllib.parse import urljoin
 
 import httpx
 
+from textdesk.adapters.twilio.media_url import MediaUrl, Origin, RefusedUrl, check, normalise
 
-def host_allowed(url: str, allowed: tuple[str, ...], api_url: str | None = None) -> bool:
-    """True when ``url`` is http(s) on one of ``allowed`` (``*.suffix`` wildcards).
+log = logging.getLogger(__name__)
 
-    On the API's own origin only the API's paths count: in the sandbox that origin is
-    textdesk itself, whose other pages (metrics, the Workspace) are not media.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    if api_url:
-        api = urlsplit(api_url)
-        same_origin = (parts.scheme, parts.netloc.lower()) == (api.scheme, api.netloc.lower())
-        if same_origin and not parts.path.startswith(api.path.rstrip("/") + "/"):
-            return False
-    host = parts.hostname.lower()
-    for pattern in allowed:
-        if pattern.startswith("*.") and host.endswith(pattern[1:]):
-            return True
-        if host == pattern:
-            return True
-    return False
+# Twilio answers a media URL with one redirect to its CDN; a few more are tolerated.
+MAX_REDIRECTS = 3
 
 
 class TwilioMediaFetcher:
     """Fetches ``MediaUrlN`` with the account's credentials, capped in size.
 
-    A MediaUrl is input, not a trusted address: only Twilio's hosts (configurable, for
-    the stand-in) are contacted, and every redirect is checked the same way.  Auth is
-    sent to the first host only, as Twilio's CDN URLs are pre-signed.
+    A MediaUrl is input, not a trusted address.  Each hop, the first and every
+    redirect, is brought to canonical form and must be on an allowed origin
+    (scheme, host and port; see :mod:`media_url`).  Credentials go only to the
+    API's own origin, and never again once a redirect has left it: Twilio's CDN
+    URLs are presigned.
     """
 
     def __init__(
@@ -44,43 +32,62 @@ class TwilioMediaFetcher:
         *,
         account_sid: str,
         auth_token: str,
-        allowed_hosts: tuple[str, ...],
+        allowed_origins: Sequence[Origin],
+        api_origin: Origin,
+        api_prefix: str,
         max_bytes: int,
-        api_url: str | None = None,
     ) -> None:
         self._client = client
         self._auth = httpx.BasicAuth(account_sid, auth_token)
-        self._allowed = allowed_hosts
-        self._api_url = api_url
+        self._allowed = tuple(allowed_origins)
+        self._api = api_origin
+        self._api_prefix = api_prefix
         self._max = max_bytes
 
+    def _vet(self, url: str) -> MediaUrl | None:
+        try:
+            parsed = normalise(url)
+        except RefusedUrl as exc:
+            log.warning("media URL refused: %s", exc)
+            return None
+        why = check(parsed, self._allowed, api=self._api, api_prefix=self._api_prefix)
+        if why is not None:
+            log.warning("media URL refused: %s", why)
+            return None
+        return parsed
+
     async def fetch(self, url: str) -> tuple[bytes | None, str | None]:
-        first_host = urlsplit(url).hostname
-        for _ in range(5):
-            if not host_allowed(url, self._allowed, self._api_url):
-                return None, "forbidden_host"
-            auth = self._auth if urlsplit(url).hostname == first_host else None
+        """Download ``url``; (bytes, None) or (None, a reason such as "forbidden_origin")."""
+        on_api = True  # every hop so far was on the API's origin
+        for _ in range(MAX_REDIRECTS + 1):
+            target = self._vet(url)
+            if target is None:
+                return None, "forbidden_origin"
+            on_api = on_api and target.origin == self._api
             try:
                 async with self._client.stream(
-                    "GET", url, auth=auth, follow_redirects=False
+                    "GET", str(target), auth=self._auth if on_api else None, follow_redirects=False
                 ) as response:
                     if response.is_redirect:
                         location = response.headers.get("location")
                         if not location:
                             return None, "fetch_failed"
-                        url = urljoin(url, location)
+                        url = urljoin(str(target), location)
                         continue
-                    if not response.is_success:
-                        return None, "fetch_failed"
-                    declared = response.headers.get("content-length")
-                    if declared and declared.isdigit() and int(declared) > self._max:
-                        return None, "too_large"
-                    data = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        data.extend(chunk)
-                        if len(data) > self._max:
-                            return None, "too_large"
-                    return bytes(data), None
+                    return await self._body(response)
             except httpx.HTTPError:
                 return None, "fetch_failed"
-        return None, "fetch_failed"
+        return None, "fetch_failed"  # too many redirects
+
+    async def _body(self, response: httpx.Response) -> tuple[bytes | None, str | None]:
+        if not response.is_success:
+            return None, "fetch_failed"
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self._max:
+            return None, "too_large"
+        data = bytearray()
+        async for chunk in response.aiter_bytes():
+            data.extend(chunk)
+            if len(data) > self._max:
+                return None, "too_large"
+        return bytes(data), None
