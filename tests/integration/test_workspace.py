@@ -356,9 +356,9 @@ async def test_answers_arrive_live_and_ending_returns_to_the_bot(
     phone.seen += 1
     assert await _handoff_status(desk, cid) == "ended"
     assert "1. Report an issue" in await phone.say("menu")
-    # The agent can still read it, but no longer reply.
+    # The agent can still read it, but no longer reply: nobody could (a conflict, 409).
     again = await dana.act(f"/workspace/conversations/{cid}/reply", {"body": "one more"})
-    assert again.status_code == 422
+    assert again.status_code == 409
     assert "no open chat" in again.text
 
 

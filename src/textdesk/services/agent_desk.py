@@ -2,7 +2,10 @@
 
 Every action runs in one transaction under the conversation's lock, the same lock
 inbox processing takes, so an agent's reply and a texter's text never interleave
-half-written.
+half-written.  Who may act is decided by ``domain/chat_access.py`` before anything
+is written; a refusal raises one of the ``DeskError`` kinds below and, the
+transaction being rolled back, leaves the chat, its transcript and the outbox as
+they were.
 """
 
 from __future__ import annotations
@@ -24,6 +27,15 @@ from textdesk.adapters.db.outbox import NewMessage
 from textdesk.adapters.db.tables import handoffs
 from textdesk.adapters.images import sniff_image
 from textdesk.domain.cards import card_text
+from textdesk.domain.chat_access import (
+    Actor,
+    Decision,
+    OpenChat,
+    Refusal,
+    may_accept,
+    may_talk,
+    may_transfer,
+)
 from textdesk.domain.conversation import ConversationState
 from textdesk.domain.engine import Engine
 from textdesk.domain.events import Texter
@@ -46,6 +58,34 @@ class DeskError(ValueError):
     """An action the agent may not take now; the message says why."""
 
 
+class NotYours(DeskError):
+    """The chat is another agent's (or another queue's): they, or an admin, could act."""
+
+
+class Conflict(DeskError):
+    """As the conversation stands, nobody could take this action (no open chat, not active)."""
+
+
+class Invalid(DeskError):
+    """What was sent cannot be used (an empty text, not an image, no such record)."""
+
+
+def _enforce(decision: Decision) -> None:
+    if decision is not None:
+        kind, message = decision
+        raise (NotYours if kind is Refusal.NOT_YOURS else Conflict)(message)
+
+
+def _actor(agent: AgentRow) -> Actor:
+    return Actor(id=agent.id, is_admin=agent.is_admin)
+
+
+def _chat(current: Any) -> OpenChat | None:
+    if current is None:
+        return None
+    return OpenChat(status=current.status, agent_id=current.agent_id, offered_to=current.offered_to)
+
+
 @dataclass
 class Desk:
     """The agent's side of conversations."""
@@ -59,22 +99,18 @@ class Desk:
     ) -> tuple[ConversationRow, Any]:
         conv = await conversations.get(conn, conversation_id)
         if conv is None:
-            raise DeskError("no such conversation")
+            raise Conflict("no such conversation")
         await lock_key(conn, conversations.lock_key(conv.phone, conv.number))
         current = await current_handoff(conn, conversation_id)
-        if current is None and not agent.is_admin:
-            raise DeskError("there is no open chat in this conversation")
-        if await self._forbidden(conn, agent, current):
-            raise DeskError("this conversation is not in your queues")
+        # A conversation nobody handed over is the bot's; one handed on to a queue
+        # the agent is not in is that queue's (its history stays readable).
+        if (
+            current is not None
+            and not agent.is_admin
+            and current.queue_id not in await agent_store.queue_ids_of(conn, agent.id)
+        ):
+            raise NotYours("this conversation is not in your queues")
         return conv, current
-
-    @staticmethod
-    async def _forbidden(conn: AsyncConnection, agent: AgentRow, current: Any) -> bool:
-        if agent.is_admin:
-            return False
-        if current is None:
-            return True  # a conversation nobody handed over is the bot's, not an agent's
-        return current.queue_id not in await agent_store.queue_ids_of(conn, agent.id)
 
     async def _say(
         self,
@@ -119,10 +155,7 @@ class Desk:
     ) -> None:
         """Take a waiting texter (offered to this agent, or picked from the queue)."""
         conv, current = await self._open(conn, agent, conversation_id)
-        if current is None or current.status == "active":
-            raise DeskError("nobody is waiting in this conversation")
-        if current.status == "offered" and current.offered_to not in (None, agent.id):
-            raise DeskError("this chat is being offered to another agent")
+        _enforce(may_accept(_actor(agent), _chat(current)))
         await conn.execute(
             update(handoffs)
             .where(handoffs.c.id == current.id)
@@ -155,10 +188,7 @@ class Desk:
         self, conn: AsyncConnection, agent: AgentRow, conversation_id: int
     ) -> tuple[ConversationRow, Any]:
         conv, current = await self._open(conn, agent, conversation_id)
-        if current is None or current.status != "active":
-            raise DeskError("this chat is not active")
-        if current.agent_id != agent.id and not agent.is_admin:
-            raise DeskError("another agent has this chat")
+        _enforce(may_talk(_actor(agent), _chat(current)))
         return conv, current
 
     async def _touch(self, conn: AsyncConnection, handoff_id: int, now: datetime) -> None:
@@ -171,12 +201,12 @@ class Desk:
     ) -> None:
         # Curly quotes and dashes typed or pasted by an agent would make the whole text
         # UCS-2 (70 characters a segment): they go as their plain look-alikes.
+        conv, current = await self._active(conn, agent, conversation_id)
         text = gsm_safe(body.strip())
         if not text:
-            raise DeskError("the message is empty")
+            raise Invalid("the message is empty")
         if len(text) > 1600:
-            raise DeskError("a text can be at most 1600 characters")
-        conv, current = await self._active(conn, agent, conversation_id)
+            raise Invalid("a text can be at most 1600 characters")
         await self._say(conn, conv, agent, text, now)
         await self._touch(conn, current.id, now)
 
@@ -191,9 +221,9 @@ class Desk:
         conv, current = await self._active(conn, agent, conversation_id)
         record = await record_store.get(conn, number)
         if record is None:
-            raise DeskError(f"no record {number}")
+            raise Invalid(f"no record {number}")
         if not belongs_to(record, user_id=conv.user_id, phone=conv.phone):
-            raise DeskError(f"{number} is not one of this texter's records")
+            raise Invalid(f"{number} is not one of this texter's records")
         body = card_text(record_view(record, self.record_links), CARD_FIELDS, link=True)
         await self._say(conn, conv, agent, body, now)
         await self._touch(conn, current.id, now)
@@ -207,12 +237,12 @@ class Desk:
         caption: str,
         now: datetime,
     ) -> None:
+        conv, current = await self._active(conn, agent, conversation_id)
         if len(data) > self.max_image_bytes:
-            raise DeskError(f"the image is larger than {self.max_image_bytes // (1024 * 1024)} MB")
+            raise Invalid(f"the image is larger than {self.max_image_bytes // (1024 * 1024)} MB")
         content_type = sniff_image(data)
         if content_type is None:
-            raise DeskError("only JPEG, PNG, GIF or WebP images can be sent")
-        conv, current = await self._active(conn, agent, conversation_id)
+            raise Invalid("only JPEG, PNG, GIF or WebP images can be sent")
         key = await media.save(conn, data=data, content_type=content_type, now=now)
         await self._say(conn, conv, agent, caption.strip(), now, media_keys=(key,))
         await self._touch(conn, current.id, now)
@@ -273,13 +303,12 @@ class Desk:
     ) -> None:
         """Move the chat to another queue (back in line) or offer it to another agent."""
         conv, current = await self._open(conn, agent, conversation_id)
-        if current is None:
-            raise DeskError("there is no chat to transfer")
+        _enforce(may_transfer(_actor(agent), _chat(current), to_agent_id))
         target_queue = current.queue_id
         if queue_id is not None:
             queue = await agent_store.queue_by_id(conn, queue_id)
             if queue is None:
-                raise DeskError("no such queue")
+                raise Invalid("no such queue")
             target_queue = queue.id
         values: dict[str, Any] = {
             "queue_id": target_queue,
@@ -293,7 +322,7 @@ class Desk:
         if to_agent_id is not None:
             other = await agent_store.agent_by_id(conn, to_agent_id)
             if other is None:
-                raise DeskError("no such agent")
+                raise Invalid("no such agent")
             values.update(status="offered", offered_to=other.id, offered_at=now)
             target_name = other.name
         await conn.execute(update(handoffs).where(handoffs.c.id == current.id).values(**values))

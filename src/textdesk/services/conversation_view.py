@@ -25,6 +25,7 @@ from textdesk.adapters.db.tables import (
     transcript,
     users,
 )
+from textdesk.domain.chat_access import Actor, OpenChat, may_accept, may_talk, may_transfer
 from textdesk.domain.delivery import describe_error
 from textdesk.domain.records import OPEN_STATES
 from textdesk.services.handoff import OPEN_STATUSES
@@ -129,21 +130,32 @@ class ConversationView:
     def is_open(self) -> bool:
         return self.handoff is not None and self.handoff.status in OPEN_STATUSES
 
+    # The buttons follow the same rules as the actions (domain/chat_access.py).
+    @property
+    def _open_chat(self) -> OpenChat | None:
+        h = self.handoff
+        if h is None or h.status not in OPEN_STATUSES:
+            return None
+        return OpenChat(status=h.status, agent_id=h.agent_id, offered_to=h.offered_to)
+
+    @property
+    def _actor(self) -> Actor:
+        return Actor(id=self.agent_id, is_admin=self.is_admin)
+
     @property
     def can_accept(self) -> bool:
-        h = self.handoff
-        if h is None or h.status not in ("waiting", "offered"):
-            return False
-        return h.status == "waiting" or h.offered_to in (None, self.agent_id)
+        chat = self._open_chat
+        return chat is not None and may_accept(self._actor, chat) is None
 
     @property
     def can_reply(self) -> bool:
-        h = self.handoff
-        return (
-            h is not None
-            and h.status == "active"
-            and (h.agent_id == self.agent_id or self.is_admin)
-        )
+        chat = self._open_chat
+        return chat is not None and may_talk(self._actor, chat) is None
+
+    @property
+    def can_transfer(self) -> bool:
+        chat = self._open_chat
+        return chat is not None and may_transfer(self._actor, chat, None) is None
 
 
 async def conversation_view(

@@ -4,6 +4,14 @@ Every route first checks that the agent may see the conversation (their queues; 
 admin sees all) and answers 404 otherwise, the same as for an id that does not
 exist.  Actions run the back end's ``Desk`` in one transaction, then publish an
 event so other tabs, agents and processes update.
+
+A refused action changes nothing and answers, whatever the action:
+
+- 403 when the chat is not the agent's (a colleague has it or is being offered it, or
+  it was handed to a queue they are not in): its agent or an admin could act;
+- 409 when, as the conversation stands, nobody could (no open chat, not accepted
+  yet, already yours): reloading shows why;
+- 422 when what was sent is unusable (an empty text, not an image, no such record).
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.bootstrap import Container
 from textdesk.services import workspace_views as views
-from textdesk.services.agent_desk import DeskError
+from textdesk.services.agent_desk import Conflict, DeskError, Invalid, NotYours
 from textdesk.services.conversation_view import ConversationView, conversation_view
 from textdesk.web.auth import ActingAgent, ApiAgent, PageAgent
 from textdesk.web.deps import ContainerDep
@@ -28,6 +36,7 @@ from textdesk.web.workspace_render import refusal, render, wake
 router = APIRouter(prefix="/conversations")
 NOT_FOUND = "no such conversation"
 Action = Callable[[AsyncConnection, datetime], Awaitable[None]]
+_REFUSED: dict[type[DeskError], int] = {NotYours: 403, Conflict: 409, Invalid: 422}
 
 
 async def _read(
@@ -83,7 +92,7 @@ async def live(request: Request, container: ContainerDep, agent: ApiAgent, cid: 
 
 
 async def _perform(
-    container: Container, agent: AgentRow, cid: int, action: Action, event: str, refused: int
+    container: Container, agent: AgentRow, cid: int, action: Action, event: str
 ) -> Response | None:
     """Run one desk action in one transaction; a refusal as a response, None when done."""
     try:
@@ -92,7 +101,7 @@ async def _perform(
                 return refusal(NOT_FOUND, 404)
             await action(conn, container.clock.now())
     except DeskError as exc:
-        return refusal(str(exc), refused)
+        return refusal(str(exc), _REFUSED.get(type(exc), 409))
     await container.bus.publish({"type": event, "conversation_id": cid, "agent_id": agent.id})
     wake(container, "dispatcher", "assigner")  # send now rather than on the next poll
     return None
@@ -108,7 +117,7 @@ async def accept(container: ContainerDep, agent: ActingAgent, cid: int) -> Respo
     """Take the chat (offered to this agent, or picked from the queue)."""
     desk = container.desk
     done = await _perform(
-        container, agent, cid, lambda c, now: desk.accept(c, agent, cid, now), "queue", 409
+        container, agent, cid, lambda c, now: desk.accept(c, agent, cid, now), "queue"
     )
     return done or _go(f"/workspace/conversations/{cid}")
 
@@ -129,7 +138,6 @@ async def reply(
         cid,
         lambda c, now: desk.reply_text(c, agent, cid, body, now),
         "conversation",
-        422,
     )
     return done or await _live(request, container, agent, cid)
 
@@ -152,7 +160,6 @@ async def card(
         cid,
         lambda c, now: desk.reply_card(c, agent, cid, number, now),
         "conversation",
-        422,
     )
     return done or await _live(request, container, agent, cid)
 
@@ -178,7 +185,6 @@ async def image(
         cid,
         lambda c, now: desk.reply_image(c, agent, cid, data, caption, now),
         "conversation",
-        422,
     )
     return done or await _live(request, container, agent, cid)
 
@@ -206,7 +212,6 @@ async def transfer(
             c, agent, cid, queue_id=queue_id, to_agent_id=to_agent, note=note, now=now
         ),
         "queue",
-        409,
     )
     return done or _go("/workspace")
 
@@ -216,6 +221,6 @@ async def end(container: ContainerDep, agent: ActingAgent, cid: int) -> Response
     """End the chat: the texter gets the closing text and is back with the bot."""
     desk = container.desk
     done = await _perform(
-        container, agent, cid, lambda c, now: desk.end(c, agent, cid, now), "ended", 409
+        container, agent, cid, lambda c, now: desk.end(c, agent, cid, now), "ended"
     )
     return done or _go(f"/workspace/conversations/{cid}")
