@@ -264,6 +264,46 @@ def users_import(path: Path) -> None:
         raise typer.Exit(1)
 
 
+@users_app.command("list")
+def users_list() -> None:
+    """Accounts, oldest first."""
+    found = _with_db(_settings(), lambda db: users.list_users(db=db))
+    table = Table("id", "name", "phone", "email")
+    for user in found:
+        table.add_row(str(user.id), user.name, user.phone or "", user.email or "")
+    console.print(table)
+
+
+@users_app.command("remove")
+def users_remove(
+    phone: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Remove an account; says what goes with it and asks first."""
+    settings = _settings()
+    try:
+        user = _with_db(settings, lambda db: users.find_user(db=db, phone=phone))
+    except (users.NoSuchUser, InvalidPhone) as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    held = _with_db(settings, lambda db: users.user_footprint(db=db, user=user))
+    console.print(
+        f"Removing {user.name} ({user.phone}) deletes the account, its notification "
+        f"subscription ({'on' if held.subscribed else 'off'}) and its history "
+        f"({held.subscription_changes} subscription change(s), "
+        f"{held.notifications} notification(s)).\n"
+        f"Kept, no longer linked to an account: {held.conversations} conversation(s) with "
+        f"their transcripts and {held.records} record(s), which stay the number's. "
+        f"Texts from {user.phone} are then a guest's.",
+        soft_wrap=True,
+    )
+    if not yes and not typer.confirm("Remove this account?", default=False):
+        console.print("nothing removed")
+        raise typer.Exit(1)
+    _with_db(settings, lambda db: users.remove_user(db=db, user=user))
+    console.print(f"account {user.id} removed")
+
+
 @demo_app.command("seed")
 def demo_seed() -> None:
     """Create the demo number, accounts and records (idempotent)."""

@@ -67,3 +67,35 @@ async def import_users(*, db: AsyncEngine, clock: Clock, path: Path) -> ImportRe
             known.add(phone)
             report.added += 1
     return report
+
+
+class NoSuchUser(LookupError):
+    pass
+
+
+async def find_user(*, db: AsyncEngine, phone: str) -> directory.UserRow:
+    """The account with this number (any format people type)."""
+    e164 = to_e164(phone)
+    async with db.connect() as conn:
+        found = (await directory.users_by_phone(conn, [e164])).get(e164)
+    if found is None:
+        raise NoSuchUser(f"no account has the number {e164}")
+    return found
+
+
+async def user_footprint(*, db: AsyncEngine, user: directory.UserRow) -> directory.UserFootprint:
+    async with db.connect() as conn:
+        return await directory.user_footprint(conn, user.id)
+
+
+async def remove_user(*, db: AsyncEngine, user: directory.UserRow) -> None:
+    """Remove an account: its subscription and notification history go; its
+    conversations and records stay, no longer linked to an account (the number
+    becomes a guest's)."""
+    async with db.begin() as conn:
+        await directory.remove_user(conn, user)
+
+
+async def list_users(*, db: AsyncEngine) -> list[directory.UserRow]:
+    async with db.connect() as conn:
+        return await directory.list_users(conn)

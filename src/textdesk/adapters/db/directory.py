@@ -5,11 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textdesk.adapters.db.tables import numbers, users
+from textdesk.adapters.db.tables import (
+    conversations,
+    notifications,
+    numbers,
+    records,
+    subscription_changes,
+    subscriptions,
+    users,
+)
 
 
 @dataclass(frozen=True)
@@ -76,3 +85,51 @@ async def list_users(conn: AsyncConnection) -> list[UserRow]:
         select(users.c.id, users.c.name, users.c.email, users.c.phone).order_by(users.c.id)
     )
     return [UserRow(r.id, r.name, r.email, r.phone) for r in rows]
+
+
+@dataclass(frozen=True)
+class UserFootprint:
+    """What an account has left in textdesk: what removing it deletes or unlinks."""
+
+    subscribed: bool
+    subscription_changes: int
+    notifications: int
+    conversations: int
+    records: int
+
+
+async def user_footprint(conn: AsyncConnection, user_id: int) -> UserFootprint:
+    async def count(table: Any, column: Any) -> int:
+        found = await conn.execute(select(func.count()).select_from(table).where(column == user_id))
+        return int(found.scalar_one())
+
+    enabled = await conn.execute(
+        select(subscriptions.c.enabled).where(subscriptions.c.user_id == user_id)
+    )
+    return UserFootprint(
+        subscribed=bool(enabled.scalar()),
+        subscription_changes=await count(subscription_changes, subscription_changes.c.user_id),
+        notifications=await count(notifications, notifications.c.user_id),
+        conversations=await count(conversations, conversations.c.user_id),
+        records=await count(records, records.c.caller_id),
+    )
+
+
+async def remove_user(conn: AsyncConnection, user: UserRow) -> None:
+    """Delete the account and what is about the person; keep the desk's own records.
+
+    Explicit statements rather than the foreign keys' ON DELETE rules, so SQLite
+    and PostgreSQL do the same whatever their foreign-key settings.
+    """
+    for table in (notifications, subscription_changes, subscriptions):
+        await conn.execute(delete(table).where(table.c.user_id == user.id))
+    await conn.execute(
+        update(conversations).where(conversations.c.user_id == user.id).values(user_id=None)
+    )
+    # A record stays its caller's by phone (domain/records.belongs_to).
+    await conn.execute(
+        update(records)
+        .where(records.c.caller_id == user.id)
+        .values(caller_id=None, caller_phone=func.coalesce(records.c.caller_phone, user.phone))
+    )
+    await conn.execute(delete(users).where(users.c.id == user.id))
