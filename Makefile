@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export TEXTDESK_DEMO ?= 1
 
-.PHONY: run test lint typecheck unit integration e2e bench install dev chromium vendor clean
+.PHONY: run test lint typecheck unit integration e2e bench faults install dev chromium vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,8 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 lint: dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks faults
+	$(BIN)/ruff format --check src tests benchmarks faults
 
 typecheck: dev
 	$(BIN)/mypy
@@ -73,6 +73,10 @@ vendor:
 	  for f in $$files; do cp "$$tmp/package/$$f" "$(VENDOR_DIR)/$$name/"; done; \
 	  echo "vendored $$spec"; \
 	done
+
+## faults: kill -9, a Twilio outage, replays, lost callbacks, fuzzing; one table (docs/reliability.md)
+faults: dev
+	$(BIN)/python -m faults
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
