@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +11,7 @@ import pytest
 from playwright.sync_api import FilePayload, Page, expect
 
 from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
-from tests.integration.conftest import NUMBER, TEXTER, EchoConverser
+from tests.integration.conftest import NUMBER, SECRET_KEY, TEXTER, EchoConverser
 from tests.integration.test_simulator import sandbox_settings, tiny_png
 from textdesk.adapters.db.database import create_engine
 from textdesk.clock import SystemClock
@@ -67,3 +68,34 @@ def test_texts_and_images_show_up_live(sandbox_url: str, page: Page) -> None:  #
     expect(image).to_be_visible()
     page.wait_for_function("document.querySelector('.msg-texter img').naturalWidth === 1")
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_after_a_restart_the_thread_still_shows_replies_and_photos(
+    sqlite_url: str,
+    page: Page,  # noqa: F811
+) -> None:
+    """Restart the server: the page reloads with the bot's replies and the photo intact."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _seed(sqlite_url)).result()
+    sock = bind_free_port()
+    port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    settings = sandbox_settings(url, sqlite_url, TEXTDESK_SECRET_KEY=SECRET_KEY)
+    with serve_app(create_app(settings, converser=EchoConverser()), sock=sock, lifespan="on"):
+        page.goto(f"{url}/simulator?phone=%2B{TEXTER[1:]}&number=%2B{NUMBER[1:]}")
+        pixel: FilePayload = {"name": "pixel.png", "mimeType": "image/png", "buffer": tiny_png()}
+        page.set_input_files("#file", files=[pixel])
+        page.fill("#body", "before the restart")
+        page.click("button.send")
+        expect(
+            page.locator(".msg-bot .bubble", has_text="echo: before the restart")
+        ).to_be_visible()
+    again = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    again.bind(("127.0.0.1", port))  # the same address: the page and its links stay valid
+    with serve_app(create_app(settings, converser=EchoConverser()), sock=again, lifespan="on"):
+        page.reload()
+        expect(
+            page.locator(".msg-bot .bubble", has_text="echo: before the restart")
+        ).to_be_visible()
+        page.wait_for_function("document.querySelector('.msg-texter img').naturalWidth === 1")

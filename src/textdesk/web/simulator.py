@@ -3,7 +3,8 @@
 A texter's text goes through the real path: the sandbox (:class:`FakeTwilio`)
 posts a signed webhook to ``/twilio/sms``, exactly as Twilio would.  The thread
 shows what was really stored (the inbox) and what textdesk really sent (the
-sandbox's record of its REST calls), so the page is also a debugging aid.
+outbox, with the statuses the sandbox's callbacks reported), so the page is also a
+debugging aid, and it reads the same after a restart and from every process.
 
 Without a sandbox (real Twilio configured) every route answers 404.
 """
@@ -16,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,14 +25,12 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
-from sqlalchemy import select
 from starlette.templating import Jinja2Templates
 
-from textdesk.adapters.db import directory
-from textdesk.adapters.db.tables import inbox
+from textdesk.adapters.db import directory, media, phone_threads
+from textdesk.adapters.signed_urls import MediaUrlSigner
 from textdesk.bootstrap import Container
-from textdesk.domain.sms import sms_cost
-from textdesk.testing import FakeTwilio, SentMessage
+from textdesk.testing import FakeTwilio
 from textdesk.web.deps import ContainerDep
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -134,58 +133,51 @@ class Thread:
     version: str
 
 
-def _texter_bubble(row: Any) -> Bubble:
+def _texter_bubble(text: phone_threads.Received) -> Bubble:
     media = tuple(
         Attachment(
-            url=f"/simulator/media/{row.message_sid}/{index}",
+            url=f"/simulator/media/{text.message_sid}/{index}",
             content_type=str(item.get("content_type", "")),
             inline=str(item.get("content_type", "")) in _INLINE_TYPES,
             problem=item.get("error"),
         )
-        for index, item in enumerate(row.media or [])
+        for index, item in enumerate(text.media)
     )
-    return Bubble(row.message_sid, "texter", row.body, row.received_at, media)
+    return Bubble(text.message_sid, "texter", text.body, text.at, media)
 
 
-def _bot_bubble(message: SentMessage, number: str) -> Bubble:
-    cost = sms_cost(message.body)
+def _bot_bubble(text: phone_threads.Sent, number: str, media: MediaUrlSigner) -> Bubble:
     details = []
-    if message.num_segments > 1:
-        details.append(f"{message.num_segments} segments")
-    if message.body and cost.encoding == "UCS-2":
+    if text.segments > 1:
+        details.append(f"{text.segments} segments")
+    if text.body and text.encoding == "UCS-2":
         details.append("UCS-2")
-    if message.error_code is not None:
-        details.append(f"error {message.error_code}")
-    media = tuple(Attachment(url, "image", inline=True) for url in message.media_urls)
-    via = message.from_ if message.from_ not in (None, number) else None
+    if text.error_code is not None:
+        details.append(f"error {text.error_code}")
+    images = tuple(Attachment(media.url_for(key), "image", inline=True) for key in text.media)
     return Bubble(
-        message.sid,
+        f"out-{text.id}",
         "bot",
-        message.body,
-        message.created_at,
-        media,
-        status=message.status,
+        text.body,
+        text.at,
+        images,
+        status=text.status,
         detail=" · ".join(details),
-        via=via,
+        via=text.from_phone if text.from_phone != number else None,
     )
 
 
-async def load_thread(
-    container: Container, sandbox: FakeTwilio, *, phone: str, number: str
-) -> Thread:
-    """What ``phone`` sent to ``number`` (as stored) and every text textdesk sent it."""
-    query = (
-        select(inbox.c.message_sid, inbox.c.body, inbox.c.media, inbox.c.received_at)
-        .where(inbox.c.from_phone == phone, inbox.c.to_phone == number)
-        .order_by(inbox.c.id.desc())
-        .limit(_THREAD_LIMIT)
-    )
+async def load_thread(container: Container, *, phone: str, number: str) -> Thread:
+    """What ``phone`` sent to ``number`` and every text textdesk sent it, as stored."""
     async with container.db.connect() as conn:
-        rows = list(await conn.execute(query))
-    bubbles = [_texter_bubble(r) for r in reversed(rows)]
+        received = await phone_threads.received_from(
+            conn, phone=phone, number=number, limit=_THREAD_LIMIT
+        )
+        sent = await phone_threads.sent_to(conn, phone=phone, limit=_THREAD_LIMIT)
+    bubbles = [_texter_bubble(r) for r in received]
     # Texts from our other numbers (notifications) show too, labelled, as they
     # matter to whoever tries the simulator; a real phone would file them apart.
-    bubbles += [_bot_bubble(m, number) for m in sandbox.messages_to(phone)[-_THREAD_LIMIT:]]
+    bubbles += [_bot_bubble(m, number, container.signer) for m in sent]
     bubbles.sort(key=lambda b: (b.at, b.side == "bot"))
     # Media problems are filled in after the text arrives, so they are part of the version.
     fingerprint = "|".join(
@@ -228,7 +220,7 @@ async def page(
     if not _E164.match(phone):
         phone = (accounts[0].phone or guest) if accounts else guest
     number = number if number in numbers else (numbers[0] if numbers else "")
-    thread = await load_thread(container, sandbox, phone=phone, number=number)
+    thread = await load_thread(container, phone=phone, number=number)
     context = {
         "accounts": accounts,
         "numbers": numbers,
@@ -251,7 +243,7 @@ async def thread_fragment(
     version: str = "",
 ) -> Response:
     """The thread as an HTML fragment; 204 when it still matches ``version`` (polling)."""
-    thread = await load_thread(container, sandbox, phone=phone, number=number)
+    thread = await load_thread(container, phone=phone, number=number)
     if version and version == thread.version:
         return Response(status_code=204)
     return _render_thread(request, thread)
@@ -302,48 +294,68 @@ async def send(
         return PlainTextResponse(f"textdesk answered {answer.status_code}: {detail}", 502)
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"sid": sid})
-    thread = await load_thread(container, sandbox, phone=phone, number=number)
+    thread = await load_thread(container, phone=phone, number=number)
     return _render_thread(request, thread)
 
 
 @router.get("/messages.json")
 async def messages_json(
-    container: ContainerDep, sandbox: SandboxDep, phone: str, after: int = 0
+    container: ContainerDep, sandbox: SandboxDep, phone: str, after: int | None = None
 ) -> JSONResponse:
-    """Texts textdesk sent to ``phone``, from the ``after``-th on; ``next`` is the cursor."""
-    sent = sandbox.messages_to(phone)
+    """Texts Twilio (the sandbox) accepted for ``phone``, after the cursor ``after``.
+
+    Without ``after``: the latest ones, and ``next`` is "from now on". The cursor is
+    an outbox id, so it means the same in every process and after a restart.
+    """
     async with container.db.connect() as conn:
         numbers = [
             n.phone for n in await directory.list_numbers(conn) if n.purpose == "conversational"
         ]
+        if after is None:
+            cursor = await phone_threads.last_delivered_id(conn, phone=phone)
+            sent = await phone_threads.delivered_to(
+                conn, phone=phone, after=max(0, cursor - _THREAD_LIMIT), limit=_THREAD_LIMIT
+            )
+        else:
+            sent = await phone_threads.delivered_to(
+                conn, phone=phone, after=after, limit=_THREAD_LIMIT
+            )
+            cursor = sent[-1].id if sent else after
     items = [
         {
-            "sid": m.sid,
-            "from": m.from_,
-            "to": m.to,
+            "sid": m.twilio_sid,
+            "from": m.from_phone,
+            "to": phone,
             "body": m.body,
-            "media_urls": list(m.media_urls),
+            "media_urls": [container.signer.url_for(key) for key in m.media],
             "status": m.status,
-            "num_segments": m.num_segments,
-            "created_at": m.created_at.isoformat(),
+            "num_segments": m.segments,
+            "created_at": m.at.isoformat(),
         }
-        for m in sent[max(after, 0) :]
+        for m in sent
     ]
-    return JSONResponse({"messages": items, "next": len(sent), "numbers": numbers})
+    return JSONResponse({"messages": items, "next": cursor, "numbers": numbers})
 
 
 @router.get("/media/{message_sid}/{index}")
 async def texter_media(
     container: ContainerDep, sandbox: SandboxDep, message_sid: str, index: int
 ) -> Response:
-    """A file a simulated texter sent, fetched back from the sandbox that holds it."""
+    """A file a simulated texter sent: as textdesk stored it, else from the sandbox.
+
+    Photos textdesk kept are in its database (so they survive a restart); a file it
+    refused, such as a PDF, is only in the sandbox's memory while it runs.
+    """
     async with container.db.connect() as conn:
-        media = (
-            await conn.execute(select(inbox.c.media).where(inbox.c.message_sid == message_sid))
-        ).scalar()
-    if not media or not 0 <= index < len(media):
-        raise HTTPException(404, "no such attachment")
-    url = str(media[index].get("url", ""))
+        items = await phone_threads.media_of(conn, message_sid)
+        if not items or not 0 <= index < len(items):
+            raise HTTPException(404, "no such attachment")
+        key = items[index].get("key")
+        # Stored once textdesk fetched it: served from the database, like any photo.
+        stored = await media.load(conn, str(key)) if key else None
+    if stored is not None:
+        return _attachment(stored.data, stored.content_type)
+    url = str(items[index].get("url", ""))
     if not url.startswith(sandbox.base_url + "/"):
         raise HTTPException(404, "that attachment is not held by the sandbox")
     # In-process: no second trip through the network to reach our own mount.
@@ -356,9 +368,14 @@ async def texter_media(
         fetched = await client.get(url.removeprefix(sandbox.base_url))
     if fetched.is_error:
         raise HTTPException(404, "the sandbox no longer holds that attachment")
-    content_type = fetched.headers.get("content-type", "").split(";")[0].strip().lower()
+    return _attachment(fetched.content, fetched.headers.get("content-type", ""))
+
+
+def _attachment(data: bytes, content_type: str) -> Response:
+    """A texter's file as a response that cannot script our origin."""
+    kind = content_type.split(";", maxsplit=1)[0].strip().lower()
     headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
-    if content_type not in _INLINE_TYPES:
-        content_type = "application/octet-stream"
+    if kind not in _INLINE_TYPES:
+        kind = "application/octet-stream"
         headers["Content-Disposition"] = "attachment"
-    return Response(fetched.content, media_type=content_type, headers=headers)
+    return Response(data, media_type=kind, headers=headers)
