@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-export TEXTDESK_DEMO ?= 1
+# No TEXTDESK_DEMO here: `demo seed` records demo mode under ./var/, so `make run` and
+# commands typed later in a new shell see the same install.
 
 .PHONY: run test lint typecheck unit integration e2e bench faults install dev chromium vendor clean
 

@@ -119,8 +119,8 @@ async def _connect(client: httpx.AsyncClient, phone: str) -> dict[str, Any]:
         raise ChatError(f"cannot reach textdesk at {client.base_url}: {exc!r}") from exc
     if answer.status_code == 404:
         raise ChatError(
-            f"{client.base_url} has no phone simulator: is textdesk running in sandbox "
-            "mode (no TWILIO_ACCOUNT_SID)?"
+            f"{client.base_url} has no phone simulator: is it a demo install (`textdesk "
+            "demo seed` in its folder) running without TWILIO_ACCOUNT_SID?"
         )
     answer.raise_for_status()
     payload: dict[str, Any] = answer.json()

@@ -27,6 +27,7 @@ from textdesk.cli_topics import topics_app
 from textdesk.clock import SystemClock
 from textdesk.config import Settings
 from textdesk.domain.handoff import InvalidHours, hours_from_text
+from textdesk.install import mark_demo
 from textdesk.phones import InvalidPhone, to_e164
 from textdesk.services import agents, api_tokens, demo, numbers, users
 from textdesk.topic_files import TopicFileError, load_topics
@@ -74,6 +75,14 @@ def _check_topics(settings: Settings) -> None:
         raise typer.Exit(2) from exc
 
 
+def _refuse_without_transport(settings: Settings) -> None:
+    """Stop a server or worker that could not carry texts, saying what to set."""
+    problem = settings.transport_problem()
+    if problem:
+        console.print(f"[red]refused:[/red] {problem}", soft_wrap=True)
+        raise typer.Exit(2)
+
+
 def _with_db(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     async def run() -> T:
         db = create_engine(settings.database_url)
@@ -116,6 +125,7 @@ def serve(
     """Serve the web app (webhooks, workspace, API) and, by default, the dispatcher."""
     settings = _settings()
     _logging(settings)
+    _refuse_without_transport(settings)
     _check_topics(settings)
     if workers > 1 and is_sqlite(settings.database_url):
         console.print(
@@ -131,9 +141,7 @@ def serve(
         os.environ["TEXTDESK_PUBLIC_URL"] = f"http://{host}:{port}"
     base = f"http://{host}:{port}"
     if settings.sandbox:
-        console.print(
-            f"sandbox transport (no Twilio credentials): text the bot at {base}/simulator"
-        )
+        console.print(f"demo sandbox (no Twilio credentials): text the bot at {base}/simulator")
     console.print(f"Agent Workspace: {base}/workspace    REST API: {base}/api/docs")
     uvicorn.run(
         "textdesk.web.app:app_from_settings",
@@ -166,6 +174,7 @@ def worker() -> None:
     """Run the inbox processor and outbox dispatcher as their own process."""
     settings = _settings()
     _logging(settings)
+    _refuse_without_transport(settings)
     _check_topics(settings)
 
     async def run() -> None:
@@ -306,11 +315,21 @@ def users_remove(
 
 @demo_app.command("seed")
 def demo_seed() -> None:
-    """Create the demo number, accounts and records (idempotent)."""
+    """Create the demo number, accounts and records (idempotent); make the install a demo."""
     settings = _settings()
     clock = SystemClock()
     for line in _with_db(settings, lambda db: demo.seed(db=db, clock=clock)):
         console.print(line)
+    folder = settings.data_dir
+    if folder is None:
+        console.print(
+            "this database has no data folder to record demo mode in: set TEXTDESK_DEMO=1 "
+            "for `textdesk serve` to use the sandbox"
+        )
+        return
+    console.print(f"demo mode recorded in {mark_demo(folder)}")
+    if "demo" in settings.model_fields_set and not settings.demo:
+        console.print("[yellow]TEXTDESK_DEMO=0 is set: it overrides the record[/yellow]")
 
 
 tokens_app = typer.Typer(help="Tokens for the REST API (/api/v1).", no_args_is_help=True)

@@ -11,7 +11,14 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from textdesk.adapters.twilio.media_url import Origin, api_origin, parse_origin
-from textdesk.install import MAKE_A_SECRET, SECRET_KEY_FILE, data_dir, local_secret_key, weak_secret
+from textdesk.install import (
+    MAKE_A_SECRET,
+    SECRET_KEY_FILE,
+    data_dir_of,
+    is_demo,
+    local_secret_key,
+    weak_secret,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_TOPICS_DIR = PACKAGE_DIR / "demo" / "topics"
@@ -44,7 +51,12 @@ class Settings(BaseSettings):
         description="Signs sessions, links and (in the sandbox) webhooks; unset on a local "
         "SQLite install: generated once into the database's folder.",
     )
-    demo: bool = Field(default=False, alias="TEXTDESK_DEMO")
+    demo: bool = Field(
+        default=False,
+        alias="TEXTDESK_DEMO",
+        description="Demo mode (sandbox and simulator without Twilio credentials); unset: "
+        "whether `textdesk demo seed` marked the install's data folder.",
+    )
     twilio_account_sid: str | None = Field(default=None, alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: str | None = Field(default=None, alias="TWILIO_AUTH_TOKEN")
     twilio_api_url: str = Field(default="https://api.twilio.com", alias="TWILIO_API_URL")
@@ -93,6 +105,10 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Self:
         self.secret_key = self._strong_secret_key()
+        if "demo" not in self.model_fields_set:
+            # Demo mode is a property of the install, so a command typed in a new
+            # shell in the folder where `make run` ran still serves the sandbox.
+            self.demo = is_demo(self.data_dir)
         if self.retired_media_hosts is not None:
             # Hosts alone allowed any port and scheme; a silent translation would guess.
             raise ValueError(
@@ -115,7 +131,7 @@ class Settings(BaseSettings):
             if problem:
                 raise ValueError(f"TEXTDESK_SECRET_KEY {problem}")
             return self.secret_key
-        folder = data_dir(self.database_url)
+        folder = self.data_dir
         if folder is None:
             raise ValueError(
                 "TEXTDESK_SECRET_KEY is not set: every process on this database must sign "
@@ -134,9 +150,26 @@ class Settings(BaseSettings):
         return key
 
     @property
+    def data_dir(self) -> Path | None:
+        """The install's own folder (its SQLite database's); ``None`` for other databases."""
+        return data_dir_of(self.database_url)
+
+    @property
     def sandbox(self) -> bool:
-        """No Twilio credentials: the built-in stand-in carries the texts."""
+        """No Twilio credentials: the built-in stand-in carries the texts (in demo mode)."""
         return not self.twilio_account_sid
+
+    def transport_problem(self) -> str | None:
+        """Why nothing could carry texts (no Twilio outside demo mode), or ``None``."""
+        if not self.sandbox or self.demo:
+            return None
+        return (
+            "No Twilio credentials, and this is not a demo install: the sandbox and the "
+            "phone simulator exist only in demo mode, so nothing would carry texts. To "
+            "use Twilio, set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TEXTDESK_PUBLIC_URL "
+            "(the https address Twilio reaches); to try textdesk without it, run "
+            "`textdesk demo seed` in this folder (or set TEXTDESK_DEMO=1)."
+        )
 
     @cached_property
     def account_sid(self) -> str:

@@ -1,4 +1,4 @@
-"""The install's own state in its data folder (``./var/``): the generated secret key.
+"""The install's own state in its data folder (``./var/``): its secret key, its demo mark.
 
 A local install keeps everything in the folder of its SQLite database, so every process
 and every CLI command started there finds the same files without being told.  Other
@@ -16,12 +16,13 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+DEMO_MARKER = "demo"
 SECRET_MIN_LENGTH = 32
 SECRET_MIN_DISTINCT = 16
 MAKE_A_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105 - a command
 
 
-def data_dir(database_url: str) -> Path | None:
+def data_dir_of(database_url: str) -> Path | None:
     """The folder of a SQLite database file; ``None`` for other (or in-memory) databases."""
     url = make_url(database_url)
     database = url.database
@@ -78,3 +79,20 @@ def _sync_folder(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def is_demo(folder: Path | None) -> bool:
+    """Whether ``textdesk demo seed`` made the install in ``folder`` a demo."""
+    return folder is not None and (folder / DEMO_MARKER).is_file()
+
+
+def mark_demo(folder: Path) -> Path:
+    """Record that the install in ``folder`` is a demo (its sandbox serves without Twilio)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / DEMO_MARKER
+    marker.write_text(
+        "Written by `textdesk demo seed`: this install serves the sandbox and the phone\n"
+        "simulator when no Twilio credentials are set. TEXTDESK_DEMO=0 overrides it;\n"
+        "delete this file to make the install a real one.\n"
+    )
+    return marker

@@ -180,13 +180,17 @@ class SendAttempt:
     """One POST to ``Messages.json``, whatever came of it.
 
     ``status`` is the HTTP status answered, or ``None`` while the request is still
-    being handled, or when the client gave up during an injected hang.
+    being handled, or when the client gave up during an injected hang.  A request
+    refused for its credentials keeps nothing of its content (``to`` and ``body``
+    are empty; ``size`` is the length it declared): in the sandbox anyone can post,
+    and keeping what strangers post would let them fill the process's memory.
     """
 
     to: str
     body: str
     status: int | None
     code: int | None = None
+    size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -609,16 +613,26 @@ class FakeTwilio:
             await asyncio.sleep(min(0.05, remaining))
         return False
 
-    async def _create_message(self, request: Request) -> Response:
-        form = await request.form()
-        to, body = _field(form, "To"), _field(form, "Body")
-        slot = _AttemptSlot(SendAttempt(to, body, None))
+    def _record_refusal(self, request: Request, status: int) -> None:
+        declared = request.headers.get("content-length", "")
+        size = int(declared) if declared.isdigit() else None
+        code = 20003 if status == 401 else 20404
         with self._lock:
-            self._state.attempts.append(slot)
+            self._state.attempts.append(_AttemptSlot(SendAttempt("", "", status, code, size)))
+
+    async def _create_message(self, request: Request) -> Response:
+        # Refused before the body is read: a stranger's post costs neither parsing
+        # nor memory, and only its answer is recorded.
         refusal = self._refuse(request)
         if refusal is not None:
-            self._answer(slot, refusal.status_code, 20003 if refusal.status_code == 401 else 20404)
+            self._record_refusal(request, refusal.status_code)
             return refusal
+        size = len(await request.body())
+        form = await request.form()
+        to, body = _field(form, "To"), _field(form, "Body")
+        slot = _AttemptSlot(SendAttempt(to, body, None, size=size))
+        with self._lock:
+            self._state.attempts.append(slot)
         from_ = _field(form, "From") or None
         service_sid = _field(form, "MessagingServiceSid") or None
         media_urls = tuple(u for u in form.getlist("MediaUrl") if isinstance(u, str) and u)

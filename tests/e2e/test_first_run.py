@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import TEXTDESK
@@ -18,15 +21,21 @@ def _free_port() -> int:
     return port
 
 
-def _textdesk(
-    folder: Path, *args: str, timeout: float = 60, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """A command run as an operator would: in ``folder``, no TEXTDESK_* or TWILIO_* set."""
+def _shell(**env: str) -> dict[str, str]:
+    """A new shell's environment: no TEXTDESK_* or TWILIO_* exported, plus ``env``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TEXTDESK_", "TWILIO_"))}
+    return {**clean, **env}
+
+
+def _textdesk(
+    folder: Path, *args: str, timeout: float = 60, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """A command run as an operator would, in ``folder`` from a new shell."""
     return subprocess.run(
         [TEXTDESK, *args],
         cwd=folder,
-        env={**clean, **env},
+        env=_shell(**env),
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -35,12 +44,44 @@ def _textdesk(
 
 
 @pytest.fixture
-def install(tmp_path: Path) -> Path:
+def served(install: Path) -> Iterator[str]:
+    """`textdesk serve`, typed in a new shell in the install's folder; its URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = install / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [TEXTDESK, "serve", "--port", str(port)],
+            cwd=install,
+            env=_shell(TEXTDESK_LOG_LEVEL="WARNING"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def install(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder where `make run`'s first two steps (`migrate`, `demo seed`) ran."""
+    folder = tmp_path_factory.mktemp("install")
     for step in (("migrate",), ("demo", "seed")):
-        done = _textdesk(tmp_path, *step)
+        done = _textdesk(folder, *step)
         assert done.returncode == 0, done.stdout + done.stderr
-    return tmp_path
+    assert "demo mode recorded" in done.stdout
+    return folder
 
 
 def test_readme_commands_work_in_a_new_shell(install: Path) -> None:
@@ -69,3 +110,25 @@ def test_serve_refuses_a_weak_key_before_listening(tmp_path: Path, key: str) -> 
     assert "TEXTDESK_SECRET_KEY is too weak" in refused.stdout
     assert "secrets.token_urlsafe(48)" in refused.stdout
     assert "Traceback" not in refused.stdout + refused.stderr
+
+
+def test_serve_in_a_new_shell_is_still_the_demo(install: Path, served: str) -> None:
+    """After `demo seed`, a plain `serve` has the simulator, and `chat` texts the bot."""
+    assert (install / "var" / "demo").is_file()
+    assert httpx.get(f"{served}/simulator").status_code == 200
+    assert httpx.get(f"{served}/metrics").status_code == 200  # a laptop's demo, no token
+    talked = _textdesk(install, "chat", "--from", "+15551230001", "--url", served, stdin="hi\n")
+    assert talked.returncode == 0, talked.stdout + talked.stderr
+    assert "bot ›" in talked.stdout
+
+
+def test_outside_demo_mode_serve_and_worker_refuse_without_twilio(install: Path) -> None:
+    """TEXTDESK_DEMO=0 with no credentials: one clear paragraph, exit 2, no sandbox served."""
+    port = str(_free_port())
+    for command in (("serve", "--port", port), ("worker",)):
+        refused = _textdesk(install, *command, timeout=30, TEXTDESK_DEMO="0")
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "No Twilio credentials" in refused.stdout
+        assert "TWILIO_ACCOUNT_SID" in refused.stdout
+        assert "textdesk demo seed" in refused.stdout
+        assert "Traceback" not in refused.stdout + refused.stderr

@@ -223,6 +223,22 @@ async def test_bad_auth_is_twilio_shaped_20003(twilio: FakeTwilio) -> None:
     }
 
 
+async def test_a_refused_send_keeps_none_of_what_was_posted(twilio: FakeTwilio) -> None:
+    """Posts refused for their credentials are recorded by answer and size, not by content."""
+    big = "x" * 50_000
+    for auth, account in [(None, ACCOUNT), ((ACCOUNT, "nope"), ACCOUNT), ((ACCOUNT, TOKEN), "AC1")]:
+        refused = await send(twilio, auth=auth, account=account, To=big, Body=big)
+        assert refused.status_code in (401, 404)
+    accepted = await send(twilio, To=TEXTER, Body="kept")
+    assert accepted.status_code == 201
+    refusals, [kept] = twilio.attempts[:3], twilio.attempts[3:]
+    assert [(a.status, a.code) for a in refusals] == [(401, 20003), (401, 20003), (404, 20404)]
+    assert [(a.to, a.body) for a in refusals] == [("", "")] * 3
+    assert all(a.size is not None and a.size > 100_000 for a in refusals)
+    assert (kept.to, kept.body, kept.status) == (TEXTER, "kept", 201)
+    assert twilio.messages_to(TEXTER)[0].body == "kept"
+
+
 @pytest.mark.parametrize(
     ("fields", "code"),
     [

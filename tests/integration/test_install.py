@@ -1,4 +1,4 @@
-"""A local install's generated secret key: made once in the data folder, then shared."""
+"""A local install's state in its data folder: a generated secret key, demo mode."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from textdesk.config import Settings
+from textdesk.install import mark_demo
 from textdesk.web.auth import session_options
 
 PRINT_KEY = "from textdesk.config import Settings; print(Settings().secret_key)"
@@ -93,3 +94,17 @@ def test_a_configured_key_wins_and_nothing_is_written(tmp_path: Path) -> None:
     settings = _local(tmp_path / "var", TEXTDESK_SECRET_KEY=key)
     assert settings.secret_key == key
     assert not (tmp_path / "var").exists()
+
+
+def test_demo_mode_is_a_property_of_the_install(tmp_path: Path) -> None:
+    """`demo seed`'s mark makes the install a demo; TEXTDESK_DEMO=0 or 1 still decides."""
+    folder = tmp_path / "var"
+    assert not _local(folder).demo
+    assert _local(folder).transport_problem() is not None
+    mark_demo(folder)
+    assert _local(folder).demo
+    assert _local(folder).transport_problem() is None
+    assert not _local(folder, TEXTDESK_DEMO=False).demo
+    assert _local(tmp_path / "other", TEXTDESK_DEMO=True).demo
+    with_twilio = _local(folder, TWILIO_ACCOUNT_SID="AC" + "1" * 32, TWILIO_AUTH_TOKEN="t")
+    assert with_twilio.transport_problem() is None

@@ -277,3 +277,34 @@ async def test_simulator_is_404_with_real_twilio(sqlite_url: str) -> None:
             )
             assert posted.status_code == 404
     await db.dispose()
+
+
+async def test_no_sandbox_or_simulator_outside_demo_mode(sqlite_url: str) -> None:
+    """No Twilio and TEXTDESK_DEMO=0: nobody can text as any phone or read the replies."""
+    db = await _seed(sqlite_url)
+    sock = bind_free_port()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = sandbox_settings(url, sqlite_url, TEXTDESK_DEMO=False)
+    app = create_app(settings, converser=EchoConverser())
+    messages = f"/sandbox/twilio/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
+    with serve_app(app, sock=sock, lifespan="on"):
+        async with httpx.AsyncClient(base_url=url) as http:
+            assert (await http.get("/simulator")).status_code == 404
+            posted = await http.post(
+                "/simulator/send",
+                data={"phone": TEXTER, "number": NUMBER, "body": "hi"},
+                headers={"Origin": url},
+            )
+            assert posted.status_code == 404
+            read = await http.get("/simulator/messages.json", params={"phone": TEXTER})
+            assert read.status_code == 404
+            sent = await http.post(
+                messages,
+                data={"To": TEXTER, "From": NUMBER, "Body": "x"},
+                auth=(settings.account_sid, settings.auth_token),
+            )
+            assert sent.status_code == 404
+            assert (await http.get("/healthz")).status_code == 200
+    async with db.connect() as conn:
+        assert (await conn.execute(select(inbox))).all() == []
+    await db.dispose()

@@ -92,10 +92,8 @@ def create_app(
     app.add_route("/healthz", ops.healthz, methods=["GET"])
     app.add_route("/readyz", ops.readyz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
-    # Pages' CSS and the vendored front-end libraries (static/vendor); the simulator
-    # answers 404 unless in sandbox mode.
+    # Pages' CSS and the vendored front-end libraries (static/vendor).
     app.mount("/static", StaticFiles(directory=simulator.STATIC_DIR), name="static")
-    app.include_router(simulator.router)
     app.include_router(workspace.router)
     # Signed-cookie sessions for the Workspace (HttpOnly, SameSite=Lax; Secure over https).
     app.add_middleware(SessionMiddleware, **auth.session_options(settings))
@@ -105,15 +103,22 @@ def create_app(
     }
     # Twilio's requests skip FastAPI's layers, the session and routing (see twilio_lane).
     app.lane = TwilioLane(routes=twilio, exception_handlers=dict(app.exception_handlers))
-    if settings.sandbox:
+    # The sandbox lets anyone text as any phone and read the replies: a demo's only.
+    if settings.sandbox and settings.demo:
         sandbox = FakeTwilio(settings.account_sid, settings.auth_token)
         sandbox.base_url = settings.public_url.rstrip("/") + "/sandbox/twilio"
         app.state.sandbox = sandbox
         app.mount("/sandbox/twilio", sandbox.app)
+        # Without the sandbox the simulator's routes do not exist at all (404), so not
+        # even a 404'd upload is read.
+        app.include_router(simulator.router)
     return app
 
 
 def app_from_settings() -> FastAPI:
     """Factory for ``uvicorn --factory`` (used by ``textdesk serve``)."""
     settings = Settings()
+    problem = settings.transport_problem()
+    if problem:
+        raise RuntimeError(problem)
     return create_app(settings, background=settings.run_background, settle_heap=True)

@@ -6,7 +6,7 @@ shows what was really stored (the inbox) and what textdesk really sent (the
 outbox, with the statuses the sandbox's callbacks reported), so the page is also a
 debugging aid, and it reads the same after a restart and from every process.
 
-Without a sandbox (real Twilio configured) every route answers 404.
+Without a sandbox (real Twilio configured, or not a demo install) every route answers 404.
 """
 
 from __future__ import annotations
