@@ -46,6 +46,12 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(topics_app, name="topics")
 console = Console()
 T = TypeVar("T")
+# How long uvicorn's supervisor waits for a worker of `serve --workers N` to answer its
+# health check before killing it.  uvicorn's 5 s default is shorter than a worker's
+# start on a busy machine (over 30 s was measured): each was killed before it could
+# answer, and replaced by another that would be, for ever.  A hung worker is still
+# replaced, after this long.
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def _settings() -> Settings:
@@ -152,6 +158,7 @@ def serve(
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         access_log=False,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
