@@ -20,7 +20,9 @@ from pathlib import Path
 import httpx
 from benchmarks.servers import die_with_parent
 
-STARTUP_TIMEOUT = 40.0
+# Seconds; a start takes 2-3 s on a quiet 2-core machine, and over 30 s when eight
+# people's test runs share it.
+STARTUP_TIMEOUT = 120.0
 # A worker has no HTTP port to ask; alive this long after start, it has got past
 # its settings, topics and database checks (which take about a second here).
 WORKER_SETTLE = 3.0
