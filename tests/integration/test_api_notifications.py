@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from bisect import bisect_left
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -151,6 +152,33 @@ async def test_send_to_a_user_and_to_a_records_caller_with_history(
     ]
     assert history[0]["explanation"] == "notifications are off for this account"
     assert history[2]["record_number"] == record.number
+
+
+# The report's template: 113 characters that ran 64 million loop iterations on the
+# event loop, holding every request (/healthz too) for seconds.
+NESTED_LOOPS = (
+    "{% for a in range(400) %}{% for b in range(400) %}{% for c in range(400) %}xy"
+    "{% endfor %}{% endfor %}{% endfor %}"
+)
+
+
+async def test_a_template_that_loops_too_much_is_refused_while_the_server_answers(
+    api: httpx.AsyncClient, desk: Desk, alice: int
+) -> None:
+    """A 422 naming the body, /healthz answering beside it and after, nothing queued."""
+    async with httpx.AsyncClient(base_url=desk.url) as plain:
+        sent, health = await asyncio.gather(
+            api.post("/notifications", json={"user_id": alice, "body": NESTED_LOOPS}),
+            plain.get("/healthz"),
+        )
+        assert sent.status_code == 422, sent.text
+        [error] = sent.json()["detail"]
+        assert error["loc"] == ["body", "body"]
+        assert "loop iterations" in error["msg"]
+        assert health.status_code == 200
+        assert (await plain.get("/healthz")).status_code == 200
+    assert await desk.scalar("SELECT count(*) FROM outbox") == 0
+    assert await desk.scalar("SELECT count(*) FROM notifications") == 0
 
 
 async def test_bad_requests_are_explained(api: httpx.AsyncClient, alice: int) -> None:

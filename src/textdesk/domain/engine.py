@@ -117,16 +117,18 @@ class Engine:
         if state is not None and self.routes_to_agent(state):
             turn = self._turn(state.copy(), texter, now)
             if self.command(body) == "bye":
-                self._bye(turn)
+                with turn.bounded():
+                    self._bye(turn)
             return turn.step()
         if state is None or not state.greeted or self.is_expired(state, now):
             returning = state is not None and state.greeted
             turn = self._turn(ConversationState(greeted=True), texter, now)
-            if returning:
-                turn.say(turn.text(self.settings.texts.welcome_back))
-                self._settle(turn, self._discover(turn, body, after_greeting=True))
-            else:
-                self._settle(turn, self._greet(turn, body))
+            with turn.bounded():
+                if returning:
+                    turn.say(turn.text(self.settings.texts.welcome_back))
+                    self._settle(turn, self._discover(turn, body, after_greeting=True))
+                else:
+                    self._settle(turn, self._greet(turn, body))
             return turn.step()
         turn = self._turn(state.copy(), texter, now)
         # A pending effect whose result never came (a crash between the two): forget
@@ -134,12 +136,13 @@ class Engine:
         turn.state.pending = None
         turn.state.transfer_reason = None
         command = self.command(body)
-        if command is not None:
-            self._settle(turn, self._command(turn, command))
-        elif turn.state.topic_id is not None:
-            self._settle(turn, answers.answer(turn, text))
-        else:
-            self._settle(turn, self._discover(turn, body))
+        with turn.bounded():
+            if command is not None:
+                self._settle(turn, self._command(turn, command))
+            elif turn.state.topic_id is not None:
+                self._settle(turn, answers.answer(turn, text))
+            else:
+                self._settle(turn, self._discover(turn, body))
         return turn.step()
 
     def resume(
@@ -149,10 +152,11 @@ class Engine:
         turn = self._turn(state.copy(), texter, now)
         kind = turn.state.pending
         turn.state.pending = None
-        if kind == "transfer":
-            answers.transfer_result(turn, result)
-        elif kind is not None:
-            self._settle(turn, answers.resume_effect(turn, kind, result))
+        with turn.bounded():
+            if kind == "transfer":
+                answers.transfer_result(turn, result)
+            elif kind is not None:
+                self._settle(turn, answers.resume_effect(turn, kind, result))
         return turn.step()
 
     def agent_joined(self, state: ConversationState, now: datetime) -> ConversationState:
@@ -167,7 +171,8 @@ class Engine:
         turn = self._turn(state.copy(), texter, now)
         turn.state.mode = "bot"
         turn.state.clear_topic()
-        turn.say(turn.text(self.settings.texts.back_to_bot))
+        with turn.bounded():
+            turn.say(turn.text(self.settings.texts.back_to_bot))
         return turn.step()
 
     # --- discovery and menu -------------------------------------------------------
@@ -329,14 +334,17 @@ def run_to_rest(
 ) -> Step:
     """Run every effect of ``step`` with a synchronous ``runner``; one combined Step.
 
-    The result has all replies in order, no effect, and ``ended`` if any step ended.
+    The result has all replies and problems in order, no effect, and ``ended`` if
+    any step ended.
     """
     replies = list(step.replies)
+    problems = list(step.problems)
     ended = step.ended
     for _ in range(_MAX_EFFECTS):
         if step.effect is None:
-            return Step(step.state, tuple(replies), None, ended)
+            return Step(step.state, tuple(replies), None, ended, tuple(problems))
         step = engine.resume(step.state, runner(step.effect), texter, now)
         replies.extend(step.replies)
+        problems.extend(step.problems)
         ended = ended or step.ended
     raise RuntimeError(f"more than {_MAX_EFFECTS} effects for one text: a topic loops")

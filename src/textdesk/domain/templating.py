@@ -18,6 +18,11 @@ Shorthand: ``${field}`` stands for ``{{ record.field }}`` (dotted paths too:
 
 Undefined names render as the empty string and chain (``vars.missing.number`` is
 empty, not an error): a texter who skipped a question must not crash the flow.
+
+Every render and evaluation is bounded (see :mod:`textdesk.domain.template_limits`):
+one that passes its budget raises :class:`TemplateTooCostly`, which is not turned
+into an empty string like a designer's typo, so the caller can say what happened
+(a 422 for an API template, a logged error and a fallback text in a topic).
 """
 
 from __future__ import annotations
@@ -28,10 +33,13 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import ChainableUndefined, Template, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from textdesk.domain.sandbox import BoundedEnvironment
+from textdesk.domain.template_limits import TemplateTooCostly, bounded
 
 __all__ = [
     "TemplateError",
+    "TemplateTooCostly",
     "compile_expression",
     "compile_template",
     "evaluate",
@@ -45,7 +53,7 @@ __all__ = [
 _SHORTHAND_RE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}")
 _BRACES_RE = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.DOTALL)
 
-_ENV = ImmutableSandboxedEnvironment(
+_ENV = BoundedEnvironment(
     autoescape=False,
     undefined=ChainableUndefined,
     keep_trailing_newline=False,
@@ -93,7 +101,10 @@ def _is_template(source: str) -> bool:
 
 
 def render(source: str, context: Mapping[str, Any]) -> str:
-    """Render ``source`` with ``context``; plain strings come back untouched."""
+    """Render ``source`` with ``context``; plain strings come back untouched.
+
+    Raises :class:`TemplateTooCostly` when the render passes its budget.
+    """
     if not _is_template(source):
         return source
     try:
@@ -103,9 +114,13 @@ def render(source: str, context: Mapping[str, Any]) -> str:
 
 
 def evaluate(source: str, context: Mapping[str, Any]) -> Any:
-    """Evaluate an expression to a Python value; undefined or failing gives ``None``."""
+    """Evaluate an expression to a Python value; undefined or failing gives ``None``.
+
+    Raises :class:`TemplateTooCostly` when the evaluation passes its budget.
+    """
     try:
-        return compile_expression(source)(**context)
+        with bounded():
+            return compile_expression(source)(**context)
     except _RUNTIME_ERRORS:
         return None
 

@@ -3,10 +3,17 @@
 A ``Turn`` collects replies as it goes and turns them into a ``Step`` at the end,
 joining a message with the question that directly follows it (one text instead of
 two) and making every body GSM-7 friendly.
+
+A template that passes its render budget (:mod:`textdesk.domain.template_limits`)
+stops the turn where it is: the texter gets the ``error`` wording (apologise, offer
+AGENT or MENU), the topic is left, and the step names the problem for the caller to
+log; whatever the turn said or asked for before it stands.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -15,7 +22,8 @@ from textdesk.domain.conversation import ConversationState
 from textdesk.domain.events import Effect, Reply, Texter
 from textdesk.domain.replies import Option, render_choices
 from textdesk.domain.sms import flatten_markdown, gsm_safe
-from textdesk.domain.templating import render
+from textdesk.domain.templating import TemplateTooCostly, render
+from textdesk.domain.topic_settings import Texts
 from textdesk.domain.topics import (
     ChoiceNode,
     DynamicChoiceNode,
@@ -36,13 +44,15 @@ class Step:
     """What one call of the engine produced.
 
     ``effect``: run it and pass the result to ``Engine.resume``.  ``ended``: the
-    texter closed the conversation (``bye``).
+    texter closed the conversation (``bye``).  ``problems``: what went wrong in the
+    topic set itself (a template stopped by its budget), for the operator's log.
     """
 
     state: ConversationState
     replies: tuple[Reply, ...] = ()
     effect: Effect | None = None
     ended: bool = False
+    problems: tuple[str, ...] = ()
 
 
 def choice_options(node: ChoiceNode | DynamicChoiceNode, state: ConversationState) -> list[Option]:
@@ -74,6 +84,7 @@ class Turn:
         self.max_retries = max_retries
         self.effect: Effect | None = None
         self.ended = False
+        self.problems: list[str] = []
         self._out: list[tuple[Reply, Kind]] = []
 
     # --- context and lookup -------------------------------------------------------
@@ -122,6 +133,30 @@ class Turn:
         self.effect = effect
         self.state.pending = pending
 
+    @contextmanager
+    def bounded(self) -> Iterator[None]:
+        """Run engine work; a template stopped by its budget ends it with the fallback."""
+        try:
+            yield
+        except TemplateTooCostly as exc:
+            self._template_failed(exc)
+
+    def _template_failed(self, error: TemplateTooCostly) -> None:
+        where = (
+            f"topic {self.state.topic_id!r} at node {self.state.node_id!r}"
+            if self.state.topic_id
+            else "the bot's own wording"
+        )
+        self.problems.append(f"a template in {where} was stopped: {error}")
+        self.effect = None
+        self.state.clear_topic()
+        self.state.offered_agent = True
+        try:
+            fallback = self.text(self.settings.texts.error)
+        except TemplateTooCostly:
+            fallback = Texts().error
+        self.say(fallback, "prompt")
+
     def step(self) -> Step:
         """Finish the turn: join each message with a question right after it."""
         self.state.last_activity = self.now
@@ -134,4 +169,4 @@ class Turn:
                 replies.append(reply)
             previous = kind
         safe = tuple(Reply(gsm_safe(r.body), r.media) for r in replies)
-        return Step(self.state, safe, self.effect, self.ended)
+        return Step(self.state, safe, self.effect, self.ended, tuple(self.problems))

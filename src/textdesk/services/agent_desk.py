@@ -10,6 +10,7 @@ they were.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,8 @@ from textdesk.domain.records import belongs_to
 from textdesk.domain.sms import gsm_safe
 from textdesk.services.handoff import current_handoff
 from textdesk.services.records import record_view
+
+log = logging.getLogger(__name__)
 
 CARD_FIELDS = [
     CardField(field="number"),
@@ -280,6 +283,8 @@ class Desk:
         )
         texter = Texter(phone=conv.phone, user_id=conv.user_id)
         step = self.engine.agent_left(state, texter, now)
+        for problem in step.problems:
+            log.error("conversation %s: %s", conv.id, problem)
         conv.state, conv.mode = step.state.to_dict(), step.state.mode
         await conversations.save(conn, [conv], now)
         who = agent.name if agent else "timer"

@@ -23,7 +23,7 @@ from textdesk.adapters.db.notifications import EventRow
 from textdesk.adapters.notification_files import NotificationFiles
 from textdesk.adapters.signed_urls import RecordLinkSigner
 from textdesk.domain.records import Record
-from textdesk.domain.templating import compile_template
+from textdesk.domain.templating import TemplateTooCostly, compile_template
 from textdesk.ports import Clock
 from textdesk.services.notifications import Draft, Report, context, deliver, render_body
 
@@ -31,7 +31,23 @@ log = logging.getLogger(__name__)
 
 
 class NotifyError(ValueError):
-    """A request that cannot be sent as asked (unknown template or record, bad template)."""
+    """A request that cannot be sent as asked (unknown template or record, bad template).
+
+    ``field`` names the request field at fault, where there is one.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _event_body(source: str, ctx: Mapping[str, Any], kind: str) -> str:
+    """An event's text; a template stopped by its budget sends nothing (logged)."""
+    try:
+        return render_body(source, ctx)
+    except TemplateTooCostly as exc:
+        log.error("the %r notification template was stopped: %s", kind, exc)
+        return ""
 
 
 async def _caller_of(conn: AsyncConnection, record: Record) -> int | None:
@@ -117,7 +133,7 @@ class Notifier:
             drafts.append(
                 Draft(
                     user_id=user_id,
-                    body=render_body(source, ctx),
+                    body=_event_body(source, ctx, event.kind),
                     source="event",
                     template=event.kind,
                     record_id=record.id,
@@ -142,14 +158,14 @@ def _source(files: NotificationFiles, request: Request) -> str:
     if request.template is not None:
         found = files.template(request.template)
         if found is None:
-            raise NotifyError(f"no notification template {request.template!r}")
+            raise NotifyError(f"no notification template {request.template!r}", field="template")
         return found
     if not request.body:
-        raise NotifyError("give a template name or a body")
+        raise NotifyError("give a template name or a body", field="body")
     try:
         compile_template(request.body)
     except TemplateSyntaxError as exc:
-        raise NotifyError(f"body is not a valid template: {exc.message}") from exc
+        raise NotifyError(f"body is not a valid template: {exc.message}", field="body") from exc
     return request.body
 
 
@@ -168,7 +184,7 @@ async def send(
     if request.record_number is not None:
         record = await record_store.get(conn, request.record_number)
         if record is None:
-            raise NotifyError(f"no record {request.record_number}")
+            raise NotifyError(f"no record {request.record_number}", field="record_number")
         if not user_ids:
             caller = await _caller_of(conn, record)
             if caller is None:
@@ -188,10 +204,15 @@ async def send(
             params=request.params,
             user=found.get(user_id),
         )
+        try:
+            body = render_body(source, ctx)
+        except TemplateTooCostly as exc:
+            field = "template" if request.template is not None else "body"
+            raise NotifyError(f"the template was stopped: {exc}", field=field) from exc
         drafts.append(
             Draft(
                 user_id=user_id,
-                body=render_body(source, ctx),
+                body=body,
                 source="api",
                 template=request.template,
                 record_id=record.id if record is not None else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,8 +24,10 @@ from textdesk.domain.subscriptions import (
     may_be_command,
     parse_command,
 )
-from textdesk.domain.templating import render
+from textdesk.domain.templating import TemplateTooCostly, render
 from textdesk.services.processing import Turn
+
+log = logging.getLogger(__name__)
 
 # carrier_optouts.source when the texter's own STOP told us (not a 21610 answer).
 KEYWORD_SOURCE = "keyword"
@@ -38,10 +41,19 @@ class Handled:
     notes: list[str] = field(default_factory=list)
 
 
+def _rendered(source: str, context: dict[str, str]) -> str:
+    try:
+        return render(source, context).strip()
+    except TemplateTooCostly as exc:
+        log.error("a subscription reply template was stopped: %s", exc)
+        return ""
+
+
 def reply_text(wording: Wording, key: ReplyKey | str, *, name: str = "") -> str:
-    """Render one reply; an operator text that renders empty falls back to the built-in."""
-    context = {"how_to_register": render(wording.how_to_register, {}), "name": name}
-    text = render(getattr(wording, key), context).strip()
+    """Render one reply; an operator text that renders empty (or is stopped by its
+    budget) falls back to the built-in."""
+    context = {"how_to_register": _rendered(wording.how_to_register, {}), "name": name}
+    text = _rendered(getattr(wording, key), context)
     if not text:
         builtin = Wording()
         context["how_to_register"] = builtin.how_to_register

@@ -20,6 +20,12 @@ MAX_EFFECTS = 20
 ERROR_TRANSFER = "Sorry, something went wrong on our side. I'm passing you to a person."
 
 
+def _log_problems(step: Step, turn: Turn) -> None:
+    """What went wrong in the topics themselves is the operator's to fix: an error."""
+    for problem in step.problems:
+        log.error("conversation %s: %s", turn.conversation_id, problem)
+
+
 class VirtualAgent:
     """Runs one inbound text through the engine, executing the effects it asks for."""
 
@@ -58,12 +64,14 @@ class VirtualAgent:
 
     async def _run(self, step: Step, turn: Turn) -> tuple[Step, list[Reply]]:
         replies: list[Reply] = list(step.replies)
+        _log_problems(step, turn)
         for _ in range(MAX_EFFECTS):
             if step.effect is None:
                 return step, replies
             result = await self._effects.run(step.effect, turn)
             step = self.engine.resume(step.state, result, turn.texter, turn.now)
             replies.extend(step.replies)
+            _log_problems(step, turn)
         raise RuntimeError(f"more than {MAX_EFFECTS} effects for one text: a topic loops")
 
     async def _rescue(self, turn: Turn, current: ConversationState | None, mode: str) -> Outcome:

@@ -8,6 +8,7 @@ from textdesk.services import notify
 from textdesk.services.notifications import SKIP_REASONS, notification_history
 from textdesk.services.subscriptions import SubscriptionView, set_subscription, subscription_of
 from textdesk.web.deps import ApiClient, ContainerDep, Tx
+from textdesk.web.errors import field_error
 from textdesk.web.notification_schemas import (
     NotificationCreate,
     NotificationPublic,
@@ -58,6 +59,8 @@ async def send_notification(
             clock=container.clock,
         )
     except notify.NotifyError as exc:
+        if exc.field is not None:
+            raise field_error(exc.field, str(exc)) from exc
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     return NotificationResult(
         queued=report.queued, skipped={r: report.skipped.get(r, 0) for r in SKIP_REASONS}
