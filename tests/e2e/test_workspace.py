@@ -154,3 +154,28 @@ def _reply_three_ways(page: Page, world: World) -> None:  # noqa: F811
 
 def _accept(dialog: Dialog) -> None:
     dialog.accept()
+
+
+def test_an_agent_finds_a_bot_only_conversation_and_reads_it(
+    world: World,
+    page: Page,  # noqa: F811
+) -> None:
+    """Search the conversation list by a word the texter used; the bot chat opens read-only."""
+    world.text("hi")
+    world.received(1)
+    world.text("my keyboard types backwards")
+    world.received(2)
+    page.goto(f"{world.url}/workspace")
+    page.fill("#email", "dana@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("a.nav-link", timeout=10_000)
+    page.fill("#conv-q", "Keyboard")
+    page.select_option("#conv-state", "bot")
+    page.click(".conv-filter button")
+    row = page.locator(".conv-table tbody tr", has_text="Alice Example")
+    expect(row).to_contain_text("With the bot")
+    row.locator("a").click()
+    expect(page.locator(".line-texter", has_text="my keyboard types backwards")).to_be_visible()
+    expect(page.locator(".composer-off")).to_contain_text("Read-only")
+    expect(page.locator("#reply-body")).to_have_count(0)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db import agents as agent_store
@@ -35,32 +35,38 @@ async def visible_queue_ids(conn: AsyncConnection, agent: AgentRow) -> set[int] 
     return None if agent.is_admin else await agent_store.queue_ids_of(conn, agent.id)
 
 
+def seen_by(agent: AgentRow) -> ColumnElement[bool]:
+    """For a non-admin: handed to one of the agent's queues, or never handed to anyone.
+
+    Its own alias of ``handoffs``, so it is not correlated with a query that joins
+    the hand-offs itself (the conversation list joins each one's latest).
+    """
+    ever = handoffs.alias("ever_handed")
+    mine = exists().where(
+        ever.c.conversation_id == conversations.c.id,
+        queue_members.c.queue_id == ever.c.queue_id,
+        queue_members.c.agent_id == agent.id,
+    )
+    anyone = exists().where(ever.c.conversation_id == conversations.c.id)
+    return or_(mine, ~anyone)
+
+
 async def visible_among(
     conn: AsyncConnection, agent: AgentRow, conversation_ids: Iterable[int]
 ) -> set[int]:
     """Which of ``conversation_ids`` the agent may see (one query).
 
     A conversation belongs to the queues it was ever handed to: its history stays
-    readable to that team after the chat ends.
+    readable to that team after the chat ends. One that never reached a person
+    belongs to no queue, and every agent may read it (read-only: there is no chat to
+    act on). The conversation list applies the same rule (``conversation_list``).
     """
     wanted = set(conversation_ids)
     if not wanted:
         return set()
-    if agent.is_admin:
-        query = select(conversations.c.id).where(conversations.c.id.in_(wanted))
-    else:
-        query = (
-            select(handoffs.c.conversation_id)
-            .join(
-                queue_members,
-                and_(
-                    queue_members.c.queue_id == handoffs.c.queue_id,
-                    queue_members.c.agent_id == agent.id,
-                ),
-            )
-            .where(handoffs.c.conversation_id.in_(wanted))
-            .distinct()
-        )
+    query = select(conversations.c.id).where(conversations.c.id.in_(wanted))
+    if not agent.is_admin:
+        query = query.where(seen_by(agent))
     return {int(r) for r in (await conn.execute(query)).scalars()}
 
 

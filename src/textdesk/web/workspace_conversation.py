@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.bootstrap import Container
+from textdesk.services import conversation_list
 from textdesk.services import workspace_views as views
 from textdesk.services.agent_desk import Conflict, DeskError, Invalid, NotYours
 from textdesk.services.conversation_view import ConversationView, conversation_view
@@ -51,6 +53,38 @@ async def load_inbox(container: Container, conn: AsyncConnection, agent: AgentRo
     """The agent's inbox, with reminders due after the configured wait."""
     remind = timedelta(minutes=container.settings.agent_remind_minutes)
     return await views.inbox(conn, agent, now=container.clock.now(), remind_after=remind)
+
+
+@router.get("")
+async def listing(
+    request: Request,
+    container: ContainerDep,
+    agent: PageAgent,
+    q: str = "",
+    state: str = "",
+    page: int = 1,
+) -> Response:
+    """Every conversation the agent may see, newest first: filter by state, search."""
+    chosen = state if state in conversation_list.STATES else None
+    async with container.db.connect() as conn:
+        found = await conversation_list.list_conversations(
+            conn, agent, state=chosen, search=q[:200], page=page
+        )
+        box = await load_inbox(container, conn, agent)
+
+    def pager(number: int) -> str:
+        return urlencode({"q": q, "state": chosen or "", "page": number})
+
+    context: dict[str, Any] = {
+        "listing": found,
+        "states": conversation_list.STATES,
+        "state": chosen,
+        "q": q,
+        "pager": pager,
+        "inbox": box,
+        "current": None,
+    }
+    return render(request, "workspace/conversations.html", context, agent=agent)
 
 
 @router.get("/{cid}")
