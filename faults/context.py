@@ -25,7 +25,7 @@ class Load:
 class Context:
     """The suite's run: its folder, the PostgreSQL server and Redis database it may use."""
 
-    folder: Path
+    folder: Path  # the scenarios' logs and SQLite files, removed afterwards unless kept
     postgres_admin_url: str
     redis_url: str
     load: Load = Load()
@@ -39,6 +39,10 @@ class Context:
 
     def scenario_folder(self, scenario: str) -> Path:
         return self.folder / scenario
+
+    def findings(self, scenario: str) -> Path:
+        """Where a scenario writes inputs worth replaying; kept after the run."""
+        return self.folder.parent / f"{scenario}-failures.jsonl"
 
 
 Scenario = Callable[[Context], Coroutine[Any, Any, Row]]

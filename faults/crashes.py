@@ -45,7 +45,10 @@ async def _kill_one_worker(web: Textdesk) -> str:
     ):
         await asyncio.sleep(0.2)
     replaced = time.monotonic() - began
-    return f"worker {pid} of 2 killed {KILL_AFTER:.0f} s in, replaced {replaced:.1f} s later"
+    return (
+        f"worker {pid} of 2 killed {KILL_AFTER:.0f} s in; uvicorn started another "
+        f"{replaced:.1f} s later"
+    )
 
 
 async def _run(

@@ -4,8 +4,8 @@ Every form is signed with the right token, so it reaches textdesk's parsing,
 storage and answering, not just the signature check.  A 500 is a failure
 whatever the input; an inbound text answered 200 must be stored and answered
 (or deliberately left unanswered, as for a sender that cannot be texted back).
-Inputs that caused a 5xx are written to ``fuzz-failures.jsonl`` in the
-scenario's folder, to be replayed.
+Inputs that caused a 5xx are written to ``var/faults/<scenario>-failures.jsonl``,
+to be replayed.
 """
 
 from __future__ import annotations
@@ -111,11 +111,11 @@ async def _call(api: httpx.AsyncClient, request: ApiRequest) -> int | Literal["u
 
 
 async def _fuzz(context: Context, name: str, slug: str, database: Database) -> Row:
-    folder = context.scenario_folder(slug)
     with stage(context, name, slug, database) as current:
         web = current.web()
         await blocking(web.start)
-        failures = Failures(folder / "fuzz-failures.jsonl")
+        failures = Failures(context.findings(slug))
+        failures.path.unlink(missing_ok=True)
         arbitrary = Arbitrary(SEED)
         async with current.twilio() as twilio:
             await _inbound(twilio, arbitrary, failures)
@@ -137,7 +137,10 @@ async def _fuzz(context: Context, name: str, slug: str, database: Database) -> R
             + ", ".join(f"{k}: {v}" for k, v in sorted(twilio.statuses.items())),
         ]
         if failures.count:
-            notes.append(f"{failures.count} inputs answered 5xx or not at all: {failures.path}")
+            notes.append(
+                f"{failures.count} inputs answered 5xx or not at all: "
+                f"{failures.path.name} beside the table"
+            )
         return tally(name, evidence, notes)
 
 
