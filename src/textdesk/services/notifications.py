@@ -213,7 +213,7 @@ def _explain(row: HistoryRow) -> str | None:
 
 
 async def notification_history(
-    conn: AsyncConnection, user_id: int, *, limit: int = 50
+    conn: AsyncConnection, user_id: int, *, limit: int = 50, offset: int = 0
 ) -> list[HistoryEntry]:
     """An account's notifications, newest first, with delivery status and why not sent.
 
@@ -232,5 +232,5 @@ async def notification_history(
             explanation=_explain(r),
             sent_at=r.sent_at,
         )
-        for r in await store.history(conn, user_id, limit=limit)
+        for r in await store.history(conn, user_id, limit=limit, offset=offset)
     ]

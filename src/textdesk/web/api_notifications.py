@@ -9,6 +9,7 @@ from textdesk.services.notifications import SKIP_REASONS, notification_history
 from textdesk.services.subscriptions import SubscriptionView, set_subscription, subscription_of
 from textdesk.web.deps import ApiClient, ContainerDep, Tx
 from textdesk.web.errors import field_error
+from textdesk.web.fields import Limit, Offset, PathId
 from textdesk.web.notification_schemas import (
     NotificationCreate,
     NotificationPublic,
@@ -69,17 +70,17 @@ async def send_notification(
 
 @router.get("/users/{user_id}/notifications", response_model=list[NotificationPublic])
 async def list_notifications(
-    user_id: int, client: ApiClient, conn: Tx, limit: int = 50
+    user_id: PathId, client: ApiClient, conn: Tx, limit: Limit = 50, offset: Offset = 0
 ) -> list[NotificationPublic]:
     """Newest first, each with its delivery status and, if not delivered, why."""
     if await subscription_of(conn, user_id) is None:
         raise _no_user(user_id)
-    entries = await notification_history(conn, user_id, limit=max(1, min(limit, 500)))
+    entries = await notification_history(conn, user_id, limit=limit, offset=offset)
     return [NotificationPublic.model_validate(e, from_attributes=True) for e in entries]
 
 
 @router.get("/users/{user_id}/subscription", response_model=SubscriptionPublic)
-async def get_subscription(user_id: int, client: ApiClient, conn: Tx) -> SubscriptionPublic:
+async def get_subscription(user_id: PathId, client: ApiClient, conn: Tx) -> SubscriptionPublic:
     """The SMS notification setting, the carrier opt-out state and every change."""
     view = await subscription_of(conn, user_id)
     if view is None:
@@ -89,7 +90,7 @@ async def get_subscription(user_id: int, client: ApiClient, conn: Tx) -> Subscri
 
 @router.put("/users/{user_id}/subscription", response_model=SubscriptionPublic)
 async def put_subscription(
-    user_id: int, body: SubscriptionUpdate, client: ApiClient, container: ContainerDep, conn: Tx
+    user_id: PathId, body: SubscriptionUpdate, client: ApiClient, container: ContainerDep, conn: Tx
 ) -> SubscriptionPublic:
     """Turn notifications on or off (audited as ``api``); a carrier opt-out still wins."""
     if await subscription_of(conn, user_id) is None:

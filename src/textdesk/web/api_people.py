@@ -10,16 +10,21 @@ from textdesk.adapters.db.tables import conversations, outbox, transcript
 from textdesk.phones import InvalidPhone
 from textdesk.services.users import DuplicatePhone, add_user
 from textdesk.web.deps import ApiClient, ContainerDep, Tx
+from textdesk.web.errors import field_error
+from textdesk.web.fields import MAX_PAGE, Limit, Offset, PathId
 from textdesk.web.schemas import ConversationPublic, TranscriptLine, UserCreate, UserPublic
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
 
 @router.get("/users", response_model=list[UserPublic])
-async def list_users(client: ApiClient, conn: Tx) -> list[UserPublic]:
+async def list_users(
+    client: ApiClient, conn: Tx, limit: Limit = 50, offset: Offset = 0
+) -> list[UserPublic]:
+    """Accounts in the order they were added."""
     return [
         UserPublic(id=u.id, name=u.name, email=u.email, phone=u.phone)
-        for u in await directory.list_users(conn)
+        for u in await directory.list_users(conn, limit=limit, offset=offset)
     ]
 
 
@@ -34,21 +39,25 @@ async def create_user(body: UserCreate, client: ApiClient, container: ContainerD
             email=body.email,
         )
     except InvalidPhone as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise field_error("phone", str(exc)) from exc
     except DuplicatePhone as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     async with container.db.connect() as conn:
-        found = [u for u in await directory.list_users(conn) if u.id == user_id]
-    user = found[0]
+        user = await directory.get_user(conn, user_id)
+    assert user is not None
     return UserPublic(id=user.id, name=user.name, email=user.email, phone=user.phone)
 
 
 @router.get("/conversations", response_model=list[ConversationPublic])
 async def list_conversations(
-    client: ApiClient, conn: Tx, limit: int = 50
+    client: ApiClient, conn: Tx, limit: Limit = 50, offset: Offset = 0
 ) -> list[ConversationPublic]:
+    """Conversations, the most recently active first."""
     rows = await conn.execute(
-        select(conversations).order_by(conversations.c.updated_at.desc()).limit(min(limit, 500))
+        select(conversations)
+        .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
     return [
         ConversationPublic(
@@ -64,13 +73,21 @@ async def list_conversations(
 
 
 @router.get("/conversations/{conversation_id}/transcript", response_model=list[TranscriptLine])
-async def get_transcript(conversation_id: int, client: ApiClient, conn: Tx) -> list[TranscriptLine]:
+async def get_transcript(
+    conversation_id: PathId,
+    client: ApiClient,
+    conn: Tx,
+    limit: Limit = MAX_PAGE,
+    offset: Offset = 0,
+) -> list[TranscriptLine]:
     """Everything said, in order, with each outbound text's delivery status."""
     rows = await conn.execute(
         select(transcript, outbox.c.status, outbox.c.error_code)
         .select_from(transcript.outerjoin(outbox, outbox.c.id == transcript.c.outbox_id))
         .where(transcript.c.conversation_id == conversation_id)
         .order_by(transcript.c.id)
+        .limit(limit)
+        .offset(offset)
     )
     return [
         TranscriptLine(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Annotated
 
+from fastapi import APIRouter, HTTPException, Path, Query, status
+
+from textdesk.adapters.db import directory
 from textdesk.adapters.db import records as store
+from textdesk.adapters.db.tables import records
 from textdesk.domain.records import InvalidRecord, Record
 from textdesk.phones import InvalidPhone, to_e164
 from textdesk.web.deps import ApiClient, ContainerDep, Tx
+from textdesk.web.errors import field_error
+from textdesk.web.fields import CLEAN, Limit, Offset, QueryId, column_length
 from textdesk.web.schemas import (
     CommentCreate,
     CommentPublic,
@@ -17,6 +23,9 @@ from textdesk.web.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
+
+Number = Annotated[str, Path(max_length=column_length(records.c.number)), CLEAN]
+CallerPhone = Annotated[str, Query(max_length=column_length(records.c.caller_phone)), CLEAN]
 
 
 def _public(record: Record, container: ContainerDep) -> RecordPublic:
@@ -51,10 +60,11 @@ async def list_records(
     client: ApiClient,
     container: ContainerDep,
     conn: Tx,
-    caller_id: int | None = None,
-    caller_phone: str | None = None,
+    caller_id: QueryId | None = None,
+    caller_phone: CallerPhone | None = None,
     open_only: bool = False,
-    limit: int = 50,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[RecordPublic]:
     """Records, newest first."""
     found = await store.list_records(
@@ -62,14 +72,15 @@ async def list_records(
         caller_id=caller_id,
         caller_phone=caller_phone,
         open_only=open_only,
-        limit=max(1, min(limit, 500)),
+        limit=limit,
+        offset=offset,
     )
     return [_public(r, container) for r in found]
 
 
 @router.get("/{number}", response_model=RecordPublic)
 async def get_record(
-    number: str, client: ApiClient, container: ContainerDep, conn: Tx
+    number: Number, client: ApiClient, container: ContainerDep, conn: Tx
 ) -> RecordPublic:
     record = await store.get(conn, number)
     if record is None:
@@ -84,7 +95,9 @@ async def create_record(
     try:
         phone = to_e164(body.caller_phone) if body.caller_phone else None
     except InvalidPhone as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise field_error("caller_phone", str(exc)) from exc
+    if body.caller_id is not None and await directory.get_user(conn, body.caller_id) is None:
+        raise field_error("caller_id", f"no user {body.caller_id}")
     record = await store.create(
         conn,
         short_description=body.short_description,
@@ -100,7 +113,7 @@ async def create_record(
 
 @router.patch("/{number}", response_model=RecordPublic)
 async def update_record(
-    number: str, body: RecordUpdate, client: ApiClient, container: ContainerDep, conn: Tx
+    number: Number, body: RecordUpdate, client: ApiClient, container: ContainerDep, conn: Tx
 ) -> RecordPublic:
     """Change fields; state and assignment changes become record events (notifications)."""
     try:
@@ -116,7 +129,7 @@ async def update_record(
 
 @router.post("/{number}/comments", response_model=RecordPublic, status_code=status.HTTP_201_CREATED)
 async def comment_record(
-    number: str, body: CommentCreate, client: ApiClient, container: ContainerDep, conn: Tx
+    number: Number, body: CommentCreate, client: ApiClient, container: ContainerDep, conn: Tx
 ) -> RecordPublic:
     record = await store.add_comment(
         conn,

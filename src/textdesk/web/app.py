@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -21,6 +22,7 @@ from textdesk.web import (
     api_people,
     api_records,
     auth,
+    errors,
     ops,
     simulator,
     twilio_routes,
@@ -80,6 +82,7 @@ def create_app(
         openapi_url=api_docs.OPENAPI_URL,
         redoc_url=None,
     )
+    app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.include_router(api_records.router)
     app.include_router(api_people.router)
     app.include_router(api_notifications.router)  # issue 5

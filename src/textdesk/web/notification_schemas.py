@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from textdesk.adapters.db.tables import notifications, records
+from textdesk.web.fields import CLEAN, Id, column_length, no_bad_text
 
 # A bulk request this large is still one transaction of a few seconds; more should
 # be split by the caller.
 MAX_BULK = 50_000
+RecordNumber = Annotated[str, Field(max_length=column_length(records.c.number)), CLEAN]
+TemplateName = Annotated[str, Field(max_length=column_length(notifications.c.template)), CLEAN]
 
 
 class NotificationCreate(BaseModel):
@@ -20,14 +25,14 @@ class NotificationCreate(BaseModel):
     ``record_number``; ``${field}`` shorthand), ``params``, ``user.name`` and ``card``.
     """
 
-    user_id: int | None = None
-    user_ids: list[int] | None = Field(default=None, max_length=MAX_BULK)
-    record_number: str | None = Field(default=None, examples=["INC0010001"])
-    template: str | None = Field(default=None, examples=["state_changed"])
-    body: str | None = Field(
-        default=None, max_length=1600, examples=["${number}: {{ params.note }}"]
+    user_id: Id | None = None
+    user_ids: list[Id] | None = Field(default=None, max_length=MAX_BULK)
+    record_number: RecordNumber | None = Field(default=None, examples=["INC0010001"])
+    template: TemplateName | None = Field(default=None, examples=["state_changed"])
+    body: Annotated[str, Field(max_length=1600), CLEAN] | None = Field(
+        default=None, examples=["${number}: {{ params.note }}"]
     )
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: Annotated[dict[str, Any], AfterValidator(no_bad_text)] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_of_each(self) -> Self:

@@ -80,9 +80,15 @@ async def add_user(
     return int(result.scalar_one())
 
 
-async def list_users(conn: AsyncConnection) -> list[UserRow]:
+async def list_users(
+    conn: AsyncConnection, *, limit: int | None = None, offset: int = 0
+) -> list[UserRow]:
+    """Accounts in the order they were added (all of them without ``limit``)."""
     rows = await conn.execute(
-        select(users.c.id, users.c.name, users.c.email, users.c.phone).order_by(users.c.id)
+        select(users.c.id, users.c.name, users.c.email, users.c.phone)
+        .order_by(users.c.id)
+        .limit(limit)
+        .offset(offset)
     )
     return [UserRow(r.id, r.name, r.email, r.phone) for r in rows]
 
@@ -133,3 +139,15 @@ async def remove_user(conn: AsyncConnection, user: UserRow) -> None:
         .values(caller_id=None, caller_phone=func.coalesce(records.c.caller_phone, user.phone))
     )
     await conn.execute(delete(users).where(users.c.id == user.id))
+
+
+async def get_user(conn: AsyncConnection, user_id: int) -> UserRow | None:
+    """The account with id ``user_id``, if there is one."""
+    row = (
+        await conn.execute(
+            select(users.c.id, users.c.name, users.c.email, users.c.phone).where(
+                users.c.id == user_id
+            )
+        )
+    ).first()
+    return UserRow(row.id, row.name, row.email, row.phone) if row is not None else None

@@ -125,7 +125,9 @@ async def add(conn: AsyncConnection, items: Sequence[NewNotification], now: date
     )
 
 
-async def history(conn: AsyncConnection, user_id: int, *, limit: int = 50) -> list[HistoryRow]:
+async def history(
+    conn: AsyncConnection, user_id: int, *, limit: int = 50, offset: int = 0
+) -> list[HistoryRow]:
     """One account's notifications, newest first, each with its delivery status."""
     rows = await conn.execute(
         select(
@@ -144,6 +146,7 @@ async def history(conn: AsyncConnection, user_id: int, *, limit: int = 50) -> li
         .where(notifications.c.user_id == user_id)
         .order_by(notifications.c.id.desc())
         .limit(limit)
+        .offset(offset)
     )
     return [
         HistoryRow(

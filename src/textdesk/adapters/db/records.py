@@ -143,13 +143,14 @@ async def list_records(
     caller_phone: str | None = None,
     open_only: bool = False,
     limit: int = 50,
+    offset: int = 0,
 ) -> list[Record]:
     """Records, newest first, optionally a caller's and open only.
 
     Given both an account and a phone, a record naming either is the caller's
     (:func:`textdesk.domain.records.belongs_to`).
     """
-    query = _select().order_by(records.c.id.desc()).limit(limit)
+    query = _select().order_by(records.c.id.desc()).limit(limit).offset(offset)
     if caller_id is not None and caller_phone is not None:
         query = query.where(
             or_(records.c.caller_id == caller_id, records.c.caller_phone == caller_phone)
