@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.events import MemoryBus, RedisBus
-from textdesk.adapters.login_throttle import LocalLoginThrottle, RedisLoginThrottle
+from textdesk.adapters.login_throttle import DatabaseTallies, RedisTallies
 from textdesk.adapters.notification_files import NotificationFiles
 from textdesk.adapters.pacing import LocalPacer, RedisPacer
 from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
@@ -267,7 +267,8 @@ def build(
         engine=engine,
         bus=bus,
         desk=desk,
+        # Sign-in tallies are shared by every process: in Redis, or else the database.
         authenticator=Authenticator(
-            db, RedisLoginThrottle(redis) if redis is not None else LocalLoginThrottle()
+            db, RedisTallies(redis, clock) if redis is not None else DatabaseTallies(db, clock)
         ),
     )

@@ -156,7 +156,10 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # uvicorn would believe X-Forwarded-For from loopback, so anyone on this host
+        # (or a proxy in front that passes the header on) could choose their address:
+        # the app believes it only from TEXTDESK_TRUSTED_PROXIES (web/forwarded.py).
+        proxy_headers=False,
         access_log=False,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from textdesk.adapters.twilio.media_url import Origin, api_origin, parse_origin
@@ -101,6 +102,21 @@ class Settings(BaseSettings):
         description="Bearer token Prometheus sends for /metrics; unset: /metrics is 404 "
         "outside demo mode.",
     )
+    trusted_proxies: str = Field(
+        default="",
+        alias="TEXTDESK_TRUSTED_PROXIES",
+        description="Comma-separated addresses or CIDR blocks of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; none by default.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(f"TEXTDESK_TRUSTED_PROXIES: {exc}") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Self:
@@ -198,6 +214,29 @@ class Settings(BaseSettings):
         api, _ = api_origin(self.api_url)
         return tuple(origins) if api in origins else (*origins, api)
 
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        """The peers whose forwarded headers are believed (``web/forwarded.py``)."""
+        return parse_networks(self.trusted_proxies)
+
     def url_for(self, path: str) -> str:
         """The absolute URL Twilio uses for one of our paths."""
         return self.public_url.rstrip("/") + path
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """Comma-separated addresses and CIDR blocks; ValueError naming a bad entry."""
+    networks = []
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/8)"
+            ) from None
+    return tuple(networks)

@@ -902,6 +902,7 @@ def _uvicorn_config(app: ASGIApp, lifespan: str = "off") -> uvicorn.Config:
         ws="none",  # no websockets import, no deprecation warnings in strict test runs
         log_config=None,  # leave the host's logging configuration alone
         timeout_graceful_shutdown=2,
+        proxy_headers=False,  # as `textdesk serve`: forwarded headers are the app's to judge
     )
 
 

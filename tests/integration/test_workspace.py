@@ -17,9 +17,8 @@ from tests.integration.workspace_helpers import PASSWORD, AgentBrowser, new_agen
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.tables import handoffs
-from textdesk.adapters.login_throttle import LocalLoginThrottle
 from textdesk.clock import SystemClock
-from textdesk.services.agents import Authenticator, add_queue
+from textdesk.services.agents import add_queue
 from textdesk.services.api_tokens import create_token
 from textdesk.services.numbers import add_number
 from textdesk.services.processing import Converser
@@ -464,19 +463,3 @@ async def test_an_undelivered_reply_shows_the_twilio_error_explained(
     page = await desk.eventually(failed, what="the failure shown on the page")
     assert "30003" in page
     assert "unreachable" in page.lower()
-
-
-async def test_someone_elses_wrong_guesses_do_not_lock_an_agent_out(desk: Desk) -> None:
-    """Five failures for Dana from one address stop that address, not Dana elsewhere."""
-    await new_agent(desk.db, "Dana Agent")
-    auth = Authenticator(desk.db, LocalLoginThrottle())  # as serve builds it, on our loop
-    for _ in range(5):
-        assert await auth.sign_in("dana@example.com", "wrong-guess", "203.0.113.9") is None
-    assert await auth.blocked_for("dana@example.com", "203.0.113.9") > 0
-    assert await auth.blocked_for("dana@example.com", "198.51.100.7") == 0
-    signed_in = await auth.sign_in("dana@example.com", PASSWORD, "198.51.100.7")
-    assert signed_in is not None
-    # The guessing address is still stopped, whichever email it tries next.
-    for _ in range(15):
-        await auth.sign_in(f"x{_}@example.com", "wrong-guess", "203.0.113.9")
-    assert await auth.blocked_for("sam@example.com", "203.0.113.9") > 0

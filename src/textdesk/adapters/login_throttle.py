@@ -1,67 +1,139 @@
-"""Where failed sign-ins are counted: in this process, or in Redis for all of them.
+"""Where sign-in tallies are kept: the database, or Redis when it is configured.
 
-With several app processes an in-memory count lets an attacker try ``limit`` times
-per process; Redis makes the limit the same whichever process answers.
+Both are shared by every process, so the limits of ``domain/throttle.py`` hold
+however many processes answer.  Each store reads an attempt's tallies, lets the
+rule decide and writes what it decided as one atomic step, so concurrent attempts
+are decided one after the other, each seeing the failures counted before it.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from textdesk.domain.throttle import LoginThrottle
+from textdesk.adapters.db.dialect import lock_keys, upsert
+from textdesk.adapters.db.tables import sign_in_tallies as table
+from textdesk.domain.throttle import Outcome, Tally
+from textdesk.ports import Clock
 
-
-class LocalLoginThrottle:
-    """Failures counted in this process (SQLite: there is only one)."""
-
-    def __init__(self, rule: LoginThrottle | None = None) -> None:
-        self._rule = rule or LoginThrottle()
-
-    async def blocked_for(self, key: str, limit: int | None = None) -> float:
-        return self._rule.blocked_for(key, time.monotonic(), limit)
-
-    async def failed(self, key: str) -> None:
-        self._rule.failed(key, time.monotonic())
-
-    async def succeeded(self, key: str) -> None:
-        self._rule.succeeded(key)
+Decide = Callable[[Mapping[str, Tally], datetime], Outcome]
 
 
-class RedisLoginThrottle:
-    """Failures as a sorted set of timestamps per key, shared by every process."""
+class DatabaseTallies:
+    """Tallies in the ``sign_in_tallies`` table.
 
-    def __init__(self, redis: Redis, *, limit: int = 5, window: float = 300.0) -> None:
+    PostgreSQL: the keys' advisory locks (taken in sorted order, so no deadlock)
+    make concurrent attempts on one key take turns.  SQLite: every transaction here
+    begins ``IMMEDIATE`` (see ``database.py``), which already makes them take turns,
+    in this process and in any other on the same file.
+    """
+
+    def __init__(self, db: AsyncEngine, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def update(self, keys: Sequence[str], decide: Decide) -> Outcome:
+        """Read ``keys``' tallies, decide, write the decision: one transaction."""
+        async with self._db.begin() as conn:
+            await lock_keys(conn, [f"sign-in:{key}" for key in keys])
+            rows = await conn.execute(select(table).where(table.c.key.in_(list(keys))))
+            stored = {
+                row.key: Tally(row.failures, row.first_at, row.last_at, row.expires_at)
+                for row in rows
+            }
+            now = self._clock.now()
+            outcome = decide(stored, now)
+            forget = [key for key, tally in outcome.writes.items() if tally is None]
+            keep = [
+                {
+                    "key": key,
+                    "failures": tally.failures,
+                    "first_at": tally.first_at,
+                    "last_at": tally.last_at,
+                    "expires_at": tally.expires_at,
+                }
+                for key, tally in outcome.writes.items()
+                if tally is not None
+            ]
+            if forget:
+                await conn.execute(delete(table).where(table.c.key.in_(forget)))
+            await upsert(
+                conn, table, keep, ["key"], ["failures", "first_at", "last_at", "expires_at"]
+            )
+            if outcome.writes:
+                # Rows nobody remembers any more go while we hold the write lock anyway
+                # (the index on expires_at makes it a short scan).
+                await conn.execute(delete(table).where(table.c.expires_at <= now))
+        return outcome
+
+
+def _encode(tally: Tally) -> str:
+    return json.dumps(
+        [
+            tally.failures,
+            tally.first_at.timestamp(),
+            tally.last_at.timestamp(),
+            tally.expires_at.timestamp(),
+        ]
+    )
+
+
+def _decode(raw: bytes | str) -> Tally:
+    failures, first, last, expires = json.loads(raw)
+    return Tally(
+        int(failures),
+        datetime.fromtimestamp(first, UTC),
+        datetime.fromtimestamp(last, UTC),
+        datetime.fromtimestamp(expires, UTC),
+    )
+
+
+class RedisTallies:
+    """Tallies as Redis strings that expire when they are forgotten.
+
+    ``WATCH`` the keys, read, decide, and write in ``MULTI``: if another process
+    wrote one of them meanwhile the write is refused and the attempt is decided
+    again on what it wrote.  Only attempts that go ahead write, so once a key is
+    past its limit the rest are refused in one round trip each.
+    """
+
+    def __init__(self, redis: Redis, clock: Clock, *, prefix: str = "textdesk:sign-in:") -> None:
         self._redis = redis
-        self.limit = limit
-        self.window = window
+        self._clock = clock
+        self._prefix = prefix
 
-    @staticmethod
-    def _key(key: str) -> str:
-        return f"textdesk:login-failures:{key}"
-
-    async def blocked_for(self, key: str, limit: int | None = None) -> float:
-        now = time.time()
-        name = self._key(key)
+    async def update(self, keys: Sequence[str], decide: Decide) -> Outcome:
+        """Read ``keys``' tallies, decide, write the decision: one optimistic transaction."""
+        names = {key: self._prefix + key for key in keys}
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(name, "-inf", now - self.window)
-            pipe.zcard(name)
-            pipe.zrange(name, 0, 0, withscores=True)
-            _, count, oldest = await pipe.execute()
-        if count < (limit or self.limit) or not oldest:
-            return 0.0
-        return max(0.0, self.window - (now - float(oldest[0][1])))
-
-    async def failed(self, key: str) -> None:
-        now = time.time()
-        name = self._key(key)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            # A random member: two failures in the same microsecond both count.
-            pipe.zadd(name, {f"{now}:{secrets.token_hex(4)}": now})
-            pipe.expire(name, int(self.window) + 1)
-            await pipe.execute()
-
-    async def succeeded(self, key: str) -> None:
-        await self._redis.delete(self._key(key))
+            while True:
+                try:
+                    await pipe.watch(*names.values())
+                    raw = await pipe.mget(list(names.values()))
+                    stored = {
+                        key: _decode(value)
+                        for key, value in zip(names, raw, strict=True)
+                        if value is not None
+                    }
+                    now = self._clock.now()
+                    outcome = decide(stored, now)
+                    if not outcome.writes:
+                        return outcome  # leaving the pipeline unwatches
+                    pipe.multi()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+                    for key, tally in outcome.writes.items():
+                        if tally is None:
+                            pipe.delete(names[key])
+                        else:
+                            # Relative to our clock, not Redis's: the two need not agree.
+                            ttl = max(1, int((tally.expires_at - now).total_seconds() * 1000))
+                            pipe.set(names[key], _encode(tally), px=ttl)
+                    await pipe.execute()
+                    return outcome
+                except WatchError:
+                    continue

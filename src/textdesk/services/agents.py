@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from functools import partial
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db import agents as store
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.domain.handoff import PRESENCES, parse_hours
+from textdesk.domain.throttle import Outcome, SignInLimits, Tally
 from textdesk.ports import Clock
 
 ROLES = ("agent", "admin")
@@ -105,10 +108,20 @@ async def add_queue(
         )
 
 
-class Throttle(Protocol):
-    async def blocked_for(self, key: str, limit: int | None = None) -> float: ...
-    async def failed(self, key: str) -> None: ...
-    async def succeeded(self, key: str) -> None: ...
+class Tallies(Protocol):
+    """Where sign-in attempts are counted (``adapters/login_throttle.py``)."""
+
+    async def update(
+        self, keys: Sequence[str], decide: Callable[[Mapping[str, Tally], datetime], Outcome]
+    ) -> Outcome: ...
+
+
+class TooManySignIns(Exception):
+    """Refused before the password was checked: wait ``wait`` seconds."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too many failed sign-ins; wait {wait:.0f} s")
+        self.wait = wait
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -118,31 +131,28 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def _keys(email: str, address: str) -> list[tuple[str, int]]:
-    """What failed sign-ins are counted against, and how many each may have.
-
-    Five for one email from one address: the guesser is stopped at once.  An email
-    alone may take fifty, so someone else's wrong guesses do not lock its owner out
-    (yet a guesser spread over many addresses still is stopped), and one address
-    twenty, whichever emails it tries.
-    """
-    email = email.strip().lower()
-    return [(f"ea:{email}|{address}", 5), (f"e:{email}", 50), (f"a:{address}", 20)]
-
-
 class Authenticator:
-    """Checks passwords, refusing after repeated failures (see ``_keys``)."""
+    """Checks passwords, within the limits of ``domain/throttle.py``."""
 
-    def __init__(self, db: AsyncEngine, throttle: Throttle) -> None:
+    def __init__(
+        self, db: AsyncEngine, tallies: Tallies, limits: SignInLimits | None = None
+    ) -> None:
         self._db = db
-        self._throttle = throttle
-
-    async def blocked_for(self, email: str, address: str) -> float:
-        return max(
-            [await self._throttle.blocked_for(k, limit) for k, limit in _keys(email, address)]
-        )
+        self._tallies = tallies
+        self._limits = limits or SignInLimits()
 
     async def sign_in(self, email: str, password: str, address: str) -> AgentRow | None:
+        """The agent, or None for a wrong email or password; :class:`TooManySignIns`
+        when the attempt may not be checked yet.
+
+        The attempt is counted as a failure before the password is checked, so that
+        attempts sent at once are counted one after the other; the right password
+        then forgives it.  The refusal is the same whether the email exists or not.
+        """
+        keys = self._limits.keys(email, address)
+        counted = await self._tallies.update(keys.all(), partial(self._limits.attempt, keys))
+        if counted.wait > 0:
+            raise TooManySignIns(counted.wait)
         async with self._db.connect() as conn:
             agent = await store.agent_by_email(conn, email.strip())
         # argon2 takes tens of milliseconds of CPU by design: off the event loop, so
@@ -151,13 +161,9 @@ class Authenticator:
         ok = await asyncio.to_thread(
             _verify, agent.password_hash if agent else _DUMMY_HASH, password
         )
-        keys = _keys(email, address)
         if not ok or agent is None:
-            for key, _ in keys:
-                await self._throttle.failed(key)
-            return None
-        for key, _ in keys[:2]:  # the per-address count is the address's, not hers
-            await self._throttle.succeeded(key)
+            return None  # counted already
+        await self._tallies.update(keys.all(), partial(self._limits.succeeded, keys))
         return agent
 
 

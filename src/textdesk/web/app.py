@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from textdesk import __version__, bootstrap
 from textdesk.bootstrap import Container, build
 from textdesk.config import Settings
+from textdesk.ports import Clock
 from textdesk.services.processing import Converser
 from textdesk.testing import FakeTwilio
 from textdesk.web import (
@@ -28,6 +29,7 @@ from textdesk.web import (
     twilio_routes,
     workspace,
 )
+from textdesk.web.forwarded import ForwardedHeaders
 from textdesk.web.twilio_lane import TextdeskApp, TwilioLane
 from textdesk.web.workspace_events import Closing
 
@@ -41,11 +43,13 @@ def create_app(
     background: bool = True,
     converser: Converser | None = None,
     settle_heap: bool = False,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the ASGI app.
 
     ``background=False`` runs no loops in this process (a ``textdesk worker`` does);
-    ``settle_heap`` is for a server process (see :func:`textdesk.bootstrap.settle_heap`).
+    ``settle_heap`` is for a server process (see :func:`textdesk.bootstrap.settle_heap`);
+    ``clock`` replaces the system clock (tests).
     """
     settings = settings or (container.settings if container else Settings())
     owned = container is None
@@ -53,7 +57,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        current = container or build(settings, converser=converser)
+        current = container or build(settings, converser=converser, clock=clock)
         holder["c"] = current
         app.state.container = current
         app.state.closing = closing = Closing()
@@ -100,6 +104,9 @@ def create_app(
     app.include_router(workspace.router)
     # Signed-cookie sessions for the Workspace (HttpOnly, SameSite=Lax; Secure over https).
     app.add_middleware(SessionMiddleware, **auth.session_options(settings))
+    if settings.trusted_proxy_networks:
+        # Outermost: every layer inside sees the client the trusted proxy forwarded for.
+        app.add_middleware(ForwardedHeaders, trusted=settings.trusted_proxy_networks)
     twilio = {
         "/twilio/sms": twilio_routes.inbound_sms,
         "/twilio/status": twilio_routes.status_callback,

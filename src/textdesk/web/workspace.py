@@ -7,6 +7,7 @@ event stream in ``workspace_events.py``; this module's ``router`` includes both.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -15,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.domain.sms import gsm_safe, sms_cost, ucs2_culprits
 from textdesk.services import workspace_views as views
-from textdesk.services.agents import AgentError, set_presence, sign_out
+from textdesk.services.agents import AgentError, TooManySignIns, set_presence, sign_out
 from textdesk.web import workspace_conversation, workspace_events
 from textdesk.web.auth import (
     ActingAgent,
@@ -48,26 +49,34 @@ async def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/workspace",
 ) -> Response:
-    """Check the password (throttled per email and per address) and start a session."""
+    """Check the password (throttled: see ``domain/throttle.py``) and start a session."""
+    # The peer, or the client a trusted proxy forwarded for (``web/forwarded.py``).
     address = request.client.host if request.client else "unknown"
     context = {"next": safe_next(next), "email": email}
-    wait = await container.authenticator.blocked_for(email, address)
-    if wait > 0:
-        minutes = max(1, round(wait / 60))
-        error = f"Too many failed sign-ins. Try again in {minutes} minute(s)."
+    try:
+        agent = await container.authenticator.sign_in(email, password, address)
+    except TooManySignIns as refused:
+        error = f"Too many failed sign-ins. Try again in {_in_words(refused.wait)}."
         return render(
             request,
             "workspace/login.html",
             {**context, "error": error},
             status_code=429,
-            headers={"Retry-After": str(int(wait) + 1)},
+            headers={"Retry-After": str(math.ceil(refused.wait))},
         )
-    agent = await container.authenticator.sign_in(email, password, address)
     if agent is None:
         error = "Wrong email or password."
         return render(request, "workspace/login.html", {**context, "error": error}, status_code=401)
     start_session(request, agent)
     return RedirectResponse(safe_next(next), status_code=303)
+
+
+def _in_words(seconds: float) -> str:
+    whole = math.ceil(seconds)
+    if whole < 90:
+        return f"{whole} second{'s' if whole != 1 else ''}"
+    minutes = math.ceil(whole / 60)
+    return f"{minutes} minutes"
 
 
 @router.post("/logout")

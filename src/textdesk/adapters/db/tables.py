@@ -367,3 +367,16 @@ handoffs = Table(
     Index("ix_handoffs_status", "status", "queue_id", "id"),
     Index("ix_handoffs_conversation", "conversation_id", "id"),
 )
+
+# Failed sign-ins, counted before the password is checked (domain/throttle.py); shared
+# by every process when there is no Redis.  Keys are digests, never emails or addresses.
+sign_in_tallies = Table(
+    "sign_in_tallies",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", UtcDateTime, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_sign_in_tallies_expires_at", "expires_at"),
+)
