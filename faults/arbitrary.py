@@ -1,23 +1,21 @@
-"""Arbitrary inputs: signed webhook forms, status callbacks and REST API requests.
+"""Arbitrary inputs: signed webhook forms and status callbacks, and hypothesis examples.
 
-A small seeded generator, biased towards what broke before (NUL characters,
-values longer than a column, integers past 2**31, digits that are not ASCII,
-wrong JSON types, negative limits) rather than uniform noise, which a server
-refuses at the first check.  API requests are built from textdesk's own
-OpenAPI document, so every route it publishes is reached, including new ones.
+Twilio's posts come from a small seeded generator, biased towards what broke
+before (NUL characters, values longer than a column, integers past 2**31,
+digits that are not ASCII) rather than uniform noise, which a server refuses at
+the first check.  REST API requests come from the test-suite's own hypothesis
+strategies (``tests/strategies.py``), drawn here by :func:`examples`.
 """
 
 from __future__ import annotations
 
-import json
 import random
-import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote
+from typing import Any, TypeVar
 
 from benchmarks.load import NUMBER, webhook_form
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
 
 from faults.texters import ACCOUNT_SID, new_sid
 
@@ -49,6 +47,32 @@ NASTY_STRINGS = (
 )
 NASTY_INTS = (0, -1, 1, 3, 2**31, 2**31 - 1, -(2**31) - 1, 2**63, -(2**63) - 1, 10**30)
 WRONG_TYPES: tuple[Any, ...] = (None, [], {}, True, 1.5, "1", [1, 2])
+T = TypeVar("T")
+
+
+def examples(strategy: st.SearchStrategy[T], count: int, seed: int) -> list[T]:
+    """``count`` values drawn from ``strategy``, the same ones for the same seed.
+
+    Drawn by running a ``@given`` function that only collects, so hypothesis
+    generates as it does in a test (no shrinking: nothing fails here), and the
+    requests are then sent to the real server outside hypothesis.
+    """
+    found: list[T] = []
+
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @hypothesis_seed(seed)
+    @given(strategy)
+    def collect(value: T) -> None:
+        found.append(value)
+
+    collect()
+    return found
 
 
 class Arbitrary:
@@ -119,101 +143,3 @@ class Arbitrary:
                 [str(self.integer()), "²", "30003", "3" * 30, self.text()]
             )
         return list(form.items())
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    method: str
-    path: str
-    params: Mapping[str, str]
-    body: Any  # JSON-encodable, or ``...`` for no body
-
-    def describe(self) -> str:
-        shown = "" if self.body is ... else " " + json.dumps(self.body)[:300]
-        return f"{self.method} {self.path} {dict(self.params)}{shown}"
-
-
-_PATH_PARAM = re.compile(r"\{([^}]+)\}")
-
-
-def _resolve(schema: Mapping[str, Any], spec: Mapping[str, Any]) -> Mapping[str, Any]:
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        node: Any = spec
-        for part in ref.removeprefix("#/").split("/"):
-            node = node[part]
-        return _resolve(node, spec)
-    return schema
-
-
-def _value(arbitrary: Arbitrary, schema: Mapping[str, Any], spec: Mapping[str, Any]) -> Any:
-    """A value for ``schema``: usually of its type (nastily chosen), sometimes not."""
-    schema = _resolve(schema, spec)
-    choose = arbitrary.random
-    if choose.random() < 0.15:
-        return arbitrary.anything()
-    for key in ("anyOf", "oneOf"):
-        if key in schema:
-            return _value(arbitrary, choose.choice(schema[key]), spec)
-    kind = schema.get("type")
-    if kind == "integer":
-        return arbitrary.integer()
-    if kind == "number":
-        return choose.choice([0.5, -1.0, 1e308, arbitrary.integer()])
-    if kind == "boolean":
-        return choose.random() < 0.5
-    if kind == "array":
-        items = schema.get("items", {})
-        return [_value(arbitrary, items, spec) for _ in range(choose.choice([0, 1, 3, 1001]))]
-    if kind == "object" or "properties" in schema:
-        return _object(arbitrary, schema, spec)
-    if kind == "null":
-        return None
-    return arbitrary.text()
-
-
-def _object(arbitrary: Arbitrary, schema: Mapping[str, Any], spec: Mapping[str, Any]) -> Any:
-    properties: Mapping[str, Any] = schema.get("properties", {})
-    required = set(schema.get("required", []))
-    out: dict[str, Any] = {}
-    for name, sub in properties.items():
-        if name in required or arbitrary.random.random() < 0.6:
-            out[name] = _value(arbitrary, sub, spec)
-    if arbitrary.random.random() < 0.1:
-        out[arbitrary.text()[:20]] = arbitrary.anything()
-    return out
-
-
-def api_requests(
-    arbitrary: Arbitrary, spec: Mapping[str, Any], known: Mapping[str, list[str]], count: int
-) -> Iterator[ApiRequest]:
-    """``count`` requests to the operations of ``spec`` (an OpenAPI document).
-
-    ``known`` offers real values for path parameters by name (record numbers,
-    user ids), so requests also reach existing rows rather than only 404s.
-    """
-    operations = [
-        (method.upper(), path, operation)
-        for path, item in spec.get("paths", {}).items()
-        if path.startswith("/api/v1/")
-        for method, operation in item.items()
-        if method in ("get", "post", "put", "patch", "delete")
-    ]
-    for _ in range(count):
-        method, path, operation = arbitrary.random.choice(operations)
-        params: dict[str, str] = {}
-        for parameter in operation.get("parameters", []):
-            name, where = parameter["name"], parameter["in"]
-            value = _value(arbitrary, parameter.get("schema", {}), spec)
-            if where == "path":
-                real = known.get(name)
-                if real and arbitrary.random.random() < 0.6:
-                    value = arbitrary.random.choice(real)
-                path = path.replace("{" + name + "}", quote(str(value), safe="") or "0")
-            elif where == "query" and arbitrary.random.random() < 0.7:
-                params[name] = value if isinstance(value, str) else json.dumps(value)
-        content = operation.get("requestBody", {}).get("content", {})
-        body: Any = ...
-        if "application/json" in content:
-            body = _value(arbitrary, content["application/json"].get("schema", {}), spec)
-        yield ApiRequest(method, _PATH_PARAM.sub("0", path), params, body)
