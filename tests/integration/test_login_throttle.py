@@ -232,3 +232,12 @@ async def test_a_refusal_does_not_tell_whether_the_email_exists(
             assert alert is not None
             refusals.append((_retry_after(refused), alert.group(1)))
         assert refusals[0] == refusals[1]
+
+
+@pytest.mark.parametrize("email", ["dana\x00@example.com", "d" * 5000 + "@example.com"])
+async def test_a_hostile_email_is_a_wrong_email(
+    database_url: str, fake_twilio: FakeTwilio, email: str
+) -> None:
+    """A NUL or a very long email gets the usual 401 and is counted, never a 500."""
+    async with _door(database_url, fake_twilio) as door:
+        assert (await door.sign_in(email, "wrong")).status_code == 401

@@ -153,8 +153,12 @@ class Authenticator:
         counted = await self._tallies.update(keys.all(), partial(self._limits.attempt, keys))
         if counted.wait > 0:
             raise TooManySignIns(counted.wait)
-        async with self._db.connect() as conn:
-            agent = await store.agent_by_email(conn, email.strip())
+        agent = None
+        # No agent's email holds a NUL or passes the column's 320 characters (and
+        # PostgreSQL refuses a NUL in a query): such an email is simply a wrong one.
+        if "\x00" not in email and len(email.strip()) <= 320:
+            async with self._db.connect() as conn:
+                agent = await store.agent_by_email(conn, email.strip())
         # argon2 takes tens of milliseconds of CPU by design: off the event loop, so
         # webhooks are not held up while someone signs in.  An unknown email is
         # checked against a dummy hash so it takes as long as a wrong password.
