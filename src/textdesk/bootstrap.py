@@ -207,11 +207,19 @@ def build(
     )
     if converser is None:
         effects = EffectRunner(
-            links=record_links, handoff=LiveAgents(), max_media_bytes=settings.media_max_bytes
+            links=record_links,
+            handoff=LiveAgents(),
+            max_media_bytes=settings.media_max_bytes,
+            max_media_pixels=settings.media_max_pixels,
         )
         converser = VirtualAgent(engine, effects, SubscriptionCommands(notification_files))
     bus: MemoryBus = RedisBus(redis) if redis is not None else MemoryBus()
-    desk = Desk(engine=engine, record_links=record_links, max_image_bytes=settings.media_max_bytes)
+    desk = Desk(
+        engine=engine,
+        record_links=record_links,
+        max_image_bytes=settings.media_max_bytes,
+        max_image_pixels=settings.media_max_pixels,
+    )
     assigner = Assigner(
         db=db,
         clock=clock,
@@ -239,6 +247,7 @@ def build(
         converser=converser,
         fetcher=fetcher,
         clock=clock,
+        max_pixels=settings.media_max_pixels,
         on_enqueued=dispatch_loop.wake,
         on_processed=processed,
         on_deferred=wake_inbox_loop,

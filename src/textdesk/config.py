@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=1.0, gt=0, alias="TEXTDESK_RETRY_BASE_SECONDS")
     idle_close_minutes: int = Field(default=120, ge=1, alias="TEXTDESK_IDLE_CLOSE_MINUTES")
     media_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1, alias="TEXTDESK_MEDIA_MAX_BYTES")
+    media_max_pixels: int = Field(
+        default=25_000_000,
+        ge=1,
+        le=89_478_485,  # Pillow's own bomb threshold; above it Pillow warns, refused here
+        alias="TEXTDESK_MEDIA_MAX_PIXELS",
+        description="Largest image (width × height) accepted from a texter or an agent.",
+    )
     media_origins: str = Field(
         default="https://api.twilio.com,https://mms.twiliocdn.com",
         alias="TEXTDESK_MEDIA_ORIGINS",

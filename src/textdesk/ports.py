@@ -46,7 +46,7 @@ class FetchedMedia:
     """An inbound attachment after download and verification."""
 
     key: str | None  # stored media key when accepted
-    content_type: str | None  # as sniffed from the bytes
+    content_type: str | None  # as decoded from the bytes
     size: int
     error: str | None  # not_image | too_large | fetch_failed | forbidden_origin
 

@@ -24,6 +24,7 @@ from textdesk.domain.events import (
     FetchMedia,
     GetRecord,
     QueryRecords,
+    RefusedMedia,
     Texter,
     Transfer,
     UpdateRecord,
@@ -171,15 +172,18 @@ class ScriptWorld:
         return EffectResult(value=self._view(record))
 
     def _fetch(self, content_types: tuple[str, ...]) -> EffectResult:
-        """Images are kept (as ``att/N`` keys); with none among them, ``not_image``."""
+        """Images are kept (as ``att/N`` keys), the rest refused; with no image, ``not_image``."""
         keys = []
+        refused = []
         for content_type in content_types:
             if content_type.lower().startswith("image/"):
                 self._media_count += 1
                 keys.append(f"att/{self._media_count}")
+            else:
+                refused.append(RefusedMedia(content_type, "not_image"))
         if not keys:
             return EffectResult(ok=False, error="not_image")
-        return EffectResult(value=keys)
+        return EffectResult(value=keys, refused=tuple(refused))
 
 
 def _updated(record: Record, fields: dict[str, Any]) -> Record:

@@ -13,7 +13,7 @@ from playwright.sync_api import Dialog, FilePayload, Page, expect
 
 from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
 from tests.integration.conftest import NUMBER, TEXTER, desk_settings
-from tests.integration.test_virtual_agent import tiny_png
+from tests.integration.phone_helpers import tiny_png
 from tests.integration.workspace_helpers import PASSWORD, new_agent
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import html
+import io
 import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from PIL import Image
 
+from tests import images
 from tests.integration.conftest import Desk
 from textdesk.adapters.db import media, records
 from textdesk.services.api_tokens import create_token, list_tokens, revoke_token
@@ -90,7 +93,7 @@ async def test_the_record_list_and_page_show_comments_and_photos(
     api: httpx.AsyncClient, desk: Desk
 ) -> None:
     """GET /records carries each record's comments and photos; its page shows the photo."""
-    photo = b"\x89PNG\r\n\x1a\n" + b"texter's photo"
+    photo = images.photo(1600, 1200, "JPEG")
     async with desk.db.begin() as conn:
         now = desk.container.clock.now()
         key = await media.save(conn, data=photo, content_type="image/png", now=now)
@@ -110,9 +113,12 @@ async def test_the_record_list_and_page_show_comments_and_photos(
     assert [c["body"] for c in listed["comments"]] == ["On it"]
     async with httpx.AsyncClient() as client:
         page = await client.get(one["url"])
-        [src] = re.findall(r'<img src="([^"]+)"', page.text)
-        served = await client.get(html.unescape(src))
-    assert served.content == photo
+        [(href, src)] = re.findall(r'<a href="([^"]+)"><img src="([^"]+)"', page.text)
+        shown = await client.get(html.unescape(src))
+        linked = await client.get(html.unescape(href))
+    # The page loads a downscaled copy; the photo itself is one click away.
+    assert Image.open(io.BytesIO(shown.content)).size == (1024, 768)
+    assert linked.content == photo
 
 
 async def test_openapi_documents_the_api(desk: Desk) -> None:

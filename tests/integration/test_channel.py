@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from tests.images import photo
 from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, TEXTER, Desk
 from textdesk.adapters.db import outbox as outbox_store
 from textdesk.adapters.db.tables import inbox, outbox
@@ -16,8 +17,8 @@ from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.testing import sign_form
 from textdesk.web import twilio_routes
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
+PNG = photo(4, 3, "PNG")
+JPEG = photo(4, 3, "JPEG")
 
 
 async def test_reply_goes_out_and_is_tracked_to_delivered(desk: Desk) -> None:
@@ -107,13 +108,22 @@ async def test_every_media_url_is_kept_and_fetched(desk: Desk) -> None:
         media = (await conn.execute(select(inbox.c.media))).scalar_one()
     assert len(media) == 3
     assert [m["content_type"] for m in media] == ["image/png", "image/jpeg", "image/png"]
-    assert media[0]["sniffed"] == "image/png"
+    assert media[0]["decoded"] == "image/png"
     assert media[0]["key"].startswith("att/")
-    assert media[1]["sniffed"] == "image/jpeg"
+    assert media[1]["decoded"] == "image/jpeg"
     # The third claims to be a PNG but its bytes are a PDF: refused, not stored.
     assert media[2]["error"] == "not_image"
     assert "key" not in media[2]
-    assert await desk.scalar("SELECT count(*) FROM media") == 2
+    # Each kept image is stored with the downscaled copy agents' pages load.
+    keys = sorted(r.key for r in await desk.rows("SELECT key FROM media"))
+    assert keys == sorted(
+        [
+            media[0]["key"],
+            media[0]["key"] + "/preview",
+            media[1]["key"],
+            media[1]["key"] + "/preview",
+        ]
+    )
 
 
 async def test_outbound_survives_three_500s_and_is_delivered_once(desk: Desk) -> None:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text as text_sql
 
 from tests.conftest import _truncate_postgres
+from tests.images import photo
 from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser, desk_settings
 from textdesk.adapters.db import inbox as inbox_store
 from textdesk.adapters.db.conversations import lock_key as conversation_lock_key
@@ -28,7 +29,7 @@ from textdesk.services.receive import INBOX, register_writers
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = photo()
 OTHER = "+15551230002"
 
 

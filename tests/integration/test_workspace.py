@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text, update
 
 from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser, desk_settings
-from tests.integration.test_virtual_agent import Phone, tiny_png
+from tests.integration.phone_helpers import Phone, tiny_png
 from tests.integration.workspace_helpers import PASSWORD, AgentBrowser, new_agent
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine

@@ -214,6 +214,7 @@ def test_world_creates_records_and_refuses_non_images() -> None:
     assert (pdf.ok, pdf.error) == (False, "not_image")
     photos = world(FetchMedia((MediaRef("u", "application/pdf"), MediaRef("v", "image/png"))))
     assert photos.value == ["att/1"]
+    assert [(r.content_type, r.error) for r in photos.refused] == [("application/pdf", "not_image")]
 
 
 # --- the command line ---------------------------------------------------------------

@@ -10,7 +10,8 @@ from __future__ import annotations
 from textdesk.domain.cards import card_text, display, record_number, resolve_record
 from textdesk.domain.events import EffectResult, FetchMedia, InboundText
 from textdesk.domain.flow import Outcome, fail, finish, jump, lost, run_from
-from textdesk.domain.inputs import check_text, is_skip, media_limit
+from textdesk.domain.inputs import check_text, is_skip
+from textdesk.domain.media_replies import partly_kept, why_refused
 from textdesk.domain.nodes import (
     INPUT_NODES,
     AddCommentNode,
@@ -181,13 +182,13 @@ def resume_effect(turn: Turn, kind: str, result: EffectResult) -> Outcome:
         return run_from(turn, index + 1)
     if kind == "media" and isinstance(node, FileNode):
         if result.ok:
-            return _store(turn, node, [str(k) for k in result.value or []], index)
-        if result.error == "not_image":
-            why = turn.text(texts.not_image)
-        elif result.error == "too_large":
-            why = turn.text(texts.too_large, limit=media_limit(result.value))
-        else:
-            why = turn.text(texts.media_failed)
+            keys = [str(k) for k in result.value or []]
+            if result.refused:
+                turn.say(partly_kept(turn, len(keys), result.refused))
+            return _store(turn, node, keys, index)
+        value = result.value if isinstance(result.value, dict) else {}
+        limit = value.get("max_bytes", value.get("max_pixels"))
+        why = why_refused(turn, result.error, limit if isinstance(limit, int) else None)
         follow = turn.text(texts.send_photo_or_skip if node.optional else texts.send_photo)
         return _retry(turn, f"{why} {follow}")
     return lost(turn)

@@ -102,7 +102,7 @@ class AddComment(Effect):
 
 @dataclass(frozen=True)
 class FetchMedia(Effect):
-    """Download, verify (images only, size cap) and store inbound media."""
+    """Download, decode (images only, byte and pixel caps) and store inbound media."""
 
     media: tuple[MediaRef, ...]
 
@@ -116,6 +116,15 @@ class Transfer(Effect):
 
 
 @dataclass(frozen=True)
+class RefusedMedia:
+    """An attachment not kept: what the texter's phone called it, and why (see EffectResult)."""
+
+    content_type: str
+    error: str
+    limit: int | None = None  # the byte or pixel cap an over-large one passed
+
+
+@dataclass(frozen=True)
 class EffectResult:
     """What running an effect produced.
 
@@ -126,10 +135,13 @@ class EffectResult:
     Transfer -> dict with ``status`` ("queued" | "unavailable" | "out_of_hours")
     and optional ``wait_minutes`` ("assigned" when an agent took it at once).
     A failed FetchMedia with ``error="too_large"`` may give ``{"max_bytes": n}`` as
-    value so the texter is told the cap.  Values must be JSON-compatible: the engine
+    value so the texter is told the cap (``too_many_pixels``: ``{"max_pixels": n}``).
+    A FetchMedia that kept some attachments lists the others in ``refused``, so the
+    texter is told what was not kept.  Values must be JSON-compatible: the engine
     keeps them in the conversation state.
     """
 
     ok: bool = True
     value: Any = None
     error: str | None = None
+    refused: tuple[RefusedMedia, ...] = ()

@@ -63,6 +63,10 @@ class Texts(_Model):
     # names: limit (e.g. "5 MB")
     too_large: str = "That image is too large (the limit is {{ limit }})."
     media_failed: str = "Sorry, I couldn't receive that image."
+    # names: limit (megapixels, e.g. "25")
+    too_many_pixels: str = "That image is too big to open (the limit is {{ limit }} megapixels)."
+    # names: kept ("photo", "2 photos"), dropped ("PDF", "video and 2 files")
+    partly_kept: str = "I kept your {{ kept }}, but not the {{ dropped }} you sent."
     required: str = "Please type an answer."
     # names: n
     too_short: str = "Please use at least {{ n }} characters."

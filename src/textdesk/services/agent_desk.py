@@ -10,6 +10,7 @@ they were.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,7 @@ from textdesk.adapters.db.conversations import ConversationRow, TranscriptEntry
 from textdesk.adapters.db.dialect import lock_key
 from textdesk.adapters.db.outbox import NewMessage
 from textdesk.adapters.db.tables import handoffs
-from textdesk.adapters.images import sniff_image
+from textdesk.adapters.images import DEFAULT_MAX_PIXELS, DecodedImage, ImageRefused, decode_image
 from textdesk.domain.cards import card_text
 from textdesk.domain.chat_access import (
     Actor,
@@ -96,6 +97,7 @@ class Desk:
     engine: Engine
     record_links: Any  # RecordLinkSigner
     max_image_bytes: int
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
 
     async def _open(
         self, conn: AsyncConnection, agent: AgentRow, conversation_id: int
@@ -231,22 +233,47 @@ class Desk:
         await self._say(conn, conv, agent, body, now)
         await self._touch(conn, current.id, now)
 
+    async def decode_upload(self, data: bytes) -> DecodedImage:
+        """Check an agent's upload before any transaction: size, then a full decode.
+
+        Decoding runs in a thread, outside the transaction, so neither the event loop
+        nor the database's write lock waits on it.
+        """
+        if len(data) > self.max_image_bytes:
+            raise Invalid(f"the image is larger than {self.max_image_bytes // (1024 * 1024)} MB")
+        try:
+            return await asyncio.to_thread(decode_image, data, max_pixels=self.max_image_pixels)
+        except ImageRefused as refused:
+            if refused.reason == "too_many_pixels":
+                limit = self.max_image_pixels / 1_000_000
+                raise Invalid(f"the image has more than {limit:g} megapixels") from refused
+            raise Invalid("only JPEG, PNG, GIF or WebP images can be sent") from refused
+
     async def reply_image(
         self,
         conn: AsyncConnection,
         agent: AgentRow,
         conversation_id: int,
         data: bytes,
+        image: DecodedImage | Invalid,
         caption: str,
         now: datetime,
     ) -> None:
+        """Send ``data`` by MMS; ``image`` is what :meth:`decode_upload` made of it.
+
+        A refusal from the decode is raised only after the access check, so whose
+        chat it is decides first, as for every other action.
+        """
         conv, current = await self._active(conn, agent, conversation_id)
-        if len(data) > self.max_image_bytes:
-            raise Invalid(f"the image is larger than {self.max_image_bytes // (1024 * 1024)} MB")
-        content_type = sniff_image(data)
-        if content_type is None:
-            raise Invalid("only JPEG, PNG, GIF or WebP images can be sent")
-        key = await media.save(conn, data=data, content_type=content_type, now=now)
+        if isinstance(image, Invalid):
+            raise image
+        key = await media.save(
+            conn,
+            data=data,
+            content_type=image.content_type,
+            now=now,
+            preview=(image.preview, image.preview_type),
+        )
         await self._say(conn, conv, agent, caption.strip(), now, media_keys=(key,))
         await self._touch(conn, current.id, now)
 

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.agents import AgentRow
+from textdesk.adapters.db.media import preview_key
 from textdesk.adapters.db.tables import (
     agents,
     conversations,
@@ -40,6 +41,20 @@ class UrlFor(Protocol):
 
 
 @dataclass(frozen=True)
+class Picture:
+    """An image as a page shows it: a small preview that links to the original."""
+
+    preview: str  # signed URL of a copy at most 1024 px on a side
+    original: str  # signed URL of what was sent
+
+
+def picture(media: UrlFor, key: str) -> Picture:
+    """The signed URLs of stored image ``key``; demo images are small and have no preview."""
+    shown = preview_key(key) if key.startswith("att/") else key
+    return Picture(media.url_for(shown), media.url_for(key))
+
+
+@dataclass(frozen=True)
 class Line:
     """A transcript line, with the delivery status of what we sent."""
 
@@ -47,7 +62,7 @@ class Line:
     author: str  # texter | bot | agent | system
     body: str
     created_at: datetime
-    images: tuple[str, ...]  # signed URLs
+    images: tuple[Picture, ...]
     agent_name: str | None
     status: str | None  # outbox status of a sent line
     error: str | None  # "30007: filtered by the carrier"
@@ -98,7 +113,7 @@ class RecordSummary:
 class Answer:
     name: str
     text: str
-    images: tuple[str, ...] = ()
+    images: tuple[Picture, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -253,7 +268,7 @@ async def _lines(conn: AsyncConnection, conversation_id: int, media: UrlFor) -> 
             author=r.author,
             body=r.body,
             created_at=r.created_at,
-            images=tuple(media.url_for(str(k)) for k in r.media or ()),
+            images=tuple(picture(media, str(k)) for k in r.media or ()),
             agent_name=r.agent_name,
             status=r.out_status,
             error=_error(r.error_code, r.error_message),
@@ -322,7 +337,7 @@ def answers(variables: Mapping[str, Any], media: UrlFor) -> list[Answer]:
         label = name.replace("_", " ").capitalize()
         if isinstance(value, list) and value and all(_is_media_key(v) for v in value):
             out.append(
-                Answer(label, f"{len(value)} image(s)", tuple(media.url_for(v) for v in value))
+                Answer(label, f"{len(value)} image(s)", tuple(picture(media, v) for v in value))
             )
         else:
             out.append(Answer(label, _plain(value)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from textdesk.adapters.db import records as store
+from textdesk.adapters.images import DEFAULT_MAX_PIXELS
 from textdesk.adapters.signed_urls import RecordLinkSigner
 from textdesk.domain.events import (
     AddComment,
@@ -14,6 +15,7 @@ from textdesk.domain.events import (
     FetchMedia,
     GetRecord,
     QueryRecords,
+    RefusedMedia,
     Transfer,
     UpdateRecord,
 )
@@ -41,10 +43,17 @@ def _owned_by(record: Record, turn: Turn) -> bool:
 
 
 class EffectRunner:
-    def __init__(self, *, links: RecordLinkSigner, handoff: Handoff, max_media_bytes: int) -> None:
+    def __init__(
+        self,
+        *,
+        links: RecordLinkSigner,
+        handoff: Handoff,
+        max_media_bytes: int,
+        max_media_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
         self._links = links
         self._handoff = handoff
-        self._max_media = max_media_bytes
+        self._limits = {"too_large": max_media_bytes, "too_many_pixels": max_media_pixels}
 
     def _view(self, record: Record) -> dict[str, Any]:
         return record_view(record, self._links)
@@ -106,11 +115,19 @@ class EffectRunner:
         return EffectResult(ok=False, error=f"unsupported:{type(effect).__name__}")
 
     def _media(self, turn: Turn) -> EffectResult:
-        """Images were fetched and verified before the turn (see processing); report them."""
+        """Images were fetched and decoded before the turn (see processing); report them."""
         keys = [str(m["key"]) for m in turn.media if m.get("key")]
+        refused = tuple(
+            RefusedMedia(
+                str(m.get("content_type", "")), str(m["error"]), self._limits.get(str(m["error"]))
+            )
+            for m in turn.media
+            if m.get("error")
+        )
         if keys:
-            return EffectResult(value=keys)
-        errors = [str(m.get("error")) for m in turn.media if m.get("error")]
-        error = errors[0] if errors else "fetch_failed"
-        value = {"max_bytes": self._max_media} if error == "too_large" else None
-        return EffectResult(ok=False, error=error, value=value)
+            return EffectResult(value=keys, refused=refused)
+        first = refused[0] if refused else RefusedMedia("", "fetch_failed")
+        value = {"max_bytes": first.limit} if first.error == "too_large" else None
+        if first.error == "too_many_pixels":
+            value = {"max_pixels": first.limit}
+        return EffectResult(ok=False, error=first.error, value=value)

@@ -29,7 +29,7 @@ from textdesk.adapters.db.conversations import TranscriptEntry
 from textdesk.adapters.db.dialect import try_lock_keys
 from textdesk.adapters.db.inbox import InboxRow
 from textdesk.adapters.db.outbox import NewMessage
-from textdesk.adapters.images import sniff_image
+from textdesk.adapters.images import DEFAULT_MAX_PIXELS, DecodedImage, ImageRefused, decode_image
 from textdesk.domain.events import InboundText, MediaRef, Reply, Texter
 from textdesk.domain.inbound import can_answer
 from textdesk.ports import Clock, MediaFetcher
@@ -108,6 +108,7 @@ class InboxProcessor:
         fetcher: MediaFetcher,
         clock: Clock,
         batch_size: int = 200,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
         on_enqueued: Callable[[], None] = lambda: None,
         on_processed: Callable[[set[int]], None] = lambda ids: None,
         on_deferred: Callable[[], None] = lambda: None,
@@ -117,6 +118,7 @@ class InboxProcessor:
         self._fetcher = fetcher
         self._clock = clock
         self._batch = batch_size
+        self._max_pixels = max_pixels
         self._on_enqueued = on_enqueued
         self._on_processed = on_processed
         self._on_deferred = on_deferred
@@ -155,17 +157,18 @@ class InboxProcessor:
             results = await asyncio.gather(*(self._fetch_one(m) for m in row.media))
             async with self._db.begin() as conn:
                 resolved: list[dict[str, Any]] = []
-                for item, (data, ctype, error) in zip(row.media, results, strict=True):
+                for item, (data, image, error) in zip(row.media, results, strict=True):
                     entry = dict(item)
-                    if data is not None and ctype is not None:
+                    if data is not None and image is not None:
                         entry["key"] = await media.save(
                             conn,
                             data=data,
-                            content_type=ctype,
+                            content_type=image.content_type,
                             now=self._clock.now(),
                             source_url=item["url"],
+                            preview=(image.preview, image.preview_type),
                         )
-                        entry["sniffed"] = ctype
+                        entry["decoded"] = image.content_type
                     else:
                         entry["error"] = error or "fetch_failed"
                     resolved.append(entry)
@@ -183,16 +186,20 @@ class InboxProcessor:
             )
         return out
 
-    async def _fetch_one(self, item: dict[str, Any]) -> tuple[bytes | None, str | None, str | None]:
+    async def _fetch_one(
+        self, item: dict[str, Any]
+    ) -> tuple[bytes | None, DecodedImage | None, str | None]:
         if "key" in item or "error" in item:
             return None, None, item.get("error")
         data, error = await self._fetcher.fetch(str(item["url"]))
         if data is None:
             return None, None, error
-        ctype = sniff_image(data)
-        if ctype is None:
-            return None, None, "not_image"
-        return data, ctype, None
+        try:
+            # Decoding is CPU work: off the event loop, which serves webhooks meanwhile.
+            image = await asyncio.to_thread(decode_image, data, max_pixels=self._max_pixels)
+        except ImageRefused as refused:
+            return None, None, refused.reason
+        return data, image, None
 
     async def process_arrivals(
         self, conn: AsyncConnection, arrivals: Sequence[InboxRow], *, locked: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -10,8 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from textdesk.adapters.db import media, records
+from textdesk.adapters.images import ImageRefused, decode_image
 from textdesk.bootstrap import Container
 from textdesk.demo import demo_media
+from textdesk.services.conversation_view import picture
 from textdesk.web.pages import templates
 
 
@@ -66,12 +69,41 @@ async def signed_media(request: Request) -> Response:
     else:
         async with container.db.connect() as conn:
             stored = await media.load(conn, key)
+        if stored is None and key.endswith(media.PREVIEW_SUFFIX):
+            stored = await _make_preview(container, key.removesuffix(media.PREVIEW_SUFFIX))
         if stored is None:
             return PlainTextResponse("not found", status_code=404)
         data, content_type = stored.data, stored.content_type
     return Response(
         data, media_type=content_type, headers={"Cache-Control": "private, max-age=300"}
     )
+
+
+async def _make_preview(container: Container, key: str) -> media.StoredMedia | None:
+    """The preview of an image stored without one (before previews existed), made once.
+
+    None when the original is gone or does not decode within the pixel cap: such an
+    image is not shown inline at all.
+    """
+    async with container.db.connect() as conn:
+        original = await media.load(conn, key)
+    if original is None:
+        return None
+    try:
+        image = await asyncio.to_thread(
+            decode_image, original.data, max_pixels=container.settings.media_max_pixels
+        )
+    except ImageRefused:
+        return None
+    async with container.db.begin() as conn:
+        await media.save_preview(
+            conn,
+            key=key,
+            data=image.preview,
+            content_type=image.preview_type,
+            now=container.clock.now(),
+        )
+    return media.StoredMedia(media.preview_key(key), image.preview_type, image.preview)
 
 
 async def record_page(request: Request) -> Response:
@@ -86,7 +118,7 @@ async def record_page(request: Request) -> Response:
         return PlainTextResponse("not found", status_code=404)
     # The link is the texter's capability to this record, photos included; each
     # photo URL is signed and expires like the media Twilio fetches.
-    photos = [container.signer.url_for(key) for key in record.attachments]
+    photos = [picture(container.signer, key) for key in record.attachments]
     return templates.TemplateResponse(
         request,
         "record.html",

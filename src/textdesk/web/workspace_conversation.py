@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.agents import AgentRow
+from textdesk.adapters.images import DecodedImage
 from textdesk.bootstrap import Container
 from textdesk.services import conversation_list
 from textdesk.services import workspace_views as views
@@ -213,11 +214,17 @@ async def image(
     # One byte over the cap is enough for the desk to refuse it by size.
     data = await file.read(container.settings.media_max_bytes + 1)
     desk = container.desk
+    # Decoded here, outside the transaction; a refusal is the desk's to raise in turn.
+    image: DecodedImage | Invalid
+    try:
+        image = await desk.decode_upload(data)
+    except Invalid as exc:
+        image = exc
     done = await _perform(
         container,
         agent,
         cid,
-        lambda c, now: desk.reply_image(c, agent, cid, data, caption, now),
+        lambda c, now: desk.reply_image(c, agent, cid, data, image, caption, now),
         "conversation",
     )
     return done or await _live(request, container, agent, cid)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.tables import media
@@ -20,6 +21,28 @@ class StoredMedia:
     data: bytes
 
 
+PREVIEW_SUFFIX = "/preview"
+
+
+def preview_key(key: str) -> str:
+    """Where the downscaled copy of stored image ``key`` lives (same row shape)."""
+    return key + PREVIEW_SUFFIX
+
+
+def _row(
+    key: str, data: bytes, content_type: str, now: datetime, source_url: str | None
+) -> dict[str, object]:
+    return {
+        "key": key,
+        "content_type": content_type,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "data": data,
+        "source_url": source_url,
+        "created_at": now,
+    }
+
+
 async def save(
     conn: AsyncConnection,
     *,
@@ -27,21 +50,28 @@ async def save(
     content_type: str,
     now: datetime,
     source_url: str | None = None,
+    preview: tuple[bytes, str] | None = None,
 ) -> str:
-    """Store ``data``; return its key (``att/…``, unguessable)."""
+    """Store ``data`` (and its ``(bytes, type)`` preview); return its key (``att/…``)."""
     key = "att/" + secrets.token_urlsafe(12)
-    await conn.execute(
-        media.insert().values(
-            key=key,
-            content_type=content_type,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            data=data,
-            source_url=source_url,
-            created_at=now,
-        )
-    )
+    rows = [_row(key, data, content_type, now, source_url)]
+    if preview is not None:
+        rows.append(_row(preview_key(key), preview[0], preview[1], now, None))
+    await conn.execute(media.insert(), rows)
     return key
+
+
+async def save_preview(
+    conn: AsyncConnection, *, key: str, data: bytes, content_type: str, now: datetime
+) -> None:
+    """Store the preview of ``key`` made after the fact; a concurrent maker's copy wins."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                media.insert().values(**_row(preview_key(key), data, content_type, now, None))
+            )
+    except IntegrityError:
+        pass  # another request stored the same preview first
 
 
 async def load(conn: AsyncConnection, key: str) -> StoredMedia | None:
