@@ -49,4 +49,8 @@ async def transaction(container: ContainerDep) -> AsyncIterator[AsyncConnection]
         yield conn
 
 
-Tx = Annotated[AsyncConnection, Depends(transaction)]
+# scope="function": the transaction commits when the endpoint returns, before the
+# response is sent. FastAPI's default ("request") closes it after the response has
+# gone out, so a client could be told 201 for a write that then failed to commit,
+# and its next request could read the state from before its own change.
+Tx = Annotated[AsyncConnection, Depends(transaction, scope="function")]
