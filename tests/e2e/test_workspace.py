@@ -179,3 +179,35 @@ def test_an_agent_finds_a_bot_only_conversation_and_reads_it(
     expect(page.locator(".line-texter", has_text="my keyboard types backwards")).to_be_visible()
     expect(page.locator(".composer-off")).to_contain_text("Read-only")
     expect(page.locator("#reply-body")).to_have_count(0)
+
+
+def test_an_admin_turns_a_texters_notifications_on_with_a_reason(
+    world: World,
+    sqlite_url: str,
+    page: Page,  # noqa: F811
+) -> None:
+    """The profile shows notifications off; the admin turns them on, the reason shows."""
+
+    async def admin() -> None:
+        db = create_engine(sqlite_url)
+        try:
+            await new_agent(db, "Sam Admin", role="admin", available=False)
+        finally:
+            await db.dispose()
+
+    _run(admin())
+    world.text("hi")
+    world.received(1)
+    page.goto(f"{world.url}/workspace")
+    page.fill("#email", "sam@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("a.nav-link")
+    page.locator(".conv-table a", has_text="Alice Example").click()
+    panel = page.locator(".panel.subscription")
+    expect(panel).to_contain_text("Off")
+    panel.locator("#sub-reason").fill("asked at the front desk")
+    panel.locator("button[type=submit]").click()
+    expect(page.locator(".panel.subscription .badge.sub-on")).to_have_text("On")
+    expect(page.locator(".panel.subscription")).to_contain_text("by Sam Admin")
+    expect(page.locator(".panel.subscription")).to_contain_text("asked at the front desk")

@@ -177,8 +177,18 @@ async def test_agents_see_only_their_queues_and_admins_see_all(
     lee = await _browser(desk, browsers, "lee@example.com")
     sam = await _browser(desk, browsers, "sam@example.com")
 
+    # Before the hand-off the conversation is the bot's, which every agent may read:
+    # the texter says hi before the streams open, so they carry only the queue's chat.
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+
+    async def settled() -> bool:  # the greeting's status callbacks are in, too
+        return not await desk.scalar("SELECT count(*) FROM outbox WHERE status <> 'delivered'")
+
+    await desk.eventually(settled, what="the greeting's delivery")
     async with dana.events() as dana_events, lee.events() as lee_events, sam.events() as sam_events:
-        _, cid = await _ask_for_agent(desk)
+        assert "Please stand by" in await phone.say("agent")
+        cid = await _conversation_id(desk)
         await dana_events.wait_for(lambda e: e["conversation_id"] == cid)
         await sam_events.wait_for(lambda e: e["conversation_id"] == cid)
 

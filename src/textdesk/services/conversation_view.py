@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.adapters.db.media import preview_key
+from textdesk.adapters.db.subscriptions import CarrierOptOut, Change, carrier_opt_out
 from textdesk.adapters.db.tables import (
     agents,
     conversations,
@@ -31,6 +32,7 @@ from textdesk.domain.delivery import describe_error
 from textdesk.domain.records import OPEN_STATES
 from textdesk.services.handoff import OPEN_STATUSES
 from textdesk.services.notifications import notification_history
+from textdesk.services.subscriptions import SubscriptionView, subscription_of
 from textdesk.services.workspace_views import visible_among
 
 _TRANSCRIPT_LIMIT = 500  # the newest lines; older ones stay in the database
@@ -140,6 +142,15 @@ class ConversationView:
     notifications: list[SentNotification]
     agent_id: int
     is_admin: bool
+    # The account's notification setting and its audit trail (None for a guest), and
+    # the number's carrier opt-out (STOP): Twilio refuses every text to it meanwhile.
+    subscription: SubscriptionView | None = None
+    opted_out: CarrierOptOut | None = None
+
+    @property
+    def last_subscription_change(self) -> Change | None:
+        changes = self.subscription.changes if self.subscription else []
+        return changes[0] if changes else None
 
     @property
     def is_open(self) -> bool:
@@ -206,6 +217,10 @@ async def conversation_view(
         notifications=await _notifications(conn, head.user_id),
         agent_id=agent.id,
         is_admin=agent.is_admin,
+        subscription=(
+            await subscription_of(conn, head.user_id) if head.user_id is not None else None
+        ),
+        opted_out=await carrier_opt_out(conn, head.phone),
     )
 
 

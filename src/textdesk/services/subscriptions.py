@@ -150,11 +150,21 @@ async def subscription_of(conn: AsyncConnection, user_id: int) -> SubscriptionVi
 
 
 async def set_subscription(
-    conn: AsyncConnection, *, user_id: int, enabled: bool, source: str, now: datetime
+    conn: AsyncConnection,
+    *,
+    user_id: int,
+    enabled: bool,
+    source: str,
+    now: datetime,
+    reason: str | None = None,
+    actor: str | None = None,
 ) -> bool:
     """Turn an account's notifications on or off (``source``: api | workspace | sms).
 
     Returns whether it changed.  Turning them on does not lift a carrier opt-out:
     only the texter can, by texting START.
     """
-    return bool(await store.set_enabled(conn, [user_id], enabled, source=source, now=now))
+    changed = await store.set_enabled(
+        conn, [user_id], enabled, source=source, now=now, reason=reason, actor=actor
+    )
+    return bool(changed)

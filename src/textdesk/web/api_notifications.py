@@ -32,7 +32,10 @@ def _public(view: SubscriptionView) -> SubscriptionPublic:
         enabled=view.enabled,
         carrier_opted_out=view.carrier_opted_out,
         changes=[
-            SubscriptionChange(enabled=c.enabled, source=c.source, at=c.at) for c in view.changes
+            SubscriptionChange(
+                enabled=c.enabled, source=c.source, at=c.at, reason=c.reason, actor=c.actor
+            )
+            for c in view.changes
         ],
     )
 

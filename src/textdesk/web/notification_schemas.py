@@ -82,6 +82,8 @@ class SubscriptionChange(BaseModel):
     enabled: bool
     source: str
     at: datetime
+    reason: str | None = Field(default=None, description="why staff changed it (Workspace)")
+    actor: str | None = Field(default=None, description="who changed it in the Workspace")
 
 
 class SubscriptionPublic(BaseModel):

@@ -50,6 +50,8 @@ class Change:
     enabled: bool
     source: str
     at: datetime
+    reason: str | None = None
+    actor: str | None = None  # the staff member, for a change made in the Workspace
 
 
 async def recipients(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, Recipient]:
@@ -103,6 +105,8 @@ async def set_enabled(
     source: str,
     now: datetime,
     channel: str = SMS,
+    reason: str | None = None,
+    actor: str | None = None,
 ) -> list[int]:
     """Turn the subscription of ``user_ids`` on or off; returns those that changed.
 
@@ -136,7 +140,15 @@ async def set_enabled(
     await conn.execute(
         subscription_changes.insert(),
         [
-            {"user_id": u, "channel": channel, "enabled": enabled, "source": source, "at": now}
+            {
+                "user_id": u,
+                "channel": channel,
+                "enabled": enabled,
+                "source": source,
+                "at": now,
+                "reason": reason,
+                "actor": actor,
+            }
             for u in changed
         ],
     )
@@ -149,13 +161,37 @@ async def history(
     """The audit trail of one account, newest first."""
     rows = await conn.execute(
         select(
-            subscription_changes.c.enabled, subscription_changes.c.source, subscription_changes.c.at
+            subscription_changes.c.enabled,
+            subscription_changes.c.source,
+            subscription_changes.c.at,
+            subscription_changes.c.reason,
+            subscription_changes.c.actor,
         )
         .where(subscription_changes.c.user_id == user_id, subscription_changes.c.channel == channel)
         .order_by(subscription_changes.c.id.desc())
         .limit(limit)
     )
-    return [Change(bool(r.enabled), r.source, r.at) for r in rows]
+    return [Change(bool(r.enabled), r.source, r.at, r.reason, r.actor) for r in rows]
+
+
+@dataclass(frozen=True)
+class CarrierOptOut:
+    """A number that texted STOP (or was refused with 21610): Twilio blocks it."""
+
+    since: datetime
+    source: str
+
+
+async def carrier_opt_out(conn: AsyncConnection, phone: str) -> CarrierOptOut | None:
+    """The number's active carrier opt-out, if it has one."""
+    row = (
+        await conn.execute(
+            select(carrier_optouts.c.opted_out_at, carrier_optouts.c.source).where(
+                carrier_optouts.c.phone == phone, carrier_optouts.c.active.is_(True)
+            )
+        )
+    ).first()
+    return None if row is None else CarrierOptOut(row.opted_out_at, row.source)
 
 
 async def carrier_opted_out(conn: AsyncConnection, phone: str) -> bool:

@@ -279,6 +279,9 @@ subscription_changes = Table(
     Column("enabled", Boolean, nullable=False),
     Column("source", String(16), nullable=False),
     Column("at", UtcDateTime, nullable=False),
+    # Why and by whom, when staff changed it (added in 0007).
+    Column("reason", Text, nullable=True),
+    Column("actor", String(200), nullable=True),
     Index("ix_subscription_changes_user", "user_id", "id"),
 )
 
