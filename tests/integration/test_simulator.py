@@ -174,9 +174,10 @@ async def test_non_image_is_served_as_download_and_refused(sim: Sim) -> None:
     assert sent.status_code == 200
 
     async def refused() -> bool:
-        return "textdesk refused it" in await sim.thread()
+        return "Not kept: it is not a photo (only JPEG" in await sim.thread()
 
     await sim.eventually(refused, "the refusal note")
+    assert "not_image" not in await sim.thread()  # words, not the code
     link = re.search(r'class="file" href="(/simulator/media/MM[0-9a-f]+/0)"', await sim.thread())
     assert link is not None
     download = await sim.http.get(link.group(1))

@@ -103,6 +103,17 @@ def refuse_cross_site(request: Request) -> None:
 # --------------------------------------------------------------------- the thread
 
 
+# Why textdesk did not keep a file, in words (the inbox keeps the short code).
+_PROBLEMS = {
+    "not_image": "it is not a photo (only JPEG, PNG, GIF and WebP images are kept)",
+    "too_large": "it is larger than textdesk accepts",
+    "too_many_pixels": "the picture is too big (too many pixels)",
+    "unreadable": "the image is damaged or cut short",
+    "fetch_failed": "it could not be downloaded from Twilio",
+    "forbidden_origin": "its address is not one of Twilio's, so it was not downloaded",
+}
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A file on a text; ``inline`` ones are shown as images, the rest as links."""
@@ -111,6 +122,13 @@ class Attachment:
     content_type: str
     inline: bool
     problem: str | None = None
+
+    @property
+    def problem_text(self) -> str | None:
+        """Why it was not kept, as a person says it."""
+        if self.problem is None:
+            return None
+        return _PROBLEMS.get(self.problem, "textdesk could not use it")
 
 
 @dataclass(frozen=True)
