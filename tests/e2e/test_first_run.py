@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -132,3 +133,46 @@ def test_outside_demo_mode_serve_and_worker_refuse_without_twilio(install: Path)
         assert "TWILIO_ACCOUNT_SID" in refused.stdout
         assert "textdesk demo seed" in refused.stdout
         assert "Traceback" not in refused.stdout + refused.stderr
+
+
+# Every one-shot command of README's table, as typed there (long-running ones,
+# `serve`, `worker`, `chat` and `bench`, have tests of their own above and in the suite).
+_ONE_SHOT: list[tuple[str, ...]] = [
+    ("migrate",),
+    ("numbers", "add", "+15550100199", "--purpose", "notify"),
+    ("numbers", "list"),
+    ("numbers", "remove", "+15550100199"),
+    ("users", "add", "Robin Reader", "--phone", "+1 555 123 0099"),
+    ("users", "import", "people.csv"),
+    ("users", "list"),
+    ("users", "remove", "+15551230099", "--yes"),
+    ("demo", "seed"),
+    ("topics", "validate", "{topics}"),
+    ("topics", "test", "{topics}"),
+    ("topics", "schema"),
+    ("agents", "add", "Kim Agent", "--email", "kim@example.com", "--password", "a-long-password"),
+    ("queues", "add", "Evenings", "--hours", "mon-fri 17:00-22:00"),
+    ("queues", "list"),
+    ("api-tokens", "create", "crm"),
+    ("api-tokens", "list"),
+    ("api-tokens", "revoke", "1"),
+]
+_ELSEWHERE = {("serve",), ("worker",), ("chat",), ("bench",)}
+
+
+def test_every_command_in_the_readme_runs_in_a_new_shell(install: Path) -> None:
+    """Each `textdesk …` of README's command table exits 0 with nothing exported."""
+    from textdesk.config import DEMO_TOPICS_DIR
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme[readme.index("## Commands") :]
+    named = {tuple(m.split()) for m in re.findall(r"`textdesk ([a-z-]+(?: [a-z][a-z-]*)?)", table)}
+    runs = {c[:2] for c in _ONE_SHOT} | {c[:1] for c in _ONE_SHOT} | _ELSEWHERE
+    assert named - runs == set(), "README names a command this test does not run"
+    (install / "people.csv").write_text(
+        "name,email,phone\nPat Example,pat@example.com,5551230098\n"
+    )
+    for command in _ONE_SHOT:
+        args = [a.replace("{topics}", str(DEMO_TOPICS_DIR)) for a in command]
+        done = _textdesk(install, *args, timeout=120)
+        assert done.returncode == 0, f"{' '.join(args)}: {done.stdout}{done.stderr}"
