@@ -183,6 +183,8 @@ def build(
         rate_per_number=settings.send_rate_per_number,
         max_attempts=settings.send_max_attempts,
         retry_base_seconds=settings.retry_base_seconds,
+        retry_max_seconds=settings.retry_max_seconds,
+        give_up_after=timedelta(seconds=settings.send_give_up_after_seconds),
         pacer=pacer,
         gate=send_gate,
         # Long enough for a claimed batch's pacing (≤ 2 s) and one timed-out call, short

@@ -64,9 +64,27 @@ class Settings(BaseSettings):
 
     # Tuning; the defaults suit a US long code.
     send_rate_per_number: float = Field(default=1.0, gt=0, alias="TEXTDESK_SEND_RATE")
-    send_max_attempts: int = Field(default=6, ge=1, alias="TEXTDESK_SEND_MAX_ATTEMPTS")
+    send_give_up_after_seconds: float = Field(
+        default=14400,
+        gt=0,
+        alias="TEXTDESK_SEND_GIVE_UP_AFTER",
+        description="Seconds from queueing during which transient send failures are retried.",
+    )
+    send_max_attempts: int = Field(
+        default=6,
+        ge=1,
+        alias="TEXTDESK_SEND_MAX_ATTEMPTS",
+        description="Tries of a text Twilio answers 30008 (unknown error); transient "
+        "failures are retried for TEXTDESK_SEND_GIVE_UP_AFTER instead.",
+    )
     send_timeout_seconds: float = Field(default=10.0, gt=0, alias="TEXTDESK_SEND_TIMEOUT")
     retry_base_seconds: float = Field(default=1.0, gt=0, alias="TEXTDESK_RETRY_BASE_SECONDS")
+    retry_max_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        alias="TEXTDESK_RETRY_MAX_SECONDS",
+        description="The longest wait between two tries (and between probes of a paused number).",
+    )
     idle_close_minutes: int = Field(default=120, ge=1, alias="TEXTDESK_IDLE_CLOSE_MINUTES")
     media_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1, alias="TEXTDESK_MEDIA_MAX_BYTES")
     media_max_pixels: int = Field(

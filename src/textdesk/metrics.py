@@ -14,3 +14,16 @@ INBOX_LAG = Gauge("textdesk_inbox_lag_seconds", "Age of the oldest unprocessed i
 PROCESS_SECONDS = Histogram(
     "textdesk_process_batch_seconds", "Time to process one batch of inbound messages"
 )
+# Read from the database at each scrape (web/ops.py), so every process reports the same.
+OUTBOX_WAITING = Gauge(
+    "textdesk_outbox_waiting", "Outbound texts not yet accepted by Twilio, by state", ["state"]
+)
+OUTBOX_OLDEST_WAITING = Gauge(
+    "textdesk_outbox_oldest_waiting_seconds", "Age of the oldest outbound text not yet accepted"
+)
+OUTBOX_RETRYING = Gauge(
+    "textdesk_outbox_retrying", "Outbound texts waiting after at least one failed attempt"
+)
+SENDERS_PAUSED = Gauge(
+    "textdesk_senders_paused", "Sender numbers whose sends are held while Twilio keeps failing"
+)

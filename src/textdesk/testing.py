@@ -234,6 +234,10 @@ class _State:
     slow_answers: dict[str, deque[float]] = field(default_factory=dict)
     delivery_failures: dict[str, int] = field(default_factory=dict)
     opted_out: set[str] = field(default_factory=set)
+    fetches: list[str] = field(default_factory=list)
+    # An outage: every Messages API request answers ``outage_status`` until then (monotonic).
+    outage_until: float = -math.inf
+    outage_status: int = 500
 
 
 def _field(form: FormData, name: str) -> str:
@@ -253,6 +257,10 @@ class FakeTwilio:
     STOP/HELP auto-replies Twilio itself sends, and per-sender opt-out scoping
     (an opted-out number is blocked for every sender).
 
+    Set :attr:`callbacks_lost` to stop posting status callbacks (the messages still
+    move on, as ``GET Messages/{sid}.json`` shows): the callbacks of a process that
+    died.  :meth:`start_outage` makes the whole Messages API fail for a while.
+
     ``transport`` routes the stand-in's own outgoing requests (callbacks and
     :meth:`send_inbound`); pass an ``httpx.ASGITransport`` to stay in-process.
     All recording and injection methods are thread-safe.
@@ -271,6 +279,7 @@ class FakeTwilio:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.callback_delay = callback_delay
+        self.callbacks_lost = False
         self.base_url = ""
         # Real Twilio redirects media to its CDN, another origin; set this to do the same.
         self.media_cdn_url: str | None = None
@@ -313,6 +322,26 @@ class FakeTwilio:
             code = 20500 if status >= 500 else _DEFAULT_CODE_FOR_STATUS.get(status, 20001)
         with self._lock:
             self._state.failures.setdefault(to, deque()).extend([(status, code)] * times)
+
+    def start_outage(self, seconds: float, status: int = 500) -> None:
+        """For ``seconds`` from now, answer every Messages API request (send, list,
+        fetch) with HTTP ``status`` and a Twilio error body, as in an outage."""
+        with self._lock:
+            self._state.outage_until = time.monotonic() + seconds
+            self._state.outage_status = status
+
+    def end_outage(self) -> None:
+        """End an outage early."""
+        with self._lock:
+            self._state.outage_until = -math.inf
+
+    def _outage(self) -> tuple[int, int] | None:
+        """(HTTP status, Twilio code) while an outage lasts."""
+        with self._lock:
+            if time.monotonic() >= self._state.outage_until:
+                return None
+            status = self._state.outage_status
+        return status, 20500 if status >= 500 else _DEFAULT_CODE_FOR_STATUS.get(status, 20001)
 
     def timeout_next(self, to: str, times: int = 1, seconds: float = 30.0) -> None:
         """Make the next ``times`` sends to ``to`` hang ``seconds`` before being handled."""
@@ -367,6 +396,12 @@ class FakeTwilio:
         """Every status callback posted so far, in posting order."""
         with self._lock:
             return list(self._state.callbacks)
+
+    @property
+    def fetches(self) -> list[str]:
+        """Every sid asked about with ``GET Messages/{sid}.json``, in order, answered or not."""
+        with self._lock:
+            return list(self._state.fetches)
 
     def messages_to(self, phone: str) -> list[SentMessage]:
         """Accepted sends addressed to ``phone``, in arrival order."""
@@ -425,11 +460,13 @@ class FakeTwilio:
             self._state.messages.clear()
             self._state.attempts.clear()
             self._state.callbacks.clear()
+            self._state.fetches.clear()
 
     def reset(self) -> None:
         """Forget everything: recordings, stored media, injections and opt-outs."""
         with self._lock:
             self._state = _State()
+        self.callbacks_lost = False
 
     # ----------------------------------------------------------------- serving
 
@@ -633,6 +670,9 @@ class FakeTwilio:
         slot = _AttemptSlot(SendAttempt(to, body, None, size=size))
         with self._lock:
             self._state.attempts.append(slot)
+        outage = self._outage()
+        if outage is not None:
+            return self._reject(slot, *outage)
         from_ = _field(form, "From") or None
         service_sid = _field(form, "MessagingServiceSid") or None
         media_urls = tuple(u for u in form.getlist("MediaUrl") if isinstance(u, str) and u)
@@ -710,6 +750,11 @@ class FakeTwilio:
         if refusal is not None:
             return refusal
         with self._lock:
+            self._state.fetches.append(request.path_params["message_sid"])
+        outage = self._outage()
+        if outage is not None:
+            return _twilio_error(*outage)
+        with self._lock:
             stored = self._state.messages.get(request.path_params["message_sid"])
             payload = None if stored is None else self._message_json(stored)
         if payload is None:
@@ -723,6 +768,9 @@ class FakeTwilio:
         refusal = self._refuse(request)
         if refusal is not None:
             return refusal
+        outage = self._outage()
+        if outage is not None:
+            return _twilio_error(*outage)
         query = request.query_params
         to, from_ = query.get("To"), query.get("From")
         size = min(int(query.get("PageSize", "50") or 50), 1000)
@@ -816,7 +864,7 @@ class FakeTwilio:
                 message = self._advance(state, sid, status, code)
                 if message is None:  # cleared meanwhile
                     return
-                if message.status_callback:
+                if message.status_callback and not self.callbacks_lost:
                     await self._post_callback(state, client, message)
 
     def _advance(

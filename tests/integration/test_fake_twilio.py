@@ -323,6 +323,50 @@ async def test_fail_next_500_twice_then_success(twilio: FakeTwilio) -> None:
     assert len(twilio.messages_to(TEXTER)) == 1
 
 
+async def test_an_outage_fails_every_messages_request_until_it_ends(twilio: FakeTwilio) -> None:
+    """start_outage: sends, lookups and lists answer 500/20500 for anyone, until it is over."""
+    sid = (await send(twilio, To=TEXTER, Body="before")).json()["sid"]
+    twilio.start_outage(600)
+    fetch_url = f"{twilio.base_url}/2010-04-01/Accounts/{ACCOUNT}/Messages/{sid}.json"
+    async with httpx.AsyncClient(auth=(ACCOUNT, TOKEN)) as client:
+        fetched = await client.get(fetch_url)
+        listed = await client.get(messages_url(twilio))
+    sends = [await send(twilio, To=phone, Body="during") for phone in (TEXTER, "+14155550199")]
+    assert [r.status_code for r in (fetched, listed, *sends)] == [500] * 4
+    assert {twilio_error(r) for r in (fetched, listed, *sends)} == {20500}
+    assert [(a.body, a.status, a.code) for a in twilio.attempts[1:]] == [("during", 500, 20500)] * 2
+    assert twilio.fetches == [sid]
+    twilio.end_outage()
+    assert (await send(twilio, To=TEXTER, Body="after")).status_code == 201
+    assert [m.body for m in twilio.messages] == ["before", "after"]
+
+
+async def test_an_outage_can_answer_another_status(twilio: FakeTwilio) -> None:
+    """start_outage(status=429) throttles every send with 20429; a zero-length one is over."""
+    twilio.start_outage(600, status=429)
+    assert twilio_error(await send(twilio, To=TEXTER, Body="x")) == 20429
+    twilio.start_outage(0)
+    assert (await send(twilio, To=TEXTER, Body="x")).status_code == 201
+
+
+async def test_lost_callbacks_are_not_posted_but_the_status_moves_on(
+    twilio: FakeTwilio, receiver: Receiver
+) -> None:
+    """callbacks_lost: no status callback arrives, yet a lookup shows the message delivered."""
+    twilio.callbacks_lost = True
+    callback = f"{receiver.base_url}/status"
+    sid = (await send(twilio, To=TEXTER, Body="hi", StatusCallback=callback)).json()["sid"]
+    await eventually(lambda: twilio.messages[0].status == "delivered")
+    url = f"{twilio.base_url}/2010-04-01/Accounts/{ACCOUNT}/Messages/{sid}.json"
+    async with httpx.AsyncClient() as client:
+        fetched = await client.get(url, auth=(ACCOUNT, TOKEN))
+    assert fetched.json()["status"] == "delivered"
+    assert receiver.at("/status") == []
+    assert twilio.callbacks == []
+    twilio.reset()
+    assert twilio.callbacks_lost is False
+
+
 async def test_fail_next_with_code_and_only_for_that_number(twilio: FakeTwilio) -> None:
     """An injected 429/20429 hits only the named recipient."""
     twilio.fail_next(TEXTER, 429)

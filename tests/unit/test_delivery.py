@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from textdesk.domain.delivery import (
@@ -10,6 +12,8 @@ from textdesk.domain.delivery import (
     backoff_seconds,
     classify,
     describe_error,
+    gave_up_reason,
+    gives_up,
     moves_forward,
 )
 
@@ -26,6 +30,8 @@ from textdesk.domain.delivery import (
         (SendResult(400, error_code=21614), Outcome.FAILED),
         (SendResult(400, error_code=21610), Outcome.OPTED_OUT),
         (SendResult(400, error_code=21611), Outcome.RETRY),
+        (SendResult(429, error_code=30001), Outcome.RETRY),
+        (SendResult(400, error_code=30008), Outcome.UNKNOWN),
         (SendResult(401, error_code=20003), Outcome.FAILED),
     ],
 )
@@ -45,6 +51,30 @@ def test_backoff_jitter_spreads_retries() -> None:
     """Jitter keeps a wait between half and all of the exponential ceiling."""
     assert backoff_seconds(3, base=1.0, jitter=0.0) == 2.0
     assert backoff_seconds(3, base=1.0, jitter=0.999) == pytest.approx(4.0, rel=0.01)
+
+
+def test_backoff_cap_is_the_operators_setting() -> None:
+    """The cap (TEXTDESK_RETRY_MAX_SECONDS) bounds every wait, however many attempts."""
+    assert backoff_seconds(40, base=0.05, cap=0.4, jitter=0.999) < 0.4
+    assert backoff_seconds(40, base=1.0, cap=300.0, jitter=0.0) == 150.0
+
+
+def test_transient_failures_are_retried_until_the_window_closes() -> None:
+    """The give-up window counts from when the text was queued, not from attempts."""
+    queued = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    window = timedelta(hours=4)
+    assert not gives_up(queued, queued + timedelta(hours=3, minutes=59), window)
+    assert gives_up(queued, queued + timedelta(hours=4), window)
+
+
+def test_a_given_up_text_says_why() -> None:
+    """Staff read how long Twilio failed and its last answer."""
+    reason = gave_up_reason(timedelta(hours=4), "Internal Server Error")
+    assert reason == (
+        "gave up: Twilio kept failing for 4 h 00 min after the text was queued "
+        "(last: Internal Server Error)"
+    )
+    assert "for 0 min 02 s" in gave_up_reason(timedelta(seconds=2), None)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
 
 # A status callback never moves a message backwards: Twilio does not promise order.
@@ -46,8 +47,11 @@ PERMANENT_CODES = frozenset(
         OPTED_OUT,
     }
 )
-# Codes worth another try later, even though they came with a 4xx.
-RETRY_CODES = frozenset({20429, 21611, 30001, 30008})
+# Codes worth another try later, even though they came with a 4xx: Twilio (or the
+# sender's queue) is busy, not the text wrong.
+RETRY_CODES = frozenset({20429, 21611, 30001})
+# "Unknown error": it may be the text, so it is tried again only a few times.
+UNKNOWN_CODES = frozenset({30008})
 
 ERROR_TEXT: dict[int, str] = {
     20003: "authentication failed (check TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)",
@@ -70,7 +74,10 @@ ERROR_TEXT: dict[int, str] = {
 
 class Outcome(Enum):
     ACCEPTED = "accepted"
+    # Transient: Twilio busy or unreachable; retried for as long as the text is worth sending.
     RETRY = "retry"
+    # 30008: retried a bounded number of times (TEXTDESK_SEND_MAX_ATTEMPTS).
+    UNKNOWN = "unknown"
     FAILED = "failed"
     OPTED_OUT = "opted_out"
 
@@ -100,6 +107,8 @@ def classify(result: SendResult) -> Outcome:
         return Outcome.OPTED_OUT
     if result.error_code in RETRY_CODES:
         return Outcome.RETRY
+    if result.error_code in UNKNOWN_CODES:
+        return Outcome.UNKNOWN
     if result.http_status is None or result.http_status >= 500 or result.http_status == 429:
         return Outcome.RETRY
     return Outcome.FAILED
@@ -112,6 +121,23 @@ def backoff_seconds(attempt: int, *, base: float, cap: float = 300.0, jitter: fl
     """
     ceiling = min(cap, base * 2.0 ** max(0, attempt - 1))
     return ceiling * (0.5 + jitter / 2)
+
+
+def gives_up(queued_at: datetime, now: datetime, window: timedelta) -> bool:
+    """True once a text queued at ``queued_at`` is no longer worth retrying.
+
+    One window for every transient failure (``TEXTDESK_SEND_GIVE_UP_AFTER``), however
+    many attempts it took: a reply that is hours late has lost its point.
+    """
+    return now - queued_at >= window
+
+
+def gave_up_reason(window: timedelta, last_error: str | None) -> str:
+    """What staff read on a text given up after Twilio kept failing."""
+    hours, rest = divmod(int(window.total_seconds()), 3600)
+    span = f"{hours} h {rest // 60:02d} min" if hours else f"{rest // 60} min {rest % 60:02d} s"
+    last = f" (last: {last_error})" if last_error else ""
+    return f"gave up: Twilio kept failing for {span} after the text was queued{last}"
 
 
 def moves_forward(current: str, new: str) -> bool:

@@ -1,4 +1,10 @@
-"""The dispatcher: sends what the outbox holds, paced, retried, tracked."""
+"""The dispatcher: sends what the outbox holds, paced, retried, tracked.
+
+Transient failures (5xx, timeouts, 20429, a full queue) are retried with capped
+backoff until the text has waited ``give_up_after`` since it was queued; a number
+that keeps failing is paused as a whole (``domain/pausing.py``), so an outage costs
+a few probes rather than every text's every retry.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -22,14 +29,38 @@ from textdesk.domain.delivery import (
     backoff_seconds,
     classify,
     describe_error,
+    gave_up_reason,
+    gives_up,
 )
 from textdesk.ports import Clock, Pacer, SmsGateway
+from textdesk.services.sender_pauses import SenderPauses
 
 log = logging.getLogger(__name__)
 
+
+class _Held:
+    """Not sent: its number was paused while the batch was under way."""
+
+
+HELD = _Held()
+Result = SendResult | LookupFailed | _Held
+
+
+@dataclass
+class _Writes:
+    """What one batch's answers write, statement by statement."""
+
+    accepted: list[tuple[int, str, str, datetime]] = field(default_factory=list)
+    in_doubt: list[tuple[int, datetime, str, datetime]] = field(default_factory=list)
+    retry: list[tuple[int, datetime, int | None, str | None]] = field(default_factory=list)
+    failed: list[tuple[int, int | None, str | None]] = field(default_factory=list)
+    held: list[tuple[int, datetime]] = field(default_factory=list)
+    opted_out: list[str] = field(default_factory=list)
+
+
 # Called on each claimed batch, inside the claiming transaction: {outbox id: reason}
 # for rows that must not be sent after all (they are marked canceled).
-Gate = Callable[[AsyncConnection, Sequence[OutboxRow]], Awaitable[dict[int, str]]]
+SendGate = Callable[[AsyncConnection, Sequence[OutboxRow]], Awaitable[dict[int, str]]]
 
 
 class Dispatcher:
@@ -44,12 +75,26 @@ class Dispatcher:
         rate_per_number: float,
         max_attempts: int,
         retry_base_seconds: float,
+        retry_max_seconds: float = 300.0,
+        give_up_after: timedelta = timedelta(hours=4),
         lease: timedelta = timedelta(seconds=60),
         batch_size: int = 200,
         pacer: Pacer,
         jitter: Callable[[], float] = random.random,
-        gate: Gate | None = None,
+        gate: SendGate | None = None,
+        pauses_fresh_for: float = 1.0,
     ) -> None:
+        """``max_attempts`` bounds 30008 ("unknown error") only; transient failures are
+        retried until ``give_up_after``.  Paused numbers are re-read from the database
+        at most every ``pauses_fresh_for`` seconds (another process may pause one)."""
+        self._pauses = SenderPauses(
+            retry_base_seconds=retry_base_seconds,
+            retry_max_seconds=retry_max_seconds,
+            give_up_after=give_up_after,
+            lease=lease,
+            jitter=jitter,
+            fresh_for=pauses_fresh_for,
+        )
         self._db = db
         self._gateway = gateway
         self._clock = clock
@@ -58,6 +103,8 @@ class Dispatcher:
         self._rate = rate_per_number
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds
+        self._retry_cap = retry_max_seconds
+        self._give_up_after = give_up_after
         self._lease = lease
         self._batch = batch_size
         self._jitter = jitter
@@ -73,18 +120,25 @@ class Dispatcher:
         per_sender = max(1, int(self._rate * 2))
         async with self._db.begin() as conn:
             await outbox.release_expired_claims(conn, now)
+            held, probes = await self._pauses.start_batch(conn, now)
             rows = await outbox.claim_due(
-                conn, now=now, lease=self._lease, limit=self._batch, per_sender=per_sender
+                conn,
+                now=now,
+                lease=self._lease,
+                limit=self._batch,
+                per_sender=per_sender,
+                held=held,
+                probes=probes,
             )
             claimed = len(rows)
-            # --- send-time check (issue 5): e.g. a notification whose texter sent STOP
-            # after it was queued is canceled here, in the claiming transaction.
+            # The send-time check: e.g. a notification whose texter sent STOP after it
+            # was queued is canceled here, in the claiming transaction.
             if self._gate is not None and rows:
-                held = await self._gate(conn, rows)
-                if held:
-                    await outbox.mark_canceled(conn, list(held.items()), now)
-                    rows = [r for r in rows if r.id not in held]
-            # --- end send-time check
+                canceled = await self._gate(conn, rows)
+                if canceled:
+                    await outbox.mark_canceled(conn, list(canceled.items()), now)
+                    rows = [r for r in rows if r.id not in canceled]
+            await self._pauses.return_unused(conn, {r.from_phone for r in rows}, now)
         if not rows:
             metrics.DISPATCH_LAG.set(0)
             return claimed
@@ -92,12 +146,21 @@ class Dispatcher:
         await self._record(list(zip(rows, results, strict=True)), started=now)
         return len(rows)
 
-    async def _timed_send(self, row: OutboxRow) -> tuple[SendResult | LookupFailed, datetime]:
+    async def _timed_send(self, row: OutboxRow) -> tuple[Result, datetime]:
         # Each text's own send time: a paced batch spans seconds, and staff read these.
         result = await self._send(row)
-        return result, self._clock.now()
+        now = self._clock.now()
+        if result is not HELD:
+            # Noted at once, so the batch's later sends from this number can be held.
+            failed = isinstance(result, LookupFailed) or (
+                isinstance(result, SendResult) and classify(result) is Outcome.RETRY
+            )
+            self._pauses.note(row.from_phone, failed=failed, now=now, error=_error_text(result))
+        return result, now
 
-    async def _send(self, row: OutboxRow) -> SendResult | LookupFailed:
+    async def _send(self, row: OutboxRow) -> Result:
+        if self._pauses.holds(row.from_phone):
+            return HELD
         if row.in_doubt_since is not None:
             try:
                 earlier = await self._gateway.find_sent(
@@ -113,6 +176,8 @@ class Dispatcher:
                 log.info("send %s: the lost attempt reached Twilio as %s", row.id, earlier.sid)
                 return earlier
         await self._pace(row.from_phone)
+        if self._pauses.holds(row.from_phone):
+            return HELD
         return await self._gateway.send(
             to=row.to_phone,
             from_=row.from_phone,
@@ -136,58 +201,100 @@ class Dispatcher:
 
     async def _record(
         self,
-        results: list[tuple[OutboxRow, tuple[SendResult | LookupFailed, datetime]]],
+        results: list[tuple[OutboxRow, tuple[Result, datetime]]],
         *,
         started: datetime,
     ) -> None:
         now = self._clock.now()
-        in_doubt: list[tuple[int, datetime, str, datetime]] = []
-        accepted: list[tuple[int, str, str, datetime]] = []
-        retry: list[tuple[int, datetime, int | None, str | None]] = []
-        failed: list[tuple[int, int | None, str | None]] = []
-        opted_out: list[str] = []
+        writes = _Writes()
         for row, (result, sent_at) in results:
-            if isinstance(result, LookupFailed):
-                assert row.in_doubt_since is not None
-                # Neither resend nor give up: a resend might be the texter's second copy.
-                delay = backoff_seconds(row.attempts, base=self._retry_base, jitter=self._jitter())
-                log.warning("send %s: cannot tell whether it went out (%s)", row.id, result)
-                in_doubt.append(
-                    (
-                        row.id,
-                        now + timedelta(seconds=delay),
-                        f"checking an earlier attempt: {result}",
-                        row.in_doubt_since + self._lease,
-                    )
-                )
-                continue
-            outcome = classify(result)
-            metrics.OUTBOUND.labels(outcome.value).inc()
-            message = result.error_message or describe_error(result.error_code)
-            if outcome is Outcome.ACCEPTED:
-                assert result.sid is not None
-                accepted.append((row.id, result.sid, result.status or "queued", sent_at))
-            elif outcome is Outcome.RETRY and row.attempts < self._max_attempts:
-                delay = backoff_seconds(row.attempts, base=self._retry_base, jitter=self._jitter())
-                if result.ambiguous:
-                    # Twilio may have taken it: ask before sending again.
-                    log.info("send %s to %s: %s; will check first", row.id, row.to_phone, message)
-                    when = now + timedelta(seconds=delay)
-                    in_doubt.append((row.id, when, message or "", started + self._lease))
-                    continue
-                log.info("send %s to %s: %s; retry in %.1fs", row.id, row.to_phone, message, delay)
-                retry.append((row.id, now + timedelta(seconds=delay), result.error_code, message))
-            elif outcome is Outcome.OPTED_OUT:
-                # Expected after STOP: not an error worth a stack of log lines.
-                log.info("send %s: %s has opted out (21610)", row.id, row.to_phone)
-                failed.append((row.id, result.error_code, message))
-                opted_out.append(row.to_phone)
+            if isinstance(result, _Held):
+                writes.held.append((row.id, now))
+            elif isinstance(result, LookupFailed):
+                self._lookup_failed(row, result, now, writes)
             else:
-                log.warning("send %s to %s failed: %s", row.id, row.to_phone, message)
-                failed.append((row.id, result.error_code, message))
+                self._answered(row, result, sent_at, now, started, writes)
         async with self._db.begin() as conn:
-            await outbox.mark_accepted(conn, accepted, now)
-            await outbox.mark_in_doubt(conn, in_doubt, now)
-            await outbox.mark_retry(conn, retry, now)
-            await outbox.mark_failed(conn, failed, now)
-            await outbox.mark_opted_out(conn, opted_out, now, "21610")
+            await outbox.mark_accepted(conn, writes.accepted, now)
+            await outbox.mark_in_doubt(conn, writes.in_doubt, now)
+            await outbox.mark_retry(conn, writes.retry, now)
+            await outbox.mark_held(conn, writes.held, now)
+            await outbox.mark_failed(conn, writes.failed, now)
+            await outbox.mark_opted_out(conn, writes.opted_out, now, "21610")
+            await self._pauses.settle(conn, {row.from_phone for row, _ in results}, now)
+
+    def _lookup_failed(
+        self, row: OutboxRow, result: LookupFailed, now: datetime, writes: _Writes
+    ) -> None:
+        assert row.in_doubt_since is not None
+        if gives_up(row.queued_at, now, self._give_up_after):
+            why = gave_up_reason(self._give_up_after, f"cannot tell whether it went out: {result}")
+            log.warning("send %s: %s", row.id, why)
+            writes.failed.append((row.id, None, why))
+            return
+        # Neither resend nor give up: a resend might be the texter's second copy.
+        delay = self._backoff(row.attempts)
+        log.warning("send %s: cannot tell whether it went out (%s)", row.id, result)
+        writes.in_doubt.append(
+            (
+                row.id,
+                now + timedelta(seconds=delay),
+                f"checking an earlier attempt: {result}",
+                row.in_doubt_since + self._lease,
+            )
+        )
+
+    def _answered(
+        self,
+        row: OutboxRow,
+        result: SendResult,
+        sent_at: datetime,
+        now: datetime,
+        started: datetime,
+        writes: _Writes,
+    ) -> None:
+        outcome = classify(result)
+        metrics.OUTBOUND.labels(outcome.value).inc()
+        message = result.error_message or describe_error(result.error_code)
+        if outcome is Outcome.ACCEPTED:
+            assert result.sid is not None
+            writes.accepted.append((row.id, result.sid, result.status or "queued", sent_at))
+        elif outcome is Outcome.RETRY and gives_up(row.queued_at, now, self._give_up_after):
+            why = gave_up_reason(self._give_up_after, message)
+            log.warning("send %s to %s: %s", row.id, row.to_phone, why)
+            writes.failed.append((row.id, result.error_code, why))
+        elif outcome is Outcome.RETRY or (
+            outcome is Outcome.UNKNOWN and row.attempts < self._max_attempts
+        ):
+            delay = self._backoff(row.attempts)
+            when = now + timedelta(seconds=delay)
+            if result.ambiguous:
+                # Twilio may have taken it: ask before sending again.
+                log.info("send %s to %s: %s; will check first", row.id, row.to_phone, message)
+                writes.in_doubt.append((row.id, when, message or "", started + self._lease))
+                return
+            log.info("send %s to %s: %s; retry in %.1fs", row.id, row.to_phone, message, delay)
+            writes.retry.append((row.id, when, result.error_code, message))
+        elif outcome is Outcome.OPTED_OUT:
+            # Expected after STOP: not an error worth a stack of log lines.
+            log.info("send %s: %s has opted out (21610)", row.id, row.to_phone)
+            writes.failed.append((row.id, result.error_code, message))
+            writes.opted_out.append(row.to_phone)
+        else:
+            log.warning("send %s to %s failed: %s", row.id, row.to_phone, message)
+            writes.failed.append((row.id, result.error_code, message))
+
+    def _backoff(self, attempts: int) -> float:
+        return backoff_seconds(
+            attempts, base=self._retry_base, cap=self._retry_cap, jitter=self._jitter()
+        )
+
+
+def _error_text(result: Result) -> str | None:
+    if isinstance(result, LookupFailed):
+        return f"status lookup failed: {result}"
+    if isinstance(result, SendResult):
+        if result.error_message:
+            return result.error_message
+        return describe_error(result.error_code)
+    return None

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from textdesk.adapters.db import media, records
+from textdesk import metrics as metrics_
+from textdesk.adapters.db import backlog, media, records
 from textdesk.adapters.images import ImageRefused, decode_image
 from textdesk.bootstrap import Container
 from textdesk.demo import demo_media
 from textdesk.services.conversation_view import picture
 from textdesk.web.pages import templates
+
+log = logging.getLogger(__name__)
 
 
 async def healthz(request: Request) -> Response:
@@ -52,7 +57,26 @@ async def metrics(request: Request) -> Response:
         # Constant time: the comparison must not tell a guesser how much of it was right.
         if not hmac.compare_digest(given.strip().encode(), token.encode()):
             return PlainTextResponse("wrong token", status_code=403)
+    await _refresh_outbound_gauges(container)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _refresh_outbound_gauges(container: Container) -> None:
+    """The outbox backlog as the database has it (the same answer from every process)."""
+    try:
+        async with container.db.connect() as conn:
+            waiting = await backlog.backlog(conn)
+    except SQLAlchemyError as exc:
+        # The other metrics are still worth scraping; /readyz reports the database.
+        log.warning("outbox backlog for /metrics: %s", exc)
+        return
+    for state, count in waiting.waiting.items():
+        metrics_.OUTBOX_WAITING.labels(state).set(count)
+    oldest = waiting.oldest_queued_at
+    age = (container.clock.now() - oldest).total_seconds() if oldest else 0.0
+    metrics_.OUTBOX_OLDEST_WAITING.set(max(0.0, age))
+    metrics_.OUTBOX_RETRYING.set(waiting.retrying)
+    metrics_.SENDERS_PAUSED.set(len(waiting.paused))
 
 
 async def signed_media(request: Request) -> Response:

@@ -17,7 +17,12 @@ from textdesk.adapters.db.agents import AgentRow
 from textdesk.domain.sms import gsm_safe, sms_cost, ucs2_culprits
 from textdesk.services import workspace_views as views
 from textdesk.services.agents import AgentError, TooManySignIns, set_presence, sign_out
-from textdesk.web import workspace_conversation, workspace_events, workspace_subscription
+from textdesk.web import (
+    workspace_conversation,
+    workspace_events,
+    workspace_outbound,
+    workspace_subscription,
+)
 from textdesk.web.auth import (
     ActingAgent,
     ApiAgent,
@@ -34,6 +39,7 @@ router = APIRouter(prefix="/workspace", include_in_schema=False)
 router.include_router(workspace_conversation.router)
 router.include_router(workspace_subscription.router)
 router.include_router(workspace_events.router)
+router.include_router(workspace_outbound.router)
 
 
 @router.get("/login")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ class OutboxRow:
     media: list[str]
     attempts: int
     kind: str
+    queued_at: datetime
     # Set when an earlier attempt's outcome was never recorded: when that attempt began.
     in_doubt_since: datetime | None = None
 
@@ -85,11 +86,14 @@ async def claim_due(
     lease: timedelta,
     limit: int,
     per_sender: int,
+    held: Collection[str] = (),
+    probes: Collection[str] = (),
 ) -> list[OutboxRow]:
     """Claim messages that are due, at most one per recipient and ``per_sender`` per number.
 
     Only the oldest unsent message of a recipient is eligible, so texts to one person
-    leave in the order they were written even across retries.
+    leave in the order they were written even across retries.  Nothing is claimed
+    from the ``held`` (paused) numbers, and one message at most from each of ``probes``.
     """
     earlier = aliased(outbox)
     blocked = exists().where(
@@ -110,6 +114,7 @@ async def claim_due(
             outbox.c.kind,
             outbox.c.status,
             outbox.c.claimed_until,
+            outbox.c.created_at,
         )
         .where(
             outbox.c.status.in_(("pending", "in_doubt")),
@@ -119,12 +124,16 @@ async def claim_due(
         .order_by(outbox.c.id)
         .limit(limit)
     )
+    if held:
+        # In SQL, not below: a paused number's backlog must not fill the batch's limit.
+        query = query.where(outbox.c.from_phone.not_in(list(held)))
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=outbox)
     chosen: list[OutboxRow] = []
     per_number: dict[str, int] = {}
     for r in await conn.execute(query):
-        if per_number.get(r.from_phone, 0) >= per_sender:
+        allowed = 1 if r.from_phone in probes else per_sender
+        if per_number.get(r.from_phone, 0) >= allowed:
             continue
         per_number[r.from_phone] = per_number.get(r.from_phone, 0) + 1
         chosen.append(
@@ -136,6 +145,7 @@ async def claim_due(
                 media=list(r.media or []),
                 attempts=r.attempts + 1,
                 kind=r.kind,
+                queued_at=r.created_at,
                 in_doubt_since=(
                     r.claimed_until - lease
                     if r.status == "in_doubt" and r.claimed_until is not None
@@ -272,6 +282,47 @@ async def mark_retry(
                 updated_at=now,
             )
         )
+
+
+async def mark_held(
+    conn: AsyncConnection, rows: Sequence[tuple[int, datetime]], now: datetime
+) -> None:
+    """Claimed but not sent, as its number was paused meanwhile: (outbox id, next attempt).
+
+    No attempt was made, so none is counted.
+    """
+    for outbox_id, when in rows:
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(
+                status="pending",
+                attempts=outbox.c.attempts - 1,
+                next_attempt_at=when,
+                claimed_until=None,
+                updated_at=now,
+            )
+        )
+
+
+async def fail_expired(
+    conn: AsyncConnection, number: str, *, queued_before: datetime, message: str, now: datetime
+) -> int:
+    """Give up a paused number's waiting texts queued before ``queued_before``.
+
+    Held texts are never attempted, so the give-up window is applied to them here,
+    when a probe fails, rather than after an attempt of their own.
+    """
+    result = await conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.from_phone == number,
+            outbox.c.status == "pending",
+            outbox.c.created_at < queued_before,
+        )
+        .values(status="failed", claimed_until=None, error_message=message, updated_at=now)
+    )
+    return int(result.rowcount or 0)
 
 
 async def mark_failed(

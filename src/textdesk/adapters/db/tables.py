@@ -167,6 +167,19 @@ message_events = Table(
     Index("ix_message_events_sid", "twilio_sid"),
 )
 
+# Sender numbers whose sends are held while Twilio keeps failing (domain/pausing.py);
+# a row exists only while a number is paused, so the table is usually empty.
+sender_pauses = Table(
+    "sender_pauses",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("failing_since", UtcDateTime, nullable=False),
+    Column("paused_until", UtcDateTime, nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # Numbers the carrier (or Twilio) has opted out: texting them answers 21610.
 carrier_optouts = Table(
     "carrier_optouts",
