@@ -18,6 +18,7 @@ import asyncio
 import time
 
 from faults.context import Context, blocking
+from faults.databases import Database
 from faults.evidence import drain, standin_report
 from faults.ledger import Row, tally
 from faults.stage import stage
@@ -35,13 +36,13 @@ COMPRESSED_SETTINGS = {
 DRAIN_TIMEOUT = 2 * 300 / COMPRESSION + 30
 
 
-async def twilio_outage(context: Context) -> Row:
+async def _outage(
+    context: Context, name: str, slug: str, database: Database, *flags: str, redis: bool = False
+) -> Row:
     """Twilio answers 500 to everything for 60 s (10 min / 10) while texts keep coming."""
-    name = f"Twilio outage {OUTAGE:.0f} s (10 min / {COMPRESSION}) (SQLite)"
-    slug = "outage"
     settings = dict(COMPRESSED_SETTINGS)
-    with stage(context, name, slug, context.sqlite(slug), settings=settings) as current:
-        web = current.web()
+    with stage(context, name, slug, database, redis=redis, settings=settings) as current:
+        web = current.web(*flags)
         await blocking(web.start)
         current.control("/faults/outage", seconds=str(OUTAGE), status="500")
         ends = time.monotonic() + OUTAGE
@@ -65,3 +66,17 @@ async def twilio_outage(context: Context) -> Row:
             f"drained {waited:.0f} s after the outage",
         ]
         return tally(name, current.evidence(twilio), notes)
+
+
+async def outage_sqlite(context: Context) -> Row:
+    """The outage against one ``textdesk serve`` on SQLite."""
+    name = f"Twilio outage {OUTAGE:.0f} s (10 min / {COMPRESSION}) (SQLite)"
+    return await _outage(context, name, "outage-sqlite", context.sqlite("outage-sqlite"))
+
+
+async def outage_postgres(context: Context) -> Row:
+    """The outage against ``serve --workers 2`` on PostgreSQL + Redis: both dispatch."""
+    name = f"Twilio outage {OUTAGE:.0f} s, serve --workers 2 (PG+Redis)"
+    return await _outage(
+        context, name, "outage-postgres", context.postgres(), "--workers", "2", redis=True
+    )
