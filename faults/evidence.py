@@ -71,7 +71,7 @@ class Witness:
 class StandinReport:
     accepted: list[Accepted]
     sids: list[str]
-    refused_in_outage: int
+    refused_sends: int
     callbacks_lost: int
     callbacks_reordered: int
 
@@ -82,7 +82,7 @@ def standin_report(standin_url: str) -> StandinReport:
     return StandinReport(
         accepted=[Accepted(m["to"], m["body"]) for m in data["messages"]],
         sids=[m["sid"] for m in data["messages"]],
-        refused_in_outage=int(data["refused_in_outage"]),
+        refused_sends=int(data["refused_sends"]),
         callbacks_lost=int(data["callbacks_lost"]),
         callbacks_reordered=int(data["callbacks_reordered"]),
     )

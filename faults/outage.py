@@ -60,7 +60,7 @@ async def _outage(
             witness.close()
         report = standin_report(current.standin.url)
         notes = [
-            f"{report.refused_in_outage} API requests answered 500 during the outage",
+            f"{report.refused_sends} sends answered 500 during the outage",
             f"time compressed {COMPRESSION}x: "
             + ", ".join(f"{k}={v}" for k, v in COMPRESSED_SETTINGS.items()),
             f"drained {waited:.0f} s after the outage",

@@ -5,12 +5,14 @@ its Messages API, basic auth and signed status callbacks, plus read-only
 routes), with the faults a real Twilio can show, switched on over HTTP by the
 suite while textdesk runs:
 
-* ``POST /faults/outage?seconds=60&status=500``: every API request (sends and
-  the lookups textdesk makes to reconcile) is answered ``status`` with Twilio's
-  error body until the outage ends;
+* ``POST /faults/outage?seconds=60&status=500``: ``FakeTwilio.start_outage``,
+  every API request (sends and the lookups textdesk makes) answered ``status``
+  with Twilio's error body until the outage ends;
 * ``POST /faults/callbacks?lose=0.3&reorder=1``: that share of status callbacks
   is never delivered (as when they hit a process that was down), and each
-  ``sent`` callback is held back so ``delivered`` arrives first;
+  ``sent`` callback is held back so ``delivered`` arrives first (FakeTwilio's own
+  ``callbacks_lost`` stops them all; a share, mixed with late ones, is the harder
+  case for reconciliation);
 * ``GET /faults/sent``: every accepted send (sid, to, body, status), for the ledger.
 
 Run as ``uvicorn faults.standin:create_app --factory`` with the benchmark's
@@ -22,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import time
 from urllib.parse import parse_qsl
 
 import httpx
@@ -31,11 +32,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from textdesk.testing import FakeTwilio
 
-API_PREFIX = "/2010-04-01/"
 # How long a held-back "sent" callback waits, so that "delivered" overtakes it.
 REORDER_DELAY = 1.0
 
@@ -83,40 +82,12 @@ class UnreliableCallbacks(httpx.AsyncBaseTransport):
         return None
 
 
-class Outage:
-    """ASGI middleware answering every Twilio API request with an error for a while."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-        self.until = 0.0
-        self.status = 500
-        self.refused = 0
-
-    def start(self, seconds: float, status: int) -> None:
-        self.until = time.monotonic() + seconds
-        self.status = status
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        in_outage = time.monotonic() < self.until
-        if scope["type"] == "http" and in_outage and scope["path"].startswith(API_PREFIX):
-            self.refused += 1
-            code = 20500 if self.status >= 500 else 20429
-            answer = JSONResponse(
-                {"code": code, "message": "Service unavailable", "status": self.status},
-                status_code=self.status,
-            )
-            await answer(scope, receive, send)
-            return
-        await self._app(scope, receive, send)
-
-
 def build(fake: FakeTwilio, callbacks: UnreliableCallbacks) -> Starlette:
-    """The benchmark's stand-in app behind an :class:`Outage`, with the fault routes."""
-    outage = Outage(bench_standin.build(fake))
+    """The benchmark's stand-in app, with the fault routes in front of it."""
 
     async def start_outage(request: Request) -> Response:
         seconds = float(request.query_params.get("seconds", "60"))
-        outage.start(seconds, int(request.query_params.get("status", "500")))
+        fake.start_outage(seconds, status=int(request.query_params.get("status", "500")))
         return JSONResponse({"until_in": seconds})
 
     async def set_callbacks(request: Request) -> Response:
@@ -131,7 +102,9 @@ def build(fake: FakeTwilio, callbacks: UnreliableCallbacks) -> Starlette:
         return JSONResponse(
             {
                 "messages": messages,
-                "refused_in_outage": outage.refused,
+                "refused_sends": sum(
+                    1 for a in fake.attempts if a.status is not None and a.status >= 500
+                ),
                 "callbacks_lost": callbacks.lost,
                 "callbacks_reordered": callbacks.reordered,
             }
@@ -142,7 +115,7 @@ def build(fake: FakeTwilio, callbacks: UnreliableCallbacks) -> Starlette:
             Route("/faults/outage", start_outage, methods=["POST"]),
             Route("/faults/callbacks", set_callbacks, methods=["POST"]),
             Route("/faults/sent", sent, methods=["GET"]),
-            Mount("/", app=outage),
+            Mount("/", app=bench_standin.build(fake)),
         ]
     )
 
