@@ -37,6 +37,7 @@ from textdesk.services.notifications import send_gate
 from textdesk.services.notify import Notifier
 from textdesk.services.numbers import NumberDirectory
 from textdesk.services.processing import Converser, InboxProcessor
+from textdesk.services.reconcile import Reconciler
 from textdesk.services.subscriptions import SubscriptionCommands
 from textdesk.services.virtual_agent import VirtualAgent
 from textdesk.topic_files import load_topics
@@ -216,6 +217,15 @@ def build(
         )
         converser = VirtualAgent(engine, effects, SubscriptionCommands(notification_files))
     bus: MemoryBus = RedisBus(redis) if redis is not None else MemoryBus()
+    reconciler = Reconciler(
+        db=db,
+        gateway=gateway,
+        clock=clock,
+        after=timedelta(seconds=settings.reconcile_after_seconds),
+        rate=settings.reconcile_rate,
+        publish=bus.publish,
+    )
+    reconcile_loop = Loop("reconciler", reconciler.run_once, idle=1.0)
     desk = Desk(
         engine=engine,
         record_links=record_links,
@@ -273,7 +283,7 @@ def build(
         processor=processor,
         dispatcher=dispatcher,
         notification_files=notification_files,
-        loops=[process_loop, dispatch_loop, assign_loop, notify_loop],
+        loops=[process_loop, dispatch_loop, assign_loop, notify_loop, reconcile_loop],
         redis=redis,
         engine=engine,
         bus=bus,

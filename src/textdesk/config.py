@@ -120,6 +120,18 @@ class Settings(BaseSettings):
             "with attachments are left to the background loop."
         ),
     )
+    reconcile_after_seconds: float = Field(
+        default=600,
+        gt=0,
+        alias="TEXTDESK_RECONCILE_AFTER",
+        description="Ask Twilio about a sent message with no final status after this long.",
+    )
+    reconcile_rate: float = Field(
+        default=5.0,
+        gt=0,
+        alias="TEXTDESK_RECONCILE_RATE",
+        description="Status lookups per second, per process (separate from send pacing).",
+    )
     log_level: str = Field(default="INFO", alias="TEXTDESK_LOG_LEVEL")
     metrics_token: str | None = Field(
         default=None,

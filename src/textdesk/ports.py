@@ -40,6 +40,13 @@ class SmsGateway(Protocol):
         """
         ...
 
+    async def status_of(self, sid: str) -> tuple[str, int | None]:
+        """A sent message's current status and error code, as Twilio has it now.
+
+        Raises ``domain.delivery.LookupFailed`` when Twilio cannot say (404, 5xx, no answer).
+        """
+        ...
+
 
 @dataclass(frozen=True)
 class FetchedMedia:

@@ -15,6 +15,7 @@ from textdesk.domain.delivery import (
     gave_up_reason,
     gives_up,
     moves_forward,
+    next_status_check,
 )
 
 
@@ -75,6 +76,16 @@ def test_a_given_up_text_says_why() -> None:
         "(last: Internal Server Error)"
     )
     assert "for 0 min 02 s" in gave_up_reason(timedelta(seconds=2), None)
+
+
+def test_status_checks_space_out_as_a_message_ages() -> None:
+    """Asked after the setting at first, then after as long as the message has been out."""
+    sent = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    after = timedelta(minutes=10)
+    soon = sent + timedelta(minutes=10)
+    assert next_status_check(sent, soon, after) == soon + after
+    later = sent + timedelta(hours=3)
+    assert next_status_check(sent, later, after) == later + timedelta(hours=3)
 
 
 @pytest.mark.parametrize(

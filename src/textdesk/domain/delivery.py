@@ -140,6 +140,20 @@ def gave_up_reason(window: timedelta, last_error: str | None) -> str:
     return f"gave up: Twilio kept failing for {span} after the text was queued{last}"
 
 
+# Carriers without delivery receipts leave a message "sent" for good: stop asking then.
+RECONCILE_HORIZON = timedelta(hours=48)
+
+
+def next_status_check(sent_at: datetime, now: datetime, after: timedelta) -> datetime:
+    """When to ask Twilio again about a message still without a final status.
+
+    The wait grows with the message's age (``after``, then as long as it has been
+    out), so a message stuck at "sent" costs a dozen lookups over two days, not one
+    every ten minutes.
+    """
+    return now + max(after, now - sent_at)
+
+
 def moves_forward(current: str, new: str) -> bool:
     """True when ``new`` is later in a message's life than ``current``."""
     return STATUS_RANK.get(new, -1) > STATUS_RANK.get(current, -1)

@@ -13,7 +13,12 @@ from sqlalchemy.orm import aliased
 
 from textdesk.adapters.db.dialect import insert_ignoring_conflicts, insert_numbered, lock_keys
 from textdesk.adapters.db.tables import carrier_optouts, message_events, outbox
-from textdesk.domain.delivery import describe_error, moves_forward
+from textdesk.domain.delivery import (
+    RECONCILE_HORIZON,
+    describe_error,
+    moves_forward,
+    next_status_check,
+)
 from textdesk.domain.sms import sms_cost
 
 
@@ -462,3 +467,54 @@ async def _update_by_sid(conn: AsyncConnection, changes: dict[str, dict[str, Any
             .values({c: bindparam(f"b_{c}", type_=outbox.c[c].type) for c in columns})
         )
         await conn.execute(statement, params_list)
+
+
+# Accepted by Twilio, no final status yet: what reconciliation asks about.
+IN_FLIGHT = ("accepted", "scheduled", "queued", "sending", "sent")
+
+
+async def claim_status_checks(
+    conn: AsyncConnection, *, now: datetime, after: timedelta, limit: int
+) -> list[str]:
+    """Sids of sent messages with no news for ``after``, each booked for its next check.
+
+    ``next_attempt_at`` (unused once a message is accepted) holds when to ask next;
+    booking it here, in the claiming transaction, means no two processes ask about
+    one message, and a lookup that fails is simply asked again at that time.
+    """
+    query = (
+        select(outbox.c.id, outbox.c.twilio_sid, outbox.c.sent_at)
+        .where(
+            outbox.c.status.in_(IN_FLIGHT),
+            outbox.c.next_attempt_at <= now,
+            outbox.c.updated_at <= now - after,
+            outbox.c.twilio_sid.is_not(None),
+            outbox.c.sent_at >= now - RECONCILE_HORIZON,
+        )
+        .order_by(outbox.c.next_attempt_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=outbox)
+    rows = list(await conn.execute(query))
+    if rows:
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == bindparam("b_id"))
+            .values(next_attempt_at=bindparam("b_next")),
+            [{"b_id": r.id, "b_next": next_status_check(r.sent_at, now, after)} for r in rows],
+        )
+    return [r.twilio_sid for r in rows]
+
+
+async def apply_reconciled(
+    conn: AsyncConnection, updates: Sequence[StatusUpdate]
+) -> list[int | None]:
+    """Statuses learned by asking Twilio: moved only forward, like callbacks.
+
+    Not written to ``message_events``, which keeps what Twilio posted to us.
+    """
+    if not updates:
+        return []
+    await _lock_sids(conn, [u.sid for u in updates])
+    return await _advance(conn, updates)

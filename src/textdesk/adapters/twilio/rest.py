@@ -23,6 +23,7 @@ class TwilioRestGateway:
     ) -> None:
         self._client = client
         self._url = f"{api_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._message_url = self._url.removesuffix(".json") + "/{sid}.json"
         self._auth = httpx.BasicAuth(account_sid, auth_token)
 
     async def send(
@@ -107,3 +108,19 @@ class TwilioRestGateway:
                     http_status=200, sid=message.get("sid"), status=message.get("status")
                 )
         return None
+
+    async def status_of(self, sid: str) -> tuple[str, int | None]:
+        """``GET Messages/{sid}.json``: where the message is now (for reconciliation)."""
+        try:
+            response = await self._client.get(self._message_url.format(sid=sid), auth=self._auth)
+        except httpx.HTTPError as exc:
+            raise LookupFailed(f"transport error: {exc!r}") from exc
+        if not response.is_success:
+            raise LookupFailed(f"HTTP {response.status_code}")
+        try:
+            payload = response.json()
+            status = str(payload["status"]).lower()
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LookupFailed("unreadable message") from exc
+        code = payload.get("error_code")
+        return status, int(code) if isinstance(code, int | str) and str(code).isdigit() else None
