@@ -347,21 +347,6 @@ async def test_a_status_callback_that_overtakes_the_send_record_is_kept(desk: De
     assert (rows[0].status, rows[0].twilio_sid) == ("delivered", sid)
 
 
-async def test_an_oversized_webhook_is_refused_unbuffered(desk: Desk) -> None:
-    """A 20 MB form is not Twilio: 413 before it is read into memory, nothing stored."""
-    form = {
-        "MessageSid": "SM" + "f" * 32,
-        "From": TEXTER,
-        "To": desk.number,
-        "Body": "x" * 20_000_000,
-    }
-    headers = sign_form(AUTH_TOKEN, f"{desk.url}/twilio/sms", form)
-    async with httpx.AsyncClient(timeout=30) as client:
-        answer = await client.post(f"{desk.url}/twilio/sms", data=form, headers=headers)
-    assert answer.status_code == 413
-    assert await desk.scalar("SELECT count(*) FROM inbox") == 0
-
-
 async def test_webhook_paths_answer_other_methods_405_and_failures_500(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:

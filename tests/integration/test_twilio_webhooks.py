@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
+import pytest
 
 from tests.integration.conftest import AUTH_TOKEN, TEXTER, Desk
 from textdesk.adapters.twilio.signature import is_valid_signature
@@ -87,3 +90,87 @@ async def test_a_status_callback_re_split_to_a_new_sid_is_refused(desk: Desk) ->
     assert await desk.scalar("SELECT count(*) FROM message_events") == events
     row = (await desk.rows("SELECT status, twilio_sid FROM outbox"))[0]
     assert (row.status, row.twilio_sid) == ("delivered", sent.sid)
+
+
+class CountingBody:
+    """A body of ``total`` bytes, made as it is sent; counts what the server let in."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, head: bytes, total: int) -> None:
+        self.head = head
+        self.total = total
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.sent = len(self.head)
+        yield self.head
+        while self.sent < self.total:
+            chunk = b"x" * min(self.CHUNK, self.total - self.sent)
+            self.sent += len(chunk)
+            yield chunk
+
+
+BODIES = {
+    # What the attack sent: one file part, which Starlette spooled to disk whole.
+    "multipart": (
+        "multipart/form-data; boundary=b",
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n',
+    ),
+    "urlencoded": ("application/x-www-form-urlencoded", b"MessageSid=SM&Body="),
+}
+
+
+@pytest.mark.parametrize("path", ["/twilio/sms", "/twilio/status"])
+@pytest.mark.parametrize("kind", sorted(BODIES))
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+async def test_a_huge_body_is_refused_before_it_is_read(
+    desk: Desk, path: str, kind: str, declared: bool
+) -> None:
+    """64 MB of any form get a 413 while most of it is still unsent; nothing is stored."""
+    content_type, head = BODIES[kind]
+    body = CountingBody(head, 64 * 1024 * 1024)
+    headers = {"Content-Type": content_type, "X-Twilio-Signature": "irrelevant"}
+    if declared:
+        headers["Content-Length"] = str(body.total)
+
+    def post() -> httpx.Response:
+        # httpx's blocking client still reads the answer once the server has closed
+        # the connection mid-upload; its asyncio twin reports a reset instead.
+        with httpx.Client(timeout=30) as client:
+            return client.post(f"{desk.url}{path}", content=body, headers=headers)
+
+    answer = await asyncio.to_thread(post)
+
+    assert answer.status_code == 413
+    assert answer.headers["connection"] == "close"
+    # What the client could write before the refusal: the cap, plus what loopback's
+    # socket buffers took (a few MB) before the server closed the connection.
+    assert body.sent < body.total // 4
+    assert await desk.scalar("SELECT count(*) FROM inbox") == 0
+    assert await desk.scalar("SELECT count(*) FROM message_events") == 0
+
+
+async def test_a_signed_multipart_text_is_still_read(desk: Desk) -> None:
+    """Starlette's multipart forms still arrive (from the capped body) and are answered."""
+    form = {"MessageSid": "SM" + "5" * 32, "From": TEXTER, "To": desk.number, "Body": "hi"}
+    url = f"{desk.url}/twilio/sms"
+    parts = {name: (None, value) for name, value in form.items()}
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(url, files=parts, headers=sign_form(AUTH_TOKEN, url, form))
+    assert answer.status_code == 200
+    await desk.fake.wait_for_messages(1, to=TEXTER)
+    assert await desk.scalar("SELECT body FROM inbox") == "hi"
+
+
+async def test_a_multipart_charset_that_yields_no_utf8_is_not_a_500(desk: Desk) -> None:
+    """A part decoded into a lone surrogate cannot be signed or stored: a 403, not a crash."""
+    body = b'--b\r\nContent-Disposition: form-data; name="Body"\r\n\r\n\\ud800\r\n--b--\r\n'
+    headers = {
+        "Content-Type": "multipart/form-data; boundary=b; charset=unicode_escape",
+        "X-Twilio-Signature": "a forged one, checked all the same",
+    }
+    async with httpx.AsyncClient() as client:
+        for path in ("/twilio/sms", "/twilio/status"):
+            answer = await client.post(f"{desk.url}{path}", content=body, headers=headers)
+            assert answer.status_code == 403

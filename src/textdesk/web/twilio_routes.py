@@ -8,6 +8,7 @@ from urllib.parse import unquote_plus
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import Message
 
 from textdesk.adapters.twilio.signature import is_valid_signature
 from textdesk.bootstrap import Container
@@ -29,27 +30,45 @@ MAX_FIELDS = 1000
 MAX_BODY_BYTES = 256 * 1024
 
 
+def _too_large() -> HTTPException:
+    # The rest of the body is not read: the connection is closed after the answer,
+    # rather than drained for the next request on it.
+    return HTTPException(
+        413, f"a webhook body is at most {MAX_BODY_BYTES} bytes", headers={"Connection": "close"}
+    )
+
+
+async def _capped_body(request: Request) -> bytes:
+    """The request's body, refused with 413 as soon as it is known to pass the cap.
+
+    A declared Content-Length is checked before anything is read; a chunked body is
+    counted as it arrives.  This comes before any parsing, for every content type.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise _too_large()
+    return bytes(body)
+
+
 async def _form_items(request: Request) -> list[tuple[str, str]]:
     """The posted fields in order, as ``request.form()`` gives them.
 
     Twilio posts ``application/x-www-form-urlencoded``; that is decoded here
     directly, as Starlette decodes it (``&``-separated, empty chunks skipped, names
     and values ``unquote_plus``-ed from latin-1), for a fraction of the CPU that
-    python-multipart's streaming parser takes.  Any other type goes to Starlette.
+    python-multipart's streaming parser takes.  Any other type goes to Starlette,
+    given the body already read (so already capped).
     """
+    body = await _capped_body(request)
     ctype = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
-        form = await request.form()
-        return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"a webhook body is at most {MAX_BODY_BYTES} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise HTTPException(413, f"a webhook body is at most {MAX_BODY_BYTES} bytes")
-    fields = [f for f in bytes(body).split(b"&") if f]
+        return await _other_form(request, body)
+    fields = [f for f in body.split(b"&") if f]
     if len(fields) > MAX_FIELDS:
         raise HTTPException(400, f"Too many fields. Maximum number of fields is {MAX_FIELDS}.")
     items: list[tuple[str, str]] = []
@@ -57,6 +76,22 @@ async def _form_items(request: Request) -> list[tuple[str, str]]:
         name, _, value = field.partition(b"=")
         items.append((unquote_plus(name.decode("latin-1")), unquote_plus(value.decode("latin-1"))))
     return items
+
+
+async def _other_form(request: Request, body: bytes) -> list[tuple[str, str]]:
+    """Starlette's reading of a form that is not urlencoded (multipart, or nothing)."""
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async with Request(request.scope, replay).form(max_fields=MAX_FIELDS) as form:
+        # A multipart part may declare any charset; what UTF-8 cannot carry (a lone
+        # surrogate) could neither be signed nor stored, so it is replaced.
+        return [(_utf8(k), _utf8(v)) for k, v in form.multi_items() if isinstance(v, str)]
+
+
+def _utf8(text: str) -> str:
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 async def _signed_form(request: Request, path: str) -> list[tuple[str, str]] | None:
