@@ -36,6 +36,7 @@ from textdesk.services.handoff import LiveAgents
 from textdesk.services.notifications import send_gate
 from textdesk.services.notify import Notifier
 from textdesk.services.numbers import NumberDirectory
+from textdesk.services.presence import Heartbeat
 from textdesk.services.processing import Converser, InboxProcessor
 from textdesk.services.reconcile import Reconciler
 from textdesk.services.subscriptions import SubscriptionCommands
@@ -68,6 +69,7 @@ class Container:
     bus: MemoryBus
     desk: Desk
     authenticator: Authenticator
+    heartbeat: Heartbeat
     loops: list[Loop] = field(default_factory=list)
     redis: Redis | None = None
     background: bool = False
@@ -76,6 +78,8 @@ class Container:
         """Start the writer; with ``background``, also the processing and dispatch loops."""
         await self.committer.start()
         await self.bus.start()
+        # Whichever loops run here, the Workspace streams this process serves count.
+        self.heartbeat.start()
         self.background = background
         if background:
             for loop in self.loops:
@@ -84,6 +88,7 @@ class Container:
     async def stop(self) -> None:
         for loop in self.loops:
             await loop.stop()
+        await self.heartbeat.stop()
         await self.committer.stop()
         await self.bus.stop()
         await self.http.aclose()
@@ -211,7 +216,7 @@ def build(
     if converser is None:
         effects = EffectRunner(
             links=record_links,
-            handoff=LiveAgents(),
+            handoff=LiveAgents(grace=timedelta(seconds=settings.presence_grace_seconds)),
             max_media_bytes=settings.media_max_bytes,
             max_media_pixels=settings.media_max_pixels,
         )
@@ -240,6 +245,7 @@ def build(
             offer_timeout=timedelta(seconds=settings.offer_timeout_seconds),
             remind_after=timedelta(minutes=settings.agent_remind_minutes),
             idle_close=timedelta(minutes=settings.agent_idle_close_minutes),
+            presence_grace=timedelta(seconds=settings.presence_grace_seconds),
         ),
         publish=bus.publish,
         on_enqueued=dispatch_loop.wake,
@@ -291,5 +297,8 @@ def build(
         # Sign-in tallies are shared by every process: in Redis, or else the database.
         authenticator=Authenticator(
             db, RedisTallies(redis, clock) if redis is not None else DatabaseTallies(db, clock)
+        ),
+        heartbeat=Heartbeat(
+            db=db, clock=clock, grace=timedelta(seconds=settings.presence_grace_seconds)
         ),
     )

@@ -473,9 +473,8 @@ def queues_list() -> None:
             people = {a.id: a.name for a in await agent_store.list_agents(conn)}
             rows = []
             for q in await agent_store.list_queues(conn):
-                members = [
-                    people[a.id] for a in await agent_store.loads(conn, q.id) if a.id in people
-                ]
+                loads = await agent_store.loads(conn, q.id, seen_since=SystemClock().now())
+                members = [people[a.id] for a in loads if a.id in people]
                 when = (
                     "always"
                     if q.hours is None

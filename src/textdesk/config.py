@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     agent_idle_close_minutes: float = Field(
         default=30, gt=0, alias="TEXTDESK_AGENT_IDLE_CLOSE_MINUTES"
     )
+    presence_grace_seconds: float = Field(
+        default=45,
+        ge=1,
+        alias="TEXTDESK_PRESENCE_GRACE_SECONDS",
+        description="An available agent with no Workspace connected for this long is "
+        "offered no chats and counted in no wait estimate.",
+    )
     run_background: bool = Field(
         default=True,
         alias="TEXTDESK_RUN_BACKGROUND",

@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.test_virtual_agent import Phone
+from tests.integration.workspace_helpers import at_desk
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db.tables import handoffs
 from textdesk.clock import SystemClock
@@ -40,6 +41,7 @@ async def _agent(desk: Desk, name: str, *, queues: list[str] | None = None, on: 
     )
     if on:
         await set_presence(db=desk.db, agent_id=agent_id, presence="available")
+        await at_desk(desk.db, agent_id)
     return agent_id
 
 
@@ -237,6 +239,7 @@ async def test_waiting_texters_hear_when_their_place_in_line_changes(desk: Desk)
         capacity=1,
     )
     await set_presence(db=desk.db, agent_id=dana, presence="available")
+    await at_desk(desk.db, dana)
     busy, second, third = Phone(desk, TEXTER), Phone(desk, OTHER), Phone(desk, THIRD)
     await busy.say("hi")
     await busy.say("agent")

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from textdesk.adapters.db import agents as agent_store
 from textdesk.clock import SystemClock
 from textdesk.services.agents import add_agent, set_presence
 
@@ -46,7 +47,18 @@ async def new_agent(
     )
     if available:
         await set_presence(db=db, agent_id=agent_id, presence="available")
+        await at_desk(db, agent_id)
     return agent_id
+
+
+async def at_desk(db: AsyncEngine, agent_id: int) -> None:
+    """Record the agent as connected now, as an open Workspace tab's heartbeat does.
+
+    For tests about something else: an available agent is offered chats only while
+    connected (tests/integration/test_presence.py opens real streams instead).
+    """
+    async with db.begin() as conn:
+        await agent_store.mark_seen(conn, [agent_id], SystemClock().now())
 
 
 class Events:

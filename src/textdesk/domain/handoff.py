@@ -1,4 +1,11 @@
-"""Live-agent rules: opening hours, who gets the next chat, how long a texter waits."""
+"""Live-agent rules: opening hours, who gets the next chat, how long a texter waits.
+
+An agent's *presence* is what they chose (available, away, offline); whether they are
+*reachable* is whether a Workspace of theirs is connected: a live-updates stream
+seen within the grace period.  Only an agent who is both is offered chats or counted
+in a wait estimate, so closing the tab without signing out does not leave texters
+waiting for nobody.
+"""
 
 from __future__ import annotations
 
@@ -55,10 +62,16 @@ class AgentLoad:
     capacity: int
     active: int
     last_assigned_at: datetime | None
+    reachable: bool = True
+
+    @property
+    def on_duty(self) -> bool:
+        """Chose to be available, and has a Workspace connected."""
+        return self.presence == "available" and self.reachable
 
     @property
     def has_room(self) -> bool:
-        return self.presence == "available" and self.active < self.capacity
+        return self.on_duty and self.active < self.capacity
 
 
 def pick_agent(agents: Sequence[AgentLoad], *, exclude: frozenset[int] = frozenset()) -> int | None:

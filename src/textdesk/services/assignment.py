@@ -6,12 +6,13 @@ transaction and every decision in it comes from ``domain/handoff.py``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db import agents as agent_store
@@ -31,6 +32,7 @@ class Timers:
     position_every: timedelta = timedelta(minutes=1)
     remind_after: timedelta = timedelta(minutes=3)
     idle_close: timedelta = timedelta(minutes=30)
+    presence_grace: timedelta = timedelta(seconds=45)
 
 
 class Assigner:
@@ -54,10 +56,13 @@ class Assigner:
     async def run_once(self) -> int:
         """One pass; returns how many hand-offs changed (0 lets the loop sleep)."""
         now = self._clock.now()
+        seen_since = now - self._timers.presence_grace
         events: list[dict[str, Any]] = []
         texts = 0
         async with self._db.begin() as conn:
             active = await self._active_chats(conn, now)
+            # An offer lapses when it is not accepted in time, or at once when its agent
+            # is no longer connected: nobody is there to accept it.
             lapsed = (
                 await conn.execute(
                     select(
@@ -67,7 +72,10 @@ class Assigner:
                         handoffs.c.conversation_id,
                     ).where(
                         handoffs.c.status == "offered",
-                        handoffs.c.offered_at < now - self._timers.offer_timeout,
+                        or_(
+                            handoffs.c.offered_at < now - self._timers.offer_timeout,
+                            handoffs.c.offered_to.in_(agent_store.unreachable_ids(seen_since)),
+                        ),
                     )
                 )
             ).all()
@@ -89,7 +97,9 @@ class Assigner:
             positions: dict[int, int] = {}
             for row in waiting:
                 if row.queue_id not in loads_by_queue:
-                    loads_by_queue[row.queue_id] = list(await agent_store.loads(conn, row.queue_id))
+                    loads_by_queue[row.queue_id] = await agent_store.loads(
+                        conn, row.queue_id, seen_since=seen_since
+                    )
                 loads = loads_by_queue[row.queue_id]
                 chosen = pick_agent(loads, exclude=frozenset(row.declined or []))
                 if chosen is None:
@@ -103,13 +113,9 @@ class Assigner:
                 )
                 await agent_store.mark_assigned(conn, [chosen], now)
                 loads_by_queue[row.queue_id] = [
-                    type(a)(
-                        a.id,
-                        a.presence,
-                        a.capacity,
-                        a.active + (a.id == chosen),
-                        now if a.id == chosen else a.last_assigned_at,
-                    )
+                    dataclasses.replace(a, active=a.active + 1, last_assigned_at=now)
+                    if a.id == chosen
+                    else a
                     for a in loads
                 ]
                 events.append(

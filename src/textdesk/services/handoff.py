@@ -8,7 +8,7 @@ current while they text.  Agents' actions live in ``services/agent_desk.py``.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -51,15 +51,28 @@ async def position_in_line(conn: AsyncConnection, queue_id: int, handoff_id: int
     return int(ahead.scalar_one())
 
 
-async def free_slots(conn: AsyncConnection, queue_id: int) -> tuple[int, int]:
-    """(agents available in the queue, chats they can still take)."""
-    loads = await agent_store.loads(conn, queue_id)
-    available = [a for a in loads if a.presence == "available"]
-    return len(available), sum(max(0, a.capacity - a.active) for a in available)
+async def free_slots(
+    conn: AsyncConnection, queue_id: int, *, seen_since: datetime
+) -> tuple[int, int]:
+    """(agents on duty in the queue, chats they can still take).
+
+    On duty: available, with a Workspace connected since ``seen_since``; an agent who
+    closed the tab is no help to a texter, whatever their presence says.
+    """
+    loads = await agent_store.loads(conn, queue_id, seen_since=seen_since)
+    on_duty = [a for a in loads if a.on_duty]
+    return len(on_duty), sum(max(0, a.capacity - a.active) for a in on_duty)
 
 
 class LiveAgents:
-    """The hand-off port of the virtual agent, on our own queues and agents."""
+    """The hand-off port of the virtual agent, on our own queues and agents.
+
+    ``grace``: how long after their Workspace was last seen connected an agent still
+    counts (``TEXTDESK_PRESENCE_GRACE_SECONDS``).
+    """
+
+    def __init__(self, *, grace: timedelta) -> None:
+        self._grace = grace
 
     async def request(self, turn: Turn, effect: Transfer) -> EffectResult:
         conn, now = turn.conn, turn.now
@@ -75,7 +88,7 @@ class LiveAgents:
                 conn, turn, now, f"Asked for an agent ({effect.reason}): {queue.name} is closed"
             )
             return EffectResult(value={"status": "out_of_hours"})
-        present, slots = await free_slots(conn, queue.id)
+        present, slots = await free_slots(conn, queue.id, seen_since=now - self._grace)
         if present == 0:
             await self._note(
                 conn,

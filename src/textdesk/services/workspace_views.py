@@ -185,20 +185,29 @@ async def inbox(
 class Target:
     id: int
     name: str
-    detail: str  # a queue's hours, a colleague's presence
+    detail: str  # a queue's hours, a colleague's presence and whether they are connected
 
 
 async def transfer_targets(
-    conn: AsyncConnection, agent: AgentRow
+    conn: AsyncConnection, agent: AgentRow, *, seen_since: datetime
 ) -> tuple[list[Target], list[Target]]:
-    """Queues and colleagues a chat can be handed to (two queries)."""
+    """Queues and colleagues a chat can be handed to (two queries).
+
+    A colleague with no Workspace connected since ``seen_since`` is shown as "not
+    connected" beside the presence they chose: an offer to them goes back in line.
+    """
     found_queues = [
         Target(q.id, q.name, "always open" if q.hours is None else f"hours in {q.timezone}")
         for q in await agent_store.list_queues(conn)
     ]
     colleagues = [
-        Target(a.id, a.name, a.presence)
+        Target(a.id, a.name, _presence(a, seen_since))
         for a in await agent_store.list_agents(conn)
         if a.id != agent.id
     ]
     return found_queues, colleagues
+
+
+def _presence(agent: AgentRow, seen_since: datetime) -> str:
+    connected = agent.last_seen_at is not None and agent.last_seen_at >= seen_since
+    return agent.presence if connected else f"{agent.presence}, not connected"

@@ -88,6 +88,13 @@ async def listing(
     return render(request, "workspace/conversations.html", context, agent=agent)
 
 
+async def _targets(
+    container: Container, conn: AsyncConnection, agent: AgentRow
+) -> tuple[list[views.Target], list[views.Target]]:
+    grace = timedelta(seconds=container.settings.presence_grace_seconds)
+    return await views.transfer_targets(conn, agent, seen_since=container.clock.now() - grace)
+
+
 @router.get("/{cid}")
 async def page(request: Request, container: ContainerDep, agent: PageAgent, cid: int) -> Response:
     """The whole conversation, the texter's profile and records, and the composer."""
@@ -99,7 +106,7 @@ async def page(request: Request, container: ContainerDep, agent: PageAgent, cid:
             return render(
                 request, "workspace/not_found.html", missing, agent=agent, status_code=404
             )
-        queues, colleagues = await views.transfer_targets(conn, agent)
+        queues, colleagues = await _targets(container, conn, agent)
     context: dict[str, Any] = {
         "view": view,
         "inbox": box,
@@ -115,7 +122,7 @@ async def _live(request: Request, container: Container, agent: AgentRow, cid: in
         view = await _read(container, conn, agent, cid)
         if view is None:
             return refusal(NOT_FOUND, 404)
-        queues, colleagues = await views.transfer_targets(conn, agent)
+        queues, colleagues = await _targets(container, conn, agent)
     context = {"view": view, "queues": queues, "colleagues": colleagues}
     return render(request, "workspace/_live.html", context, agent=agent)
 

@@ -26,6 +26,7 @@ from textdesk.bootstrap import Container
 from textdesk.services.workspace_views import visible_among
 from textdesk.web.auth import ApiAgent
 from textdesk.web.deps import ContainerDep
+from textdesk.web.workspace_render import wake
 
 router = APIRouter()
 KEEP_ALIVE_SECONDS = 15.0  # below the idle timeouts of common proxies (often 30-60 s)
@@ -89,40 +90,50 @@ async def _may_see(container: Container, agent_id: int, event: dict[str, Any]) -
 async def _stream(
     container: Container, agent_id: int, closing: asyncio.Event
 ) -> AsyncIterator[str]:
-    async with container.bus.subscribe() as queue:
-        # Sent once subscribed: from here on, no event of this process is missed.
-        yield f"retry: {RETRY_MS}\n: connected\n\n"
-        while not closing.is_set():
-            getting = asyncio.ensure_future(queue.get())
-            stopping = asyncio.ensure_future(closing.wait())
-            try:
-                done, _ = await asyncio.wait(
-                    {getting, stopping},
-                    timeout=KEEP_ALIVE_SECONDS,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-            finally:
-                for task in (getting, stopping):
-                    task.cancel()
-            if getting not in done:
-                if not closing.is_set():
-                    yield ": keep-alive\n\n"
-                continue
-            event = getting.result()
-            # Shielded: Starlette cancels this generator when the browser goes away, and
-            # a cancel that lands inside a driver call orphans the SQLite connection with
-            # its transaction (and the write lock) open until the process ends.
-            allowed = await asyncio.shield(_may_see(container, agent_id, event))
-            if allowed is None:
-                return
-            if allowed:
-                data = {k: event[k] for k in _FORWARDED if k in event}
-                yield f"data: {json.dumps(data)}\n\n"
+    # While the stream is open the agent counts as connected (services/presence.py).
+    with container.heartbeat.connected(agent_id):
+        async with container.bus.subscribe() as queue:
+            # Sent once subscribed: from here on, no event of this process is missed.
+            yield f"retry: {RETRY_MS}\n: connected\n\n"
+            while not closing.is_set():
+                getting = asyncio.ensure_future(queue.get())
+                stopping = asyncio.ensure_future(closing.wait())
+                try:
+                    done, _ = await asyncio.wait(
+                        {getting, stopping},
+                        timeout=KEEP_ALIVE_SECONDS,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    for task in (getting, stopping):
+                        task.cancel()
+                if getting not in done:
+                    if not closing.is_set():
+                        yield ": keep-alive\n\n"
+                    continue
+                event = getting.result()
+                # Shielded: Starlette cancels this generator when the browser goes away, and
+                # a cancel that lands inside a driver call orphans the SQLite connection with
+                # its transaction (and the write lock) open until the process ends.
+                allowed = await asyncio.shield(_may_see(container, agent_id, event))
+                if allowed is None:
+                    return
+                if allowed:
+                    data = {k: event[k] for k in _FORWARDED if k in event}
+                    yield f"data: {json.dumps(data)}\n\n"
 
 
 @router.get("/events")
 async def events(request: Request, container: ContainerDep, agent: ApiAgent) -> StreamingResponse:
-    """Live events for the signed-in agent's conversations (401 when signed out)."""
+    """Live events for the signed-in agent's conversations (401 when signed out).
+
+    An open stream is also how the agent is known to be at their desk: chats are
+    offered only to agents with one (see services/presence.py).
+    """
+    # Seen now, not at the next beat: an agent who just opened the Workspace is
+    # offered the next texter at once.
+    await container.heartbeat.beat([agent.id])
+    wake(container, "assigner")
     closing: Closing | None = getattr(request.app.state, "closing", None)
     stop = closing.event if closing is not None else asyncio.Event()
     # Starlette ends the generator when the browser goes away (it listens for the disconnect).

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.tables import agents, handoffs, queue_members, queues
@@ -24,6 +24,7 @@ class AgentRow:
     capacity: int
     password_hash: str
     session_epoch: int = 0
+    last_seen_at: datetime | None = None  # a live Workspace connection, see mark_seen
 
     @property
     def is_admin(self) -> bool:
@@ -41,7 +42,15 @@ class QueueRow:
 
 def _agent(r: Any) -> AgentRow:
     return AgentRow(
-        r.id, r.name, r.email, r.role, r.presence, r.capacity, r.password_hash, r.session_epoch
+        r.id,
+        r.name,
+        r.email,
+        r.role,
+        r.presence,
+        r.capacity,
+        r.password_hash,
+        r.session_epoch,
+        r.last_seen_at,
     )
 
 
@@ -91,6 +100,21 @@ async def insert_agent(
 
 async def set_presence(conn: AsyncConnection, agent_id: int, presence: str) -> None:
     await conn.execute(update(agents).where(agents.c.id == agent_id).values(presence=presence))
+
+
+async def mark_seen(conn: AsyncConnection, agent_ids: Sequence[int], now: datetime) -> None:
+    """A live Workspace connection of each of these agents is open at ``now``."""
+    if agent_ids:
+        await conn.execute(
+            update(agents).where(agents.c.id.in_(list(agent_ids))).values(last_seen_at=now)
+        )
+
+
+def unreachable_ids(seen_since: datetime) -> Any:
+    """A subquery: agents with no live Workspace connection seen since ``seen_since``."""
+    return select(agents.c.id).where(
+        or_(agents.c.last_seen_at.is_(None), agents.c.last_seen_at < seen_since)
+    )
 
 
 async def sign_out(conn: AsyncConnection, agent_id: int) -> None:
@@ -170,8 +194,12 @@ async def queue_ids_of(conn: AsyncConnection, agent_id: int) -> set[int]:
     return set(rows.scalars())
 
 
-async def loads(conn: AsyncConnection, queue_id: int) -> list[AgentLoad]:
-    """Members of a queue with their number of active chats (one query)."""
+async def loads(conn: AsyncConnection, queue_id: int, *, seen_since: datetime) -> list[AgentLoad]:
+    """Members of a queue with their number of active chats (one query).
+
+    Those whose Workspace was last seen connected before ``seen_since`` are loaded as
+    not reachable.
+    """
     active = (
         select(handoffs.c.agent_id, func.count().label("n"))
         .where(handoffs.c.status == "active")
@@ -190,6 +218,7 @@ async def loads(conn: AsyncConnection, queue_id: int) -> list[AgentLoad]:
             agents.c.presence,
             agents.c.capacity,
             agents.c.last_assigned_at,
+            agents.c.last_seen_at,
             (func.coalesce(active.c.n, 0) + func.coalesce(offered.c.n, 0)).label("busy"),
         )
         .select_from(
@@ -199,7 +228,17 @@ async def loads(conn: AsyncConnection, queue_id: int) -> list[AgentLoad]:
         )
         .where(queue_members.c.queue_id == queue_id)
     )
-    return [AgentLoad(r.id, r.presence, r.capacity, int(r.busy), r.last_assigned_at) for r in rows]
+    return [
+        AgentLoad(
+            r.id,
+            r.presence,
+            r.capacity,
+            int(r.busy),
+            r.last_assigned_at,
+            reachable=r.last_seen_at is not None and r.last_seen_at >= seen_since,
+        )
+        for r in rows
+    ]
 
 
 async def mark_assigned(conn: AsyncConnection, agent_ids: Sequence[int], now: datetime) -> None:

@@ -334,6 +334,9 @@ agents = Table(
     Column("created_at", UtcDateTime, nullable=False),
     # Bumped at sign-out: session cookies carry it, so a copied cookie dies too.
     Column("session_epoch", Integer, nullable=False, default=0, server_default="0"),
+    # The heartbeat: refreshed while a live Workspace stream of theirs is open, in any
+    # process; assignment offers chats only to agents seen within the grace period.
+    Column("last_seen_at", UtcDateTime, nullable=True),
 )
 
 queues = Table(
