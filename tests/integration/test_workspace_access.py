@@ -1,8 +1,8 @@
 """No chat takeover: every Workspace action on a colleague's chat, over real HTTP.
 
 Dana has the chat (or is being offered it); Lee is in the same queue, so he can see
-it, but every action he tries is refused with 403 and changes nothing.  Dana, and
-Sam the admin, can still do each of them.
+it, but every action he tries is refused with 403 and changes nothing.  Dana (the chat
+actions) and Sam the admin (all of them) still can.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tests.integration.workspace_helpers import AgentBrowser, new_agent
 from textdesk.adapters.db import records as record_store
 from textdesk.clock import SystemClock
 from textdesk.services.processing import Converser
+from textdesk.services.users import add_user
 from textdesk.web import workspace
 
 PNG = {"file": ("screen.png", tiny_png(), "image/png")}
@@ -77,12 +78,18 @@ class Team:
             tuple(r) for r in await self.desk.rows("SELECT id FROM outbox ORDER BY id")
         ]
         found["media"] = [(await self.desk.scalar("SELECT count(*) FROM media"),)]
+        for table, sql in (
+            ("subscriptions", "SELECT * FROM subscriptions"),
+            ("subscription_changes", "SELECT * FROM subscription_changes"),
+        ):
+            found[table] = [tuple(r) for r in await self.desk.rows(sql)]
         return found
 
 
 @pytest.fixture
 async def team(desk: Desk) -> AsyncIterator[Team]:
     clock = SystemClock()
+    await add_user(db=desk.db, clock=clock, name="Alice Example", phone=TEXTER)
     ids = {
         "dana": await new_agent(desk.db, "Dana Agent"),
         "lee": await new_agent(desk.db, "Lee Colleague", available=False),
@@ -176,6 +183,12 @@ ATTEMPTS = [
         "offered",
         (("transfer", {"target": "agent:lee"}), ("accept", {})),
         "offered to another",
+    ),
+    Attempt(
+        "change the texter's notifications",
+        "active",
+        (("subscription", {"enabled": "true", "reason": "asked by phone"}),),
+        "only an admin",
     ),
     Attempt(
         "transfer a chat waiting in line",
@@ -280,6 +293,8 @@ async def test_an_admin_may_act_on_any_chat(team: Team) -> None:
     assert (await team.act("sam", "accept")).status_code == 200
     assert await team.status() == ("active", team.ids["sam"], None)
     assert (await team.act("sam", "end")).status_code == 200
+    changed = await team.act("sam", "subscription", {"enabled": "true", "reason": "asked"})
+    assert changed.status_code == 200
     sent = await team.desk.fake.wait_for_messages(team.phone.seen + 9, to=TEXTER)
     assert "Sam here too." in [m.body for m in sent]
     assert "Thanks for chatting" in sent[-1].body
