@@ -36,6 +36,11 @@ BASE_SETTINGS = {
     # The send lease is 2 x this + 5 s: a killed process's claimed texts come back in
     # 11 s instead of 25 s.  Loopback sends take milliseconds.
     "TEXTDESK_SEND_TIMEOUT": "3",
+    # Ask Twilio about a sent reply with no final status after 10 s, not 10 minutes:
+    # the callbacks lost to a killed process or by the stand-in are then reconciled
+    # within the scenario.  Loopback callbacks arrive in milliseconds, so 10 s still
+    # leaves every callback that was coming time to come.
+    "TEXTDESK_RECONCILE_AFTER": "10",
 }
 
 
