@@ -174,3 +174,66 @@ async def test_a_multipart_charset_that_yields_no_utf8_is_not_a_500(desk: Desk) 
         for path in ("/twilio/sms", "/twilio/status"):
             answer = await client.post(f"{desk.url}{path}", content=body, headers=headers)
             assert answer.status_code == 403
+
+
+async def _signed_post(desk: Desk, path: str, items: list[tuple[str, str]]) -> httpx.Response:
+    url = f"{desk.url}{path}"
+    return await _post(url, items, sign_form(AUTH_TOKEN, url, items)["X-Twilio-Signature"])
+
+
+async def test_a_text_with_a_nul_or_a_long_sender_is_stored_with_its_raw_form(desk: Desk) -> None:
+    """NUL in Body is stored replaced and answered; a 40-character From is kept, not answered."""
+    nul = [("MessageSid", "SM" + "6" * 32), ("From", TEXTER), ("To", desk.number)]
+    nul.append(("Body", "a\x00b"))
+    long_from = "+1" + "5" * 38
+    odd = [("MessageSid", "SM" + "7" * 32), ("From", long_from), ("To", desk.number)]
+    odd.append(("Body", "hi"))
+
+    assert (await _signed_post(desk, "/twilio/sms", nul)).status_code == 200
+    assert (await _signed_post(desk, "/twilio/sms", odd)).status_code == 200
+
+    sent = await desk.fake.wait_for_messages(1, to=TEXTER)
+    assert sent[0].body == "echo: a\ufffdb"
+    rows = await desk.rows("SELECT from_phone, body, raw_form FROM inbox ORDER BY id")
+    assert rows[0].body == "a\ufffdb"
+    assert parse_qsl(rows[0].raw_form, keep_blank_values=True) == nul
+    assert rows[1].from_phone == long_from[:32]
+    assert parse_qsl(rows[1].raw_form, keep_blank_values=True) == odd
+    assert len(desk.fake.messages) == 1
+
+
+async def test_odd_status_callbacks_get_clean_answers_and_change_nothing(desk: Desk) -> None:
+    """Long, NUL-laden or unknown statuses and unreadable error codes: no 500, state kept."""
+    await desk.text("hello")
+    sent = (await desk.fake.wait_for_messages(1, to=TEXTER))[0]
+
+    async def delivered() -> bool:
+        return bool(await desk.scalar("SELECT status FROM outbox") == "delivered")
+
+    await desk.eventually(delivered, what="delivered")
+    events = await desk.scalar("SELECT count(*) FROM message_events")
+    sid = sent.sid
+    answers = {}
+    for label, form in {
+        "long sid": [("MessageSid", "SM" + "a" * 80), ("MessageStatus", "sent")],
+        "nul sid": [("MessageSid", sid[:-1] + "\x00"), ("MessageStatus", "sent")],
+        "long status": [("MessageSid", sid), ("MessageStatus", "x" * 100)],
+        "nul status": [("MessageSid", sid), ("MessageStatus", "fail\x00ed")],
+        "unknown status": [("MessageSid", sid), ("MessageStatus", "partially_delivered")],
+        "huge code": [("MessageSid", sid), ("MessageStatus", "sent"), ("ErrorCode", "2147483648")],
+        "superscript code": [("MessageSid", sid), ("MessageStatus", "sent"), ("ErrorCode", "²")],
+    }.items():
+        answers[label] = (await _signed_post(desk, "/twilio/status", form)).status_code
+    assert answers == {
+        "long sid": 400,
+        "nul sid": 400,
+        "long status": 204,
+        "nul status": 204,
+        "unknown status": 204,
+        "huge code": 204,
+        "superscript code": 204,
+    }
+    # The two readable ones ("sent", their codes dropped) are recorded; nothing moved back.
+    assert await desk.scalar("SELECT count(*) FROM message_events") == events + 2
+    row = (await desk.rows("SELECT status, error_code FROM outbox"))[0]
+    assert (row.status, row.error_code) == ("delivered", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
 
 from textdesk.domain.inbound import MalformedWebhook, can_answer, parse_inbound, parse_status
@@ -108,3 +110,34 @@ def test_malformed_status_callbacks_are_refused(form: list[tuple[str, str]], why
 )
 def test_only_e164_senders_can_be_texted_back(sender: str, answerable: bool) -> None:
     assert can_answer(sender) is answerable
+
+
+def test_what_cannot_be_stored_as_posted_is_kept_raw() -> None:
+    """A NUL is replaced, a long sender shortened, a repeat dropped; the raw form keeps all."""
+    form = [*BASE[:1], ("From", "+1" + "5" * 40), BASE[2], ("Body", "a\x00b"), ("Body", "again")]
+    message = parse_inbound(form)
+    assert message.body == "a\ufffdb"
+    assert message.from_phone == ("+1" + "5" * 40)[:32]
+    assert not can_answer(message.from_phone)
+    assert message.raw is not None
+    assert parse_qsl(message.raw, keep_blank_values=True) == form
+    assert parse_inbound(BASE).raw is None
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        ("sent", "2147483648", ("sent", None)),
+        ("sent", "²", ("sent", None)),
+        ("sent", "999999999", ("sent", 999999999)),
+        ("x" * 100, "", (None, None)),
+        ("fail\x00ed", "", (None, None)),
+        ("pending", "", (None, None)),
+    ],
+)
+def test_status_callbacks_keep_only_what_twilio_could_mean(
+    status: str, code: str, expected: tuple[str | None, int | None]
+) -> None:
+    """An unknown status reads as None; an error code that is no 9-digit number, as none."""
+    report = parse_status([("MessageSid", SID), ("MessageStatus", status), ("ErrorCode", code)])
+    assert (report.status, report.error_code) == expected

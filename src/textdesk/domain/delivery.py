@@ -23,6 +23,8 @@ STATUS_RANK: dict[str, int] = {
     "read": 7,
 }
 FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "canceled", "read"})
+# What Twilio's status callbacks report (the others in STATUS_RANK are our own steps).
+CALLBACK_STATUSES = frozenset(STATUS_RANK) - {"pending", "claimed", "in_doubt"}
 
 OPTED_OUT = 21610
 # Codes that mean "this recipient cannot get texts from us": never retried.

@@ -6,6 +6,11 @@ signed: ``MessageSid=SM…&NumMedia=0`` and ``MessageSid=SM…NumMedia0`` verify
 alike.  A replayed form re-split that way would bring a new sid and pass as a new
 text; a sid of exactly Twilio's shape, the same in every field that carries it,
 closes that door.
+
+Everything else a signed form says is kept: a value PostgreSQL cannot store (a NUL)
+is replaced, a sender longer than the inbox holds is shortened (it is no phone
+number and is not answered), and the form as posted is kept beside the row,
+percent-encoded, whenever what is stored differs from it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
+from textdesk.domain.delivery import CALLBACK_STATUSES
 from textdesk.domain.events import MediaRef
 
 MAX_MEDIA = 10
@@ -22,6 +29,13 @@ _SID = re.compile(r"(?:SM|MM)[0-9a-f]{32}")
 _SID_FIELDS = frozenset({"MessageSid", "SmsMessageSid", "SmsSid"})
 # What Twilio's Messages API takes as ``To`` for an SMS: E.164, at most 15 digits.
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# The inbox's phone columns hold 32 characters; E.164 needs 16.
+MAX_ADDRESS = 32
+# Twilio's error codes have five digits; nine still fit the column (a 32-bit integer).
+_ERROR_CODE = re.compile(r"[0-9]{1,9}")
+# PostgreSQL stores no NUL in text or JSON; U+FFFD says "a character was here".
+_NUL = "\x00"
+_REPLACEMENT = "\ufffd"
 
 
 class MalformedWebhook(ValueError):
@@ -36,14 +50,16 @@ class InboundSms:
     body: str
     media: tuple[MediaRef, ...]
     params: dict[str, str]
+    # The form as posted (percent-encoded) when ``params`` could not hold it as it was.
+    raw: str | None = None
 
 
 @dataclass(frozen=True)
 class StatusReport:
-    """A status callback, as Twilio reports a message's progress."""
+    """A status callback: ``status`` is None for a word Twilio does not send."""
 
     message_sid: str
-    status: str
+    status: str | None
     error_code: int | None
 
 
@@ -69,21 +85,31 @@ def _the_sid(sids: list[str]) -> str:
     return sid
 
 
+def _storable(text: str) -> str:
+    return text.replace(_NUL, _REPLACEMENT)
+
+
 def parse_inbound(items: Sequence[tuple[str, str]]) -> InboundSms:
     """Read the fields we rely on; keep every field as posted (unknown ones included)."""
     params: dict[str, str] = {}
     sids: list[str] = []
-    for name, value in items:
+    altered = False
+    for posted_name, posted_value in items:
+        name, value = posted_name, posted_value
+        if _NUL in name or _NUL in value:
+            name, value, altered = _storable(name), _storable(value), True
         if name in _SID_FIELDS:
             sids.append(value)
         # A repeated name is not part of Twilio's format; keep the first, as Twilio's
-        # own parsers do, but it was still covered by the signature check.
+        # own parsers do (the others stay in ``raw``), but all were signed.
         params.setdefault(name, value)
     sid = _the_sid(sids)
     from_phone = params.get("From", "").strip()
     to_phone = params.get("To", "").strip()
     if not from_phone or not to_phone:
         raise MalformedWebhook("From and To are required")
+    if len(from_phone) > MAX_ADDRESS or len(to_phone) > MAX_ADDRESS:
+        from_phone, to_phone, altered = from_phone[:MAX_ADDRESS], to_phone[:MAX_ADDRESS], True
     try:
         num_media = int(params.get("NumMedia", "0") or "0")
     except ValueError as exc:
@@ -103,6 +129,7 @@ def parse_inbound(items: Sequence[tuple[str, str]]) -> InboundSms:
         body=params.get("Body", ""),
         media=tuple(media),
         params=params,
+        raw=urlencode(items) if altered or len(params) != len(items) else None,
     )
 
 
@@ -118,7 +145,10 @@ def parse_status(items: Sequence[tuple[str, str]]) -> StatusReport:
     status = fields.get("MessageStatus") or fields.get("SmsStatus")
     if not status:
         raise MalformedWebhook("MessageStatus is missing")
+    status = status.lower()
     code = fields.get("ErrorCode", "")
     return StatusReport(
-        message_sid=sid, status=status.lower(), error_code=int(code) if code.isdigit() else None
+        message_sid=sid,
+        status=status if status in CALLBACK_STATUSES else None,
+        error_code=int(code) if _ERROR_CODE.fullmatch(code) else None,
     )

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message
 
+from textdesk import metrics
 from textdesk.adapters.twilio.signature import is_valid_signature
 from textdesk.bootstrap import Container
 from textdesk.domain.inbound import MalformedWebhook, parse_inbound, parse_status
@@ -148,6 +149,12 @@ async def status_callback(request: Request) -> Response:
         report = parse_status(items)
     except MalformedWebhook as exc:
         return _refused("/twilio/status", exc)
+    if report.status is None:
+        # Not a status Twilio reports: it cannot move a message, and an answer other
+        # than 2xx would only show in Twilio's debugger (callbacks are not retried).
+        log.warning("status callback for %s: unknown status; ignored", report.message_sid)
+        metrics.STATUS_CALLBACKS.labels("unknown").inc()
+        return _NO_CONTENT
     moved = await accept_status(
         committer=container.committer,
         clock=container.clock,

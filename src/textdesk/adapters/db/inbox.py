@@ -53,6 +53,7 @@ async def store(
                 "body": message.body,
                 "media": [{"url": m.url, "content_type": m.content_type} for m in message.media],
                 "params": message.params,
+                "raw_form": message.raw,
                 "received_at": received_at,
             }
         )

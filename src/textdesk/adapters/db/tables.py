@@ -93,6 +93,9 @@ inbox = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("processed_at", UtcDateTime, nullable=True),
     Column("error", Text, nullable=True),
+    # The form as posted (percent-encoded), when the columns above could not hold it
+    # as it was: a NUL replaced, an over-long sender shortened, a repeated field.
+    Column("raw_form", Text, nullable=True),
     Index("ix_inbox_pending", "processed_at", "id"),
 )
 
