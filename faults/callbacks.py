@@ -11,7 +11,7 @@ sent replies still without one when the suite stops waiting.
 from __future__ import annotations
 
 from faults.context import Context, blocking
-from faults.evidence import drain, standin_report
+from faults.evidence import standin_report
 from faults.ledger import Row, tally
 from faults.stage import stage
 from faults.texters import converse
@@ -31,13 +31,7 @@ async def callbacks_out_of_order_and_lost(context: Context) -> Row:
         current.control("/faults/callbacks", lose=str(LOSE), reorder="1")
         async with current.twilio() as twilio:
             await converse(twilio, texters=20, texts=10, prefix="+1555060", pause=0.3)
-        witness = current.witness()
-        try:
-            waited = await blocking(
-                lambda: drain(witness, current.standin.url, timeout=RECONCILE_TIMEOUT)
-            )
-        finally:
-            witness.close()
+        waited = await blocking(lambda: current.drain(timeout=RECONCILE_TIMEOUT))
         report = standin_report(current.standin.url)
         notes = [
             f"{report.callbacks_lost} callbacks lost, {report.callbacks_reordered} 'sent' "

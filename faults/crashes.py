@@ -14,7 +14,6 @@ import time
 
 from faults.context import Context, blocking
 from faults.databases import Database
-from faults.evidence import drain
 from faults.ledger import Row, tally
 from faults.processes import Textdesk
 from faults.stage import Stage, stage
@@ -67,11 +66,7 @@ async def _run(
             )
         )
         what, _ = await asyncio.gather(fault, talking)
-    witness = current.witness()
-    try:
-        waited = await blocking(lambda: drain(witness, current.standin.url, timeout=DRAIN_TIMEOUT))
-    finally:
-        witness.close()
+    waited = await blocking(lambda: current.drain(timeout=DRAIN_TIMEOUT))
     notes = [what, f"drained {waited:.0f} s after the last text"]
     if twilio.given_up:
         notes.append(f"{twilio.given_up} texts never answered 200 within Twilio's retries")

@@ -19,7 +19,7 @@ import time
 
 from faults.context import Context, blocking
 from faults.databases import Database
-from faults.evidence import drain, standin_report
+from faults.evidence import standin_report
 from faults.ledger import Row, tally
 from faults.stage import stage
 from faults.texters import converse
@@ -51,13 +51,7 @@ async def _outage(
             # for different lengths of time when Twilio comes back.
             await converse(twilio, texters=20, texts=8, prefix="+1555040", pause=OUTAGE * 2 / 3 / 8)
         await asyncio.sleep(max(0.0, ends - time.monotonic()))
-        witness = current.witness()
-        try:
-            waited = await blocking(
-                lambda: drain(witness, current.standin.url, timeout=DRAIN_TIMEOUT)
-            )
-        finally:
-            witness.close()
+        waited = await blocking(lambda: current.drain(timeout=DRAIN_TIMEOUT))
         report = standin_report(current.standin.url)
         notes = [
             f"{report.refused_sends} sends answered 500 during the outage",

@@ -19,7 +19,6 @@ from benchmarks.load import NUMBER, body_for, texter_phone, webhook_form
 
 from faults.context import Context, blocking
 from faults.databases import Database
-from faults.evidence import drain
 from faults.ledger import Row, tally
 from faults.stage import stage
 from faults.texters import Twilio, new_sid
@@ -99,11 +98,7 @@ async def _replays(context: Context, name: str, slug: str, database: Database) -
         async with current.twilio() as twilio:
             replayers = [Replayer(twilio, texter_phone("+1555050", i), i) for i in range(TEXTERS)]
             await asyncio.gather(*(r.run() for r in replayers))
-        witness = current.witness()
-        try:
-            await blocking(lambda: drain(witness, current.standin.url, timeout=DRAIN_TIMEOUT))
-        finally:
-            witness.close()
+        await blocking(lambda: current.drain(timeout=DRAIN_TIMEOUT))
         evidence = current.evidence(twilio)
         evidence.forged_acknowledged = set().union(*(r.forged_acknowledged for r in replayers))
         notes = [

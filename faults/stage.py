@@ -21,7 +21,7 @@ from benchmarks.servers import Server, clean_env
 
 from faults.context import Context
 from faults.databases import Database, flush_redis
-from faults.evidence import Witness, standin_report
+from faults.evidence import Witness, drain, standin_report
 from faults.ledger import Evidence
 from faults.processes import Textdesk, free_port, run_cli
 from faults.texters import ACCOUNT_SID, Twilio
@@ -102,6 +102,14 @@ class Stage:
 
     def witness(self) -> Witness:
         return Witness(self.database.sync_url)
+
+    def drain(self, timeout: float) -> float:
+        """Wait until textdesk has nothing left to do (see :func:`evidence.drain`)."""
+        witness = self.witness()
+        try:
+            return drain(witness, self.standin.url, timeout=timeout)
+        finally:
+            witness.close()
 
     def evidence(self, twilio: Twilio, *, genuine: bool = True) -> Evidence:
         """What the texters, the database and the stand-in saw, in the ledger's terms."""
