@@ -39,6 +39,7 @@ from textdesk.services.numbers import NumberDirectory
 from textdesk.services.presence import Heartbeat
 from textdesk.services.processing import Converser, InboxProcessor
 from textdesk.services.reconcile import Reconciler
+from textdesk.services.records import RecordViews
 from textdesk.services.subscriptions import SubscriptionCommands
 from textdesk.services.virtual_agent import VirtualAgent
 from textdesk.topic_files import load_topics
@@ -60,6 +61,7 @@ class Container:
     numbers: NumberDirectory
     signer: MediaUrlSigner
     record_links: RecordLinkSigner
+    record_views: RecordViews
     gateway: SmsGateway
     fetcher: MediaFetcher
     processor: InboxProcessor
@@ -199,11 +201,13 @@ def build(
     )
     dispatch_loop = Loop("dispatcher", dispatcher.run_once, idle=0.5)
     record_links = RecordLinkSigner(secret_key=settings.secret_key, public_url=settings.public_url)
+    # How every texted card, template, topic and record page shows a record.
+    record_views = RecordViews(record_links, settings.zone)
     notifier = Notifier(
         db=db,
         clock=clock,
         files=notification_files,
-        links=record_links,
+        views=record_views,
         on_enqueued=dispatch_loop.wake,
     )
     # Polled: record events come from API requests, topics and agents in any process.
@@ -215,7 +219,7 @@ def build(
     )
     if converser is None:
         effects = EffectRunner(
-            links=record_links,
+            views=record_views,
             handoff=LiveAgents(grace=timedelta(seconds=settings.presence_grace_seconds)),
             max_media_bytes=settings.media_max_bytes,
             max_media_pixels=settings.media_max_pixels,
@@ -233,7 +237,7 @@ def build(
     reconcile_loop = Loop("reconciler", reconciler.run_once, idle=1.0)
     desk = Desk(
         engine=engine,
-        record_links=record_links,
+        record_views=record_views,
         max_image_bytes=settings.media_max_bytes,
         max_image_pixels=settings.media_max_pixels,
     )
@@ -284,6 +288,7 @@ def build(
         numbers=NumberDirectory(db),
         signer=signer,
         record_links=record_links,
+        record_views=record_views,
         gateway=gateway,
         fetcher=fetcher,
         processor=processor,

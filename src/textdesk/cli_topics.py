@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from textdesk.config import zone_named
 from textdesk.domain.topics import settings_json_schema, topic_json_schema
 from textdesk.scripts import ScriptResult, default_scripts_dir, find_scripts, run_scripts
 from textdesk.topic_files import TopicFileError, load_topics, validate_dir
@@ -79,9 +80,20 @@ def scripts_cmd(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Print every conversation in full.")
     ] = False,
+    timezone: Annotated[
+        str,
+        typer.Option(
+            envvar="TEXTDESK_TIMEZONE", help="The desk's timezone, in which records show dates."
+        ),
+    ] = "UTC",
 ) -> None:
     """Run conversation scripts against the topics, in memory; exit 1 if any fails."""
     console = _console()
+    try:
+        zone = zone_named(timezone)
+    except ValueError as exc:
+        console.print(Text.assemble(("error ", "bold red"), str(exc)))
+        raise typer.Exit(1) from exc
     try:
         topics = load_topics(directory)
     except TopicFileError as exc:
@@ -94,7 +106,7 @@ def scripts_cmd(
     if not paths:
         console.print(Text(f"✗ no scripts (*.yaml) in {where}", style="bold red"))
         raise typer.Exit(1)
-    results = run_scripts(paths, topics)
+    results = run_scripts(paths, topics, zone=zone)
     for result in results:
         _show(console, result, verbose=verbose)
     failed = sum(not r.ok for r in results)

@@ -7,6 +7,7 @@ import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,12 @@ class Settings(BaseSettings):
         alias="TEXTDESK_SECRET_KEY",
         description="Signs sessions, links and (in the sandbox) webhooks; unset on a local "
         "SQLite install: generated once into the database's folder.",
+    )
+    timezone: str = Field(
+        default="UTC",
+        alias="TEXTDESK_TIMEZONE",
+        description="IANA timezone (America/New_York) in which cards, notifications, topics, "
+        "the record page and the Workspace show dates; queues keep their own for hours.",
     )
     demo: bool = Field(
         default=False,
@@ -162,6 +169,12 @@ class Settings(BaseSettings):
             raise ValueError(f"TEXTDESK_TRUSTED_PROXIES: {exc}") from None
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        # A typo would otherwise surface as a 500 on the first card texted.
+        return zone_named(value).key
+
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Self:
         self.secret_key = self._strong_secret_key()
@@ -231,6 +244,11 @@ class Settings(BaseSettings):
             "`textdesk demo seed` in this folder (or set TEXTDESK_DEMO=1)."
         )
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The desk's timezone (``TEXTDESK_TIMEZONE``, checked at start)."""
+        return ZoneInfo(self.timezone)  # cached by zoneinfo itself
+
     @cached_property
     def account_sid(self) -> str:
         return self.twilio_account_sid or SANDBOX_ACCOUNT_SID
@@ -269,6 +287,17 @@ class Settings(BaseSettings):
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA timezone ``name``; a ValueError saying what to give for an unknown one."""
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"TEXTDESK_TIMEZONE {name!r} is not a known timezone: give an IANA name "
+            "such as America/New_York, Europe/London or UTC"
+        ) from None
 
 
 def parse_networks(value: str) -> tuple[Network, ...]:

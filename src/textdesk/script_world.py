@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from textdesk.domain.events import (
@@ -50,9 +50,17 @@ WAIT_MINUTES = 2  # the queue estimate when agents are available
 class ScriptWorld:
     """Answers a script's effects in memory; ``now`` is set by the runner each step."""
 
-    def __init__(self, texter: Texter, *, now: datetime, agents_available: bool = False) -> None:
+    def __init__(
+        self,
+        texter: Texter,
+        *,
+        now: datetime,
+        agents_available: bool = False,
+        zone: tzinfo = UTC,
+    ) -> None:
         self.texter = texter
         self.now = now
+        self.zone = zone  # the desk's timezone, as records show their dates
         self.agents_available = agents_available
         self.records: list[Record] = []
         self.effects: list[Effect] = []  # every effect asked for, in order
@@ -141,7 +149,7 @@ class ScriptWorld:
         return belongs_to(record, user_id=self.texter.user_id, phone=self.texter.phone)
 
     def _view(self, record: Record) -> dict[str, Any]:
-        return record.as_dict(url=RECORD_URL.format(number=record.number))
+        return record.as_dict(url=RECORD_URL.format(number=record.number), zone=self.zone)
 
     def _found(self, number: str, change: Callable[[Record], Record]) -> EffectResult:
         """Apply ``change`` (Record -> Record) to the texter's record ``number``."""

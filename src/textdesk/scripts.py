@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 import yaml
@@ -237,8 +237,11 @@ def default_scripts_dir(topics_dir: Path) -> Path:
 # --- running ------------------------------------------------------------------------
 
 
-def run_scripts(paths: list[Path], topics: TopicSet) -> list[ScriptResult]:
-    """Run each script file; one that cannot be read gives a result with its errors."""
+def run_scripts(paths: list[Path], topics: TopicSet, *, zone: tzinfo = UTC) -> list[ScriptResult]:
+    """Run each script file; one that cannot be read gives a result with its errors.
+
+    ``zone`` is the desk's timezone, in which records show their dates.
+    """
     results = []
     for path in paths:
         try:
@@ -246,16 +249,16 @@ def run_scripts(paths: list[Path], topics: TopicSet) -> list[ScriptResult]:
         except ScriptFileError as exc:
             results.append(ScriptResult(path, path.stem, errors=tuple(exc.errors)))
             continue
-        results.append(run_script(script, topics))
+        results.append(run_script(script, topics, zone=zone))
     return results
 
 
-def run_script(script: Script, topics: TopicSet) -> ScriptResult:
+def run_script(script: Script, topics: TopicSet, *, zone: tzinfo = UTC) -> ScriptResult:
     """Play ``script`` against ``topics``, stopping at the first failing step."""
     spec = script.spec
     texter = spec.texter.as_texter()
     now = START
-    world = ScriptWorld(texter, now=now, agents_available=spec.agents_available)
+    world = ScriptWorld(texter, now=now, agents_available=spec.agents_available, zone=zone)
     for record in spec.records:
         world.add_record(**record.model_dump())
     engine = Engine(topics)

@@ -127,3 +127,22 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.database_url == "postgresql+psycopg://u@h/db"
     assert settings.url_for("/twilio/sms") == "https://desk.example.com/twilio/sms"
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "utc", "", "../etc/passwd", "America"])
+def test_an_unknown_timezone_is_refused_saying_what_to_give(name: str) -> None:
+    """A typo in TEXTDESK_TIMEZONE stops the start with an IANA example, not a later 500."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(TEXTDESK_SECRET_KEY=SECRET, TEXTDESK_DATABASE_URL=PG, TEXTDESK_TIMEZONE=name)
+    message = str(refused.value)
+    assert f"TEXTDESK_TIMEZONE {name!r} is not a known timezone" in message
+    assert "America/New_York" in message
+
+
+def test_the_desks_timezone_defaults_to_utc() -> None:
+    """Unset, the desk shows UTC; set, its IANA zone."""
+    assert Settings(TEXTDESK_SECRET_KEY=SECRET, TEXTDESK_DATABASE_URL=PG).zone.key == "UTC"
+    chosen = Settings(
+        TEXTDESK_SECRET_KEY=SECRET, TEXTDESK_DATABASE_URL=PG, TEXTDESK_TIMEZONE="Europe/Paris"
+    )
+    assert chosen.zone.key == "Europe/Paris"

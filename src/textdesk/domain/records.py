@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+
+from textdesk.domain.dates import as_utc, readable
 
 STATES = ("New", "In Progress", "On Hold", "Resolved", "Closed", "Canceled")
 OPEN_STATES = ("New", "In Progress", "On Hold")
@@ -24,7 +26,9 @@ RECORD_FIELDS = frozenset(
         "caller_phone",
         "assigned_to",
         "opened_at",
+        "opened_at_iso",
         "updated_at",
+        "updated_at_iso",
         "comments",
         "attachments",
         "url",
@@ -102,8 +106,12 @@ class Record:
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
-    def as_dict(self, url: str | None = None) -> dict[str, Any]:
-        """The record as topics and notification templates see it."""
+    def as_dict(self, url: str | None = None, zone: tzinfo = UTC) -> dict[str, Any]:
+        """The record as topics, cards and notification templates see it.
+
+        Dates read as a person reads them, in ``zone`` (the desk's); ``*_iso`` keeps
+        the exact moment (UTC, ISO 8601) for templates that compare or link it.
+        """
         return {
             "number": self.number,
             "short_description": self.short_description,
@@ -116,16 +124,27 @@ class Record:
             "caller_phone": self.caller_phone or "",
             # Empty, not "(unassigned)": cards leave empty fields out.
             "assigned_to": self.assigned_to or "",
-            "opened_at": self.opened_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
+            "opened_at": readable(self.opened_at, zone),
+            "opened_at_iso": _iso(self.opened_at),
+            "updated_at": readable(self.updated_at, zone),
+            "updated_at_iso": _iso(self.updated_at),
             "comments": [
-                {"author": c.author, "body": c.body, "created_at": c.created_at.isoformat()}
+                {
+                    "author": c.author,
+                    "body": c.body,
+                    "created_at": readable(c.created_at, zone),
+                    "created_at_iso": _iso(c.created_at),
+                }
                 for c in self.comments
                 if c.public
             ],
             "attachments": len(self.attachments),
             "url": url or "",
         }
+
+
+def _iso(moment: datetime) -> str:
+    return as_utc(moment).isoformat()
 
 
 def belongs_to(record: Record, *, user_id: int | None, phone: str) -> bool:

@@ -45,7 +45,7 @@ from textdesk.domain.nodes import CardField
 from textdesk.domain.records import belongs_to
 from textdesk.domain.sms import gsm_safe
 from textdesk.services.handoff import current_handoff
-from textdesk.services.records import record_view
+from textdesk.services.records import RecordViews
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class Desk:
     """The agent's side of conversations."""
 
     engine: Engine
-    record_links: Any  # RecordLinkSigner
+    record_views: RecordViews
     max_image_bytes: int
     max_image_pixels: int = DEFAULT_MAX_PIXELS
 
@@ -229,7 +229,7 @@ class Desk:
             raise Invalid(f"no record {number}")
         if not belongs_to(record, user_id=conv.user_id, phone=conv.phone):
             raise Invalid(f"{number} is not one of this texter's records")
-        body = card_text(record_view(record, self.record_links), CARD_FIELDS, link=True)
+        body = card_text(self.record_views.view(record), CARD_FIELDS, link=True)
         await self._say(conn, conv, agent, body, now)
         await self._touch(conn, current.id, now)
 

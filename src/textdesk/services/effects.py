@@ -6,7 +6,6 @@ from typing import Any, Protocol
 
 from textdesk.adapters.db import records as store
 from textdesk.adapters.images import DEFAULT_MAX_PIXELS
-from textdesk.adapters.signed_urls import RecordLinkSigner
 from textdesk.domain.events import (
     AddComment,
     CreateRecord,
@@ -21,7 +20,7 @@ from textdesk.domain.events import (
 )
 from textdesk.domain.records import InvalidRecord, Record, belongs_to
 from textdesk.services.processing import Turn
-from textdesk.services.records import open_records_of, record_view
+from textdesk.services.records import RecordViews, open_records_of
 
 
 class Handoff(Protocol):
@@ -46,17 +45,17 @@ class EffectRunner:
     def __init__(
         self,
         *,
-        links: RecordLinkSigner,
+        views: RecordViews,
         handoff: Handoff,
         max_media_bytes: int,
         max_media_pixels: int = DEFAULT_MAX_PIXELS,
     ) -> None:
-        self._links = links
+        self._views = views
         self._handoff = handoff
         self._limits = {"too_large": max_media_bytes, "too_many_pixels": max_media_pixels}
 
     def _view(self, record: Record) -> dict[str, Any]:
-        return record_view(record, self._links)
+        return self._views.view(record)
 
     async def run(self, effect: Effect, turn: Turn) -> EffectResult:
         """Carry out ``effect`` inside the turn's transaction."""

@@ -28,13 +28,13 @@ from textdesk.adapters.db import outbox
 from textdesk.adapters.db import subscriptions as subs
 from textdesk.adapters.db.notifications import HistoryRow, NewNotification
 from textdesk.adapters.db.outbox import NewMessage, OutboxRow
-from textdesk.adapters.signed_urls import RecordLinkSigner
 from textdesk.domain.cards import card_text
 from textdesk.domain.delivery import describe_error
 from textdesk.domain.nodes import CardField
 from textdesk.domain.records import Record
 from textdesk.domain.sms import fit_segments, gsm_safe
 from textdesk.domain.templating import render
+from textdesk.services.records import RecordViews
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +72,13 @@ class Report:
 def context(
     *,
     record: Record | None,
-    links: RecordLinkSigner,
+    views: RecordViews,
     event: Mapping[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
     user: subs.Recipient | None = None,
 ) -> dict[str, Any]:
     """Names a notification template sees (``${field}`` reads ``record``)."""
-    view = record.as_dict(url=links.url_for(record.number)) if record is not None else {}
+    view = views.view(record) if record is not None else {}
     return {
         "record": view,
         "card": card_text(view, CARD_FIELDS, link=True) if view else "",

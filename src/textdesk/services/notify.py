@@ -21,11 +21,11 @@ from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db import subscriptions as subs
 from textdesk.adapters.db.notifications import EventRow
 from textdesk.adapters.notification_files import NotificationFiles
-from textdesk.adapters.signed_urls import RecordLinkSigner
 from textdesk.domain.records import Record
 from textdesk.domain.templating import TemplateTooCostly, compile_template
 from textdesk.ports import Clock
 from textdesk.services.notifications import Draft, Report, context, deliver, render_body
+from textdesk.services.records import RecordViews
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +82,14 @@ class Notifier:
         db: AsyncEngine,
         clock: Clock,
         files: NotificationFiles,
-        links: RecordLinkSigner,
+        views: RecordViews,
         on_enqueued: Callable[[], None] = lambda: None,
         batch_size: int = 200,
     ) -> None:
         self._db = db
         self._clock = clock
         self._files = files
-        self._links = links
+        self._views = views
         self._on_enqueued = on_enqueued
         self._batch = batch_size
 
@@ -126,7 +126,7 @@ class Notifier:
                 continue
             ctx = context(
                 record=record,
-                links=self._links,
+                views=self._views,
                 event={"kind": event.kind, **event.data},
                 user=found.get(user_id),
             )
@@ -174,7 +174,7 @@ async def send(
     request: Request,
     *,
     files: NotificationFiles,
-    links: RecordLinkSigner,
+    views: RecordViews,
     clock: Clock,
 ) -> Report:
     """Render and queue an API notification; subscription rules apply as for events."""
@@ -199,7 +199,7 @@ async def send(
         # An event template sent by hand reads its event.* from the request's params.
         ctx = context(
             record=record,
-            links=links,
+            views=views,
             event=request.params,
             params=request.params,
             user=found.get(user_id),

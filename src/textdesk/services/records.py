@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,9 +13,20 @@ from textdesk.adapters.signed_urls import RecordLinkSigner
 from textdesk.domain.records import Record
 
 
-def record_view(record: Record, links: RecordLinkSigner) -> dict[str, Any]:
-    """The record as a dict, with the texter-facing link."""
-    return record.as_dict(url=links.url_for(record.number))
+@dataclass(frozen=True)
+class RecordViews:
+    """Records as texters, cards, templates and the record page show them.
+
+    One per desk (built at start): the record's signed link, and its dates in the
+    desk's timezone (``TEXTDESK_TIMEZONE``).
+    """
+
+    links: RecordLinkSigner
+    zone: tzinfo = UTC
+
+    def view(self, record: Record) -> dict[str, Any]:
+        """The record as a dict, with the texter-facing link and the desk's dates."""
+        return record.as_dict(url=self.links.url_for(record.number), zone=self.zone)
 
 
 async def open_records_of(

@@ -59,7 +59,7 @@ async def send_notification(
             conn,
             request,
             files=container.notification_files,
-            links=container.record_links,
+            views=container.record_views,
             clock=container.clock,
         )
     except notify.NotifyError as exc:

@@ -146,6 +146,6 @@ async def record_page(request: Request) -> Response:
     return templates.TemplateResponse(
         request,
         "record.html",
-        {"record": record.as_dict(), "photos": photos},
+        {"record": container.record_views.view(record), "photos": photos},
         headers={"Cache-Control": "no-store"},
     )

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.templating import Jinja2Templates
 
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.bootstrap import Container
+from textdesk.domain.dates import as_utc
 from textdesk.web.auth import csrf_token
 from textdesk.web.pages import TEMPLATES_DIR
 
@@ -20,12 +22,19 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _iso(value: datetime | None) -> str:
-    return value.astimezone(UTC).isoformat() if value else ""
+    """The exact moment for ``datetime=`` attributes: ISO 8601, UTC."""
+    return as_utc(value).isoformat() if value else ""
 
 
-def _clock(value: datetime | None) -> str:
-    """A fallback ``HH:MM`` (UTC) for browsers without JS; workspace.js shows local time."""
-    return value.astimezone(UTC).strftime("%H:%M") if value else ""
+@pass_context
+def _clock(context: Context, value: datetime | None) -> str:
+    """``HH:MM`` in the desk's timezone (``render`` puts it in the context as ``zone``).
+
+    The first paint, and what a browser without JS keeps; workspace.js then shows the
+    agent's own clock from the ``datetime=`` attribute.
+    """
+    zone: tzinfo = context.get("zone") or UTC
+    return as_utc(value).astimezone(zone).strftime("%H:%M") if value else ""
 
 
 def _duration(seconds: float) -> str:
@@ -64,7 +73,12 @@ def render(
     return templates.TemplateResponse(
         request,
         name,
-        {"agent": agent, "csrf_token": csrf_token(request), **context},
+        {
+            "agent": agent,
+            "csrf_token": csrf_token(request),
+            "zone": request.app.state.container.record_views.zone,
+            **context,
+        },
         status_code=status_code,
         headers={**NO_STORE, **(headers or {})},
     )
