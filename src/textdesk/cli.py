@@ -29,7 +29,7 @@ from textdesk.config import Settings
 from textdesk.domain.handoff import InvalidHours, hours_from_text
 from textdesk.install import mark_demo
 from textdesk.phones import InvalidPhone, to_e164
-from textdesk.services import agents, api_tokens, demo, numbers, users
+from textdesk.services import agents, api_tokens, demo, numbers, staff, users
 from textdesk.topic_files import TopicFileError, load_topics
 
 app = typer.Typer(
@@ -435,6 +435,55 @@ def agents_add(
     console.print(f"agent {agent_id} ({email}, {role}) created")
 
 
+@agents_app.command("list")
+def agents_list() -> None:
+    """Agents by name, with their queues and the presence they chose."""
+    table = Table("id", "name")
+    # Only names wrap: a piped list can be grepped for the address `agents remove`
+    # takes and for a queue's name.
+    for heading in ("email", "role", "capacity", "queues", "presence"):
+        table.add_column(heading, no_wrap=True)
+    for a in _with_db(_settings(), lambda db: staff.list_agents(db=db)):
+        table.add_row(
+            str(a.id), a.name, a.email, a.role, str(a.capacity), ", ".join(a.queues), a.presence
+        )
+    console.print(table)
+
+
+@agents_app.command("remove")
+def agents_remove(
+    email: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Remove a Workspace account; refused while a chat is theirs; asks first."""
+    settings = _settings()
+    try:
+        agent = _with_db(settings, lambda db: staff.find_agent(db=db, email=email))
+        held = _with_db(settings, lambda db: staff.agent_footprint(db=db, agent=agent))
+        if held.open_chats:
+            raise staff.StillInUse(agent.email, held.open_chats)
+    except agents.AgentError as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"Removing {agent.name} ({agent.email}, {agent.role}) signs them out everywhere, "
+        f"takes them out of {held.queues} queue(s) and frees the email; they can no longer "
+        "sign in or be offered chats.\n"
+        f"Kept, under their name: {held.handoffs} chat(s) they handled and "
+        f"{held.lines} transcript line(s) they wrote.",
+        soft_wrap=True,
+    )
+    if not yes and not typer.confirm("Remove this agent?", default=False):
+        console.print("nothing removed")
+        raise typer.Exit(1)
+    try:
+        _with_db(settings, lambda db: staff.remove_agent(db=db, clock=SystemClock(), agent=agent))
+    except agents.AgentError as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(f"agent {agent.id} ({agent.email}) removed")
+
+
 @queues_app.command("add")
 def queues_add(
     name: str,
@@ -494,3 +543,37 @@ def queues_list() -> None:
     for row in _with_db(settings, work):
         table.add_row(*row)
     console.print(table)
+
+
+@queues_app.command("remove")
+def queues_remove(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Remove a queue; refused while chats are in it or it is the default; asks first."""
+    settings = _settings()
+    try:
+        queue = _with_db(settings, lambda db: staff.find_queue(db=db, name=name))
+        held = _with_db(settings, lambda db: staff.queue_footprint(db=db, queue=queue))
+        if held.open_chats:
+            raise staff.StillInUse(f"queue {queue.name}", held.open_chats)
+        staff.refuse_default(queue)
+    except agents.AgentError as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"Removing queue {queue.name} closes it to new chats (topics and transfers that "
+        f"name it use the default queue instead) and frees its name.\n"
+        f"Kept: {held.handoffs} ended chat(s) stay in it, readable as before by its "
+        f"{held.members} agent(s) and by admins.",
+        soft_wrap=True,
+    )
+    if not yes and not typer.confirm("Remove this queue?", default=False):
+        console.print("nothing removed")
+        raise typer.Exit(1)
+    try:
+        _with_db(settings, lambda db: staff.remove_queue(db=db, clock=SystemClock(), queue=queue))
+    except agents.AgentError as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(f"queue {queue.name} removed")

@@ -40,6 +40,13 @@ class QueueRow:
     hours: dict[str, list[str]] | None
 
 
+# Removed agents and queues stay as rows for history (adapters/db/staff.py); nothing
+# here finds them, so nobody signs in as a removed agent, is offered a chat in a
+# removed queue, or is listed.
+_present = agents.c.removed_at.is_(None)
+_open = queues.c.removed_at.is_(None)
+
+
 def _agent(r: Any) -> AgentRow:
     return AgentRow(
         r.id,
@@ -59,17 +66,20 @@ def _queue(r: Any) -> QueueRow:
 
 
 async def agent_by_email(conn: AsyncConnection, email: str) -> AgentRow | None:
-    row = (await conn.execute(select(agents).where(agents.c.email == email.lower()))).first()
+    row = (
+        await conn.execute(select(agents).where(agents.c.email == email.lower(), _present))
+    ).first()
     return _agent(row) if row else None
 
 
 async def agent_by_id(conn: AsyncConnection, agent_id: int) -> AgentRow | None:
-    row = (await conn.execute(select(agents).where(agents.c.id == agent_id))).first()
+    row = (await conn.execute(select(agents).where(agents.c.id == agent_id, _present))).first()
     return _agent(row) if row else None
 
 
 async def list_agents(conn: AsyncConnection) -> list[AgentRow]:
-    return [_agent(r) for r in await conn.execute(select(agents).order_by(agents.c.name))]
+    rows = await conn.execute(select(agents).where(_present).order_by(agents.c.name))
+    return [_agent(r) for r in rows]
 
 
 async def insert_agent(
@@ -127,22 +137,23 @@ async def sign_out(conn: AsyncConnection, agent_id: int) -> None:
 
 
 async def list_queues(conn: AsyncConnection) -> list[QueueRow]:
-    return [_queue(r) for r in await conn.execute(select(queues).order_by(queues.c.name))]
+    rows = await conn.execute(select(queues).where(_open).order_by(queues.c.name))
+    return [_queue(r) for r in rows]
 
 
 async def queue_by_name(conn: AsyncConnection, name: str) -> QueueRow | None:
-    row = (await conn.execute(select(queues).where(queues.c.name == name))).first()
+    row = (await conn.execute(select(queues).where(queues.c.name == name, _open))).first()
     return _queue(row) if row else None
 
 
 async def queue_by_id(conn: AsyncConnection, queue_id: int) -> QueueRow | None:
-    row = (await conn.execute(select(queues).where(queues.c.id == queue_id))).first()
+    row = (await conn.execute(select(queues).where(queues.c.id == queue_id, _open))).first()
     return _queue(row) if row else None
 
 
 async def default_queue(conn: AsyncConnection) -> QueueRow | None:
     """Where transfers without a queue go (and agents added without one)."""
-    row = (await conn.execute(select(queues).where(queues.c.is_default).limit(1))).first()
+    row = (await conn.execute(select(queues).where(queues.c.is_default, _open).limit(1))).first()
     return _queue(row) if row else None
 
 
@@ -226,7 +237,7 @@ async def loads(conn: AsyncConnection, queue_id: int, *, seen_since: datetime) -
             .outerjoin(active, active.c.agent_id == agents.c.id)
             .outerjoin(offered, offered.c.offered_to == agents.c.id)
         )
-        .where(queue_members.c.queue_id == queue_id)
+        .where(queue_members.c.queue_id == queue_id, _present)
     )
     return [
         AgentLoad(

@@ -340,6 +340,9 @@ agents = Table(
     # The heartbeat: refreshed while a live Workspace stream of theirs is open, in any
     # process; assignment offers chats only to agents seen within the grace period.
     Column("last_seen_at", UtcDateTime, nullable=True),
+    # Set by `agents remove`: the row stays so the hand-offs and transcript lines the
+    # agent handled keep their name; nothing signs in as it or offers chats to it.
+    Column("removed_at", UtcDateTime, nullable=True),
 )
 
 queues = Table(
@@ -352,6 +355,8 @@ queues = Table(
     # {"mon": ["09:00", "17:00"], ...}; null means always open.
     Column("hours", Json, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # Set by `queues remove`: ended hand-offs keep the queue they were in.
+    Column("removed_at", UtcDateTime, nullable=True),
 )
 
 queue_members = Table(
