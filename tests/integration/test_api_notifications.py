@@ -181,6 +181,15 @@ async def test_a_template_that_loops_too_much_is_refused_while_the_server_answer
     assert await desk.scalar("SELECT count(*) FROM notifications") == 0
 
 
+async def test_a_filter_given_the_wrong_type_is_not_a_500(
+    api: httpx.AsyncClient, desk: Desk, alice: int
+) -> None:
+    """``{{ 1|wordwrap(1) }}`` fails inside Jinja2; it renders to nothing, and is said so."""
+    sent = await api.post("/notifications", json={"user_id": alice, "body": "{{ 1|wordwrap(1) }}"})
+    assert sent.status_code < 500, sent.text
+    assert await desk.scalar("SELECT count(*) FROM outbox") == 0
+
+
 async def test_bad_requests_are_explained(api: httpx.AsyncClient, alice: int) -> None:
     """Unknown template or record, a broken body, or an ambiguous request: 422 / 404."""
     cases: list[dict[str, Any]] = [

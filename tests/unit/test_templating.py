@@ -69,3 +69,8 @@ def test_sandbox_blocks_unsafe_access() -> None:
     context = {"vars": {"items": [1]}}
     assert render("{{ vars['items'].append(2) }}", context) == ""
     assert context["vars"]["items"] == [1]
+
+
+def test_a_filter_given_the_wrong_type_renders_empty() -> None:
+    """A designer's ``{{ 1|wordwrap(1) }}`` is a typo like any other: empty, not a crash."""
+    assert render("{{ 1|wordwrap(1) }}", {}) == ""

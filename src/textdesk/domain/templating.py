@@ -60,7 +60,16 @@ _ENV = BoundedEnvironment(
 )
 # A designer's typo in a template must not take a conversation down: rendering
 # failures (type errors between undefined values, sandbox refusals...) become "".
-_RUNTIME_ERRORS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError)
+# AttributeError too: a filter given the wrong type (``{{ 1|wordwrap(1) }}``) fails
+# inside Jinja2 with one.
+_RUNTIME_ERRORS = (
+    TemplateError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    LookupError,
+    AttributeError,
+)
 
 
 def expand_shorthand(source: str) -> str:
