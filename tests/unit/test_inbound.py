@@ -52,9 +52,6 @@ def test_empty_body_is_fine() -> None:
         ([*BASE, ("SmsMessageSid", "")], "disagree"),
         ([*BASE, ("MessageSid", "MM" + "a" * 32)], "disagree"),
         (BASE[:2], "From and To"),
-        ([*BASE, ("NumMedia", "x")], "NumMedia"),
-        ([*BASE, ("NumMedia", "11")], "NumMedia"),
-        ([*BASE, ("NumMedia", "1")], "MediaUrl0"),
     ],
 )
 def test_malformed_forms_are_refused_with_a_reason(form: list[tuple[str, str]], why: str) -> None:
@@ -141,3 +138,24 @@ def test_status_callbacks_keep_only_what_twilio_could_mean(
     """An unknown status reads as None; an error code that is no 9-digit number, as none."""
     report = parse_status([("MessageSid", SID), ("MessageStatus", status), ("ErrorCode", code)])
     assert (report.status, report.error_code) == expected
+
+
+@pytest.mark.parametrize(
+    ("media_fields", "kept"),
+    [
+        ([("NumMedia", "x"), ("MediaUrl0", "https://api.twilio.com/m/0")], 1),
+        ([("NumMedia", "\u00b2")], 0),
+        ([("NumMedia", str(2**70)), ("MediaUrl1", "https://api.twilio.com/m/1")], 1),
+        ([("NumMedia", "11")], 0),
+        ([("NumMedia", "1")], 0),
+        ([("NumMedia", "2"), ("MediaUrl1", "https://api.twilio.com/m/1")], 1),
+    ],
+)
+def test_media_fields_that_do_not_add_up_still_keep_the_text(
+    media_fields: list[tuple[str, str]], kept: int
+) -> None:
+    """An odd NumMedia or a missing MediaUrlN is no reason to lose a signed text."""
+    sms = parse_inbound([*BASE, ("Body", "hi there"), *media_fields])
+    assert sms.body == "hi there"
+    assert len(sms.media) == kept
+    assert sms.raw is not None  # the form as posted is kept

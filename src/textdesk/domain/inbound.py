@@ -110,18 +110,18 @@ def parse_inbound(items: Sequence[tuple[str, str]]) -> InboundSms:
         raise MalformedWebhook("From and To are required")
     if len(from_phone) > MAX_ADDRESS or len(to_phone) > MAX_ADDRESS:
         from_phone, to_phone, altered = from_phone[:MAX_ADDRESS], to_phone[:MAX_ADDRESS], True
-    try:
-        num_media = int(params.get("NumMedia", "0") or "0")
-    except ValueError as exc:
-        raise MalformedWebhook("NumMedia is not a number") from exc
-    if not 0 <= num_media <= MAX_MEDIA:
-        raise MalformedWebhook(f"NumMedia must be between 0 and {MAX_MEDIA}")
+    # A signed text is kept even when its media fields do not add up (Twilio does not
+    # retry, so a 400 would lose it): an unusable NumMedia means "look at every
+    # MediaUrlN", a missing MediaUrlN is skipped, and the form as posted is kept raw.
+    declared = _declared_media(params.get("NumMedia", "0"))
     media: list[MediaRef] = []
-    for index in range(num_media):
+    for index in range(MAX_MEDIA if declared is None else declared):
         url = params.get(f"MediaUrl{index}")
-        if not url:
-            raise MalformedWebhook(f"MediaUrl{index} is missing")
-        media.append(MediaRef(url=url, content_type=params.get(f"MediaContentType{index}", "")))
+        if url:
+            ctype = params.get(f"MediaContentType{index}", "")
+            media.append(MediaRef(url=url, content_type=ctype))
+    if declared is None or len(media) != declared:
+        altered = True
     return InboundSms(
         message_sid=sid,
         from_phone=from_phone,
@@ -131,6 +131,15 @@ def parse_inbound(items: Sequence[tuple[str, str]]) -> InboundSms:
         params=params,
         raw=urlencode(items) if altered or len(params) != len(items) else None,
     )
+
+
+def _declared_media(value: str) -> int | None:
+    """NumMedia as Twilio sends it (0 to MAX_MEDIA), or None when it is anything else."""
+    if value == "":
+        return 0
+    if value.isascii() and value.isdigit() and int(value) <= MAX_MEDIA:
+        return int(value)
+    return None
 
 
 def parse_status(items: Sequence[tuple[str, str]]) -> StatusReport:
