@@ -16,6 +16,7 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.db import agents as agent_store
@@ -97,7 +98,17 @@ def _with_db(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) ->
         finally:
             await db.dispose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except (OperationalError, ProgrammingError) as exc:
+        # The usual first-run slip: a command before `migrate`. Say so, not a traceback.
+        if "no such table" not in str(exc) and "does not exist" not in str(exc):
+            raise
+        console.print(
+            "[red]The database has no textdesk tables yet:[/red] run `textdesk migrate` "
+            "first (make run does it for you)."
+        )
+        raise typer.Exit(2) from exc
 
 
 def _logging(settings: Settings) -> None:

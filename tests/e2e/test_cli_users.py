@@ -46,3 +46,11 @@ def test_removing_an_account_says_what_goes_and_asks_first(tmp_path: Path) -> No
     missing = _textdesk(tmp_path, "users", "remove", "+15551230001", "--yes")
     assert missing.returncode == 1
     assert "no account has the number +15551230001" in missing.stdout
+
+
+def test_a_command_before_migrate_says_to_migrate(tmp_path: Path) -> None:
+    """`numbers list` in a folder never migrated: one clear line, exit 2, no traceback."""
+    done = _textdesk(tmp_path, "numbers", "list")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "run `textdesk migrate` first" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
