@@ -15,9 +15,7 @@ presence is left as they set it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.db import agents as agent_store
 from textdesk.ports import Clock
+from textdesk.worker import Loop
 
-log = logging.getLogger(__name__)
 # Beats come at most this far apart: with the default grace of 45 s, an agent is
 # lost only after three beats in a row went missing, never through one slow write.
 MAX_BEAT_SECONDS = 15.0
@@ -41,7 +39,7 @@ class Heartbeat:
         self._clock = clock
         self.every = min(MAX_BEAT_SECONDS, grace.total_seconds() / 3)
         self._open: Counter[int] = Counter()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("heartbeat", self._beat_all, idle=self.every)
 
     @contextlib.contextmanager
     def connected(self, agent_id: int) -> Iterator[None]:
@@ -67,20 +65,13 @@ class Heartbeat:
             await agent_store.mark_seen(conn, ids, self._clock.now())
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="heartbeat")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every)
-            try:
-                await self.beat()
-            except Exception:
-                # The next beat tries again; the grace covers a couple of misses.
-                log.exception("recording the agents' live connections failed")
+    async def _beat_all(self) -> int:
+        # The loop logs a failed beat and tries again after ``every``: the grace covers
+        # a couple of misses. Nothing to do again at once, so always "no work left".
+        await self.beat()
+        return 0
