@@ -90,6 +90,13 @@ def _refuse_without_transport(settings: Settings) -> None:
         raise typer.Exit(2)
 
 
+def _confirm_removal(question: str, *, yes: bool) -> None:
+    """Ask before a removal (``--yes`` skips it); a no, or no terminal, removes nothing."""
+    if not yes and not typer.confirm(question, default=False):
+        console.print("nothing removed")
+        raise typer.Exit(1)
+
+
 def _with_db(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     async def run() -> T:
         db = create_engine(settings.database_url)
@@ -327,9 +334,7 @@ def users_remove(
         f"Texts from {user.phone} are then a guest's.",
         soft_wrap=True,
     )
-    if not yes and not typer.confirm("Remove this account?", default=False):
-        console.print("nothing removed")
-        raise typer.Exit(1)
+    _confirm_removal("Remove this account?", yes=yes)
     _with_db(settings, lambda db: users.remove_user(db=db, user=user))
     console.print(f"account {user.id} removed")
 
@@ -484,9 +489,7 @@ def agents_remove(
         f"{held.lines} transcript line(s) they wrote.",
         soft_wrap=True,
     )
-    if not yes and not typer.confirm("Remove this agent?", default=False):
-        console.print("nothing removed")
-        raise typer.Exit(1)
+    _confirm_removal("Remove this agent?", yes=yes)
     try:
         _with_db(settings, lambda db: staff.remove_agent(db=db, clock=SystemClock(), agent=agent))
     except agents.AgentError as exc:
@@ -579,9 +582,7 @@ def queues_remove(
         f"{held.members} agent(s) and by admins.",
         soft_wrap=True,
     )
-    if not yes and not typer.confirm("Remove this queue?", default=False):
-        console.print("nothing removed")
-        raise typer.Exit(1)
+    _confirm_removal("Remove this queue?", yes=yes)
     try:
         _with_db(settings, lambda db: staff.remove_queue(db=db, clock=SystemClock(), queue=queue))
     except agents.AgentError as exc:
