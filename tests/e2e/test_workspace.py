@@ -14,10 +14,11 @@ from playwright.sync_api import Dialog, FilePayload, Page, expect
 from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
 from tests.integration.conftest import NUMBER, TEXTER, desk_settings
 from tests.integration.phone_helpers import tiny_png
-from tests.integration.workspace_helpers import PASSWORD, new_agent
+from tests.integration.workspace_helpers import PASSWORD, at_desk, new_agent
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine
 from textdesk.clock import SystemClock
+from textdesk.services.agents import set_presence
 from textdesk.services.numbers import add_number
 from textdesk.services.users import add_user
 from textdesk.testing import FakeTwilio, SentMessage, bind_free_port, serve_app
@@ -211,3 +212,51 @@ def test_an_admin_turns_a_texters_notifications_on_with_a_reason(
     expect(page.locator(".panel.subscription .badge.sub-on")).to_have_text("On")
     expect(page.locator(".panel.subscription")).to_contain_text("by Sam Admin")
     expect(page.locator(".panel.subscription")).to_contain_text("asked at the front desk")
+
+
+async def _away_colleague(database_url: str, name: str) -> int:
+    db = create_engine(database_url)
+    try:
+        return await new_agent(db, name, available=False)
+    finally:
+        await db.dispose()
+
+
+async def _colleague_comes_in(database_url: str, agent_id: int) -> None:
+    """Lee sets himself available in his own Workspace (another tab, another process)."""
+    db = create_engine(database_url)
+    try:
+        await set_presence(db=db, agent_id=agent_id, presence="available")
+        await at_desk(db, agent_id)
+    finally:
+        await db.dispose()
+
+
+def test_the_transfer_list_shows_a_colleague_who_came_in_after_the_page_loaded(
+    world: World,
+    sqlite_url: str,
+    page: Page,  # noqa: F811
+) -> None:
+    """Lee is offline when Dana opens the chat; once he is available, her list says so."""
+    lee = _run(_away_colleague(sqlite_url, "Lee Colleague"))
+    page.goto(f"{world.url}/workspace")
+    page.fill("#email", "dana@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#live-status")).to_have_text("live")
+    world.text("hi")
+    world.text("agent")
+    page.locator("#inbox .waiting .item", has_text="Alice Example").locator("a").click()
+    page.click("button.accept")
+    expect(page.locator("#reply-body")).to_be_visible()
+
+    lee_option = page.locator("#transfer-target option", has_text="Lee Colleague")
+    page.click("details.transfer summary")
+    expect(lee_option).to_have_text("Lee Colleague (offline)")
+    page.click("details.transfer summary")  # closed again while Lee comes in
+    _run(_colleague_comes_in(sqlite_url, lee))
+    page.click("details.transfer summary")
+    expect(lee_option).to_have_text("Lee Colleague (available)")
+    page.select_option("#transfer-target", f"agent:{lee}")
+    page.click("details.transfer button[type=submit]")
+    assert "passing you to a colleague" in world.received(4)[-1].body

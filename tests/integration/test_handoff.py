@@ -190,6 +190,81 @@ async def test_an_offer_not_accepted_goes_to_the_next_agent(desk: Desk) -> None:
     ]
 
 
+async def _lapse(desk: Desk, handoff_id: int) -> None:
+    """Make the offer look older than the offer time instead of waiting for it."""
+    past = SystemClock().now() - timedelta(minutes=5)
+    async with desk.db.begin() as conn:
+        await conn.execute(
+            update(handoffs).where(handoffs.c.id == handoff_id).values(offered_at=past)
+        )
+    desk.container.loops[2].wake()
+
+
+async def _transfer_to(desk: Desk, sender: int, colleague: int) -> Any:
+    """The sender accepts the texter's chat and transfers it to a colleague."""
+    first = await _offered(desk)
+    cid = first.conversation_id  # type: ignore[attr-defined]
+    clock = SystemClock()
+    async with desk.db.begin() as conn:
+        agent = await agent_store.agent_by_id(conn, sender)
+        assert agent is not None
+        assert first.offered_to == sender  # type: ignore[attr-defined]
+        await desk.container.desk.accept(conn, agent, cid, clock.now())
+        await desk.container.desk.transfer(
+            conn, agent, cid, queue_id=None, to_agent_id=colleague, note="", now=clock.now()
+        )
+    return await _handoff(desk)
+
+
+async def test_an_unaccepted_transfer_goes_to_the_queue_not_back_to_its_sender(
+    desk: Desk,
+) -> None:
+    """Dana transfers her chat to Lee, who lets the offer lapse: Kim is offered it."""
+    dana = await _agent(desk, "Dana")
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    await phone.say("agent")
+    lee = await _agent(desk, "Lee")
+    kim = await _agent(desk, "Kim")
+    handed = await _transfer_to(desk, dana, lee)
+    assert (handed.status, handed.offered_to) == ("offered", lee)  # type: ignore[attr-defined]
+    await _lapse(desk, handed.id)  # type: ignore[attr-defined]
+
+    async def moved() -> object:
+        row = await _handoff(desk)
+        return row if row.offered_to not in (None, lee) else None  # type: ignore[union-attr]
+
+    again = await desk.eventually(moved, what="the lapsed transfer moving on")
+    assert again.offered_to == kim  # type: ignore[attr-defined]
+
+
+async def test_a_lapsed_transfer_waits_in_line_when_only_its_sender_is_free(
+    desk: Desk,
+) -> None:
+    """With nobody but the sender left, the chat waits in the queue for the next agent."""
+    dana = await _agent(desk, "Dana")
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    await phone.say("agent")
+    lee = await _agent(desk, "Lee")
+    handed = await _transfer_to(desk, dana, lee)
+    await _lapse(desk, handed.id)  # type: ignore[attr-defined]
+
+    async def back_in_line() -> object:
+        row = await _handoff(desk)
+        return row if row.status == "waiting" else None  # type: ignore[union-attr]
+
+    waiting = await desk.eventually(back_in_line, what="the lapsed transfer back in line")
+    assert waiting.offered_to is None  # type: ignore[attr-defined]
+    await asyncio.sleep(1.5)  # the assigner passes every second: it must not offer it to Dana
+    still = await _handoff(desk)
+    assert (still.status, still.offered_to) == ("waiting", None)  # type: ignore[attr-defined]
+    # A colleague who comes in later is offered it.
+    kim = await _agent(desk, "Kim")
+    desk.container.loops[2].wake()
+    assert (await _offered(desk)).offered_to == kim  # type: ignore[attr-defined]
+
+
 async def test_an_agent_outside_the_queue_cannot_act(desk: Desk) -> None:
     """Agents act only on conversations of their queues."""
     await add_queue(db=desk.db, clock=SystemClock(), name="Service desk", is_default=True)

@@ -88,6 +88,7 @@ async def test_nothing_is_reachable_signed_out(desk: Desk, browsers: list[AgentB
     for fragment in (
         "/workspace/inbox",
         f"/workspace/conversations/{cid}/live",
+        f"/workspace/conversations/{cid}/transfer-targets",
         "/workspace/events",
         "/workspace/sms-cost?body=hi",
     ):
@@ -193,7 +194,9 @@ async def test_agents_see_only_their_queues_and_admins_see_all(
         await sam_events.wait_for(lambda e: e["conversation_id"] == cid)
 
         assert (await lee.http.get(f"/workspace/conversations/{cid}")).status_code == 404
-        assert (await lee.http.get(f"/workspace/conversations/{cid}/live")).status_code == 404
+        for part in ("live", "transfer-targets"):
+            answer = await lee.http.get(f"/workspace/conversations/{cid}/{part}")
+            assert answer.status_code == 404, part
         for action in ("accept", "reply", "end", "transfer"):
             answer = await lee.act(
                 f"/workspace/conversations/{cid}/{action}",

@@ -342,12 +342,14 @@ class Desk:
             if queue is None:
                 raise Invalid("no such queue")
             target_queue = queue.id
+        # The sender counts as having declined it: should nobody accept in time, the
+        # assigner offers it to someone else in the queue, not back to the sender.
         values: dict[str, Any] = {
             "queue_id": target_queue,
             "status": "waiting",
             "agent_id": None,
             "offered_to": None,
-            "declined": [],
+            "declined": [agent.id],
             "note": note.strip() or None,
         }
         target_name = None

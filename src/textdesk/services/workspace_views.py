@@ -210,4 +210,6 @@ async def transfer_targets(
 
 def _presence(agent: AgentRow, seen_since: datetime) -> str:
     connected = agent.last_seen_at is not None and agent.last_seen_at >= seen_since
-    return agent.presence if connected else f"{agent.presence}, not connected"
+    if connected or agent.presence == "offline":  # "offline, not connected" says it twice
+        return agent.presence
+    return f"{agent.presence}, not connected"

@@ -127,6 +127,19 @@ async def _live(request: Request, container: Container, agent: AgentRow, cid: in
     return render(request, "workspace/_live.html", context, agent=agent)
 
 
+@router.get("/{cid}/transfer-targets")
+async def transfer_targets(
+    request: Request, container: ContainerDep, agent: ApiAgent, cid: int
+) -> Response:
+    """The transfer list as it stands now (the page's copy is as old as the page)."""
+    async with container.db.connect() as conn:
+        if cid not in await views.visible_among(conn, agent, [cid]):
+            return refusal(NOT_FOUND, 404)
+        queues, colleagues = await _targets(container, conn, agent)
+    context = {"queues": queues, "colleagues": colleagues}
+    return render(request, "workspace/_transfer_targets.html", context, agent=agent)
+
+
 @router.get("/{cid}/live")
 async def live(request: Request, container: ContainerDep, agent: ApiAgent, cid: int) -> Response:
     """The transcript, with the header and side panel swapped out-of-band."""
