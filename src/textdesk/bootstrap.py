@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from redis.asyncio import Redis
@@ -136,6 +138,75 @@ def build(
     """Wire a container from settings; tests may swap the clock, converser or gateway."""
     clock = clock or SystemClock()
     db = create_engine(settings.database_url)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    http, api_http = _http_clients(settings)
+    bus: MemoryBus = RedisBus(redis) if redis is not None else MemoryBus()
+    records = _records(settings)
+    sending = _sending(settings, db=db, clock=clock, http=api_http, redis=redis, gateway=gateway)
+    notifications = _notifications(
+        settings, db=db, clock=clock, views=records.views, wake_sender=sending.loop.wake
+    )
+    # Topics load once, here: a broken topic folder stops the start with file:line.
+    engine = Engine(
+        load_topics(settings.topics_dir),
+        idle_close=timedelta(minutes=settings.idle_close_minutes),
+    )
+    reconcile_loop = _reconciling(
+        settings, db=db, clock=clock, gateway=sending.gateway, publish=bus.publish
+    )
+    live = _live_agents(
+        settings,
+        db=db,
+        clock=clock,
+        engine=engine,
+        views=records.views,
+        publish=bus.publish,
+        wake_sender=sending.loop.wake,
+    )
+    inbound = _inbound(
+        settings,
+        db=db,
+        clock=clock,
+        http=http,
+        converser=converser
+        or _virtual_agent(settings, engine=engine, views=records.views, files=notifications.files),
+        bus=bus,
+        wake_sender=sending.loop.wake,
+        wake_assigner=live.loop.wake,
+    )
+    return Container(
+        settings=settings,
+        db=db,
+        clock=clock,
+        http=http,
+        api_http=api_http,
+        committer=inbound.committer,
+        numbers=NumberDirectory(db),
+        signer=sending.signer,
+        record_links=records.links,
+        record_views=records.views,
+        gateway=sending.gateway,
+        fetcher=inbound.fetcher,
+        processor=inbound.processor,
+        dispatcher=sending.dispatcher,
+        notification_files=notifications.files,
+        loops=[inbound.loop, sending.loop, live.loop, notifications.loop, reconcile_loop],
+        redis=redis,
+        engine=engine,
+        bus=bus,
+        desk=live.desk,
+        # Sign-in tallies are shared by every process: in Redis, or else the database.
+        authenticator=Authenticator(
+            db, RedisTallies(redis, clock) if redis is not None else DatabaseTallies(db, clock)
+        ),
+        heartbeat=Heartbeat(
+            db=db, clock=clock, grace=timedelta(seconds=settings.presence_grace_seconds)
+        ),
+    )
+
+
+def _http_clients(settings: Settings) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
+    """The client for media downloads, and the one for Twilio's REST API."""
     # httpcore's pool checks every connection for every request it places, so a big
     # pool costs CPU quadratically under a burst; 20 is far above the per-number rate.
     http = httpx.AsyncClient(
@@ -151,37 +222,55 @@ def build(
         if proxied(settings.api_url)
         else LeanTransport(max_connections=20, ssl_context=httpx.create_ssl_context()),
     )
-    committer = GroupCommitter(db)
+    return http, api_http
+
+
+@dataclass(frozen=True)
+class _Records:
+    links: RecordLinkSigner
+    views: RecordViews
+
+
+def _records(settings: Settings) -> _Records:
+    links = RecordLinkSigner(secret_key=settings.secret_key, public_url=settings.public_url)
+    # How every texted card, template, topic and record page shows a record.
+    return _Records(links, RecordViews(links, settings.zone))
+
+
+@dataclass(frozen=True)
+class _Sending:
+    gateway: SmsGateway
+    signer: MediaUrlSigner
+    dispatcher: Dispatcher
+    loop: Loop
+
+
+def _sending(
+    settings: Settings,
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    http: httpx.AsyncClient,
+    redis: Redis | None,
+    gateway: SmsGateway | None,
+) -> _Sending:
+    """The outbox's dispatcher, its gateway and its loop."""
     signer = MediaUrlSigner(
         secret_key=settings.secret_key,
         public_url=settings.public_url,
         ttl_seconds=settings.media_url_ttl_seconds,
     )
     gateway = gateway or TwilioRestGateway(
-        api_http,
+        http,
         api_url=settings.api_url,
         account_sid=settings.account_sid,
         auth_token=settings.auth_token,
     )
-    api_origin, api_prefix = media_url.api_origin(settings.api_url)
-    fetcher = TwilioMediaFetcher(
-        http,
-        account_sid=settings.account_sid,
-        auth_token=settings.auth_token,
-        allowed_origins=settings.allowed_media_origins,
-        api_origin=api_origin,
-        api_prefix=api_prefix,
-        max_bytes=settings.media_max_bytes,
-    )
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     pacer: Pacer = (
         RedisPacer(redis, settings.send_rate_per_number)
         if redis is not None
         else LocalPacer(settings.send_rate_per_number)
     )
-    # Notifications (issue 5): a broken replies.yaml stops the start, like a bad topic.
-    notification_files = NotificationFiles(settings.notification_templates_dir)
-    notification_files.wording()
     dispatcher = Dispatcher(
         db=db,
         gateway=gateway,
@@ -199,45 +288,71 @@ def build(
         # enough that a crashed process's texts are not held up for long.
         lease=timedelta(seconds=2 * settings.send_timeout_seconds + 5),
     )
-    dispatch_loop = Loop("dispatcher", dispatcher.run_once, idle=0.5)
-    record_links = RecordLinkSigner(secret_key=settings.secret_key, public_url=settings.public_url)
-    # How every texted card, template, topic and record page shows a record.
-    record_views = RecordViews(record_links, settings.zone)
-    notifier = Notifier(
-        db=db,
-        clock=clock,
-        files=notification_files,
-        views=record_views,
-        on_enqueued=dispatch_loop.wake,
-    )
-    # Polled: record events come from API requests, topics and agents in any process.
-    notify_loop = Loop("notifier", notifier.run_once, idle=0.5)
-    # Topics load once, here: a broken topic folder stops the start with file:line.
-    engine = Engine(
-        load_topics(settings.topics_dir),
-        idle_close=timedelta(minutes=settings.idle_close_minutes),
-    )
-    if converser is None:
-        effects = EffectRunner(
-            views=record_views,
-            handoff=LiveAgents(grace=timedelta(seconds=settings.presence_grace_seconds)),
-            max_media_bytes=settings.media_max_bytes,
-            max_media_pixels=settings.media_max_pixels,
-        )
-        converser = VirtualAgent(engine, effects, SubscriptionCommands(notification_files))
-    bus: MemoryBus = RedisBus(redis) if redis is not None else MemoryBus()
+    return _Sending(gateway, signer, dispatcher, Loop("dispatcher", dispatcher.run_once, idle=0.5))
+
+
+def _reconciling(
+    settings: Settings,
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    gateway: SmsGateway,
+    publish: Callable[[dict[str, Any]], Awaitable[None]],
+) -> Loop:
+    """Asks Twilio about sent texts whose status never arrived."""
     reconciler = Reconciler(
         db=db,
         gateway=gateway,
         clock=clock,
         after=timedelta(seconds=settings.reconcile_after_seconds),
         rate=settings.reconcile_rate,
-        publish=bus.publish,
+        publish=publish,
     )
-    reconcile_loop = Loop("reconciler", reconciler.run_once, idle=1.0)
+    return Loop("reconciler", reconciler.run_once, idle=1.0)
+
+
+@dataclass(frozen=True)
+class _Notifications:
+    files: NotificationFiles
+    loop: Loop
+
+
+def _notifications(
+    settings: Settings,
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    views: RecordViews,
+    wake_sender: Callable[[], None],
+) -> _Notifications:
+    # A broken replies.yaml stops the start, like a bad topic.
+    files = NotificationFiles(settings.notification_templates_dir)
+    files.wording()
+    notifier = Notifier(db=db, clock=clock, files=files, views=views, on_enqueued=wake_sender)
+    # Polled: record events come from API requests, topics and agents in any process.
+    return _Notifications(files, Loop("notifier", notifier.run_once, idle=0.5))
+
+
+@dataclass(frozen=True)
+class _LiveAgents:
+    desk: Desk
+    loop: Loop
+
+
+def _live_agents(
+    settings: Settings,
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    engine: Engine,
+    views: RecordViews,
+    publish: Callable[[dict[str, Any]], Awaitable[None]],
+    wake_sender: Callable[[], None],
+) -> _LiveAgents:
+    """The agents' desk, and the assigner that offers, reminds and closes chats."""
     desk = Desk(
         engine=engine,
-        record_views=record_views,
+        record_views=views,
         max_image_bytes=settings.media_max_bytes,
         max_image_pixels=settings.media_max_pixels,
     )
@@ -251,13 +366,57 @@ def build(
             idle_close=timedelta(minutes=settings.agent_idle_close_minutes),
             presence_grace=timedelta(seconds=settings.presence_grace_seconds),
         ),
-        publish=bus.publish,
-        on_enqueued=dispatch_loop.wake,
+        publish=publish,
+        on_enqueued=wake_sender,
     )
-    assign_loop = Loop("assigner", assigner.run_once, idle=1.0)
+    return _LiveAgents(desk, Loop("assigner", assigner.run_once, idle=1.0))
+
+
+def _virtual_agent(
+    settings: Settings, *, engine: Engine, views: RecordViews, files: NotificationFiles
+) -> Converser:
+    effects = EffectRunner(
+        views=views,
+        handoff=LiveAgents(grace=timedelta(seconds=settings.presence_grace_seconds)),
+        max_media_bytes=settings.media_max_bytes,
+        max_media_pixels=settings.media_max_pixels,
+    )
+    return VirtualAgent(engine, effects, SubscriptionCommands(files))
+
+
+@dataclass(frozen=True)
+class _Inbound:
+    committer: GroupCommitter
+    fetcher: MediaFetcher
+    processor: InboxProcessor
+    loop: Loop
+
+
+def _inbound(
+    settings: Settings,
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    http: httpx.AsyncClient,
+    converser: Converser,
+    bus: MemoryBus,
+    wake_sender: Callable[[], None],
+    wake_assigner: Callable[[], None],
+) -> _Inbound:
+    """The webhook's writer (the group committer) and the inbox's processor and loop."""
+    api_origin, api_prefix = media_url.api_origin(settings.api_url)
+    fetcher = TwilioMediaFetcher(
+        http,
+        account_sid=settings.account_sid,
+        auth_token=settings.auth_token,
+        allowed_origins=settings.allowed_media_origins,
+        api_origin=api_origin,
+        api_prefix=api_prefix,
+        max_bytes=settings.media_max_bytes,
+    )
 
     def processed(conversation_ids: set[int]) -> None:
-        assign_loop.wake()
+        wake_assigner()
         for conversation_id in conversation_ids:
             bus.publish_nowait({"type": "conversation", "conversation_id": conversation_id})
 
@@ -270,40 +429,13 @@ def build(
         fetcher=fetcher,
         clock=clock,
         max_pixels=settings.media_max_pixels,
-        on_enqueued=dispatch_loop.wake,
+        on_enqueued=wake_sender,
         on_processed=processed,
         on_deferred=wake_inbox_loop,
     )
     process_loop = Loop("inbox", processor.run_once, idle=1.0)
+    committer = GroupCommitter(db)
     receive.register_writers(committer, processor)
     if not settings.inline_processing:
         committer.on_commit(lambda kinds: process_loop.wake() if receive.INBOX in kinds else None)
-    return Container(
-        settings=settings,
-        db=db,
-        clock=clock,
-        http=http,
-        api_http=api_http,
-        committer=committer,
-        numbers=NumberDirectory(db),
-        signer=signer,
-        record_links=record_links,
-        record_views=record_views,
-        gateway=gateway,
-        fetcher=fetcher,
-        processor=processor,
-        dispatcher=dispatcher,
-        notification_files=notification_files,
-        loops=[process_loop, dispatch_loop, assign_loop, notify_loop, reconcile_loop],
-        redis=redis,
-        engine=engine,
-        bus=bus,
-        desk=desk,
-        # Sign-in tallies are shared by every process: in Redis, or else the database.
-        authenticator=Authenticator(
-            db, RedisTallies(redis, clock) if redis is not None else DatabaseTallies(db, clock)
-        ),
-        heartbeat=Heartbeat(
-            db=db, clock=clock, grace=timedelta(seconds=settings.presence_grace_seconds)
-        ),
-    )
+    return _Inbound(committer, fetcher, processor, process_loop)
