@@ -14,8 +14,9 @@ import httpx
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
-from faults.ledger import FINAL_STATUSES, Accepted, InboxRow, OutboxRow
+from faults.ledger import Accepted, InboxRow, OutboxRow
 from textdesk.adapters.db.tables import inbox, outbox
+from textdesk.domain.delivery import FINAL_STATUSES
 
 # Outbox statuses that mean "not yet handed to Twilio".
 UNSENT = ("pending", "claimed", "in_doubt")

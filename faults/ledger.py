@@ -18,8 +18,8 @@ from collections import Counter
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 
-# Statuses after which Twilio posts no further callback for a message.
-FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "canceled", "read"})
+from textdesk.domain.delivery import FINAL_STATUSES
+
 # How textdesk marks a text it keeps but will not answer on purpose (a sender that
 # cannot be texted back): a decision, not a loss.
 DELIBERATELY_UNANSWERED = "not answered:"

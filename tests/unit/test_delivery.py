@@ -14,6 +14,7 @@ from textdesk.domain.delivery import (
     describe_error,
     gave_up_reason,
     gives_up,
+    is_opt_out,
     moves_forward,
     next_status_check,
 )
@@ -39,6 +40,13 @@ from textdesk.domain.delivery import (
 def test_classify(result: SendResult, outcome: Outcome) -> None:
     """Server errors, timeouts and throttling are retried; invalid numbers are not."""
     assert classify(result) is outcome
+
+
+def test_only_21610_counts_as_an_opt_out() -> None:
+    """A STOP refusal marks the number; other refusals, or none, do not."""
+    assert is_opt_out(21610)
+    assert not is_opt_out(21614)
+    assert not is_opt_out(None)
 
 
 def test_backoff_grows_and_is_capped() -> None:

@@ -22,33 +22,13 @@ STATUS_RANK: dict[str, int] = {
     "canceled": 6,
     "read": 7,
 }
+# Statuses after which Twilio posts no further callback for a message.
 FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "canceled", "read"})
 # What Twilio's status callbacks report (the others in STATUS_RANK are our own steps).
 CALLBACK_STATUSES = frozenset(STATUS_RANK) - {"pending", "claimed", "in_doubt"}
 
+# Twilio's answer for a recipient who texted STOP: a fact about the number, not a fault.
 OPTED_OUT = 21610
-# Codes that mean "this recipient cannot get texts from us": never retried.
-PERMANENT_CODES = frozenset(
-    {
-        21211,
-        21212,
-        21408,
-        21606,
-        21612,
-        21614,
-        21617,
-        21602,
-        21604,
-        21623,
-        21660,
-        30003,
-        30004,
-        30005,
-        30006,
-        30007,
-        OPTED_OUT,
-    }
-)
 # Codes worth another try later, even though they came with a 4xx: Twilio (or the
 # sender's queue) is busy, not the text wrong.
 RETRY_CODES = frozenset({20429, 21611, 30001})
@@ -60,7 +40,7 @@ ERROR_TEXT: dict[int, str] = {
     20429: "too many requests",
     21211: "invalid 'To' phone number",
     21602: "message body is required",
-    21610: "recipient opted out (texted STOP)",
+    OPTED_OUT: "recipient opted out (texted STOP)",
     21611: "sender's queue is full",
     21614: "'To' number cannot receive SMS",
     21617: "message body too long",
@@ -101,11 +81,23 @@ class LookupFailed(Exception):
     """Twilio could not say whether an earlier attempt was sent."""
 
 
+def is_opt_out(error_code: int | None) -> bool:
+    """True when Twilio's answer (to a send or in a status callback) means "opted out".
+
+    The number is then recorded as carrier-opted-out and nothing more is sent to it.
+    """
+    return error_code == OPTED_OUT
+
+
 def classify(result: SendResult) -> Outcome:
-    """Decide what to do after one send attempt."""
+    """Decide what to do after one send attempt.
+
+    Any refusal not named here (an invalid or unreachable number, a body Twilio will
+    not take) fails for good: retrying cannot change the answer.
+    """
     if result.http_status is not None and 200 <= result.http_status < 300 and result.sid:
         return Outcome.ACCEPTED
-    if result.error_code == OPTED_OUT:
+    if is_opt_out(result.error_code):
         return Outcome.OPTED_OUT
     if result.error_code in RETRY_CODES:
         return Outcome.RETRY

@@ -23,6 +23,7 @@ from textdesk.adapters.db import outbox
 from textdesk.adapters.db.outbox import OutboxRow
 from textdesk.adapters.signed_urls import MediaUrlSigner
 from textdesk.domain.delivery import (
+    OPTED_OUT,
     LookupFailed,
     Outcome,
     SendResult,
@@ -220,7 +221,7 @@ class Dispatcher:
             await outbox.mark_retry(conn, writes.retry, now)
             await outbox.mark_held(conn, writes.held, now)
             await outbox.mark_failed(conn, writes.failed, now)
-            await outbox.mark_opted_out(conn, writes.opted_out, now, "21610")
+            await outbox.mark_opted_out(conn, writes.opted_out, now, str(OPTED_OUT))
             await self._pauses.settle(conn, {row.from_phone for row, _ in results}, now)
 
     def _lookup_failed(
@@ -277,7 +278,7 @@ class Dispatcher:
             writes.retry.append((row.id, when, result.error_code, message))
         elif outcome is Outcome.OPTED_OUT:
             # Expected after STOP: not an error worth a stack of log lines.
-            log.info("send %s: %s has opted out (21610)", row.id, row.to_phone)
+            log.info("send %s: %s has opted out (%d)", row.id, row.to_phone, OPTED_OUT)
             writes.failed.append((row.id, result.error_code, message))
             writes.opted_out.append(row.to_phone)
         else:
