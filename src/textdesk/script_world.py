@@ -35,10 +35,9 @@ from textdesk.domain.records import (
     Record,
     belongs_to,
     changes,
+    new_record,
     number_for,
     parse_state,
-    parse_urgency,
-    priority_for,
 )
 
 __all__ = ["RECORD_URL", "WAIT_MINUTES", "ScriptWorld"]
@@ -81,25 +80,33 @@ class ScriptWorld:
         attachments: tuple[str, ...] = (),
     ) -> Record:
         """A record the texter opened; raises ``InvalidRecord`` for a bad state or urgency."""
-        level = parse_urgency(urgency)
+        new = new_record(
+            short_description=short_description,
+            description=description,
+            category=category or None,
+            urgency=urgency,
+            caller_id=self.texter.user_id,
+            caller_phone=self.texter.phone,
+            attachments=attachments,
+        )
         record_id = len(self.records) + 1
         record = Record(
             id=record_id,
             number=number_for(record_id),
-            short_description=(short_description.strip() or "(no description)")[:160],
-            description=description,
-            category=category or None,
+            short_description=new.short_description,
+            description=new.description,
+            category=new.category,
             state=parse_state(state),
-            urgency=level,
-            priority=priority_for(level),
-            caller_id=self.texter.user_id,
+            urgency=new.urgency,
+            priority=new.priority,
+            caller_id=new.caller_id,
             caller_name=self.texter.name,
-            caller_phone=self.texter.phone,
+            caller_phone=new.caller_phone,
             assigned_to=assigned_to,
             opened_at=self.now,
             updated_at=self.now,
             comments=tuple(Comment(self._author, body, self.now) for body in comments),
-            attachments=attachments,
+            attachments=new.attachments,
         )
         self.records.append(record)
         return record

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from textdesk.domain.dates import as_utc, readable
+from textdesk.domain.events import Texter
 
 STATES = ("New", "In Progress", "On Hold", "Resolved", "Closed", "Canceled")
 OPEN_STATES = ("New", "In Progress", "On Hold")
@@ -145,6 +147,67 @@ class Record:
 
 def _iso(moment: datetime) -> str:
     return as_utc(moment).isoformat()
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """A record about to be opened: its fields checked, and what every record starts as."""
+
+    short_description: str
+    description: str
+    category: str | None
+    urgency: int
+    priority: int
+    caller_id: int | None
+    caller_phone: str | None
+    state: str = "New"
+    attachments: tuple[str, ...] = ()
+
+
+def new_record(
+    *,
+    short_description: str,
+    description: str = "",
+    category: str | None = None,
+    urgency: Any = 3,
+    caller_id: int | None,
+    caller_phone: str | None,
+    attachments: Sequence[str] = (),
+) -> NewRecord:
+    """A record as it is opened, whoever opens it (API, topic, demo).
+
+    It starts ``New``, its priority follows from the urgency (:func:`priority_for`),
+    and a blank short description reads "(no description)".  Raises
+    ``InvalidRecord`` for an urgency that is not one.
+    """
+    level = parse_urgency(urgency)
+    return NewRecord(
+        short_description=(short_description.strip() or "(no description)")[:160],
+        description=description,
+        category=category,
+        urgency=level,
+        priority=priority_for(level),
+        caller_id=caller_id,
+        caller_phone=caller_phone,
+        attachments=tuple(attachments),
+    )
+
+
+def requested_record(
+    fields: dict[str, Any], *, texter: Texter, attachments: Sequence[str] = ()
+) -> NewRecord:
+    """The record a topic opens with ``fields``: the texter is its caller, whatever the
+    fields say, so nobody texts a record into someone else's name."""
+    category = fields.get("category")
+    return new_record(
+        short_description=str(fields.get("short_description", "")),
+        description=str(fields.get("description", "")),
+        category=str(category) if category else None,
+        urgency=fields.get("urgency", 3),
+        caller_id=texter.user_id,
+        caller_phone=texter.phone,
+        attachments=attachments,
+    )
 
 
 def belongs_to(record: Record, *, user_id: int | None, phone: str) -> bool:

@@ -19,11 +19,11 @@ from textdesk.adapters.db.tables import (
 from textdesk.domain.records import (
     OPEN_STATES,
     Comment,
+    NewRecord,
     Record,
     changes,
+    new_record,
     number_for,
-    parse_urgency,
-    priority_for,
 )
 
 _COLUMNS = (*records.c, users.c.name.label("caller_name"))
@@ -76,18 +76,35 @@ async def create(
     attachments: Sequence[str] = (),
     now: datetime,
 ) -> Record:
-    level = parse_urgency(urgency)
+    """Open a record (defaults: :func:`textdesk.domain.records.new_record`)."""
+    return await insert(
+        conn,
+        new_record(
+            short_description=short_description,
+            description=description,
+            category=category,
+            urgency=urgency,
+            caller_id=caller_id,
+            caller_phone=caller_phone,
+            attachments=attachments,
+        ),
+        now=now,
+    )
+
+
+async def insert(conn: AsyncConnection, new: NewRecord, *, now: datetime) -> Record:
+    """Store ``new``, numbered after its id (``INC0010001``…)."""
     result = await conn.execute(
         records.insert()
         .values(
-            short_description=(short_description.strip() or "(no description)")[:160],
-            description=description,
-            category=category,
-            state="New",
-            urgency=level,
-            priority=priority_for(level),
-            caller_id=caller_id,
-            caller_phone=caller_phone,
+            short_description=new.short_description,
+            description=new.description,
+            category=new.category,
+            state=new.state,
+            urgency=new.urgency,
+            priority=new.priority,
+            caller_id=new.caller_id,
+            caller_phone=new.caller_phone,
             opened_at=now,
             updated_at=now,
         )
@@ -96,10 +113,10 @@ async def create(
     record_id = int(result.scalar_one())
     number = number_for(record_id)
     await conn.execute(update(records).where(records.c.id == record_id).values(number=number))
-    if attachments:
+    if new.attachments:
         await conn.execute(
             record_attachments.insert(),
-            [{"record_id": record_id, "media_key": k, "created_at": now} for k in attachments],
+            [{"record_id": record_id, "media_key": k, "created_at": now} for k in new.attachments],
         )
     await _event(conn, record_id, "created", {"number": number}, now)
     found = await get(conn, number)
