@@ -19,7 +19,6 @@ import contextlib
 import hmac
 import logging
 import math
-import re
 import secrets
 import socket
 import ssl
@@ -46,6 +45,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from textdesk.adapters.twilio.signature import compute_signature
+from textdesk.domain.sms import GSM7_BASIC, GSM7_EXTENSION, is_e164
 
 __all__ = [
     "CallbackAttempt",
@@ -60,7 +60,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 API_VERSION = "2010-04-01"
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _MAX_BODY = 1600
 _MAX_MEDIA = 10
 # Twilio's webhook timeout; a stand-in that waited longer would hide slow handlers.
@@ -95,14 +94,6 @@ _ERROR_MESSAGES: dict[int, str] = {
 
 _DEFAULT_CODE_FOR_STATUS = {401: 20003, 404: 20404, 429: 20429}
 
-# GSM 03.38 basic table (escape excluded) and the extension table, whose characters
-# cost two septets each.  Anything else forces the whole text into UCS-2.
-_GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
-
 
 @cache
 def _tls() -> ssl.SSLContext:
@@ -113,8 +104,8 @@ def _tls() -> ssl.SSLContext:
 
 def _num_segments(body: str) -> int:
     """How many SMS segments Twilio would bill for ``body`` (at least one)."""
-    if all(c in _GSM7_BASIC or c in _GSM7_EXTENDED for c in body):
-        units = sum(2 if c in _GSM7_EXTENDED else 1 for c in body)
+    if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in body):
+        units = sum(2 if c in GSM7_EXTENSION else 1 for c in body)
         single, multi = 160, 153
     else:
         units = len(body.encode("utf-16-le")) // 2
@@ -694,7 +685,7 @@ class FakeTwilio:
 
         if not to:
             return self._reject(slot, 400, 21604)
-        if not _E164.match(to):
+        if not is_e164(to):
             detail = f"The 'To' number {to} is not a valid phone number."
             return self._reject(slot, 400, 21211, detail)
         if from_ is None and service_sid is None:

@@ -23,6 +23,7 @@ from textdesk.domain.sms import (
     fit_segments,
     flatten_markdown,
     gsm_safe,
+    is_e164,
     sms_cost,
     ucs2_culprits,
 )
@@ -35,6 +36,25 @@ HELPDESK = (
     Option("other", "Other"),
 )
 TWELVE = tuple(Option(f"v{i}", f"Topic number {i}") for i in range(1, 13))
+
+
+@pytest.mark.parametrize(
+    ("address", "textable"),
+    [
+        ("+15551230001", True),
+        ("+447700900123", True),
+        ("15551230001", False),  # no "+": not E.164
+        ("+05551230001", False),  # no country code starts with 0
+        ("+1555", False),
+        ("+1234567890123456", False),  # 16 digits: longer than E.164 allows
+        ("+1555\u0661230001", False),  # an Arabic-Indic digit is not a phone digit
+        ("whatsapp:+15551230001", False),
+        ("TEXTDESK", False),
+    ],
+)
+def test_only_an_e164_number_can_be_texted(address: str, textable: bool) -> None:
+    """One rule decides which addresses take an SMS: E.164 with ASCII digits only."""
+    assert is_e164(address) is textable
 
 
 # --- encoding and segments -------------------------------------------------------------

@@ -22,13 +22,12 @@ from urllib.parse import urlencode
 
 from textdesk.domain.delivery import CALLBACK_STATUSES
 from textdesk.domain.events import MediaRef
+from textdesk.domain.sms import is_e164
 
 MAX_MEDIA = 10
 # Twilio's message SIDs: "SM" (an SMS) or "MM" (an MMS), then 32 lowercase hex digits.
 _SID = re.compile(r"(?:SM|MM)[0-9a-f]{32}")
 _SID_FIELDS = frozenset({"MessageSid", "SmsMessageSid", "SmsSid"})
-# What Twilio's Messages API takes as ``To`` for an SMS: E.164, at most 15 digits.
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 # The inbox's phone columns hold 32 characters; E.164 needs 16.
 MAX_ADDRESS = 32
 # Twilio's error codes have five digits; nine still fit the column (a 32-bit integer).
@@ -70,7 +69,7 @@ def can_answer(sender: str) -> bool:
     or another channel's address (``whatsapp:+1…``) cannot be texted back, and a
     reply would only fail with 21211.
     """
-    return _E164.match(sender) is not None
+    return is_e164(sender)
 
 
 def _the_sid(sids: list[str]) -> str:

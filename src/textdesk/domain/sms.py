@@ -1,8 +1,8 @@
 """What a text costs on the wire, and how to shape outgoing text for SMS.
 
-Pure functions: GSM-7/UCS-2 encoding and segment counting, typographic clean-up,
-Markdown flattening (authors write topics in Markdown; phones show plain text) and
-trimming a text to a segment budget.
+Pure functions: which addresses take an SMS, GSM-7/UCS-2 encoding and segment
+counting, typographic clean-up, Markdown flattening (authors write topics in
+Markdown; phones show plain text) and trimming a text to a segment budget.
 """
 
 from __future__ import annotations
@@ -13,15 +13,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "E164",
     "GSM7_BASIC",
     "GSM7_EXTENSION",
     "SmsCost",
     "fit_segments",
     "flatten_markdown",
     "gsm_safe",
+    "is_e164",
     "sms_cost",
     "ucs2_culprits",
 ]
+
+# What Twilio's Messages API takes as ``To`` for an SMS: E.164, at most 15 digits.
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 # GSM 03.38 default alphabet, in code order (0x1B, the escape to the extension table,
 # is left out: it is never a character of the text itself).
@@ -49,6 +54,11 @@ class SmsCost:
     encoding: Literal["GSM-7", "UCS-2"]
     segments: int
     length: int
+
+
+def is_e164(address: str) -> bool:
+    """Whether ``address`` is a phone number in E.164, the only form a text can go to."""
+    return E164.match(address) is not None
 
 
 def _is_gsm7(char: str) -> bool:

@@ -29,13 +29,6 @@ class Handoff(Protocol):
     async def request(self, turn: Turn, effect: Transfer) -> EffectResult: ...
 
 
-class NoAgents:
-    """No live agents configured: every transfer gets the "no agent available" path."""
-
-    async def request(self, turn: Turn, effect: Transfer) -> EffectResult:
-        return EffectResult(ok=True, value={"status": "unavailable"})
-
-
 def _owned_by(record: Record, turn: Turn) -> bool:
     """A texter only ever sees their own records over SMS."""
     return belongs_to(record, user_id=turn.texter.user_id, phone=turn.texter.phone)

@@ -53,12 +53,10 @@ def create_app(
     """
     settings = settings or (container.settings if container else Settings())
     owned = container is None
-    holder: dict[str, Container] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = container or build(settings, converser=converser, clock=clock)
-        holder["c"] = current
         app.state.container = current
         app.state.closing = closing = Closing()
         closing.install()

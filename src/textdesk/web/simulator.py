@@ -30,6 +30,7 @@ from starlette.templating import Jinja2Templates
 from textdesk.adapters.db import directory, media, phone_threads
 from textdesk.adapters.signed_urls import MediaUrlSigner
 from textdesk.bootstrap import Container
+from textdesk.domain.sms import is_e164
 from textdesk.testing import FakeTwilio
 from textdesk.web.deps import ContainerDep
 
@@ -37,7 +38,6 @@ WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATES_DIR = WEB_DIR / "templates"
 
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 # Generous on purpose: an oversized image is worth trying (textdesk must refuse
 # it), but the sandbox keeps uploads in memory.
@@ -235,7 +235,7 @@ async def page(
         ]
     known = {u.phone for u in accounts if u.phone}
     guest = _guest_phone(known)
-    if not _E164.match(phone):
+    if not is_e164(phone):
         phone = (accounts[0].phone or guest) if accounts else guest
     number = number if number in numbers else (numbers[0] if numbers else "")
     thread = await load_thread(container, phone=phone, number=number)
@@ -294,7 +294,7 @@ async def send(
     Answers the refreshed thread, or JSON ``{"sid": ...}`` to a client that
     accepts JSON (``textdesk chat``).  502 when textdesk's webhook refused it.
     """
-    if not (_E164.match(phone) and _E164.match(number)):
+    if not (is_e164(phone) and is_e164(number)):
         raise HTTPException(400, "phone and number must be E.164, like +15551230001")
     media = await _read_upload(file)
     if not body.strip() and not media:
