@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -415,7 +416,7 @@ def _inbound(
         max_bytes=settings.media_max_bytes,
     )
 
-    def processed(conversation_ids: set[int]) -> None:
+    def processed(conversation_ids: AbstractSet[int]) -> None:
         wake_assigner()
         for conversation_id in conversation_ids:
             bus.publish_nowait({"type": "conversation", "conversation_id": conversation_id})
@@ -436,6 +437,4 @@ def _inbound(
     process_loop = Loop("inbox", processor.run_once, idle=1.0)
     committer = GroupCommitter(db)
     receive.register_writers(committer, processor)
-    if not settings.inline_processing:
-        committer.on_commit(lambda kinds: process_loop.wake() if receive.INBOX in kinds else None)
     return _Inbound(committer, fetcher, processor, process_loop)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -21,11 +20,12 @@ from textdesk.adapters.db import inbox as inbox_store
 from textdesk.adapters.db.conversations import lock_key as conversation_lock_key
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.dialect import lock_keys
+from textdesk.adapters.db.group_commit import WriteKind
 from textdesk.clock import SystemClock
 from textdesk.domain.inbound import InboundSms
 from textdesk.services.numbers import add_number
 from textdesk.services.processing import APOLOGY, InboxProcessor, Outcome, Turn
-from textdesk.services.receive import INBOX, register_writers
+from textdesk.services.receive import INBOX, PendingInbound, register_writers
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
@@ -194,16 +194,10 @@ class _Handlers:
     """Stands in for a process's group committer: the handlers, run by the test itself."""
 
     def __init__(self) -> None:
-        self.handlers: dict[str, Any] = {}
+        self.handlers: dict[str, Any] = {}  # by name
 
-    def register(self, kind: str, handler: Any) -> None:
-        self.handlers[kind] = handler
-
-    def on_commit(self, callback: Any) -> None:
-        pass
-
-    def on_rollback(self, callback: Any) -> None:
-        pass
+    def register(self, kind: WriteKind[Any, Any], write: Any, *, committed: Any = None) -> None:
+        self.handlers[kind.name] = write
 
 
 class _NoMedia:
@@ -233,18 +227,21 @@ async def test_a_texters_next_text_taken_by_another_process_waits_for_the_first(
             db=db, converser=EchoConverser(), fetcher=_NoMedia(), clock=clock
         )
         register_writers(handlers, processor)  # type: ignore[arg-type]
-        processes.append(handlers.handlers[INBOX])
+        processes.append(handlers.handlers[INBOX.name])
 
-    def text(sid: str, body: str) -> tuple[InboundSms, datetime, bool]:
-        return InboundSms(sid, TEXTER, NUMBER, body, (), {"Body": body}), clock.now(), True
+    def text(sid: str, body: str) -> PendingInbound:
+        return PendingInbound(
+            InboundSms(sid, TEXTER, NUMBER, body, (), {"Body": body}), clock.now(), True
+        )
 
     async def second() -> list[bool]:
         async with second_db.begin() as conn:
-            return list(await processes[1](conn, [text("SM" + "2" * 32, "two")]))
+            return list((await processes[1](conn, [text("SM" + "2" * 32, "two")])).results)
 
     try:
         async with first_db.begin() as conn:
-            assert list(await processes[0](conn, [text("SM" + "1" * 32, "one")])) == [True]
+            written = await processes[0](conn, [text("SM" + "1" * 32, "one")])
+            assert list(written.results) == [True]
             waiting = asyncio.create_task(second())
             await asyncio.sleep(0.5)
             assert not waiting.done(), "the second process did not wait for the first"
@@ -278,12 +275,13 @@ async def test_a_conversation_held_too_long_elsewhere_does_not_hold_up_the_webho
         async with other.begin() as holder:
             await lock_keys(holder, [conversation_lock_key(TEXTER, NUMBER)])
             async with db.begin() as conn:
-                stored = await asyncio.wait_for(
-                    handlers.handlers[INBOX](conn, [(sms, clock.now(), True)]), 10
+                written = await asyncio.wait_for(
+                    handlers.handlers[INBOX.name](conn, [PendingInbound(sms, clock.now(), True)]),
+                    10,
                 )
                 # The short wait is this attempt's alone, not the rest of the batch's.
                 setting = (await conn.execute(text_sql("SHOW lock_timeout"))).scalar_one()
-            assert list(stored) == [True]
+            assert list(written.results) == [True]
             assert setting == "0"
             async with db.connect() as conn:
                 assert [r.body for r in await inbox_store.pending(conn, limit=10)] == ["hello"]

@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -99,6 +100,17 @@ class SilentConverser:
         return Outcome(state=state, mode=mode)
 
 
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """What answering one batch's new texts came to, acted on once the batch commits."""
+
+    conversations: AbstractSet[int]  # whose replies and transcripts were written
+    deferred: bool  # some texts were stored for the inbox loop to answer
+
+
+NOTHING_ANSWERED: Final = Answered(frozenset(), deferred=False)
+
+
 class InboxProcessor:
     def __init__(
         self,
@@ -110,7 +122,7 @@ class InboxProcessor:
         batch_size: int = 200,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         on_enqueued: Callable[[], None] = lambda: None,
-        on_processed: Callable[[set[int]], None] = lambda ids: None,
+        on_processed: Callable[[AbstractSet[int]], None] = lambda ids: None,
         on_deferred: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
@@ -122,8 +134,6 @@ class InboxProcessor:
         self._on_enqueued = on_enqueued
         self._on_processed = on_processed
         self._on_deferred = on_deferred
-        self._touched_uncommitted: set[int] = set()
-        self._deferred = False
 
     async def run_once(self) -> int:
         """Process one batch of pending texts; returns how many were processed."""
@@ -203,17 +213,16 @@ class InboxProcessor:
 
     async def process_arrivals(
         self, conn: AsyncConnection, arrivals: Sequence[InboxRow], *, locked: bool = False
-    ) -> list[bool]:
+    ) -> Answered:
         """Process texts just written to the inbox in ``conn``'s transaction.
 
         Runs inside the group commit, so the replies are durable in the outbox when
-        the webhook is answered.  True for each arrival processed here; the others
-        (attachments, a conversation still locked elsewhere after the batch's bounded
-        wait for it, or with an older text waiting)
-        are left to the background loop, which :meth:`committed` wakes.  Never
-        raises: a failure rolls back to a savepoint, so the inbox rows still commit
-        and the loop answers them.  ``locked``: the transaction already holds the
-        locks of all the arrivals' conversations.
+        the webhook is answered.  Arrivals not processed here (attachments, a
+        conversation still locked elsewhere after the batch's bounded wait for it,
+        or with an older text waiting) are left to the background loop, which
+        :meth:`committed` wakes.  Never raises: a failure rolls back to a savepoint,
+        so the inbox rows still commit and the loop answers them.  ``locked``: the
+        transaction already holds the locks of all the arrivals' conversations.
         """
         now = self._clock.now()
         keys = sorted({_key(a) for a in arrivals})
@@ -232,26 +241,15 @@ class InboxProcessor:
                 touched = await self._converse_rows(conn, rows, now)
         except Exception:
             log.exception("answering %d new texts failed; the inbox loop will", len(arrivals))
-            self._deferred = True
-            return [False] * len(arrivals)
-        self._touched_uncommitted |= touched
-        done = {r.message_sid for r in rows}
-        self._deferred = self._deferred or len(done) < len(arrivals)
-        return [a.message_sid in done for a in arrivals]
+            return Answered(frozenset(), deferred=True)
+        return Answered(touched, deferred=len(rows) < len(arrivals))
 
-    def rolled_back(self) -> None:
-        """The group commit failed: what :meth:`process_arrivals` noted did not happen."""
-        self._touched_uncommitted = set()
-        self._deferred = False
-
-    def committed(self) -> None:
+    def committed(self, answered: Answered) -> None:
         """The group commit holding :meth:`process_arrivals`' work has committed."""
-        touched, self._touched_uncommitted = self._touched_uncommitted, set()
-        deferred, self._deferred = self._deferred, False
-        if touched:
+        if answered.conversations:
             self._on_enqueued()
-            self._on_processed(touched)
-        if deferred:
+            self._on_processed(answered.conversations)
+        if answered.deferred:
             self._on_deferred()  # only now can the loop see the rows it is to answer
 
     async def _process(self, candidates: Sequence[InboxRow]) -> set[int]:

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -33,17 +35,29 @@ from textdesk import metrics
 from textdesk.adapters.db import inbox, outbox
 from textdesk.adapters.db.conversations import lock_key
 from textdesk.adapters.db.dialect import lock_keys_waiting_at_most
-from textdesk.adapters.db.group_commit import GroupCommitter
+from textdesk.adapters.db.group_commit import GroupCommitter, WriteKind, Written
 from textdesk.adapters.db.outbox import StatusUpdate
 from textdesk.domain.inbound import InboundSms
 from textdesk.ports import Clock
 from textdesk.services.numbers import NumberDirectory
-from textdesk.services.processing import InboxProcessor
+from textdesk.services.processing import NOTHING_ANSWERED, Answered, InboxProcessor
 
 log = logging.getLogger(__name__)
 
-INBOX = "inbox"
-STATUS = "status"
+
+@dataclass(frozen=True, slots=True)
+class PendingInbound:
+    """An inbound text on its way into the inbox, as the webhook hands it over."""
+
+    message: InboundSms
+    received_at: datetime
+    answer: bool  # run it through the virtual agent in the same transaction
+
+
+# What the webhooks submit to the group committer: the inbox (fresh or a duplicate
+# MessageSid), and status callbacks (the conversation a status moved forward).
+INBOX: Final = WriteKind[PendingInbound, bool]("inbox")
+STATUS: Final = WriteKind[StatusUpdate, int | None]("status")
 # Every webhook of the process waits while its batch waits for a lock: not long.
 LOCK_WAIT_MS = 1000
 
@@ -58,30 +72,36 @@ def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> No
     """Teach the group committer how to write what this module submits."""
 
     async def store_and_answer(
-        conn: AsyncConnection, items: Sequence[tuple[InboundSms, datetime, bool]]
-    ) -> list[bool]:
+        conn: AsyncConnection, items: Sequence[PendingInbound]
+    ) -> Written[bool, Answered]:
         # PostgreSQL, several web processes: whoever stores a texter's text holds that
         # conversation until commit, so a younger text taken by another process at
         # the same instant waits and is answered after, never before (see above).
         held = await lock_keys_waiting_at_most(
             conn,
-            sorted({lock_key(m.from_phone, m.to_phone) for m, _, answer in items if answer}),
+            sorted({lock_key(p.message.from_phone, p.message.to_phone) for p in items if p.answer}),
             LOCK_WAIT_MS,
         )
-        stored = await inbox.store(conn, [(message, at) for message, at, _ in items])
+        stored = await inbox.store(conn, [(p.message, p.received_at) for p in items])
         arrivals = [
-            row
-            for (_, _, answer), row in zip(items, stored, strict=True)
-            if row is not None and answer
+            row for p, row in zip(items, stored, strict=True) if row is not None and p.answer
         ]
+        fresh = [row is not None for row in stored]
+        answered = NOTHING_ANSWERED
         if arrivals:
-            await processor.process_arrivals(conn, arrivals, locked=held)
-        return [row is not None for row in stored]
+            answered = await processor.process_arrivals(conn, arrivals, locked=held)
+        if len(arrivals) < sum(fresh):
+            # Stored to be answered by the inbox loop, which may look once this commits.
+            answered = Answered(answered.conversations, deferred=True)
+        return Written(fresh, answered)
 
-    committer.register(INBOX, store_and_answer)
-    committer.register(STATUS, outbox.apply_status_updates)
-    committer.on_commit(lambda kinds: processor.committed() if INBOX in kinds else None)
-    committer.on_rollback(processor.rolled_back)
+    async def record_statuses(
+        conn: AsyncConnection, items: Sequence[StatusUpdate]
+    ) -> Written[int | None, None]:
+        return Written(await outbox.apply_status_updates(conn, items), None)
+
+    committer.register(INBOX, store_and_answer, committed=processor.committed)
+    committer.register(STATUS, record_statuses)
 
 
 async def accept_inbound(
@@ -105,7 +125,7 @@ async def accept_inbound(
         )
         metrics.INBOUND.labels("unknown_number").inc()
         return Acceptance.UNKNOWN_NUMBER
-    fresh = await committer.submit(INBOX, (message, clock.now(), process))
+    fresh = await committer.submit(INBOX, PendingInbound(message, clock.now(), process))
     result = Acceptance.STORED if fresh else Acceptance.DUPLICATE
     metrics.INBOUND.labels(result.value).inc()
     return result
@@ -121,7 +141,6 @@ async def accept_status(
 ) -> int | None:
     """Record a status callback; the conversation id when it moved the message forward."""
     metrics.STATUS_CALLBACKS.labels(status).inc()
-    moved: int | None = await committer.submit(
+    return await committer.submit(
         STATUS, StatusUpdate(sid=sid, status=status, error_code=error_code, received_at=clock.now())
     )
-    return moved

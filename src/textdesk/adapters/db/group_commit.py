@@ -14,19 +14,58 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger(__name__)
 
-# A handler writes a list of items of one kind and returns one result per item.
-Handler = Callable[[AsyncConnection, Sequence[Any]], Awaitable[Sequence[Any]]]
+T = TypeVar("T")
+R = TypeVar("R")
+N = TypeVar("N")
+
+
+@dataclass(frozen=True, eq=False)
+class WriteKind(Generic[T, R]):
+    """A kind of write, named once: submit items ``T`` of it, get results ``R`` back.
+
+    Its writer is registered against this object (:meth:`GroupCommitter.register`), so
+    a caller holds what it submits to, typed, rather than a name to look up.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Written(Generic[R, N]):
+    """What a writer did with one batch: a result per item, and a note for after commit.
+
+    The note is handed to the writer's ``committed`` callback once the batch's
+    transaction has committed, and dropped if it rolls back, so nothing the batch
+    did needs to be remembered anywhere in between.
+    """
+
+    results: Sequence[R]
+    note: N
+
+
+# A writer writes a list of items of one kind; one result per item, one note per batch.
+Write = Callable[[AsyncConnection, Sequence[Any]], Awaitable[Written[Any, Any]]]
+
+
+def _nothing_after(note: object) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Writer:
+    write: Write
+    committed: Callable[[Any], None]
 
 
 @dataclass
 class _Pending:
-    kind: str
+    kind: WriteKind[Any, Any]
     item: Any
     future: asyncio.Future[Any] = field(repr=False)
 
@@ -37,24 +76,21 @@ class GroupCommitter:
     def __init__(self, engine: AsyncEngine, *, max_batch: int = 512) -> None:
         self._engine = engine
         self._max_batch = max_batch
-        self._handlers: dict[str, Handler] = {}
-        self._after_commit: list[Callable[[set[str]], None]] = []
-        self._after_rollback: list[Callable[[], None]] = []
+        self._writers: dict[WriteKind[Any, Any], _Writer] = {}
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.items = 0
 
-    def register(self, kind: str, handler: Handler) -> None:
-        self._handlers[kind] = handler
-
-    def on_commit(self, callback: Callable[[set[str]], None]) -> None:
-        """Call ``callback(kinds)`` after each successful commit."""
-        self._after_commit.append(callback)
-
-    def on_rollback(self, callback: Callable[[], None]) -> None:
-        """Call ``callback()`` when a batch's transaction fails and nothing of it stays."""
-        self._after_rollback.append(callback)
+    def register(
+        self,
+        kind: WriteKind[T, R],
+        write: Callable[[AsyncConnection, Sequence[T]], Awaitable[Written[R, N]]],
+        *,
+        committed: Callable[[N], None] = _nothing_after,
+    ) -> None:
+        """Write items of ``kind`` with ``write``; pass each batch's note to ``committed``."""
+        self._writers[kind] = _Writer(write, committed)
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
@@ -67,13 +103,13 @@ class GroupCommitter:
                 await self._task
             self._task = None
 
-    async def submit(self, kind: str, item: Any) -> Any:
-        """Write ``item`` durably; return its handler's result once committed."""
+    async def submit(self, kind: WriteKind[T, R], item: T) -> R:
+        """Write ``item`` durably; return its writer's result once committed."""
         if self._queue is None:
             raise RuntimeError("GroupCommitter.start() was not called")
-        if kind not in self._handlers:
-            raise KeyError(kind)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if kind not in self._writers:
+            raise KeyError(kind.name)
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(kind, item, future))
         return await future
 
@@ -95,27 +131,25 @@ class GroupCommitter:
                             pending.future.set_exception(exc)
 
     async def _write(self, batch: list[_Pending]) -> None:
-        by_kind: dict[str, list[_Pending]] = {}
+        by_kind: dict[WriteKind[Any, Any], list[_Pending]] = {}
         for pending in batch:
             by_kind.setdefault(pending.kind, []).append(pending)
         results: list[tuple[_Pending, Any]] = []
-        try:
-            async with self._engine.begin() as conn:
-                # Kinds in the order they were registered, whatever came first: handlers
-                # that take locks then take them in the same order in every batch.
-                for kind in [k for k in self._handlers if k in by_kind]:
-                    group = by_kind[kind]
-                    out = await self._handlers[kind](conn, [p.item for p in group])
-                    results.extend(zip(group, out, strict=True))
-        except BaseException:
-            for forget in self._after_rollback:
-                forget()
-            raise
+        notes: list[tuple[_Writer, Any]] = []
+        async with self._engine.begin() as conn:
+            # Kinds in the order they were registered, whatever came first: writers
+            # that take locks then take them in the same order in every batch.
+            for kind, writer in self._writers.items():
+                group = by_kind.get(kind)
+                if group is None:
+                    continue
+                written = await writer.write(conn, [p.item for p in group])
+                results.extend(zip(group, written.results, strict=True))
+                notes.append((writer, written.note))
         self.batches += 1
         self.items += len(batch)
         for pending, result in results:
             if not pending.future.done():
                 pending.future.set_result(result)
-        kinds = set(by_kind)
-        for callback in self._after_commit:
-            callback(kinds)
+        for writer, note in notes:
+            writer.committed(note)
