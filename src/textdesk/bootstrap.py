@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
+from textdesk.adapters.db.records import SqlRecordStore
 from textdesk.adapters.events import MemoryBus, RedisBus
 from textdesk.adapters.login_throttle import DatabaseTallies, RedisTallies
 from textdesk.adapters.notification_files import NotificationFiles
@@ -378,11 +379,16 @@ def _virtual_agent(
 ) -> Converser:
     effects = EffectRunner(
         views=views,
-        handoff=LiveAgents(grace=timedelta(seconds=settings.presence_grace_seconds)),
         max_media_bytes=settings.media_max_bytes,
         max_media_pixels=settings.media_max_pixels,
     )
-    return VirtualAgent(engine, effects, SubscriptionCommands(files))
+    return VirtualAgent(
+        engine,
+        effects,
+        SubscriptionCommands(files),
+        records=lambda turn: SqlRecordStore(turn.conn),
+        agents=LiveAgents(grace=timedelta(seconds=settings.presence_grace_seconds)).request,
+    )
 
 
 @dataclass(frozen=True)

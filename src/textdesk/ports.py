@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from textdesk.domain.delivery import SendResult
+from textdesk.domain.events import EffectResult, Texter, Transfer
+from textdesk.domain.records import NewRecord, Record
 
 
 class Clock(Protocol):
@@ -78,3 +80,73 @@ class EventBus(Protocol):
     async def publish(self, event: dict[str, Any]) -> None: ...
 
     def subscribe(self) -> AbstractAsyncContextManager[asyncio.Queue[dict[str, Any]]]: ...
+
+
+# --- what the virtual agent's effects reach (``services.effects.EffectRunner``) -------
+# One set per turn, bound to it: in production the turn's transaction and the
+# attachments fetched before it; under ``textdesk topics test`` the script world.
+
+
+class RecordStore(Protocol):
+    """The records a topic reads and writes: the built-in store (or, later, another)."""
+
+    async def get(self, number: str) -> Record | None:
+        """The record numbered ``number`` (any case), whoever it belongs to."""
+        ...
+
+    async def open_records_of(self, *, user_id: int | None, phone: str, limit: int) -> list[Record]:
+        """Open records naming the account or the phone, newest first, at most ``limit``."""
+        ...
+
+    async def create(self, record: NewRecord, *, now: datetime) -> Record: ...
+
+    async def update(
+        self, number: str, fields: Mapping[str, Any], *, now: datetime
+    ) -> Record | None:
+        """Apply ``fields`` (``domain.records.changes``, which may raise
+        ``InvalidRecord``); None when there is no such record."""
+        ...
+
+    async def add_comment(
+        self, number: str, *, author: str, body: str, now: datetime
+    ) -> Record | None:
+        """A public comment; None when there is no such record."""
+        ...
+
+
+class RecordViewer(Protocol):
+    """A record as a texter is shown it: its link, its dates in the desk's timezone."""
+
+    def view(self, record: Record) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One attachment of the turn's text once fetched: kept under ``key``, or refused."""
+
+    content_type: str  # as the texter's phone labelled it
+    key: str | None = None
+    error: str | None = None  # not_image | too_large | too_many_pixels | fetch_failed …
+
+
+class TurnMedia(Protocol):
+    """The attachments of the text being answered, fetched and checked."""
+
+    async def fetch(self) -> Sequence[Attachment]: ...
+
+
+class TransferDesk(Protocol):
+    """Decides whether a live agent can take the conversation (queued, or why not)."""
+
+    async def request(self, transfer: Transfer) -> EffectResult: ...
+
+
+@dataclass(frozen=True)
+class EffectScope:
+    """Everything one turn's effects may reach, and on whose behalf."""
+
+    texter: Texter
+    now: datetime
+    records: RecordStore
+    media: TurnMedia
+    agents: TransferDesk

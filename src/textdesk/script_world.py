@@ -1,37 +1,26 @@
 """The outside world of a conversation script, in memory: records, media, live agents.
 
-``textdesk topics test`` runs topics with no database and no server, so the effects
-the virtual agent asks for are answered here, the way the real services answer them
-(``services.effects``): records are real ``Record`` objects numbered ``INC0010001``…
-and shown through ``Record.as_dict`` so their shape cannot drift from production; the
-texter only sees their own records; media of an ``image/*`` type is accepted and
-anything else refused as ``not_image``; a live agent is free only when the script
-says so.
+``textdesk topics test`` runs topics with no database and no server.  The effects
+the virtual agent asks for are run by production's own runner
+(``services.effects.EffectRunner``), which decides what they mean; this module
+only answers its ports (``ports.EffectScope``) from memory: records are real
+``Record`` objects numbered ``INC0010001``… and shown through ``Record.as_dict``;
+media of an ``image/*`` type is kept and anything else refused as ``not_image``;
+a live agent is free only when the script says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from textdesk.domain.events import (
-    AddComment,
-    CreateRecord,
-    Effect,
-    EffectResult,
-    FetchMedia,
-    GetRecord,
-    QueryRecords,
-    RefusedMedia,
-    Texter,
-    Transfer,
-    UpdateRecord,
-)
+from textdesk.domain.events import EffectResult, MediaRef, Texter, Transfer
 from textdesk.domain.records import (
+    OPEN_STATES,
     Comment,
-    InvalidRecord,
+    NewRecord,
     Record,
     belongs_to,
     changes,
@@ -39,15 +28,143 @@ from textdesk.domain.records import (
     number_for,
     parse_state,
 )
+from textdesk.ports import Attachment, EffectScope
+from textdesk.services.effects import comment_author
 
-__all__ = ["RECORD_URL", "WAIT_MINUTES", "ScriptWorld"]
+__all__ = [
+    "RECORD_URL",
+    "WAIT_MINUTES",
+    "MemoryRecords",
+    "ScriptAgents",
+    "ScriptMedia",
+    "ScriptWorld",
+]
 
 RECORD_URL = "https://desk.example/r/{number}"
 WAIT_MINUTES = 2  # the queue estimate when agents are available
 
 
+class MemoryRecords:
+    """The built-in record store, in memory (``ports.RecordStore``).
+
+    ``names``: account names by user id, as the store reads a caller's name from
+    their account.
+    """
+
+    def __init__(self, names: Mapping[int, str] | None = None) -> None:
+        self.records: list[Record] = []
+        self._names = dict(names or {})
+
+    async def get(self, number: str) -> Record | None:
+        wanted = number.upper()
+        return next((r for r in self.records if r.number == wanted), None)
+
+    async def open_records_of(self, *, user_id: int | None, phone: str, limit: int) -> list[Record]:
+        mine = [
+            r
+            for r in reversed(self.records)
+            if r.state in OPEN_STATES and belongs_to(r, user_id=user_id, phone=phone)
+        ]
+        return mine[:limit]
+
+    async def create(self, record: NewRecord, *, now: datetime) -> Record:
+        return self.add(record, now=now)
+
+    def add(
+        self,
+        record: NewRecord,
+        *,
+        now: datetime,
+        assigned_to: str | None = None,
+        comments: Sequence[Comment] = (),
+    ) -> Record:
+        """Store ``record`` as opened at ``now``, numbered after the ones before it."""
+        record_id = len(self.records) + 1
+        stored = Record(
+            id=record_id,
+            number=number_for(record_id),
+            short_description=record.short_description,
+            description=record.description,
+            category=record.category,
+            state=record.state,
+            urgency=record.urgency,
+            priority=record.priority,
+            caller_id=record.caller_id,
+            caller_name=self._names.get(record.caller_id) if record.caller_id else None,
+            caller_phone=record.caller_phone,
+            assigned_to=assigned_to,
+            opened_at=now,
+            updated_at=now,
+            comments=tuple(comments),
+            attachments=record.attachments,
+        )
+        self.records.append(stored)
+        return stored
+
+    async def update(
+        self, number: str, fields: Mapping[str, Any], *, now: datetime
+    ) -> Record | None:
+        before = await self.get(number)
+        if before is None:
+            return None
+        changed = changes(before, dict(fields))
+        if not changed:
+            return before
+        return self._replace(before, dataclasses.replace(before, **changed, updated_at=now))
+
+    async def add_comment(
+        self, number: str, *, author: str, body: str, now: datetime
+    ) -> Record | None:
+        before = await self.get(number)
+        if before is None:
+            return None
+        comment = Comment(author, body, now)
+        return self._replace(
+            before,
+            dataclasses.replace(before, comments=(*before.comments, comment), updated_at=now),
+        )
+
+    def _replace(self, before: Record, after: Record) -> Record:
+        self.records[self.records.index(before)] = after
+        return after
+
+
+class ScriptMedia:
+    """The attachments of the text being answered, by content type (``ports.TurnMedia``).
+
+    Images are kept under ``att/1``, ``att/2``… in the order they are fetched; the
+    rest are refused as ``not_image``.
+    """
+
+    def __init__(self) -> None:
+        self.arrived: tuple[MediaRef, ...] = ()
+        self._kept = 0
+
+    async def fetch(self) -> list[Attachment]:
+        out = []
+        for media in self.arrived:
+            if media.content_type.lower().startswith("image/"):
+                self._kept += 1
+                out.append(Attachment(media.content_type, key=f"att/{self._kept}"))
+            else:
+                out.append(Attachment(media.content_type, error="not_image"))
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class ScriptAgents:
+    """Live agents as the script has them: free (queued, a short wait) or not."""
+
+    available: bool = False
+
+    async def request(self, transfer: Transfer) -> EffectResult:
+        if self.available:
+            return EffectResult(value={"status": "queued", "wait_minutes": WAIT_MINUTES})
+        return EffectResult(value={"status": "unavailable"})
+
+
 class ScriptWorld:
-    """Answers a script's effects in memory; ``now`` is set by the runner each step."""
+    """A script's texter and their world; ``now`` is set by the runner each step."""
 
     def __init__(
         self,
@@ -60,10 +177,15 @@ class ScriptWorld:
         self.texter = texter
         self.now = now
         self.zone = zone  # the desk's timezone, as records show their dates
-        self.agents_available = agents_available
-        self.records: list[Record] = []
-        self.effects: list[Effect] = []  # every effect asked for, in order
-        self._media_count = 0
+        names = {texter.user_id: texter.name} if texter.user_id and texter.name else {}
+        self.store = MemoryRecords(names)
+        self.media = ScriptMedia()
+        self.agents = ScriptAgents(agents_available)
+
+    @property
+    def records(self) -> list[Record]:
+        """Every record of the world, oldest first."""
+        return self.store.records
 
     # --- setting the scene ----------------------------------------------------------
 
@@ -80,7 +202,7 @@ class ScriptWorld:
         attachments: tuple[str, ...] = (),
     ) -> Record:
         """A record the texter opened; raises ``InvalidRecord`` for a bad state or urgency."""
-        new = new_record(
+        opened = new_record(
             short_description=short_description,
             description=description,
             category=category or None,
@@ -89,119 +211,27 @@ class ScriptWorld:
             caller_phone=self.texter.phone,
             attachments=attachments,
         )
-        record_id = len(self.records) + 1
-        record = Record(
-            id=record_id,
-            number=number_for(record_id),
-            short_description=new.short_description,
-            description=new.description,
-            category=new.category,
-            state=parse_state(state),
-            urgency=new.urgency,
-            priority=new.priority,
-            caller_id=new.caller_id,
-            caller_name=self.texter.name,
-            caller_phone=new.caller_phone,
+        author = comment_author(self.texter)
+        return self.store.add(
+            dataclasses.replace(opened, state=parse_state(state)),
+            now=self.now,
             assigned_to=assigned_to,
-            opened_at=self.now,
-            updated_at=self.now,
-            comments=tuple(Comment(self._author, body, self.now) for body in comments),
-            attachments=new.attachments,
+            comments=[Comment(author, body, self.now) for body in comments],
         )
-        self.records.append(record)
-        return record
 
-    def find(self, number: str) -> Record | None:
-        """The record with ``number`` (any case), whoever owns it."""
-        wanted = number.strip().upper()
-        return next((r for r in self.records if r.number == wanted), None)
+    # --- the ports of a turn ----------------------------------------------------------
 
-    # --- answering effects ----------------------------------------------------------
-
-    def __call__(self, effect: Effect) -> EffectResult:
-        """Run one effect, as ``run_to_rest`` expects of a synchronous runner."""
-        self.effects.append(effect)
-        match effect:
-            case QueryRecords(source="my_open_incidents"):
-                # Newest first, as the built-in record store lists them.
-                mine = [r for r in reversed(self.records) if self._owns(r) and r.is_open]
-                return EffectResult(value=[self._view(r) for r in mine])
-            case QueryRecords(source=source):
-                return EffectResult(ok=False, error=f"unknown_source:{source}")
-            case GetRecord(number=number):
-                return self._found(number, lambda r: r)
-            case CreateRecord(fields=fields, attachments=attachments):
-                return self._create(fields, attachments)
-            case UpdateRecord(number=number, fields=fields):
-                return self._found(number, lambda r: _updated(r, fields))
-            case AddComment(number=number, text=text):
-                comment = Comment(self._author, text, self.now)
-                return self._found(
-                    number, lambda r: dataclasses.replace(r, comments=(*r.comments, comment))
-                )
-            case FetchMedia(media=media):
-                return self._fetch(tuple(m.content_type for m in media))
-            case Transfer():
-                if self.agents_available:
-                    return EffectResult(value={"status": "queued", "wait_minutes": WAIT_MINUTES})
-                return EffectResult(value={"status": "unavailable"})
-        return EffectResult(ok=False, error=f"unsupported:{type(effect).__name__}")
-
-    @property
-    def _author(self) -> str:
-        return self.texter.name or self.texter.phone
-
-    def _owns(self, record: Record) -> bool:
-        """A texter only ever sees their own records over SMS (the production rule)."""
-        return belongs_to(record, user_id=self.texter.user_id, phone=self.texter.phone)
-
-    def _view(self, record: Record) -> dict[str, Any]:
+    def view(self, record: Record) -> dict[str, Any]:
+        """A record as the texter is shown it (``ports.RecordViewer``)."""
         return record.as_dict(url=RECORD_URL.format(number=record.number), zone=self.zone)
 
-    def _found(self, number: str, change: Callable[[Record], Record]) -> EffectResult:
-        """Apply ``change`` (Record -> Record) to the texter's record ``number``."""
-        record = self.find(number)
-        if record is None or not self._owns(record):
-            return EffectResult(ok=False, error="not_found")
-        try:
-            updated = change(record)
-        except InvalidRecord as exc:
-            return EffectResult(ok=False, error=str(exc))
-        if updated is not record:
-            updated = dataclasses.replace(updated, updated_at=self.now)
-            self.records[self.records.index(record)] = updated
-        return EffectResult(value=self._view(updated))
-
-    def _create(self, fields: dict[str, Any], attachments: tuple[str, ...]) -> EffectResult:
-        # Like the built-in store: the caller is the texter, whatever the fields say.
-        try:
-            record = self.add_record(
-                short_description=str(fields.get("short_description", "")),
-                description=str(fields.get("description", "")),
-                category=str(fields["category"]) if fields.get("category") else None,
-                urgency=fields.get("urgency", 3),
-                attachments=attachments,
-            )
-        except InvalidRecord as exc:
-            return EffectResult(ok=False, error=str(exc))
-        return EffectResult(value=self._view(record))
-
-    def _fetch(self, content_types: tuple[str, ...]) -> EffectResult:
-        """Images are kept (as ``att/N`` keys), the rest refused; with no image, ``not_image``."""
-        keys = []
-        refused = []
-        for content_type in content_types:
-            if content_type.lower().startswith("image/"):
-                self._media_count += 1
-                keys.append(f"att/{self._media_count}")
-            else:
-                refused.append(RefusedMedia(content_type, "not_image"))
-        if not keys:
-            return EffectResult(ok=False, error="not_image")
-        return EffectResult(value=keys, refused=tuple(refused))
-
-
-def _updated(record: Record, fields: dict[str, Any]) -> Record:
-    """``record`` with ``fields`` applied (validated); itself when nothing changes."""
-    changed = changes(record, fields)
-    return dataclasses.replace(record, **changed) if changed else record
+    def scope(self, media: tuple[MediaRef, ...] = ()) -> EffectScope:
+        """The ports of one turn, now, for a text carrying ``media``."""
+        self.media.arrived = media
+        return EffectScope(
+            texter=self.texter,
+            now=self.now,
+            records=self.store,
+            media=self.media,
+            agents=self.agents,
+        )

@@ -51,6 +51,7 @@ A script stops at its first failing step: the steps after it would fail in its w
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -60,11 +61,12 @@ import yaml
 from pydantic import ValidationError
 
 from textdesk.domain.conversation import ConversationState
-from textdesk.domain.engine import Engine, run_to_rest
+from textdesk.domain.engine import Engine
 from textdesk.domain.events import InboundText, MediaRef, Reply
 from textdesk.domain.topics import TopicSet
 from textdesk.script_format import ScriptSpec, StepSpec, describe, locate, matches, suggest
 from textdesk.script_world import ScriptWorld
+from textdesk.services.effects import EffectRunner, settle
 
 __all__ = [
     "START",
@@ -75,6 +77,7 @@ __all__ = [
     "default_scripts_dir",
     "find_scripts",
     "load_script",
+    "play_script",
     "run_script",
     "run_scripts",
 ]
@@ -242,6 +245,10 @@ def run_scripts(paths: list[Path], topics: TopicSet, *, zone: tzinfo = UTC) -> l
 
     ``zone`` is the desk's timezone, in which records show their dates.
     """
+    return asyncio.run(_play_all(paths, topics, zone))
+
+
+async def _play_all(paths: list[Path], topics: TopicSet, zone: tzinfo) -> list[ScriptResult]:
     results = []
     for path in paths:
         try:
@@ -249,18 +256,28 @@ def run_scripts(paths: list[Path], topics: TopicSet, *, zone: tzinfo = UTC) -> l
         except ScriptFileError as exc:
             results.append(ScriptResult(path, path.stem, errors=tuple(exc.errors)))
             continue
-        results.append(run_script(script, topics, zone=zone))
+        results.append(await play_script(script, topics, zone=zone))
     return results
 
 
 def run_script(script: Script, topics: TopicSet, *, zone: tzinfo = UTC) -> ScriptResult:
     """Play ``script`` against ``topics``, stopping at the first failing step."""
+    return asyncio.run(play_script(script, topics, zone=zone))
+
+
+async def play_script(script: Script, topics: TopicSet, *, zone: tzinfo = UTC) -> ScriptResult:
+    """:func:`run_script` for a caller already in an event loop.
+
+    Effects go through production's runner, with the world in memory, so a script
+    passes exactly when the desk would answer the same.
+    """
     spec = script.spec
     texter = spec.texter.as_texter()
     now = START
     world = ScriptWorld(texter, now=now, agents_available=spec.agents_available, zone=zone)
     for record in spec.records:
         world.add_record(**record.model_dump())
+    runner = EffectRunner(views=world)
     engine = Engine(topics)
     state: ConversationState | None = None
     done: list[StepResult] = []
@@ -279,7 +296,7 @@ def run_script(script: Script, topics: TopicSet, *, zone: tzinfo = UTC) -> Scrip
         inbound = InboundText(step.say or "", media, received_at=now)
         try:
             first = engine.handle(state, inbound, texter, now)
-            settled = run_to_rest(engine, first, world, texter, now)
+            settled = await settle(engine, first, runner, world.scope(media))
         except Exception as exc:
             # A designer's tool reports a crash like any failure, at the step it hit.
             done.append(StepResult(number, line, step, failures=(f"the agent crashed: {exc!r}",)))

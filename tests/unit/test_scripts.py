@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -12,7 +13,15 @@ from typer.testing import CliRunner
 
 import textdesk
 from textdesk.cli_topics import topics_app
-from textdesk.domain.events import CreateRecord, FetchMedia, MediaRef, QueryRecords, Texter
+from textdesk.domain.events import (
+    CreateRecord,
+    Effect,
+    EffectResult,
+    FetchMedia,
+    MediaRef,
+    QueryRecords,
+    Texter,
+)
 from textdesk.domain.records import Record
 from textdesk.domain.topic_checks import validate_topics
 from textdesk.domain.topics import Topic, TopicSet, TopicSettings
@@ -27,6 +36,7 @@ from textdesk.scripts import (
     run_script,
     run_scripts,
 )
+from textdesk.services.effects import EffectRunner
 from textdesk.topic_files import load_topics
 
 PACKAGE = Path(textdesk.__file__).parent
@@ -191,13 +201,18 @@ def test_durations() -> None:
 # --- the in-memory world ------------------------------------------------------------
 
 
+def answer(world: ScriptWorld, effect: Effect, media: tuple[MediaRef, ...] = ()) -> EffectResult:
+    """What production's effect runner answers in ``world``, for a text with ``media``."""
+    return asyncio.run(EffectRunner(views=world).run(effect, world.scope(media)))
+
+
 def test_world_shows_only_the_texters_open_records_newest_first() -> None:
     """Records are numbered from INC0010001 and listed in Record.as_dict's shape."""
     world = ScriptWorld(Texter("+15551230001", user_id=1, name="Alice"), now=START)
     world.add_record(short_description="VPN drops")
     world.add_record(short_description="Old", state="Resolved")
     world.add_record(short_description="Printer jams", urgency="High")
-    found = world(QueryRecords("my_open_incidents")).value
+    found = answer(world, QueryRecords("my_open_incidents")).value
     assert [r["number"] for r in found] == ["INC0010003", "INC0010001"]
     assert set(found[0]) == set(world.records[0].as_dict())
     assert found[0]["url"] == "https://desk.example/r/INC0010003"
@@ -207,12 +222,16 @@ def test_world_shows_only_the_texters_open_records_newest_first() -> None:
 def test_world_creates_records_and_refuses_non_images() -> None:
     """CreateRecord numbers on; FetchMedia keeps images only, else not_image."""
     world = ScriptWorld(Texter("+15559870000"), now=START)
-    created = world(CreateRecord({"short_description": "Wi-Fi down", "urgency": "2"}, ("att/1",)))
+    created = answer(
+        world, CreateRecord({"short_description": "Wi-Fi down", "urgency": "2"}, ("att/1",))
+    )
     assert (created.value["number"], created.value["attachments"]) == ("INC0010001", 1)
     assert created.value["caller"] == "+15559870000"
-    pdf = world(FetchMedia((MediaRef("u", "application/pdf"),)))
+    only_pdf = (MediaRef("u", "application/pdf"),)
+    pdf = answer(world, FetchMedia(only_pdf), only_pdf)
     assert (pdf.ok, pdf.error) == (False, "not_image")
-    photos = world(FetchMedia((MediaRef("u", "application/pdf"), MediaRef("v", "image/png"))))
+    mixed = (MediaRef("u", "application/pdf"), MediaRef("v", "image/png"))
+    photos = answer(world, FetchMedia(mixed), mixed)
     assert photos.value == ["att/1"]
     assert [(r.content_type, r.error) for r in photos.refused] == [("application/pdf", "not_image")]
 

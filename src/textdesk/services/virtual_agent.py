@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from textdesk.domain.conversation import ConversationState
 from textdesk.domain.engine import Engine, Step
-from textdesk.domain.events import Reply, Transfer
+from textdesk.domain.events import EffectResult, Reply, Transfer
+from textdesk.ports import Attachment, EffectScope, RecordStore
 from textdesk.services import handoff
-from textdesk.services.effects import EffectRunner
+from textdesk.services.effects import EffectRunner, settle
 from textdesk.services.processing import Outcome, Turn
 from textdesk.services.subscriptions import SubscriptionCommands
 
 log = logging.getLogger(__name__)
 
-# A topic that asks for more effects than this for one text is looping.
-MAX_EFFECTS = 20
 ERROR_TRANSFER = "Sorry, something went wrong on our side. I'm passing you to a person."
 
 
@@ -30,11 +31,31 @@ class VirtualAgent:
     """Runs one inbound text through the engine, executing the effects it asks for."""
 
     def __init__(
-        self, engine: Engine, effects: EffectRunner, commands: SubscriptionCommands | None = None
+        self,
+        engine: Engine,
+        effects: EffectRunner,
+        commands: SubscriptionCommands | None = None,
+        *,
+        records: Callable[[Turn], RecordStore],
+        agents: Callable[[Turn, Transfer], Awaitable[EffectResult]],
     ) -> None:
+        """``records``: the record store in the turn's transaction; ``agents``: the
+        hand-off (``services.handoff.LiveAgents.request``)."""
         self.engine = engine
         self._effects = effects
         self._commands = commands
+        self._records = records
+        self._agents = agents
+
+    def _scope(self, turn: Turn) -> EffectScope:
+        """The effect ports of ``turn``: its transaction, and its media fetched before it."""
+        return EffectScope(
+            texter=turn.texter,
+            now=turn.now,
+            records=self._records(turn),
+            media=_Prefetched(tuple(_attachment(m) for m in turn.media)),
+            agents=_TurnTransfers(self._agents, turn),
+        )
 
     async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
         # --- subscriptions (issue 5): Notification/START/STOP come first, in every mode,
@@ -63,20 +84,18 @@ class VirtualAgent:
         return Outcome(state=step.state.to_dict(), mode=step.state.mode, replies=replies)
 
     async def _run(self, step: Step, turn: Turn) -> tuple[Step, list[Reply]]:
-        replies: list[Reply] = list(step.replies)
-        _log_problems(step, turn)
-        for _ in range(MAX_EFFECTS):
-            if step.effect is None:
-                return step, replies
-            result = await self._effects.run(step.effect, turn)
-            step = self.engine.resume(step.state, result, turn.texter, turn.now)
-            replies.extend(step.replies)
-            _log_problems(step, turn)
-        raise RuntimeError(f"more than {MAX_EFFECTS} effects for one text: a topic loops")
+        settled = await settle(
+            self.engine,
+            step,
+            self._effects,
+            self._scope(turn),
+            on_step=lambda each: _log_problems(each, turn),
+        )
+        return settled, list(settled.replies)
 
     async def _rescue(self, turn: Turn, current: ConversationState | None, mode: str) -> Outcome:
         """An engine error: hand the texter to a person if one is there, else re-raise."""
-        result = await self._effects.run(Transfer(reason="error"), turn)
+        result = await self._effects.run(Transfer(reason="error"), self._scope(turn))
         value = result.value if isinstance(result.value, dict) else {}
         if value.get("status") != "queued":
             raise RuntimeError("the virtual agent failed and no agent is available")
@@ -85,3 +104,34 @@ class VirtualAgent:
         rescued.mode = "queued"
         rescued.last_activity = turn.now
         return Outcome(state=rescued.to_dict(), mode="queued", replies=[Reply(ERROR_TRANSFER)])
+
+
+def _attachment(entry: dict[str, Any]) -> Attachment:
+    """An inbox row's media entry, as processing's prefetch left it (key or error)."""
+    key, error = entry.get("key"), entry.get("error")
+    return Attachment(
+        str(entry.get("content_type", "")),
+        key=str(key) if key else None,
+        error=str(error) if error else None,
+    )
+
+
+@dataclass(frozen=True)
+class _Prefetched:
+    """The turn's attachments: downloaded and checked before its transaction began."""
+
+    attachments: tuple[Attachment, ...]
+
+    async def fetch(self) -> tuple[Attachment, ...]:
+        return self.attachments
+
+
+@dataclass(frozen=True)
+class _TurnTransfers:
+    """The hand-off, asked on behalf of one turn (its conversation, its transaction)."""
+
+    agents: Callable[[Turn, Transfer], Awaitable[EffectResult]]
+    turn: Turn
+
+    async def request(self, transfer: Transfer) -> EffectResult:
+        return await self.agents(self.turn, transfer)

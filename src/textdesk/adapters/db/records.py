@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -224,3 +224,31 @@ async def add_comment(
     if public:
         await _event(conn, record.id, "commented", {"author": author, "body": body}, now)
     return await get(conn, number)
+
+
+class SqlRecordStore:
+    """This store as the virtual agent's ``ports.RecordStore``, in one transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, number: str) -> Record | None:
+        return await get(self._conn, number)
+
+    async def open_records_of(self, *, user_id: int | None, phone: str, limit: int) -> list[Record]:
+        return await list_records(
+            self._conn, caller_id=user_id, caller_phone=phone, open_only=True, limit=limit
+        )
+
+    async def create(self, record: NewRecord, *, now: datetime) -> Record:
+        return await insert(self._conn, record, now=now)
+
+    async def update(
+        self, number: str, fields: Mapping[str, Any], *, now: datetime
+    ) -> Record | None:
+        return await apply_update(self._conn, number, dict(fields), now)
+
+    async def add_comment(
+        self, number: str, *, author: str, body: str, now: datetime
+    ) -> Record | None:
+        return await add_comment(self._conn, number, author=author, body=body, now=now)
