@@ -8,8 +8,8 @@ the outside world (records, media, a live agent) it returns a ``Step`` with an
     while step.effect:
         step = engine.resume(step.state, await run(step.effect), texter, now)
 
-collecting ``replies`` from every step in order (``run_to_rest`` does that for a
-synchronous runner).
+collecting ``replies`` from every step in order (``services.effects.settle`` does
+that for the desk and ``topics test``; ``run_to_rest`` for a synchronous runner).
 
 Outside topics, a text is read in this order: global commands (whole message), a
 reply to the menu just shown, keyword/fuzzy discovery, then the fallback topic.
@@ -48,10 +48,12 @@ from textdesk.domain.replies import Option, normalize_command, parse_choice, ren
 from textdesk.domain.topics import Topic, TopicSet
 from textdesk.domain.turn import Step, Turn
 
-__all__ = ["Command", "Engine", "Step", "run_to_rest"]
+__all__ = ["MAX_EFFECTS", "Command", "Engine", "Step", "run_to_rest"]
 
 Command = Literal["menu", "help", "agent", "bye"]
-_MAX_EFFECTS = 100  # per inbound text; more means a topic loops through effects
+# Effects per inbound text; more means a topic loops through effects.  The desk,
+# ``topics test`` and the engine's own tests stop at the same point.
+MAX_EFFECTS = 20
 
 RANK_CACHE_SIZE = 4096
 RANK_CACHE_TEXT = 40  # characters
@@ -340,11 +342,11 @@ def run_to_rest(
     replies = list(step.replies)
     problems = list(step.problems)
     ended = step.ended
-    for _ in range(_MAX_EFFECTS):
+    for _ in range(MAX_EFFECTS):
         if step.effect is None:
             return Step(step.state, tuple(replies), None, ended, tuple(problems))
         step = engine.resume(step.state, runner(step.effect), texter, now)
         replies.extend(step.replies)
         problems.extend(step.problems)
         ended = ended or step.ended
-    raise RuntimeError(f"more than {_MAX_EFFECTS} effects for one text: a topic loops")
+    raise RuntimeError(f"more than {MAX_EFFECTS} effects for one text: a topic loops")

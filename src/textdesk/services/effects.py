@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from textdesk.domain.engine import Engine, Step
+from textdesk.domain.engine import MAX_EFFECTS, Engine, Step
 from textdesk.domain.events import (
     AddComment,
     CreateRecord,
@@ -33,8 +33,6 @@ from textdesk.ports import Attachment, EffectScope, RecordStore, RecordViewer
 
 # A Dynamic Choice of the texter's open records offers at most the newest this many.
 OPEN_RECORDS_LISTED = 50
-# A topic that asks for more effects than this for one text is looping.
-MAX_EFFECTS = 20
 
 
 def comment_author(texter: Texter) -> str:
