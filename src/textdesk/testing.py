@@ -7,7 +7,9 @@ configured.  Every route is therefore relative and every redirect is relative,
 so the app behaves the same at ``/`` and under a prefix.
 
 What it emulates, and what it deliberately does not, is listed on
-:class:`FakeTwilio`.  :class:`FixedClock` is the fake for the ``Clock`` port.
+:class:`FakeTwilio`.  :class:`FixedClock` is the fake for the ``Clock`` port;
+:class:`LinkedViews`, :class:`FixedMedia` and :class:`RecordingTransferDesk` are
+fakes of the virtual agent's effect ports.
 """
 
 from __future__ import annotations
@@ -45,12 +47,18 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from textdesk.adapters.twilio.signature import compute_signature
+from textdesk.domain.events import EffectResult, Transfer
+from textdesk.domain.records import Record
 from textdesk.domain.sms import GSM7_BASIC, GSM7_EXTENSION, is_e164
+from textdesk.ports import Attachment
 
 __all__ = [
     "CallbackAttempt",
     "FakeTwilio",
     "FixedClock",
+    "FixedMedia",
+    "LinkedViews",
+    "RecordingTransferDesk",
     "SendAttempt",
     "SentMessage",
     "serve_app",
@@ -979,6 +987,41 @@ def serve_app(
             server.force_exit = True
             thread.join(timeout=5)
         sock.close()
+
+
+# -------------------------------------------------------------- effect ports
+# Fakes of what ``services.effects.EffectRunner`` reaches through ``ports.EffectScope``.
+# The record store's in-memory twin is ``script_world.MemoryRecords``, the one
+# ``textdesk topics test`` runs on, so it is not repeated here.
+
+
+class LinkedViews:
+    """A ``RecordViewer``: records as texters see them, linked by their number."""
+
+    def view(self, record: Record) -> dict[str, Any]:
+        return record.as_dict(url=f"https://desk.example/r/{record.number}")
+
+
+@dataclass
+class FixedMedia:
+    """A ``TurnMedia``: the text's attachments, as fetched before its turn."""
+
+    attachments: Sequence[Attachment] = ()
+
+    async def fetch(self) -> Sequence[Attachment]:
+        return self.attachments
+
+
+@dataclass
+class RecordingTransferDesk:
+    """A ``TransferDesk`` that answers ``status`` and keeps every transfer asked of it."""
+
+    status: str = "queued"
+    asked: list[Transfer] = field(default_factory=list)
+
+    async def request(self, transfer: Transfer) -> EffectResult:
+        self.asked.append(transfer)
+        return EffectResult(value={"status": self.status})
 
 
 # --------------------------------------------------------------------- clock

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +36,7 @@ from textdesk.domain.records import NewRecord, Record, new_record
 from textdesk.ports import Attachment, EffectScope
 from textdesk.script_world import MemoryRecords
 from textdesk.services.effects import EffectRunner, settle
+from textdesk.testing import FixedMedia, LinkedViews, RecordingTransferDesk
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ANA = Texter("+15551230001", user_id=7, name="Ana")
@@ -44,41 +44,12 @@ GUEST = Texter("+15559870000")
 BOB_PHONE = "+15550001111"
 
 
-class Views:
-    """Records shown with a link named after their number."""
-
-    def view(self, record: Record) -> dict[str, Any]:
-        return record.as_dict(url=f"https://desk.example/r/{record.number}")
-
-
-@dataclass
-class Media:
-    """The turn's attachments, as fetched before it."""
-
-    attachments: Sequence[Attachment] = ()
-
-    async def fetch(self) -> Sequence[Attachment]:
-        return self.attachments
-
-
-@dataclass
-class Agents:
-    """A live-agent desk that answers ``status`` and remembers what it was asked."""
-
-    status: str = "queued"
-    asked: list[Transfer] = field(default_factory=list)
-
-    async def request(self, transfer: Transfer) -> EffectResult:
-        self.asked.append(transfer)
-        return EffectResult(value={"status": self.status})
-
-
 @dataclass
 class World:
     texter: Texter = ANA
     records: MemoryRecords = field(default_factory=lambda: MemoryRecords({7: "Ana"}))
-    media: Media = field(default_factory=Media)
-    agents: Agents = field(default_factory=Agents)
+    media: FixedMedia = field(default_factory=FixedMedia)
+    agents: RecordingTransferDesk = field(default_factory=RecordingTransferDesk)
 
     def scope(self) -> EffectScope:
         return EffectScope(
@@ -95,7 +66,7 @@ class World:
         return self.records.add(record, now=NOW)
 
     def run(self, effect: Effect, **limits: int) -> EffectResult:
-        runner = EffectRunner(views=Views(), **limits)
+        runner = EffectRunner(views=LinkedViews(), **limits)
         return asyncio.run(runner.run(effect, self.scope()))
 
 
@@ -244,7 +215,7 @@ def test_nobody_comments_on_someone_elses_record() -> None:
 def test_kept_images_come_back_as_keys_with_the_refused_named() -> None:
     """Kept keys are the value; the rest are refused with the cap they passed."""
     world = World(
-        media=Media(
+        media=FixedMedia(
             (
                 Attachment("image/jpeg", key="att/1"),
                 Attachment("image/png", error="too_large"),
@@ -264,11 +235,11 @@ def test_when_no_image_is_kept_the_first_refusal_is_the_error_with_its_cap() -> 
     """too_large tells the byte cap, too_many_pixels the pixel cap, others nothing."""
     limits = {"max_media_bytes": 100, "max_media_pixels": 2000}
     photo = (MediaRef("u", "image/jpeg"),)
-    big = World(media=Media((Attachment("image/jpeg", error="too_large"),)))
+    big = World(media=FixedMedia((Attachment("image/jpeg", error="too_large"),)))
     assert big.run(FetchMedia(photo), **limits).value == {"max_bytes": 100}
-    wide = World(media=Media((Attachment("image/jpeg", error="too_many_pixels"),)))
+    wide = World(media=FixedMedia((Attachment("image/jpeg", error="too_many_pixels"),)))
     assert wide.run(FetchMedia(photo), **limits).value == {"max_pixels": 2000}
-    lost = World(media=Media((Attachment("image/jpeg", error="fetch_failed"),)))
+    lost = World(media=FixedMedia((Attachment("image/jpeg", error="fetch_failed"),)))
     assert lost.run(FetchMedia(photo), **limits) == EffectResult(ok=False, error="fetch_failed")
 
 
@@ -277,7 +248,7 @@ def test_when_no_image_is_kept_the_first_refusal_is_the_error_with_its_cap() -> 
 
 def test_a_transfer_asks_the_live_agent_desk_and_passes_its_answer_on() -> None:
     """The Transfer effect goes to the desk as is; its answer is the result."""
-    world = World(agents=Agents(status="out_of_hours"))
+    world = World(agents=RecordingTransferDesk(status="out_of_hours"))
     result = world.run(Transfer(queue="Service desk", reason="topic"))
     assert result.value == {"status": "out_of_hours"}
     assert world.agents.asked == [Transfer(queue="Service desk", reason="topic")]
@@ -310,7 +281,7 @@ def _settle(world: World, topics: Any, text: str) -> Any:
     engine = Engine(topics)
 
     async def go() -> Any:
-        runner = EffectRunner(views=Views())
+        runner = EffectRunner(views=LinkedViews())
         first = engine.handle(None, InboundText("hi"), world.texter, NOW)
         rested = await settle(engine, first, runner, world.scope())
         step = engine.handle(rested.state, InboundText(text), world.texter, NOW)
