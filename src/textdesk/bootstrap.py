@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import httpx
 from redis.asyncio import Redis
@@ -29,7 +28,7 @@ from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.clock import SystemClock
 from textdesk.config import Settings
 from textdesk.domain.engine import Engine
-from textdesk.ports import Clock, MediaFetcher, Pacer, SmsGateway
+from textdesk.ports import Clock, MediaFetcher, Pacer, SmsGateway, WorkspaceEvent
 from textdesk.services import receive
 from textdesk.services.agent_desk import Desk
 from textdesk.services.agents import Authenticator
@@ -46,6 +45,7 @@ from textdesk.services.reconcile import Reconciler
 from textdesk.services.records import RecordViews
 from textdesk.services.subscriptions import SubscriptionCommands
 from textdesk.services.virtual_agent import VirtualAgent
+from textdesk.services.workspace_updates import WorkspaceUpdates
 from textdesk.topic_files import load_topics
 from textdesk.worker import Loop
 
@@ -73,6 +73,7 @@ class Container:
     notification_files: NotificationFiles
     engine: Engine
     bus: MemoryBus
+    updates: WorkspaceUpdates
     desk: Desk
     authenticator: Authenticator
     heartbeat: Heartbeat
@@ -143,6 +144,7 @@ def build(
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     http, api_http = _http_clients(settings)
     bus: MemoryBus = RedisBus(redis) if redis is not None else MemoryBus()
+    updates = WorkspaceUpdates(bus)
     records = _records(settings)
     sending = _sending(settings, db=db, clock=clock, http=api_http, redis=redis, gateway=gateway)
     notifications = _notifications(
@@ -154,7 +156,7 @@ def build(
         idle_close=timedelta(minutes=settings.idle_close_minutes),
     )
     reconcile_loop = _reconciling(
-        settings, db=db, clock=clock, gateway=sending.gateway, publish=bus.publish
+        settings, db=db, clock=clock, gateway=sending.gateway, publish=updates.publish
     )
     live = _live_agents(
         settings,
@@ -162,7 +164,7 @@ def build(
         clock=clock,
         engine=engine,
         views=records.views,
-        publish=bus.publish,
+        publish=updates.publish,
         wake_sender=sending.loop.wake,
     )
     inbound = _inbound(
@@ -172,7 +174,7 @@ def build(
         http=http,
         converser=converser
         or _virtual_agent(settings, engine=engine, views=records.views, files=notifications.files),
-        bus=bus,
+        updates=updates,
         wake_sender=sending.loop.wake,
         wake_assigner=live.loop.wake,
     )
@@ -196,6 +198,7 @@ def build(
         redis=redis,
         engine=engine,
         bus=bus,
+        updates=updates,
         desk=live.desk,
         # Sign-in tallies are shared by every process: in Redis, or else the database.
         authenticator=Authenticator(
@@ -299,7 +302,7 @@ def _reconciling(
     db: AsyncEngine,
     clock: Clock,
     gateway: SmsGateway,
-    publish: Callable[[dict[str, Any]], Awaitable[None]],
+    publish: Callable[[WorkspaceEvent], Awaitable[None]],
 ) -> Loop:
     """Asks Twilio about sent texts whose status never arrived."""
     reconciler = Reconciler(
@@ -348,7 +351,7 @@ def _live_agents(
     clock: Clock,
     engine: Engine,
     views: RecordViews,
-    publish: Callable[[dict[str, Any]], Awaitable[None]],
+    publish: Callable[[WorkspaceEvent], Awaitable[None]],
     wake_sender: Callable[[], None],
 ) -> _LiveAgents:
     """The agents' desk, and the assigner that offers, reminds and closes chats."""
@@ -406,7 +409,7 @@ def _inbound(
     clock: Clock,
     http: httpx.AsyncClient,
     converser: Converser,
-    bus: MemoryBus,
+    updates: WorkspaceUpdates,
     wake_sender: Callable[[], None],
     wake_assigner: Callable[[], None],
 ) -> _Inbound:
@@ -424,8 +427,7 @@ def _inbound(
 
     def processed(conversation_ids: AbstractSet[int]) -> None:
         wake_assigner()
-        for conversation_id in conversation_ids:
-            bus.publish_nowait({"type": "conversation", "conversation_id": conversation_id})
+        updates.texts_answered(conversation_ids)
 
     def wake_inbox_loop() -> None:
         process_loop.wake()  # defined below: the loop needs the processor

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from textdesk.domain.delivery import SendResult
 from textdesk.domain.events import EffectResult, Texter, Transfer
@@ -74,12 +74,39 @@ class Pacer(Protocol):
         ...
 
 
+WorkspaceEventType = Literal["conversation", "status", "queue", "offer", "ended", "reminder"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceEvent:
+    """A hint to the open Workspaces: this conversation changed, read it again.
+
+    ``conversation``: a text or reply was added; ``status``: a sent text's status
+    moved; ``queue``: who holds or is offered the chat changed; ``offer``,
+    ``reminder``: for the agent named; ``ended``: the chat is over.
+    """
+
+    type: WorkspaceEventType
+    conversation_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentEvent(WorkspaceEvent):
+    """An event about one agent: the one who acted, or who is offered or reminded."""
+
+    agent_id: int | None
+
+
 class EventBus(Protocol):
     """Live updates for the Agent Workspace (new texts, statuses, queue changes)."""
 
-    async def publish(self, event: dict[str, Any]) -> None: ...
+    async def publish(self, event: WorkspaceEvent) -> None: ...
 
-    def subscribe(self) -> AbstractAsyncContextManager[asyncio.Queue[dict[str, Any]]]: ...
+    def publish_nowait(self, event: WorkspaceEvent) -> None:
+        """Publish from synchronous code (a callback after commit)."""
+        ...
+
+    def subscribe(self) -> AbstractAsyncContextManager[asyncio.Queue[WorkspaceEvent]]: ...
 
 
 # --- what the virtual agent's effects reach (``services.effects.EffectRunner``) -------

@@ -14,6 +14,7 @@ from tests.integration.conftest import desk_settings
 from tests.integration.workspace_helpers import new_agent
 from textdesk.adapters.db.database import create_engine
 from textdesk.bootstrap import build
+from textdesk.ports import WorkspaceEvent
 from textdesk.testing import FakeTwilio
 from textdesk.web import workspace_events
 
@@ -43,7 +44,7 @@ async def test_leaving_while_an_event_is_checked_does_not_lock_the_database(
         assert "connected" in await anext(stream)
         reading = asyncio.ensure_future(anext(stream))
         await asyncio.sleep(0.05)  # subscribed and waiting
-        container.bus.publish_nowait({"type": "conversation", "conversation_id": 1})
+        container.bus.publish_nowait(WorkspaceEvent("conversation", 1))
         await asyncio.wait_for(checking.wait(), 5)
         await asyncio.sleep(0.1)
         reading.cancel()  # what Starlette does when the browser disconnects

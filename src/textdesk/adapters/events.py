@@ -1,4 +1,9 @@
-"""Workspace events fan-out: in this process, or across processes through Redis pub/sub."""
+"""Workspace events fan-out: in this process, or across processes through Redis pub/sub.
+
+Events are typed inside the process (``ports.WorkspaceEvent``); on Redis they are
+the JSON objects the other processes read: ``{"type", "conversation_id"}``
+and, for an ``AgentEvent``, ``"agent_id"`` after them.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from redis.asyncio import Redis
+
+from textdesk.ports import AgentEvent, WorkspaceEvent
 
 log = logging.getLogger(__name__)
 CHANNEL = "textdesk:events"
@@ -18,11 +24,39 @@ CHANNEL = "textdesk:events"
 _QUEUE_LIMIT = 1000
 
 
+def to_wire(event: WorkspaceEvent) -> str:
+    """The event as it travels between processes."""
+    if isinstance(event, AgentEvent):
+        return json.dumps(
+            {
+                "type": event.type,
+                "conversation_id": event.conversation_id,
+                "agent_id": event.agent_id,
+            }
+        )
+    return json.dumps({"type": event.type, "conversation_id": event.conversation_id})
+
+
+def from_wire(data: str | bytes) -> WorkspaceEvent | None:
+    """An event another process published; None for what is not one (and is ignored)."""
+    try:
+        raw = json.loads(data)
+        kind, cid = raw["type"], raw["conversation_id"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(cid, int):
+        return None  # no browser may see it: it names no conversation
+    # A type this version does not know (another version's) is passed on as it came.
+    if "agent_id" in raw:
+        return AgentEvent(kind, cid, raw["agent_id"])
+    return WorkspaceEvent(kind, cid)
+
+
 class MemoryBus:
     """Delivers each published event to every subscriber of this process."""
 
     def __init__(self) -> None:
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._subscribers: set[asyncio.Queue[WorkspaceEvent]] = set()
         self._pending: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -31,10 +65,10 @@ class MemoryBus:
     async def stop(self) -> None:
         return None
 
-    async def publish(self, event: dict[str, Any]) -> None:
+    async def publish(self, event: WorkspaceEvent) -> None:
         self.deliver(event)
 
-    def publish_nowait(self, event: dict[str, Any]) -> None:
+    def publish_nowait(self, event: WorkspaceEvent) -> None:
         """Publish from synchronous code (a callback after commit)."""
         if type(self).publish is MemoryBus.publish:
             self.deliver(event)  # in-process delivery is synchronous: no task per event
@@ -43,7 +77,7 @@ class MemoryBus:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    def deliver(self, event: dict[str, Any]) -> None:
+    def deliver(self, event: WorkspaceEvent) -> None:
         for queue in list(self._subscribers):
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):
@@ -51,8 +85,8 @@ class MemoryBus:
             queue.put_nowait(event)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=_QUEUE_LIMIT)
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[WorkspaceEvent]]:
+        queue: asyncio.Queue[WorkspaceEvent] = asyncio.Queue(maxsize=_QUEUE_LIMIT)
         self._subscribers.add(queue)
         try:
             yield queue
@@ -84,8 +118,8 @@ class RedisBus(MemoryBus):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def publish(self, event: dict[str, Any]) -> None:
-        await self._redis.publish(CHANNEL, json.dumps(event))
+    async def publish(self, event: WorkspaceEvent) -> None:
+        await self._redis.publish(CHANNEL, to_wire(event))
 
     async def _listen(self) -> None:
         while True:
@@ -95,7 +129,9 @@ class RedisBus(MemoryBus):
                     self._ready.set()
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
-                            self.deliver(json.loads(message["data"]))
+                            event = from_wire(message["data"])
+                            if event is not None:
+                                self.deliver(event)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -22,7 +22,7 @@ from textdesk.adapters.db.outbox import NewMessage, enqueue
 from textdesk.adapters.db.tables import conversations as conversation_table
 from textdesk.adapters.db.tables import handoffs
 from textdesk.domain.handoff import pick_agent
-from textdesk.ports import Clock
+from textdesk.ports import AgentEvent, Clock, WorkspaceEvent
 from textdesk.services.agent_desk import Desk
 
 
@@ -43,7 +43,7 @@ class Assigner:
         clock: Clock,
         desk: Desk,
         timers: Timers,
-        publish: Callable[[dict[str, Any]], Awaitable[None]],
+        publish: Callable[[WorkspaceEvent], Awaitable[None]],
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
         self._db = db
@@ -57,7 +57,7 @@ class Assigner:
         """One pass; returns how many hand-offs changed (0 lets the loop sleep)."""
         now = self._clock.now()
         seen_since = now - self._timers.presence_grace
-        events: list[dict[str, Any]] = []
+        events: list[WorkspaceEvent] = []
         texts = 0
         async with self._db.begin() as conn:
             active = await self._active_chats(conn, now)
@@ -86,7 +86,7 @@ class Assigner:
                     .where(handoffs.c.id == row.id)
                     .values(status="waiting", offered_to=None, offered_at=None, declined=declined)
                 )
-                events.append({"type": "queue", "conversation_id": row.conversation_id})
+                events.append(WorkspaceEvent("queue", row.conversation_id))
 
             waiting = (
                 await conn.execute(
@@ -118,15 +118,13 @@ class Assigner:
                     else a
                     for a in loads
                 ]
-                events.append(
-                    {"type": "offer", "conversation_id": row.conversation_id, "agent_id": chosen}
-                )
+                events.append(AgentEvent("offer", row.conversation_id, chosen))
 
             for row in active:
                 if now - _last_activity(row) >= self._timers.idle_close:
                     await self._desk.end(conn, None, row.conversation_id, now, ended_by="timeout")
                     texts += 1
-                    events.append({"type": "ended", "conversation_id": row.conversation_id})
+                    events.append(WorkspaceEvent("ended", row.conversation_id))
                     continue
                 waiting_on_agent = row.last_texter_at and (
                     row.last_agent_at is None or row.last_texter_at > row.last_agent_at
@@ -139,13 +137,7 @@ class Assigner:
                     await conn.execute(
                         update(handoffs).where(handoffs.c.id == row.id).values(reminded_at=now)
                     )
-                    events.append(
-                        {
-                            "type": "reminder",
-                            "conversation_id": row.conversation_id,
-                            "agent_id": row.agent_id,
-                        }
-                    )
+                    events.append(AgentEvent("reminder", row.conversation_id, row.agent_id))
         for event in events:
             await self._publish(event)
         if texts:

@@ -12,14 +12,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.db import outbox
 from textdesk.adapters.db.outbox import StatusUpdate
 from textdesk.domain.delivery import LookupFailed
-from textdesk.ports import Clock, SmsGateway
+from textdesk.ports import Clock, SmsGateway, WorkspaceEvent
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ class Reconciler:
         clock: Clock,
         after: timedelta,
         rate: float,
-        publish: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+        publish: Callable[[WorkspaceEvent], Awaitable[None]] | None = None,
     ) -> None:
         self._db = db
         self._gateway = gateway
@@ -69,5 +68,5 @@ class Reconciler:
                 )
             if self._publish is not None:
                 for conversation_id in changed - {0}:
-                    await self._publish({"type": "status", "conversation_id": conversation_id})
+                    await self._publish(WorkspaceEvent("status", conversation_id))
         return len(sids)

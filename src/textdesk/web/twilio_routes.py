@@ -163,5 +163,5 @@ async def status_callback(request: Request) -> Response:
         error_code=report.error_code,
     )
     if moved:
-        await container.bus.publish({"type": "status", "conversation_id": moved})
+        await container.updates.status_moved(moved)
     return _NO_CONTENT

@@ -32,6 +32,7 @@ from textdesk.services import conversation_list
 from textdesk.services import workspace_views as views
 from textdesk.services.agent_desk import Conflict, DeskError, Invalid, NotYours
 from textdesk.services.conversation_view import ConversationView, conversation_view
+from textdesk.services.workspace_updates import AgentChange
 from textdesk.web.auth import ActingAgent, ApiAgent, PageAgent
 from textdesk.web.deps import ContainerDep
 from textdesk.web.workspace_render import refusal, render, wake
@@ -147,7 +148,7 @@ async def live(request: Request, container: ContainerDep, agent: ApiAgent, cid: 
 
 
 async def _perform(
-    container: Container, agent: AgentRow, cid: int, action: Action, event: str
+    container: Container, agent: AgentRow, cid: int, action: Action, change: AgentChange
 ) -> Response | None:
     """Run one desk action in one transaction; a refusal as a response, None when done."""
     try:
@@ -157,7 +158,7 @@ async def _perform(
             await action(conn, container.clock.now())
     except DeskError as exc:
         return refusal(str(exc), _REFUSED.get(type(exc), 409))
-    await container.bus.publish({"type": event, "conversation_id": cid, "agent_id": agent.id})
+    await container.updates.agent_acted(change, cid, agent.id)
     wake(container, "dispatcher", "assigner")  # send now rather than on the next poll
     return None
 

@@ -23,6 +23,7 @@ from fastapi.responses import StreamingResponse
 
 from textdesk.adapters.db.agents import agent_by_id
 from textdesk.bootstrap import Container
+from textdesk.ports import WorkspaceEvent
 from textdesk.services.workspace_views import visible_among
 from textdesk.web.auth import ApiAgent
 from textdesk.web.deps import ContainerDep
@@ -31,7 +32,11 @@ from textdesk.web.workspace_render import wake
 router = APIRouter()
 KEEP_ALIVE_SECONDS = 15.0  # below the idle timeouts of common proxies (often 30-60 s)
 RETRY_MS = 2000  # how soon a browser reconnects after the stream ends
-_FORWARDED = ("type", "conversation_id")  # what a browser needs; agent ids stay inside
+
+
+def browser_payload(event: WorkspaceEvent) -> str:
+    """The event as a browser receives it: what it needs, agent ids stay inside."""
+    return json.dumps({"type": event.type, "conversation_id": event.conversation_id})
 
 
 class Closing:
@@ -75,15 +80,13 @@ class Closing:
         self.event.set()
 
 
-async def _may_see(container: Container, agent_id: int, event: dict[str, Any]) -> bool | None:
+async def _may_see(container: Container, agent_id: int, event: WorkspaceEvent) -> bool | None:
     """Whether the agent may see the event; None when the agent no longer exists."""
     async with container.db.connect() as conn:
         agent = await agent_by_id(conn, agent_id)
         if agent is None:
             return None
-        cid = event.get("conversation_id")
-        if not isinstance(cid, int):
-            return False
+        cid = event.conversation_id
         return cid in await visible_among(conn, agent, [cid])
 
 
@@ -119,8 +122,7 @@ async def _stream(
                 if allowed is None:
                     return
                 if allowed:
-                    data = {k: event[k] for k in _FORWARDED if k in event}
-                    yield f"data: {json.dumps(data)}\n\n"
+                    yield f"data: {browser_payload(event)}\n\n"
 
 
 @router.get("/events")
