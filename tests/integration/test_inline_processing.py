@@ -20,7 +20,7 @@ from textdesk.adapters.db import inbox as inbox_store
 from textdesk.adapters.db.conversations import lock_key as conversation_lock_key
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.dialect import lock_keys
-from textdesk.adapters.db.group_commit import WriteKind
+from textdesk.adapters.db.group_commit import GroupCommitter, WriteKind
 from textdesk.clock import SystemClock
 from textdesk.domain.inbound import InboundSms
 from textdesk.services.numbers import add_number
@@ -292,3 +292,64 @@ async def test_a_conversation_held_too_long_elsewhere_does_not_hold_up_the_webho
         await db.dispose()
         await other.dispose()
     assert [r.body for r in replies] == ["echo: hello"]
+
+
+async def _committed_lane(
+    database_url: str, *, answer: bool, texts: list[str]
+) -> tuple[list[bool], list[str]]:
+    """Texts through a real group committer, one batch each: what each submit returned,
+    and what the processor's callbacks heard, in order."""
+    db = create_engine(database_url)
+    clock = SystemClock()
+    heard: list[str] = []
+
+    committer = GroupCommitter(db)
+    processor = InboxProcessor(
+        db=db,
+        converser=EchoConverser(),
+        fetcher=_NoMedia(),
+        clock=clock,
+        on_enqueued=lambda: heard.append("send"),
+        on_processed=lambda ids: heard.append(f"answered {len(ids)}"),
+        on_deferred=lambda: heard.append("wake the inbox loop"),
+    )
+    register_writers(committer, processor)
+    await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
+    await committer.start()
+    try:
+        fresh = [
+            await committer.submit(
+                INBOX,
+                PendingInbound(
+                    InboundSms(sid, TEXTER, NUMBER, "hi", (), {"Body": "hi"}), clock.now(), answer
+                ),
+            )
+            for sid in texts
+        ]
+        async with db.connect() as conn:
+            stored = (await conn.execute(text_sql("SELECT count(*) FROM inbox"))).scalar_one()
+        assert stored == len(set(texts))
+    finally:
+        await committer.stop()
+        await db.dispose()
+    return fresh, heard
+
+
+async def test_an_answered_text_is_announced_once_its_batch_has_committed(
+    database_url: str,
+) -> None:
+    """The sender is woken and the Workspace told, once, and the inbox loop is not bothered."""
+    fresh, heard = await _committed_lane(database_url, answer=True, texts=["SM" + "4" * 32])
+    assert fresh == [True]
+    assert heard == ["send", "answered 1"]
+
+
+async def test_a_text_stored_for_the_loop_wakes_it_and_a_duplicate_does_not(
+    database_url: str,
+) -> None:
+    """Inline answering off: each new text wakes the inbox loop after its commit; a
+    MessageSid seen before is no new work."""
+    sid = "SM" + "5" * 32
+    fresh, heard = await _committed_lane(database_url, answer=False, texts=[sid, sid])
+    assert fresh == [True, False]
+    assert heard == ["wake the inbox loop"]
