@@ -19,15 +19,19 @@ from fastapi import FastAPI
 
 from textdesk.config import Settings
 from textdesk.domain.events import Reply
-from textdesk.services.processing import Converser, Outcome, SilentConverser, Turn
+from textdesk.services.processing import ConverseOutcome, Converser, SilentConverser, TextInContext
 from textdesk.web.app import create_app
 
 
 class EchoConverser:
     """One reply per text; the state is left as it was."""
 
-    async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
-        return Outcome(state=state, mode=mode, replies=[Reply("Got it: " + turn.text.body[:40])])
+    async def converse(
+        self, turn: TextInContext, state: dict[str, Any] | None, mode: str
+    ) -> ConverseOutcome:
+        return ConverseOutcome(
+            state=state, mode=mode, replies=[Reply("Got it: " + turn.text.body[:40])]
+        )
 
 
 def _app(converser: Converser) -> FastAPI:

@@ -20,7 +20,7 @@ from textdesk.clock import SystemClock
 from textdesk.config import Settings
 from textdesk.domain.events import Reply
 from textdesk.services.numbers import add_number
-from textdesk.services.processing import Converser, Outcome, Turn
+from textdesk.services.processing import ConverseOutcome, Converser, TextInContext
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
@@ -36,13 +36,17 @@ TEXTER = "+15551230001"
 class EchoConverser:
     """A stand-in for the virtual agent: replies ``echo: <body>`` (``x3`` → three replies)."""
 
-    async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
+    async def converse(
+        self, turn: TextInContext, state: dict[str, Any] | None, mode: str
+    ) -> ConverseOutcome:
         body = turn.text.body
         count = 3 if body.endswith("x3") else 1
         replies = [
             Reply(f"echo {i + 1}: {body}" if count > 1 else f"echo: {body}") for i in range(count)
         ]
-        return Outcome(state={"seen": (state or {}).get("seen", 0) + 1}, mode=mode, replies=replies)
+        return ConverseOutcome(
+            state={"seen": (state or {}).get("seen", 0) + 1}, mode=mode, replies=replies
+        )
 
 
 @dataclass

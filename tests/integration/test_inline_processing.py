@@ -24,7 +24,7 @@ from textdesk.adapters.db.group_commit import GroupCommitter, WriteKind
 from textdesk.clock import SystemClock
 from textdesk.domain.inbound import InboundSms
 from textdesk.services.numbers import add_number
-from textdesk.services.processing import APOLOGY, InboxProcessor, Outcome, Turn
+from textdesk.services.processing import APOLOGY, ConverseOutcome, InboxProcessor, TextInContext
 from textdesk.services.receive import INBOX, PendingInbound, register_writers
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
@@ -36,7 +36,9 @@ OTHER = "+15551230002"
 class FussyConverser(EchoConverser):
     """Echoes, except that the text ``boom`` makes it fail."""
 
-    async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
+    async def converse(
+        self, turn: TextInContext, state: dict[str, Any] | None, mode: str
+    ) -> ConverseOutcome:
         if turn.text.body == "boom":
             raise RuntimeError("the converser broke")
         return await super().converse(turn, state, mode)

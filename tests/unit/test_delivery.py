@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from textdesk.domain.delivery import (
-    Outcome,
+    SendOutcome,
     SendResult,
     backoff_seconds,
     classify,
@@ -23,21 +23,21 @@ from textdesk.domain.delivery import (
 @pytest.mark.parametrize(
     ("result", "outcome"),
     [
-        (SendResult(201, sid="SM1", status="queued"), Outcome.ACCEPTED),
-        (SendResult(500, error_code=20500), Outcome.RETRY),
-        (SendResult(503), Outcome.RETRY),
-        (SendResult(None, error_message="timed out"), Outcome.RETRY),
-        (SendResult(429, error_code=20429), Outcome.RETRY),
-        (SendResult(400, error_code=21211), Outcome.FAILED),
-        (SendResult(400, error_code=21614), Outcome.FAILED),
-        (SendResult(400, error_code=21610), Outcome.OPTED_OUT),
-        (SendResult(400, error_code=21611), Outcome.RETRY),
-        (SendResult(429, error_code=30001), Outcome.RETRY),
-        (SendResult(400, error_code=30008), Outcome.UNKNOWN),
-        (SendResult(401, error_code=20003), Outcome.FAILED),
+        (SendResult(201, sid="SM1", status="queued"), SendOutcome.ACCEPTED),
+        (SendResult(500, error_code=20500), SendOutcome.RETRY),
+        (SendResult(503), SendOutcome.RETRY),
+        (SendResult(None, error_message="timed out"), SendOutcome.RETRY),
+        (SendResult(429, error_code=20429), SendOutcome.RETRY),
+        (SendResult(400, error_code=21211), SendOutcome.FAILED),
+        (SendResult(400, error_code=21614), SendOutcome.FAILED),
+        (SendResult(400, error_code=21610), SendOutcome.OPTED_OUT),
+        (SendResult(400, error_code=21611), SendOutcome.RETRY),
+        (SendResult(429, error_code=30001), SendOutcome.RETRY),
+        (SendResult(400, error_code=30008), SendOutcome.UNKNOWN),
+        (SendResult(401, error_code=20003), SendOutcome.FAILED),
     ],
 )
-def test_classify(result: SendResult, outcome: Outcome) -> None:
+def test_classify(result: SendResult, outcome: SendOutcome) -> None:
     """Server errors, timeouts and throttling are retried; invalid numbers are not."""
     assert classify(result) is outcome
 

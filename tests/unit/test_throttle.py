@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from textdesk.domain.throttle import (
     GrowingDelay,
-    Outcome,
     SignInKeys,
     SignInLimits,
     Tally,
+    ThrottleVerdict,
     address_key,
 )
 
@@ -23,7 +23,7 @@ class Store:
     def __init__(self) -> None:
         self.tallies: dict[str, Tally] = {}
 
-    def apply(self, outcome: Outcome) -> Outcome:
+    def apply(self, outcome: ThrottleVerdict) -> ThrottleVerdict:
         for key, tally in outcome.writes.items():
             if tally is None:
                 self.tallies.pop(key, None)

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.db.dialect import lock_keys, upsert
 from textdesk.adapters.db.tables import sign_in_tallies as table
-from textdesk.domain.throttle import Outcome, Tally
+from textdesk.domain.throttle import Tally, ThrottleVerdict
 from textdesk.ports import Clock
 
-Decide = Callable[[Mapping[str, Tally], datetime], Outcome]
+Decide = Callable[[Mapping[str, Tally], datetime], ThrottleVerdict]
 
 
 class DatabaseTallies:
@@ -38,7 +38,7 @@ class DatabaseTallies:
         self._db = db
         self._clock = clock
 
-    async def update(self, keys: Sequence[str], decide: Decide) -> Outcome:
+    async def update(self, keys: Sequence[str], decide: Decide) -> ThrottleVerdict:
         """Read ``keys``' tallies, decide, write the decision: one transaction."""
         async with self._db.begin() as conn:
             await lock_keys(conn, [f"sign-in:{key}" for key in keys])
@@ -108,7 +108,7 @@ class RedisTallies:
         self._clock = clock
         self._prefix = prefix
 
-    async def update(self, keys: Sequence[str], decide: Decide) -> Outcome:
+    async def update(self, keys: Sequence[str], decide: Decide) -> ThrottleVerdict:
         """Read ``keys``' tallies, decide, write the decision: one optimistic transaction."""
         names = {key: self._prefix + key for key in keys}
         async with self._redis.pipeline(transaction=True) as pipe:

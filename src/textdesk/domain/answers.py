@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textdesk.domain.cards import card_text, display, record_number, resolve_record
 from textdesk.domain.events import EffectResult, FetchMedia, InboundText
-from textdesk.domain.flow import Outcome, fail, finish, jump, lost, run_from
+from textdesk.domain.flow import TopicOutcome, fail, finish, jump, lost, run_from
 from textdesk.domain.inputs import check_text, is_skip
 from textdesk.domain.media_replies import partly_kept, why_refused
 from textdesk.domain.nodes import (
@@ -32,7 +32,7 @@ from textdesk.domain.turn import Turn, choice_options
 __all__ = ["answer", "did_you_mean", "reask", "resume_effect", "transfer_result"]
 
 
-def _retry(turn: Turn, why: str, *, ask: InputNode | None = None) -> Outcome:
+def _retry(turn: Turn, why: str, *, ask: InputNode | None = None) -> TopicOutcome:
     """Ask again saying why (then the question, given ``ask``).
 
     The ``max_retries``-th bad answer in a row gets no new question: the texter is
@@ -54,13 +54,13 @@ def _retry(turn: Turn, why: str, *, ask: InputNode | None = None) -> Outcome:
     return None
 
 
-def _store(turn: Turn, node: InputNode, value: object, index: int) -> Outcome:
+def _store(turn: Turn, node: InputNode, value: object, index: int) -> TopicOutcome:
     turn.state.vars[node.var] = value
     turn.state.reset_question()
     return run_from(turn, index + 1)
 
 
-def reask(turn: Turn) -> Outcome:
+def reask(turn: Turn) -> TopicOutcome:
     """Ask the waiting question again (after HELP), re-running the node if needed."""
     current = turn.current()
     if current is None:
@@ -74,7 +74,7 @@ def reask(turn: Turn) -> Outcome:
     return run_from(turn, index)
 
 
-def answer(turn: Turn, inbound: InboundText) -> Outcome:
+def answer(turn: Turn, inbound: InboundText) -> TopicOutcome:
     """Take the texter's reply to the waiting question."""
     current = turn.current()
     if current is None:
@@ -107,7 +107,7 @@ def answer(turn: Turn, inbound: InboundText) -> Outcome:
 
 def _answer_choice(
     turn: Turn, node: ChoiceNode | DynamicChoiceNode, body: str, index: int
-) -> Outcome:
+) -> TopicOutcome:
     state, settings = turn.state, turn.settings
     options = choice_options(node, state)
     match = parse_choice(body, options, state.page, turn.page_size, settings.more_word)
@@ -138,7 +138,7 @@ def did_you_mean(turn: Turn, options: list[Option], candidates: tuple[Option, ..
 # --- effect results -----------------------------------------------------------------
 
 
-def resume_effect(turn: Turn, kind: str, result: EffectResult) -> Outcome:
+def resume_effect(turn: Turn, kind: str, result: EffectResult) -> TopicOutcome:
     """Carry on after the effect the waiting node asked for (all but transfers)."""
     current = turn.current()
     if current is None:

@@ -54,7 +54,9 @@ ERROR_TEXT: dict[int, str] = {
 }
 
 
-class Outcome(Enum):
+class SendOutcome(Enum):
+    """What one send attempt's answer means for the text (see :func:`classify`)."""
+
     ACCEPTED = "accepted"
     # Transient: Twilio busy or unreachable; retried for as long as the text is worth sending.
     RETRY = "retry"
@@ -89,23 +91,23 @@ def is_opt_out(error_code: int | None) -> bool:
     return error_code == OPTED_OUT
 
 
-def classify(result: SendResult) -> Outcome:
+def classify(result: SendResult) -> SendOutcome:
     """Decide what to do after one send attempt.
 
     Any refusal not named here (an invalid or unreachable number, a body Twilio will
     not take) fails for good: retrying cannot change the answer.
     """
     if result.http_status is not None and 200 <= result.http_status < 300 and result.sid:
-        return Outcome.ACCEPTED
+        return SendOutcome.ACCEPTED
     if is_opt_out(result.error_code):
-        return Outcome.OPTED_OUT
+        return SendOutcome.OPTED_OUT
     if result.error_code in RETRY_CODES:
-        return Outcome.RETRY
+        return SendOutcome.RETRY
     if result.error_code in UNKNOWN_CODES:
-        return Outcome.UNKNOWN
+        return SendOutcome.UNKNOWN
     if result.http_status is None or result.http_status >= 500 or result.http_status == 429:
-        return Outcome.RETRY
-    return Outcome.FAILED
+        return SendOutcome.RETRY
+    return SendOutcome.FAILED
 
 
 def backoff_seconds(attempt: int, *, base: float, cap: float = 300.0, jitter: float) -> float:

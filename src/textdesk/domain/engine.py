@@ -43,7 +43,7 @@ from textdesk.domain import answers, flow
 from textdesk.domain.conversation import ConversationState
 from textdesk.domain.discovery import rank_topics
 from textdesk.domain.events import Effect, EffectResult, InboundText, Texter, Transfer
-from textdesk.domain.flow import Finished, Outcome
+from textdesk.domain.flow import Finished, TopicOutcome
 from textdesk.domain.replies import Option, normalize_command, parse_choice, render_choices
 from textdesk.domain.topics import Topic, TopicSet
 from textdesk.domain.turn import Step, Turn
@@ -189,18 +189,18 @@ class Engine:
             max_retries=self.max_retries,
         )
 
-    def _settle(self, turn: Turn, outcome: Outcome) -> None:
+    def _settle(self, turn: Turn, outcome: TopicOutcome) -> None:
         while outcome is not None:
             outcome = self._after_topic(turn, outcome)
 
-    def _greet(self, turn: Turn, body: str) -> Outcome:
+    def _greet(self, turn: Turn, body: str) -> TopicOutcome:
         greeting = self.settings.greeting_topic
         if self.topics.get(greeting) is None or greeting is None:
             return self._discover(turn, body, after_greeting=True)
         turn.state.deferred_text = body
         return flow.start_topic(turn, greeting)
 
-    def _after_topic(self, turn: Turn, finished: Finished) -> Outcome:
+    def _after_topic(self, turn: Turn, finished: Finished) -> TopicOutcome:
         state = turn.state
         if finished.topic_id == self.settings.greeting_topic and state.deferred_text is not None:
             body, state.deferred_text = state.deferred_text, None
@@ -234,7 +234,7 @@ class Engine:
                 self._ranked[key] = found
         return list(found)
 
-    def _discover(self, turn: Turn, body: str, *, after_greeting: bool = False) -> Outcome:
+    def _discover(self, turn: Turn, body: str, *, after_greeting: bool = False) -> TopicOutcome:
         """Find what a text outside any topic is about and start it."""
         command = self.command(body)
         if command is not None:
@@ -266,7 +266,7 @@ class Engine:
         state.menu = None
         return flow.start_topic(turn, fallback)
 
-    def _start(self, turn: Turn, topic_id: str) -> Outcome:
+    def _start(self, turn: Turn, topic_id: str) -> TopicOutcome:
         """Start a topic the texter chose; guests can't start account-only topics."""
         state = turn.state
         topic = self.topics.get(topic_id)
@@ -304,7 +304,7 @@ class Engine:
 
     # --- commands and live agents -------------------------------------------------
 
-    def _command(self, turn: Turn, command: Command) -> Outcome:
+    def _command(self, turn: Turn, command: Command) -> TopicOutcome:
         state = turn.state
         if command == "menu":
             state.clear_topic()

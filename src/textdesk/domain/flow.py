@@ -45,7 +45,7 @@ from textdesk.domain.topics import (
 )
 from textdesk.domain.turn import Turn
 
-__all__ = ["Finished", "Outcome", "fail", "finish", "jump", "lost", "run_from", "start_topic"]
+__all__ = ["Finished", "TopicOutcome", "fail", "finish", "jump", "lost", "run_from", "start_topic"]
 
 # Nodes run in one turn without a question: more means a goto loop with no exit.
 _MAX_NODES_PER_TURN = 500
@@ -64,10 +64,12 @@ class Finished:
     menu: bool = False
 
 
-Outcome = Finished | None
+# What running a topic came to: Finished, or None while it waits (for the texter's
+# answer or an effect's result).
+TopicOutcome = Finished | None
 
 
-def start_topic(turn: Turn, topic_id: str) -> Outcome:
+def start_topic(turn: Turn, topic_id: str) -> TopicOutcome:
     """Run ``topic_id`` from its first node (inside whatever called it)."""
     turn.state.topic_id = topic_id
     turn.state.menu = None
@@ -75,7 +77,7 @@ def start_topic(turn: Turn, topic_id: str) -> Outcome:
     return run_from(turn, 0)
 
 
-def run_from(turn: Turn, index: int) -> Outcome:
+def run_from(turn: Turn, index: int) -> TopicOutcome:
     """Run nodes from ``index`` until a question, an effect or the end."""
     state = turn.state
     for _ in range(_MAX_NODES_PER_TURN):
@@ -118,12 +120,12 @@ def _end_topic(turn: Turn, message: str | None, *, said: bool = False) -> int | 
     return Finished(finished, said=said or bool(message))
 
 
-def finish(turn: Turn, message: str | None = None, *, said: bool = False) -> Outcome:
+def finish(turn: Turn, message: str | None = None, *, said: bool = False) -> TopicOutcome:
     after = _end_topic(turn, message, said=said)
     return run_from(turn, after) if isinstance(after, int) else after
 
 
-def fail(turn: Turn) -> Outcome:
+def fail(turn: Turn) -> TopicOutcome:
     """Something outside the texter's control failed: apologise, offer a person."""
     turn.say(turn.text(turn.settings.texts.error))
     turn.state.clear_topic()
@@ -131,7 +133,7 @@ def fail(turn: Turn) -> Outcome:
     return None
 
 
-def lost(turn: Turn) -> Outcome:
+def lost(turn: Turn) -> TopicOutcome:
     """The saved position no longer exists (topics were edited): start over."""
     turn.say(turn.text(turn.settings.texts.start_over))
     turn.state.clear_topic()
@@ -145,7 +147,7 @@ def jump(turn: Turn, topic: Topic, target: str) -> int | None:
     return position
 
 
-def _execute(turn: Turn, topic: Topic, index: int, node: Node) -> int | Outcome:
+def _execute(turn: Turn, topic: Topic, index: int, node: Node) -> int | TopicOutcome:
     """Run one node; an int is where to carry on in the (possibly new) topic."""
     state, context, nxt = turn.state, turn.context(), index + 1
     if isinstance(node, TextNode | ChoiceNode | BooleanNode | FileNode):
@@ -207,7 +209,7 @@ def _execute(turn: Turn, topic: Topic, index: int, node: Node) -> int | Outcome:
     return nxt
 
 
-def _switch(turn: Turn, topic: Topic, index: int, node: SwitchTopicNode) -> int | Outcome:
+def _switch(turn: Turn, topic: Topic, index: int, node: SwitchTopicNode) -> int | TopicOutcome:
     state = turn.state
     target = turn.topics.get(node.topic)
     if target is None:

@@ -111,7 +111,7 @@ class SignInKeys:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ThrottleVerdict:
     """An attempt's answer, and what to store for it in the same atomic step."""
 
     wait: float  # seconds to wait; 0 when the attempt goes ahead
@@ -160,16 +160,20 @@ class SignInLimits:
             address=_digest("address", address),
         )
 
-    def attempt(self, keys: SignInKeys, stored: Mapping[str, Tally], now: datetime) -> Outcome:
+    def attempt(
+        self, keys: SignInKeys, stored: Mapping[str, Tally], now: datetime
+    ) -> ThrottleVerdict:
         """Refuse (nothing written), or go ahead with a failure counted on every tally."""
         tallies = {key: current(stored.get(key), now) for key in keys.all()}
         rules = ((keys.pair, self.pair), (keys.email, self.email), (keys.address, self.address))
         wait = max(rule.wait(tallies[key], now) for key, rule in rules)
         if wait > 0:
-            return Outcome(wait)
-        return Outcome(0.0, {key: rule.count(tallies[key], now) for key, rule in rules})
+            return ThrottleVerdict(wait)
+        return ThrottleVerdict(0.0, {key: rule.count(tallies[key], now) for key, rule in rules})
 
-    def succeeded(self, keys: SignInKeys, stored: Mapping[str, Tally], now: datetime) -> Outcome:
+    def succeeded(
+        self, keys: SignInKeys, stored: Mapping[str, Tally], now: datetime
+    ) -> ThrottleVerdict:
         """The password was right: this email's failures are forgiven, here and anywhere.
 
         The address only gives back the failure this attempt counted: other people's
@@ -180,4 +184,4 @@ class SignInLimits:
         if address is not None:
             left = address.failures - 1
             writes[keys.address] = replace(address, failures=left) if left > 0 else None
-        return Outcome(0.0, writes)
+        return ThrottleVerdict(0.0, writes)

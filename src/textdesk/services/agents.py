@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db import agents as store
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.domain.handoff import PRESENCES, parse_hours
-from textdesk.domain.throttle import Outcome, SignInLimits, Tally
+from textdesk.domain.throttle import SignInLimits, Tally, ThrottleVerdict
 from textdesk.ports import Clock
 
 ROLES = ("agent", "admin")
@@ -112,8 +112,10 @@ class Tallies(Protocol):
     """Where sign-in attempts are counted (``adapters/login_throttle.py``)."""
 
     async def update(
-        self, keys: Sequence[str], decide: Callable[[Mapping[str, Tally], datetime], Outcome]
-    ) -> Outcome: ...
+        self,
+        keys: Sequence[str],
+        decide: Callable[[Mapping[str, Tally], datetime], ThrottleVerdict],
+    ) -> ThrottleVerdict: ...
 
 
 class TooManySignIns(Exception):

@@ -84,7 +84,9 @@ class Profile:
 
 
 @dataclass(frozen=True)
-class Handoff:
+class HandoffView:
+    """A conversation's hand-off to a live agent, as the Workspace shows it."""
+
     status: str
     queue_id: int
     queue: str
@@ -135,7 +137,7 @@ class ConversationView:
     number: str
     mode: str
     profile: Profile
-    handoff: Handoff | None  # the open one, else the latest
+    handoff: HandoffView | None  # the open one, else the latest
     lines: list[Line]
     answers: list[Answer]
     records: list[RecordSummary]
@@ -224,7 +226,7 @@ async def conversation_view(
     )
 
 
-async def _handoff(conn: AsyncConnection, conversation_id: int) -> Handoff | None:
+async def _handoff(conn: AsyncConnection, conversation_id: int) -> HandoffView | None:
     # The open hand-off wins over ended ones; among those, the newest.
     still_open = case((handoffs.c.status.in_(OPEN_STATUSES), 0), else_=1)
     r = (
@@ -242,7 +244,7 @@ async def _handoff(conn: AsyncConnection, conversation_id: int) -> Handoff | Non
     ).first()
     if r is None:
         return None
-    return Handoff(
+    return HandoffView(
         r.status,
         r.queue_id,
         r.queue_name,

@@ -25,7 +25,7 @@ from textdesk.adapters.signed_urls import MediaUrlSigner
 from textdesk.domain.delivery import (
     OPTED_OUT,
     LookupFailed,
-    Outcome,
+    SendOutcome,
     SendResult,
     backoff_seconds,
     classify,
@@ -154,7 +154,7 @@ class Dispatcher:
         if result is not HELD:
             # Noted at once, so the batch's later sends from this number can be held.
             failed = isinstance(result, LookupFailed) or (
-                isinstance(result, SendResult) and classify(result) is Outcome.RETRY
+                isinstance(result, SendResult) and classify(result) is SendOutcome.RETRY
             )
             self._pauses.note(row.from_phone, failed=failed, now=now, error=_error_text(result))
         return result, now
@@ -257,15 +257,15 @@ class Dispatcher:
         outcome = classify(result)
         metrics.OUTBOUND.labels(outcome.value).inc()
         message = result.error_message or describe_error(result.error_code)
-        if outcome is Outcome.ACCEPTED:
+        if outcome is SendOutcome.ACCEPTED:
             assert result.sid is not None
             writes.accepted.append((row.id, result.sid, result.status or "queued", sent_at))
-        elif outcome is Outcome.RETRY and gives_up(row.queued_at, now, self._give_up_after):
+        elif outcome is SendOutcome.RETRY and gives_up(row.queued_at, now, self._give_up_after):
             why = gave_up_reason(self._give_up_after, message)
             log.warning("send %s to %s: %s", row.id, row.to_phone, why)
             writes.failed.append((row.id, result.error_code, why))
-        elif outcome is Outcome.RETRY or (
-            outcome is Outcome.UNKNOWN and row.attempts < self._max_attempts
+        elif outcome is SendOutcome.RETRY or (
+            outcome is SendOutcome.UNKNOWN and row.attempts < self._max_attempts
         ):
             delay = self._backoff(row.attempts)
             when = now + timedelta(seconds=delay)
@@ -276,7 +276,7 @@ class Dispatcher:
                 return
             log.info("send %s to %s: %s; retry in %.1fs", row.id, row.to_phone, message, delay)
             writes.retry.append((row.id, when, result.error_code, message))
-        elif outcome is Outcome.OPTED_OUT:
+        elif outcome is SendOutcome.OPTED_OUT:
             # Expected after STOP: not an error worth a stack of log lines.
             log.info("send %s: %s has opted out (%d)", row.id, row.to_phone, OPTED_OUT)
             writes.failed.append((row.id, result.error_code, message))

@@ -19,7 +19,7 @@ from textdesk.adapters.db.conversations import TranscriptEntry, append
 from textdesk.adapters.db.tables import handoffs
 from textdesk.domain.events import EffectResult, Transfer
 from textdesk.domain.handoff import is_open, wait_minutes
-from textdesk.services.processing import Turn
+from textdesk.services.processing import TextInContext
 
 log = logging.getLogger(__name__)
 OPEN_STATUSES = ("waiting", "offered", "active")
@@ -74,7 +74,7 @@ class LiveAgents:
     def __init__(self, *, grace: timedelta) -> None:
         self._grace = grace
 
-    async def request(self, turn: Turn, effect: Transfer) -> EffectResult:
+    async def request(self, turn: TextInContext, effect: Transfer) -> EffectResult:
         conn, now = turn.conn, turn.now
         queue = await agent_store.queue_by_name(conn, effect.queue) if effect.queue else None
         if queue is None:
@@ -131,7 +131,7 @@ class LiveAgents:
         )
 
     @staticmethod
-    async def _note(conn: AsyncConnection, turn: Turn, now: datetime, text: str) -> None:
+    async def _note(conn: AsyncConnection, turn: TextInContext, now: datetime, text: str) -> None:
         await append(conn, [TranscriptEntry(turn.conversation_id, "system", text)], now)
 
 

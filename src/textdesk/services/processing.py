@@ -67,7 +67,7 @@ def ready_in_order(queued: Sequence[InboxRow], wanted: set[str]) -> list[InboxRo
 
 
 @dataclass
-class Turn:
+class TextInContext:
     """One inbound text in context, handed to the conversation logic."""
 
     conn: AsyncConnection
@@ -80,7 +80,9 @@ class Turn:
 
 
 @dataclass
-class Outcome:
+class ConverseOutcome:
+    """What conversing on one text decided: the state and mode to keep, what to send."""
+
     state: dict[str, Any] | None
     mode: str
     replies: list[Reply] = field(default_factory=list)
@@ -90,14 +92,18 @@ class Outcome:
 class Converser(Protocol):
     """Decides what to say to one inbound text (the virtual agent, or a live agent's queue)."""
 
-    async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome: ...
+    async def converse(
+        self, turn: TextInContext, state: dict[str, Any] | None, mode: str
+    ) -> ConverseOutcome: ...
 
 
 class SilentConverser:
     """Records the text and replies nothing: the channel without a virtual agent."""
 
-    async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
-        return Outcome(state=state, mode=mode)
+    async def converse(
+        self, turn: TextInContext, state: dict[str, Any] | None, mode: str
+    ) -> ConverseOutcome:
+        return ConverseOutcome(state=state, mode=mode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +338,7 @@ class InboxProcessor:
                     inbox_id=row.id,
                 )
             )
-            turn = Turn(
+            turn = TextInContext(
                 conn=conn,
                 conversation_id=conv.id,
                 texter=texter,
@@ -354,7 +360,9 @@ class InboxProcessor:
                 except Exception as exc:
                     log.exception("processing inbound %s failed", row.message_sid)
                     errors[row.id] = f"{type(exc).__name__}: {exc}"
-                    outcome = Outcome(state=conv.state, mode=conv.mode, replies=[Reply(APOLOGY)])
+                    outcome = ConverseOutcome(
+                        state=conv.state, mode=conv.mode, replies=[Reply(APOLOGY)]
+                    )
             else:
                 outcome = await self._converser.converse(turn, conv.state, conv.mode)
             conv.state, conv.mode = outcome.state, outcome.mode

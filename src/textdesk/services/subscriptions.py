@@ -25,7 +25,7 @@ from textdesk.domain.subscriptions import (
     parse_command,
 )
 from textdesk.domain.templating import TemplateTooCostly, render
-from textdesk.services.processing import Turn
+from textdesk.services.processing import TextInContext
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class SubscriptionCommands:
         self._files = files
 
     async def handle(
-        self, turn: Turn, state: dict[str, object] | None, mode: str
+        self, turn: TextInContext, state: dict[str, object] | None, mode: str
     ) -> Handled | None:
         """Answer ``turn`` if it is a subscription command; ``None`` if it is not one."""
         body = turn.text.body

@@ -13,7 +13,7 @@ from textdesk.domain.events import EffectResult, Reply, Transfer
 from textdesk.ports import Attachment, EffectScope, RecordStore
 from textdesk.services import handoff
 from textdesk.services.effects import EffectRunner, settle
-from textdesk.services.processing import Outcome, Turn
+from textdesk.services.processing import ConverseOutcome, TextInContext
 from textdesk.services.subscriptions import SubscriptionCommands
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 ERROR_TRANSFER = "Sorry, something went wrong on our side. I'm passing you to a person."
 
 
-def _log_problems(step: Step, turn: Turn) -> None:
+def _log_problems(step: Step, turn: TextInContext) -> None:
     """What went wrong in the topics themselves is the operator's to fix: an error."""
     for problem in step.problems:
         log.error("conversation %s: %s", turn.conversation_id, problem)
@@ -36,8 +36,8 @@ class VirtualAgent:
         effects: EffectRunner,
         commands: SubscriptionCommands | None = None,
         *,
-        records: Callable[[Turn], RecordStore],
-        agents: Callable[[Turn, Transfer], Awaitable[EffectResult]],
+        records: Callable[[TextInContext], RecordStore],
+        agents: Callable[[TextInContext, Transfer], Awaitable[EffectResult]],
     ) -> None:
         """``records``: the record store in the turn's transaction; ``agents``: the
         hand-off (``services.handoff.LiveAgents.request``)."""
@@ -47,7 +47,7 @@ class VirtualAgent:
         self._records = records
         self._agents = agents
 
-    def _scope(self, turn: Turn) -> EffectScope:
+    def _scope(self, turn: TextInContext) -> EffectScope:
         """The effect ports of ``turn``: its transaction, and its media fetched before it."""
         return EffectScope(
             texter=turn.texter,
@@ -57,14 +57,15 @@ class VirtualAgent:
             agents=_TurnTransfers(self._agents, turn),
         )
 
-    async def converse(self, turn: Turn, state: dict[str, Any] | None, mode: str) -> Outcome:
-        # --- subscriptions (issue 5): Notification/START/STOP come first, in every mode,
+    async def converse(
+        self, turn: TextInContext, state: dict[str, Any] | None, mode: str
+    ) -> ConverseOutcome:
+        # Subscription commands (Notification, START, STOP) come first, in every mode,
         # and leave the state alone so a command mid-topic does not lose the topic.
         if self._commands is not None:
             handled = await self._commands.handle(turn, state, mode)
             if handled is not None:
-                return Outcome(state, mode, replies=handled.replies, notes=handled.notes)
-        # --- end subscriptions
+                return ConverseOutcome(state, mode, replies=handled.replies, notes=handled.notes)
         current = ConversationState.from_dict(state) if state else None
         with_agent = self.engine.routes_to_agent(current)
         try:
@@ -81,9 +82,9 @@ class VirtualAgent:
                 await handoff.texter_left(turn.conn, turn.conversation_id, turn.now)
             else:
                 await handoff.texter_spoke(turn.conn, turn.conversation_id, turn.now)
-        return Outcome(state=step.state.to_dict(), mode=step.state.mode, replies=replies)
+        return ConverseOutcome(state=step.state.to_dict(), mode=step.state.mode, replies=replies)
 
-    async def _run(self, step: Step, turn: Turn) -> tuple[Step, list[Reply]]:
+    async def _run(self, step: Step, turn: TextInContext) -> tuple[Step, list[Reply]]:
         settled = await settle(
             self.engine,
             step,
@@ -93,7 +94,9 @@ class VirtualAgent:
         )
         return settled, list(settled.replies)
 
-    async def _rescue(self, turn: Turn, current: ConversationState | None, mode: str) -> Outcome:
+    async def _rescue(
+        self, turn: TextInContext, current: ConversationState | None, mode: str
+    ) -> ConverseOutcome:
         """An engine error: hand the texter to a person if one is there, else re-raise."""
         result = await self._effects.run(Transfer(reason="error"), self._scope(turn))
         value = result.value if isinstance(result.value, dict) else {}
@@ -103,7 +106,9 @@ class VirtualAgent:
         rescued.clear_topic()
         rescued.mode = "queued"
         rescued.last_activity = turn.now
-        return Outcome(state=rescued.to_dict(), mode="queued", replies=[Reply(ERROR_TRANSFER)])
+        return ConverseOutcome(
+            state=rescued.to_dict(), mode="queued", replies=[Reply(ERROR_TRANSFER)]
+        )
 
 
 def _attachment(entry: dict[str, Any]) -> Attachment:
@@ -130,8 +135,8 @@ class _Prefetched:
 class _TurnTransfers:
     """The hand-off, asked on behalf of one turn (its conversation, its transaction)."""
 
-    agents: Callable[[Turn, Transfer], Awaitable[EffectResult]]
-    turn: Turn
+    agents: Callable[[TextInContext, Transfer], Awaitable[EffectResult]]
+    turn: TextInContext
 
     async def request(self, transfer: Transfer) -> EffectResult:
         return await self.agents(self.turn, transfer)

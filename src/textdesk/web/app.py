@@ -87,7 +87,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.include_router(api_records.router)
     app.include_router(api_people.router)
-    app.include_router(api_notifications.router)  # issue 5
+    app.include_router(api_notifications.router)
     app.add_route("/api/docs", api_docs.api_docs, methods=["GET"], include_in_schema=False)
     app.add_route("/r/{token}", ops.record_page, methods=["GET"])
     # Served by app.lane (below); registered too, so other methods still get a 405.

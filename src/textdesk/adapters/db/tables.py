@@ -273,7 +273,7 @@ api_tokens = Table(
     Column("last_used_at", UtcDateTime, nullable=True),
 )
 
-# --- subscriptions and notifications (issue 5) -------------------------------------
+# --- subscriptions and notifications -----------------------------------------------
 
 # Per account and channel; no row means off (notifications are opt-in).
 subscriptions = Table(
