@@ -37,7 +37,9 @@ from textdesk.domain.delivery import (
         (SendResult(401, error_code=20003), SendOutcome.FAILED),
     ],
 )
-def test_classify(result: SendResult, outcome: SendOutcome) -> None:
+def test_twilio_busy_or_unreachable_is_retried_a_refused_number_is_not(
+    result: SendResult, outcome: SendOutcome
+) -> None:
     """Server errors, timeouts and throttling are retried; invalid numbers are not."""
     assert classify(result) is outcome
 

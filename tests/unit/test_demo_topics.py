@@ -52,7 +52,7 @@ def test_demo_texts_are_gsm7_and_at_most_two_segments(demo: TopicSet) -> None:
                 assert (cost.encoding, cost.segments <= 2) == ("GSM-7", True), (t.id, field)
 
 
-def test_report_issue(demo: TopicSet) -> None:
+def test_report_an_issue_ends_in_an_incident_and_its_card(demo: TopicSet) -> None:
     """Report an issue: text, choice, photo, confirm, then an incident and its card."""
     chat = Chat(demo)
     [menu] = chat.send("Hi")
@@ -107,7 +107,7 @@ def test_report_issue_can_be_cancelled(demo: TopicSet) -> None:
     assert chat.effects.of(CreateRecord) == []
 
 
-def test_my_incidents(demo: TopicSet) -> None:
+def test_my_incidents_shows_a_card_and_link_and_takes_a_comment(demo: TopicSet) -> None:
     """My incidents: pick one, see its card and link, add a comment."""
     chat = Chat(demo)
     chat.send("hello")
@@ -135,7 +135,7 @@ def test_my_incidents_empty_and_for_guests(demo: TopicSet) -> None:
     assert "needs a service desk account" in refusal
 
 
-def test_serial_number(demo: TopicSet) -> None:
+def test_find_my_serial_number_shows_an_image_a_tip_then_offers_a_person(demo: TopicSet) -> None:
     """Find my serial number: an image, a tip, and a person if still stuck."""
     chat = Chat(demo)
     chat.send("hello")

@@ -189,7 +189,7 @@ def test_script_needs_steps(tmp_path: Path) -> None:
     assert caught.value.errors == ["empty.yaml:1: steps: field required"]
 
 
-def test_durations() -> None:
+def test_waits_read_as_seconds_minutes_hours_days_and_mixes() -> None:
     """Waits read as seconds, minutes, hours, days and mixes of them."""
     assert parse_duration("150m").total_seconds() == 9000
     assert parse_duration("1h30m").total_seconds() == 5400

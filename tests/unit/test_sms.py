@@ -189,7 +189,7 @@ def test_flatten_keeps_intraword_underscores_and_arithmetic() -> None:
     assert flatten_markdown(text) == text
 
 
-def test_flatten_links() -> None:
+def test_a_link_becomes_its_label_and_url_or_just_the_url() -> None:
     """Links become "label: url", or just the URL when the label repeats it."""
     assert flatten_markdown("See [the docs](https://ex.com/a_b_c_).") == (
         "See the docs: https://ex.com/a_b_c_."
@@ -197,7 +197,7 @@ def test_flatten_links() -> None:
     assert flatten_markdown("[https://ex.com](https://ex.com)") == "https://ex.com"
 
 
-def test_flatten_image() -> None:
+def test_an_image_becomes_its_alt_text_and_url() -> None:
     """Images become "alt: url"."""
     assert flatten_markdown("![Reset screen](https://ex.com/r.png)") == (
         "Reset screen: https://ex.com/r.png"
@@ -267,7 +267,7 @@ def test_fit_segments_always_fits(text: str, budget: int) -> None:
 # --- choices ---------------------------------------------------------------------------
 
 
-def test_page_count() -> None:
+def test_menu_pages_round_up_and_an_empty_menu_is_one_page() -> None:
     """Pages round up, and an empty menu is still one page."""
     assert [page_count(n, 9) for n in (0, 1, 9, 10, 18, 19)] == [1, 1, 1, 2, 2, 3]
 
@@ -404,7 +404,7 @@ def test_parse_choice_of_number_always_picks_that_option(
         " Yes, thanks ", "ok thank you",
     ],
 )  # fmt: skip
-def test_yes_synonyms(reply: str) -> None:
+def test_common_ways_of_saying_yes_read_as_yes(reply: str) -> None:
     """Common ways of saying yes read as True."""
     assert parse_yes_no(reply) is True
 
@@ -416,7 +416,7 @@ def test_yes_synonyms(reply: str) -> None:
         "👎", "2", "No!",
     ],
 )  # fmt: skip
-def test_no_synonyms(reply: str) -> None:
+def test_common_ways_of_saying_no_read_as_no(reply: str) -> None:
     """Common ways of saying no read as False."""
     assert parse_yes_no(reply) is False
 
@@ -441,6 +441,6 @@ def test_yes_no_otherwise_none(reply: str) -> None:
         ("", ""),
     ],
 )
-def test_normalize_command(text: str, command: str) -> None:
+def test_a_command_is_casefolded_trimmed_and_its_spaces_collapsed(text: str, command: str) -> None:
     """Whole-message commands are casefolded, trimmed of punctuation, spaces collapsed."""
     assert normalize_command(text) == command

@@ -128,7 +128,9 @@ def test_the_table_covers_every_case() -> None:
 
 
 @pytest.mark.parametrize(("case", "expected"), list(TABLE.items()), ids=str)
-def test_decision_table(case: tuple[bool, Command, bool, bool], expected: Decision) -> None:
+def test_each_command_gives_its_setting_carrier_change_and_reply(
+    case: tuple[bool, Command, bool, bool], expected: Decision
+) -> None:
     """Each combination gives the expected setting, carrier change and reply."""
     account, command, subscribed, opted_out = case
     assert decide(command, Situation(account, subscribed, opted_out)) == expected

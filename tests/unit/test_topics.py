@@ -98,7 +98,9 @@ def test_choice_options_accept_plain_strings_and_yaml_booleans() -> None:
         ),
     ],
 )
-def test_schema_errors(node: dict[str, Any], loc: tuple[Any, ...], kind: str) -> None:
+def test_a_topic_with_missing_fields_typos_or_bad_values_is_refused(
+    node: dict[str, Any], loc: tuple[Any, ...], kind: str
+) -> None:
     """Missing fields, typos, unknown node types and bad values are refused."""
     with pytest.raises(ValidationError) as caught:
         make(node)
