@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.children import run_textdesk
 from benchmarks.load import NUMBER, WEBHOOK_PATH, Target, body_for, prepare, texter_phone
-from benchmarks.servers import clean_env, textdesk_cli
+from benchmarks.servers import clean_env
 from textdesk.config import Settings
 from textdesk.web.app import create_app
 
@@ -112,8 +113,8 @@ async def measure(texters: int, messages: int, warmup: int, gc_threshold: int | 
         "TEXTDESK_RUN_BACKGROUND": "0",
     }
     env = clean_env(**settings_env)
-    textdesk_cli(env, "migrate")
-    textdesk_cli(env, "numbers", "add", NUMBER, "--purpose", "conversational")
+    run_textdesk(env, "migrate")
+    run_textdesk(env, "numbers", "add", NUMBER, "--purpose", "conversational")
     os.environ.update(settings_env)  # read by Settings(), below
 
     app = create_app(Settings(), background=False, settle_heap=True)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from benchmarks.children import die_with_parent, free_port, log_tail, stop
 
 # Same uvicorn for every server: one worker, uvloop + httptools, lifespan on, quiet.
 UVICORN_ARGS = (
@@ -48,24 +48,6 @@ STARTUP_TIMEOUT = 30.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def _free_port() -> int:
-    # The child binds it a moment later; nothing else races for ports on this loopback.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-# Loaded here, not in the forked child, so the child makes one plain foreign call.
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
-
-
-def die_with_parent() -> None:
-    """In the child: get SIGTERM if the benchmark itself is killed (even by SIGKILL)."""
-    if _LIBC is not None:
-        _LIBC.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-
-
 def clean_env(**extra: str) -> dict[str, str]:
     """Our environment minus anything that configures textdesk, Twilio or the bench."""
     env = {
@@ -84,7 +66,7 @@ class Server:
     env: dict[str, str]
     log: Path
     health: str = "/healthz"
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -129,20 +111,10 @@ class Server:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, grace=10)
 
-    def log_tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
+    def log_tail(self) -> str:
+        return log_tail(self.log)
 
     def log_problems(self) -> list[str]:
         """What the server logged: at ``--log-level warning`` every line is news."""
@@ -160,15 +132,6 @@ def running(server: Server) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
-
-
-def textdesk_cli(env: dict[str, str], *args: str) -> None:
-    textdesk = Path(sys.executable).with_name("textdesk")
-    done = subprocess.run(
-        [str(textdesk), *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"textdesk {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
 
 @contextlib.contextmanager

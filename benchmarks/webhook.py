@@ -51,6 +51,7 @@ from typing import Any
 import httpx
 import uvloop
 
+from benchmarks.children import die_with_parent, run_textdesk
 from benchmarks.load import NUMBER, LoadResult, Target, percentile, run_load
 from benchmarks.replies import (
     NO_REPLY_GRACE,
@@ -68,10 +69,8 @@ from benchmarks.servers import (
     CLK_TCK,
     Server,
     clean_env,
-    die_with_parent,
     profiling,
     running,
-    textdesk_cli,
 )
 
 ACCOUNT_SID = "AC" + "be" * 16
@@ -209,8 +208,8 @@ def _textdesk_env(
 
 
 def _fresh_database(env: dict[str, str]) -> None:
-    textdesk_cli(env, "migrate")
-    textdesk_cli(env, "numbers", "add", NUMBER, "--purpose", "conversational")
+    run_textdesk(env, "migrate")
+    run_textdesk(env, "numbers", "add", NUMBER, "--purpose", "conversational")
 
 
 async def _end_to_end(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from benchmarks.children import run_textdesk
 from benchmarks.load import NUMBER
 from hypothesis import strategies as st
 from tests.strategies import ApiCall, api_calls
@@ -26,7 +27,6 @@ from faults.context import Context, blocking
 from faults.databases import Database
 from faults.evidence import standin_report
 from faults.ledger import Row, tally
-from faults.processes import cli_output
 from faults.stage import Stage, stage
 from faults.texters import Twilio, converse
 
@@ -91,7 +91,7 @@ async def _callbacks(twilio: Twilio, forms: list[Form], failures: Failures) -> N
 
 async def _api(current: Stage, failures: Failures) -> int:
     """The test-suite's hostile API requests, against an existing record and user; how many."""
-    made = await blocking(lambda: cli_output(current.env(), "api-tokens", "create", "fuzz"))
+    made = await blocking(lambda: run_textdesk(current.env(), "api-tokens", "create", "fuzz"))
     headers = {"Authorization": f"Bearer {_TOKEN.findall(made)[0]}"}
     base = current.public_url + "/api/v1"
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=15.0) as api:

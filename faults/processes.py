@@ -10,15 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from benchmarks.servers import die_with_parent
+from benchmarks.children import TEXTDESK, die_with_parent, log_tail, stop
 
 # Seconds; a start takes 2-3 s on a quiet 2-core machine, and over 30 s when eight
 # people's test runs share it.
@@ -26,34 +24,6 @@ STARTUP_TIMEOUT = 120.0
 # A worker has no HTTP port to ask; alive this long after start, it has got past
 # its settings, topics and database checks (which take about a second here).
 WORKER_SETTLE = 3.0
-TEXTDESK = str(Path(sys.executable).with_name("textdesk"))
-
-
-def free_port() -> int:
-    """A loopback port free now; the server binds it a moment later."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def run_cli(env: dict[str, str], *args: str) -> None:
-    """Run one ``textdesk`` command to completion (``migrate``, ``numbers add`` …)."""
-    done = subprocess.run(
-        [TEXTDESK, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"textdesk {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-
-
-def cli_output(env: dict[str, str], *args: str) -> str:
-    """Run one ``textdesk`` command and return what it printed."""
-    done = subprocess.run(
-        [TEXTDESK, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"textdesk {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
 
 
 def _children(pid: int) -> list[int]:
@@ -149,17 +119,7 @@ class Textdesk:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, grace=15)
 
-    def log_tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
+    def log_tail(self) -> str:
+        return log_tail(self.log)

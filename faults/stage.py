@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 from benchmarks import standin as bench_standin
+from benchmarks.children import free_port, run_textdesk
 from benchmarks.load import NUMBER
 from benchmarks.servers import Server, clean_env
 
@@ -23,7 +24,7 @@ from faults.context import Context
 from faults.databases import Database, flush_redis
 from faults.evidence import Witness, drain, standin_report
 from faults.ledger import Evidence
-from faults.processes import Textdesk, free_port, run_cli
+from faults.processes import Textdesk
 from faults.texters import ACCOUNT_SID, Twilio
 
 # Settings every scenario shares, and why:
@@ -169,8 +170,8 @@ def stage(
     standin.env[bench_standin.TOKEN_ENV] = current.auth_token
     try:
         standin.start()
-        run_cli(current.env(), "migrate")
-        run_cli(current.env(), "numbers", "add", NUMBER, "--purpose", "conversational")
+        run_textdesk(current.env(), "migrate")
+        run_textdesk(current.env(), "numbers", "add", NUMBER, "--purpose", "conversational")
         yield current
     finally:
         for process in current.processes:
