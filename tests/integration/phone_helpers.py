@@ -5,7 +5,9 @@ from __future__ import annotations
 import struct
 import zlib
 
-from tests.integration.conftest import Desk
+from tests.integration.conftest import TEXTER, Desk
+from textdesk.clock import SystemClock
+from textdesk.services.users import add_user
 
 
 def tiny_png() -> bytes:
@@ -63,3 +65,14 @@ class Phone:
 
     def last_media(self) -> tuple[str, ...]:
         return self.desk.fake.messages_to(self.number)[-1].media_urls
+
+
+async def at_the_photo_question(desk: Desk) -> Phone:
+    """Alice, an account, in the demo's "report an issue" topic, asked for a photo."""
+    await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    await phone.say("report an issue")
+    await phone.say("Laptop will not boot")
+    assert "photo" in (await phone.say("4")).lower()
+    return phone

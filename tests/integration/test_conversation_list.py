@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from tests.integration.conftest import NUMBER, TEXTER, Desk
-from tests.integration.test_virtual_agent import Phone
-from tests.integration.workspace_helpers import AgentBrowser, new_agent
+from tests.integration.phone_helpers import Phone
+from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_in
 from textdesk.adapters.db import conversations
 from textdesk.adapters.db import records as record_store
 from textdesk.clock import SystemClock
@@ -37,14 +37,8 @@ async def people(desk: Desk) -> AsyncIterator[dict[str, AgentBrowser]]:
     await new_agent(desk.db, "Dana Agent", queues=["Service desk"])
     await new_agent(desk.db, "Lee Outsider", queues=["Hardware"], available=False)
     await new_agent(desk.db, "Sam Admin", role="admin", queues=["Hardware"], available=False)
-    browsers = {}
-    for name in ("dana", "lee", "sam"):
-        browser = AgentBrowser(desk.url)
-        assert (await browser.sign_in(f"{name}@example.com")).status_code == 303
-        browsers[name] = browser
-    yield browsers
-    for browser in browsers.values():
-        await browser.close()
+    async with signed_in(desk.url, "dana", "lee", "sam") as browsers:
+        yield browsers
 
 
 async def _cid(desk: Desk, phone: str) -> int:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.integration.conftest import TEXTER, Desk
-from tests.integration.test_virtual_agent import Phone
+from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import at_desk
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db.tables import handoffs

@@ -11,12 +11,10 @@ from sqlalchemy import select
 
 from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser
 from tests.integration.media_helpers import Recorder
-from tests.integration.phone_helpers import Phone, tiny_png
+from tests.integration.phone_helpers import at_the_photo_question, tiny_png
 from tests.integration.test_simulator import _seed, sandbox_settings
 from textdesk.adapters.db.tables import inbox
-from textdesk.clock import SystemClock
 from textdesk.services.processing import Converser
-from textdesk.services.users import add_user
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
@@ -46,16 +44,6 @@ def desk_extra_settings(fake_twilio: FakeTwilio, cdn: Recorder) -> dict[str, Any
     return {"TEXTDESK_MEDIA_ORIGINS": f"{fake_twilio.base_url},{cdn.url}"}
 
 
-async def _at_the_photo_question(desk: Desk) -> Phone:
-    await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
-    phone = Phone(desk, TEXTER)
-    await phone.say("hi")
-    await phone.say("report an issue")
-    await phone.say("Laptop will not boot")
-    assert "photo" in (await phone.say("4")).lower()
-    return phone
-
-
 async def _media(desk: Desk) -> list[dict[str, Any]]:
     async with desk.db.connect() as conn:
         rows = (await conn.execute(select(inbox.c.media).order_by(inbox.c.id))).scalars().all()
@@ -66,7 +54,7 @@ async def test_a_media_url_on_another_port_of_the_api_host_is_not_fetched(
     desk: Desk, intruder: Recorder
 ) -> None:
     """The API's host with another port gets no request and no credentials; the text is answered."""
-    phone = await _at_the_photo_question(desk)
+    phone = await at_the_photo_question(desk)
     extra = {"NumMedia": "1", "MediaUrl0": f"{intruder.url}/x", "MediaContentType0": "image/png"}
     reply = await phone.say(extra=extra)
     assert intruder.seen == []
@@ -80,7 +68,7 @@ async def test_a_redirect_to_a_foreign_origin_is_not_followed(
 ) -> None:
     """Twilio's redirect to an origin not allowed is refused: nothing reaches it."""
     desk.fake.media_cdn_url = intruder.url
-    phone = await _at_the_photo_question(desk)
+    phone = await at_the_photo_question(desk)
     reply = await phone.say(media=[(tiny_png(), "image/png")])
     assert intruder.seen == []
     assert "Please send a photo" in reply
@@ -92,7 +80,7 @@ async def test_a_redirect_to_the_cdn_is_followed_without_credentials(
 ) -> None:
     """The CDN (an allowed origin) serves the photo; the account's credentials stay home."""
     desk.fake.media_cdn_url = cdn.url
-    phone = await _at_the_photo_question(desk)
+    phone = await at_the_photo_question(desk)
     assert "YES or NO" in await phone.say(media=[(tiny_png(), "image/png")])
     assert len(cdn.seen) == 1
     assert cdn.seen[0].authorization is None

@@ -11,11 +11,9 @@ from PIL import Image
 
 from tests.images import bomb_png, photo
 from tests.integration.conftest import TEXTER, Desk
-from tests.integration.phone_helpers import Phone
+from tests.integration.phone_helpers import at_the_photo_question
 from tests.integration.workspace_helpers import AgentBrowser, new_agent
-from textdesk.clock import SystemClock
 from textdesk.services.processing import Converser
-from textdesk.services.users import add_user
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >>\nendobj\n"
 
@@ -24,16 +22,6 @@ PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >>\nendobj\n"
 def converser() -> Converser | None:
     """None: the real virtual agent, whose incident topic asks for a photo."""
     return None
-
-
-async def _at_the_photo_question(desk: Desk) -> Phone:
-    await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
-    phone = Phone(desk, TEXTER)
-    await phone.say("hi")
-    await phone.say("report an issue")
-    await phone.say("Laptop will not boot")
-    assert "photo" in (await phone.say("4")).lower()
-    return phone
 
 
 async def _kept(desk: Desk) -> int:
@@ -56,7 +44,7 @@ async def test_an_image_that_does_not_decode_is_refused_and_asked_for_again(
     desk: Desk, sent: bytes, told: str
 ) -> None:
     """Nothing is kept; the texter hears why and is asked for the photo again."""
-    phone = await _at_the_photo_question(desk)
+    phone = await at_the_photo_question(desk)
     reply = await phone.say(media=[(sent, "image/png")])
     assert told in reply
     assert "Please send a photo" in reply
@@ -66,7 +54,7 @@ async def test_an_image_that_does_not_decode_is_refused_and_asked_for_again(
 
 async def test_a_photo_and_a_pdf_keep_the_photo_and_say_the_pdf_was_not_kept(desk: Desk) -> None:
     """One MMS with both: the photo is kept, and the texter is told about the PDF."""
-    phone = await _at_the_photo_question(desk)
+    phone = await at_the_photo_question(desk)
     reply = await phone.say(media=[(photo(), "image/jpeg"), (PDF, "application/pdf")])
     assert "I kept your photo, but not the PDF you sent. Only images can be sent here." in reply
     assert "YES or NO" in reply  # and the topic carries on
@@ -77,7 +65,7 @@ async def test_the_workspace_loads_a_downscaled_copy_and_links_the_original(desk
     """An agent's page loads each texter photo at most 1024 px wide; the link has it whole."""
     await new_agent(desk.db, "Dana Agent")
     big = photo(2400, 1800, "JPEG")
-    phone = await _at_the_photo_question(desk)
+    phone = await at_the_photo_question(desk)
     await phone.say(media=[(big, "image/jpeg")])
     await phone.say("agent")
     cid = int(await desk.scalar("SELECT id FROM conversations WHERE phone = :p", p=TEXTER))

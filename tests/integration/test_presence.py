@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import NUMBER, TEXTER, Desk, desk_settings
-from tests.integration.test_virtual_agent import Phone
+from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser, new_agent
 from textdesk.adapters.db.agents import agent_by_id
 from textdesk.adapters.db.database import create_engine

@@ -15,7 +15,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from tests.integration.conftest import TEXTER, Desk
-from tests.integration.test_virtual_agent import Phone, tiny_png
+from tests.integration.phone_helpers import Phone, tiny_png
 from tests.integration.workspace_helpers import AgentBrowser, new_agent
 from textdesk.adapters.db import records as record_store
 from textdesk.clock import SystemClock

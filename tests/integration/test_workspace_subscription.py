@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from tests.integration.conftest import TEXTER, Desk
-from tests.integration.test_virtual_agent import Phone
-from tests.integration.workspace_helpers import AgentBrowser, new_agent
+from tests.integration.phone_helpers import Phone
+from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_in
 from textdesk.clock import SystemClock
 from textdesk.services.api_tokens import create_token
 from textdesk.services.processing import Converser
@@ -26,14 +26,8 @@ def converser() -> Converser | None:
 async def staff(desk: Desk) -> AsyncIterator[dict[str, AgentBrowser]]:
     await new_agent(desk.db, "Dana Agent")
     await new_agent(desk.db, "Sam Admin", role="admin", available=False)
-    signed_in = {}
-    for name in ("dana", "sam"):
-        browser = AgentBrowser(desk.url)
-        assert (await browser.sign_in(f"{name}@example.com")).status_code == 303
-        signed_in[name] = browser
-    yield signed_in
-    for browser in signed_in.values():
-        await browser.close()
+    async with signed_in(desk.url, "dana", "sam") as browsers:
+        yield browsers
 
 
 async def _alice(desk: Desk) -> tuple[int, int]:

@@ -150,3 +150,17 @@ class AgentBrowser:
 
     async def close(self) -> None:
         await self.http.aclose()
+
+
+@contextlib.asynccontextmanager
+async def signed_in(base_url: str, *names: str) -> AsyncIterator[dict[str, AgentBrowser]]:
+    """A browser for each of ``names`` (``name@example.com``), signed in; closed after."""
+    browsers: dict[str, AgentBrowser] = {}
+    try:
+        for name in names:
+            browsers[name] = AgentBrowser(base_url)
+            assert (await browsers[name].sign_in(f"{name}@example.com")).status_code == 303
+        yield browsers
+    finally:
+        for browser in browsers.values():
+            await browser.close()
