@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from textdesk.adapters.db import conversations as conversation_store
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.adapters.db.media import preview_key
 from textdesk.adapters.db.subscriptions import CarrierOptOut, Change, carrier_opt_out
@@ -21,10 +22,8 @@ from textdesk.adapters.db.tables import (
     agents,
     conversations,
     handoffs,
-    outbox,
     queues,
     records,
-    transcript,
     users,
 )
 from textdesk.domain.chat_access import Actor, OpenChat, may_accept, may_talk, may_transfer
@@ -259,25 +258,9 @@ async def _handoff(conn: AsyncConnection, conversation_id: int) -> HandoffView |
 
 
 async def _lines(conn: AsyncConnection, conversation_id: int, media: UrlFor) -> list[Line]:
-    """The transcript joined with each sent line's outbox row: one query."""
-    rows = await conn.execute(
-        select(
-            transcript,
-            agents.c.name.label("agent_name"),
-            outbox.c.status.label("out_status"),
-            outbox.c.error_code,
-            outbox.c.error_message,
-            outbox.c.segments,
-            outbox.c.encoding,
-        )
-        .select_from(
-            transcript.outerjoin(outbox, outbox.c.id == transcript.c.outbox_id).outerjoin(
-                agents, agents.c.id == transcript.c.agent_id
-            )
-        )
-        .where(transcript.c.conversation_id == conversation_id)
-        .order_by(transcript.c.id.desc())
-        .limit(_TRANSCRIPT_LIMIT)
+    """The newest lines of the transcript, oldest first, each with its delivery."""
+    rows = await conversation_store.transcript_lines(
+        conn, conversation_id, limit=_TRANSCRIPT_LIMIT, newest_first=True
     )
     lines = [
         Line(
@@ -285,9 +268,9 @@ async def _lines(conn: AsyncConnection, conversation_id: int, media: UrlFor) -> 
             author=r.author,
             body=r.body,
             created_at=r.created_at,
-            images=tuple(picture(media, str(k)) for k in r.media or ()),
+            images=tuple(picture(media, str(k)) for k in r.media),
             agent_name=r.agent_name,
-            status=r.out_status,
+            status=r.status,
             error=_error(r.error_code, r.error_message),
             segments=r.segments,
             encoding=r.encoding,

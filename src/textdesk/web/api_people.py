@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 
+from textdesk.adapters.db import conversations as conversation_store
 from textdesk.adapters.db import directory
-from textdesk.adapters.db.tables import conversations, outbox, transcript
+from textdesk.adapters.db.tables import conversations
 from textdesk.phones import InvalidPhone
 from textdesk.services.users import DuplicatePhone, add_user
 from textdesk.web.deps import ApiClient, ContainerDep, Tx
@@ -81,19 +82,14 @@ async def get_transcript(
     offset: Offset = 0,
 ) -> list[TranscriptLine]:
     """Everything said, in order, with each outbound text's delivery status."""
-    rows = await conn.execute(
-        select(transcript, outbox.c.status, outbox.c.error_code)
-        .select_from(transcript.outerjoin(outbox, outbox.c.id == transcript.c.outbox_id))
-        .where(transcript.c.conversation_id == conversation_id)
-        .order_by(transcript.c.id)
-        .limit(limit)
-        .offset(offset)
+    rows = await conversation_store.transcript_lines(
+        conn, conversation_id, limit=limit, offset=offset
     )
     return [
         TranscriptLine(
             author=r.author,
             body=r.body,
-            media=list(r.media or []),
+            media=r.media,
             created_at=r.created_at,
             delivery=(f"{r.status} ({r.error_code})" if r.error_code else r.status)
             if r.outbox_id

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.bulk import execute_rows, insert_rows
 from textdesk.adapters.db.dialect import insert_numbered
-from textdesk.adapters.db.tables import conversations, transcript
+from textdesk.adapters.db.tables import agents, conversations, outbox, transcript
 
 
 @dataclass
@@ -136,6 +136,72 @@ async def append(conn: AsyncConnection, entries: Sequence[TranscriptEntry], now:
             for e in entries
         ],
     )
+
+
+@dataclass(frozen=True)
+class DeliveredLine:
+    """A transcript line, with the outbox row of what was sent (all None for other lines)."""
+
+    id: int
+    author: str  # texter | bot | agent | system
+    body: str
+    media: list[Any]  # stored keys
+    created_at: datetime
+    agent_name: str | None
+    outbox_id: int | None
+    status: str | None  # outbox status
+    error_code: int | None
+    error_message: str | None
+    segments: int | None
+    encoding: str | None
+
+
+async def transcript_lines(
+    conn: AsyncConnection,
+    conversation_id: int,
+    *,
+    limit: int,
+    offset: int = 0,
+    newest_first: bool = False,
+) -> list[DeliveredLine]:
+    """A conversation's transcript joined with each sent line's outbox row: one query."""
+    rows = await conn.execute(
+        select(
+            transcript,
+            agents.c.name.label("agent_name"),
+            outbox.c.status.label("out_status"),
+            outbox.c.error_code,
+            outbox.c.error_message,
+            outbox.c.segments,
+            outbox.c.encoding,
+        )
+        .select_from(
+            transcript.outerjoin(outbox, outbox.c.id == transcript.c.outbox_id).outerjoin(
+                agents, agents.c.id == transcript.c.agent_id
+            )
+        )
+        .where(transcript.c.conversation_id == conversation_id)
+        .order_by(transcript.c.id.desc() if newest_first else transcript.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        DeliveredLine(
+            id=r.id,
+            author=r.author,
+            body=r.body,
+            media=list(r.media or []),
+            created_at=r.created_at,
+            agent_name=r.agent_name,
+            outbox_id=r.outbox_id,
+            status=r.out_status,
+            error_code=r.error_code,
+            error_message=r.error_message,
+            segments=r.segments,
+            encoding=r.encoding,
+        )
+        for r in rows
+    ]
 
 
 def lock_key(phone: str, number: str) -> str:
