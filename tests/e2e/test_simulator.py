@@ -12,7 +12,8 @@ from playwright.sync_api import FilePayload, Page, expect
 
 from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
 from tests.integration.conftest import NUMBER, SECRET_KEY, TEXTER, EchoConverser
-from tests.integration.test_simulator import sandbox_settings, tiny_png
+from tests.integration.phone_helpers import tiny_png
+from tests.integration.sandbox_helpers import sandbox_settings
 from textdesk.adapters.db.database import create_engine
 from textdesk.clock import SystemClock
 from textdesk.services.numbers import add_number
@@ -60,7 +61,7 @@ def test_texts_and_images_show_up_live(sandbox_url: str, page: Page) -> None:  #
     expect(page.locator(".msg-bot .bubble", has_text="echo: hello")).to_be_visible()
     expect(page.locator("#body")).to_have_value("")
 
-    pixel: FilePayload = {"name": "pixel.png", "mimeType": "image/png", "buffer": tiny_png()}
+    pixel: FilePayload = {"name": "pixel.png", "mimeType": "image/png", "buffer": tiny_png(1, 1)}
     page.set_input_files("#file", files=[pixel])
     expect(page.locator("#attachment")).to_contain_text("pixel.png")
     page.click("button.send")
@@ -83,7 +84,11 @@ def test_after_a_restart_the_thread_still_shows_replies_and_photos(
     settings = sandbox_settings(url, sqlite_url, TEXTDESK_SECRET_KEY=SECRET_KEY)
     with serve_app(create_app(settings, converser=EchoConverser()), sock=sock, lifespan="on"):
         page.goto(f"{url}/simulator?phone=%2B{TEXTER[1:]}&number=%2B{NUMBER[1:]}")
-        pixel: FilePayload = {"name": "pixel.png", "mimeType": "image/png", "buffer": tiny_png()}
+        pixel: FilePayload = {
+            "name": "pixel.png",
+            "mimeType": "image/png",
+            "buffer": tiny_png(1, 1),
+        }
         page.set_input_files("#file", files=[pixel])
         page.fill("#body", "before the restart")
         page.click("button.send")

@@ -1,4 +1,4 @@
-"""A texter's phone for end-to-end conversations, and the smallest valid PNG."""
+"""A texter's phone for end-to-end conversations, and small valid PNGs."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from textdesk.clock import SystemClock
 from textdesk.services.users import add_user
 
 
-def tiny_png() -> bytes:
-    """A valid 2×2 PNG."""
-    raw = b"\x00\xff\x00\x00\xff\x00\x00" * 2
+def tiny_png(width: int = 2, height: int = 2) -> bytes:
+    """A valid PNG of red pixels, 2×2 unless told otherwise."""
+    raw = (b"\x00" + b"\xff\x00\x00" * width) * height  # each row: filter byte, RGB pixels
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
         return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser
 from tests.integration.media_helpers import Recorder
 from tests.integration.phone_helpers import at_the_photo_question, tiny_png
-from tests.integration.test_simulator import _seed, sandbox_settings
+from tests.integration.sandbox_helpers import sandbox_settings, seed_sandbox
 from textdesk.adapters.db.tables import inbox
 from textdesk.services.processing import Converser
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
@@ -89,7 +89,7 @@ async def test_a_redirect_to_the_cdn_is_followed_without_credentials(
 
 async def test_the_sandbox_does_not_fetch_the_apps_own_pages(sqlite_url: str) -> None:
     """In sandbox mode ``…/sandbox/twilio/../../metrics`` is refused, and the text answered."""
-    db = await _seed(sqlite_url)
+    db = await seed_sandbox(sqlite_url)
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = create_app(sandbox_settings(url, sqlite_url), converser=EchoConverser())

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import struct
 import time
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,45 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.conftest import NUMBER, SECRET_KEY, TEXTER, EchoConverser
-from textdesk.adapters.db.database import create_engine
+from tests.integration.phone_helpers import tiny_png
+from tests.integration.sandbox_helpers import sandbox_settings, seed_sandbox
 from textdesk.adapters.db.tables import inbox
 from textdesk.chat import ChatError, chat
-from textdesk.clock import SystemClock
-from textdesk.config import Settings
-from textdesk.services.numbers import add_number
-from textdesk.services.users import add_user
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
-
-
-def tiny_png() -> bytes:
-    """A valid 1x1 PNG, built here so the test needs no binary fixture."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
-    pixels = zlib.compress(b"\x00\x0a\x7c\xff")  # filter byte + one blue pixel
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
-
-def sandbox_settings(url: str, database_url: str, **extra: Any) -> Settings:
-    """Settings without Twilio credentials: the app carries texts through its sandbox."""
-    values: dict[str, Any] = {
-        "TEXTDESK_DATABASE_URL": database_url,
-        "TEXTDESK_PUBLIC_URL": url,
-        "TEXTDESK_DEMO": True,
-        "TEXTDESK_SEND_RATE": 100,
-    }
-    values.update(extra)
-    return Settings(**values)
 
 
 @dataclass
@@ -91,17 +56,9 @@ class Sim:
         return value
 
 
-async def _seed(database_url: str) -> AsyncEngine:
-    db = create_engine(database_url)
-    clock = SystemClock()
-    await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
-    await add_user(db=db, clock=clock, name="Alice Example", phone=TEXTER)
-    return db
-
-
 @pytest.fixture
 async def sim(sqlite_url: str) -> AsyncIterator[Sim]:
-    db = await _seed(sqlite_url)
+    db = await seed_sandbox(sqlite_url)
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = create_app(sandbox_settings(url, sqlite_url), converser=EchoConverser())
@@ -151,7 +108,7 @@ async def test_unchanged_thread_answers_204(sim: Sim) -> None:
 
 async def test_image_upload_arrives_as_media(sim: Sim) -> None:
     """An attached image reaches textdesk as MMS media and shows inline in the thread."""
-    png = tiny_png()
+    png = tiny_png(1, 1)
     sent = await sim.send(files={"file": ("pixel.png", png, "image/png")})
     assert sent.status_code == 200
 
@@ -256,7 +213,7 @@ async def test_terminal_phone_explains_a_missing_simulator() -> None:
 
 async def test_simulator_is_404_with_real_twilio(sqlite_url: str) -> None:
     """With Twilio credentials set there is no simulator at all."""
-    db = await _seed(sqlite_url)
+    db = await seed_sandbox(sqlite_url)
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = sandbox_settings(
@@ -282,7 +239,7 @@ async def test_simulator_is_404_with_real_twilio(sqlite_url: str) -> None:
 
 async def test_no_sandbox_or_simulator_outside_demo_mode(sqlite_url: str) -> None:
     """No Twilio and TEXTDESK_DEMO=0: nobody can text as any phone or read the replies."""
-    db = await _seed(sqlite_url)
+    db = await seed_sandbox(sqlite_url)
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = sandbox_settings(url, sqlite_url, TEXTDESK_DEMO=False)

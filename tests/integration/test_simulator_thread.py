@@ -10,7 +10,8 @@ from contextlib import contextmanager
 import httpx
 
 from tests.integration.conftest import NUMBER, SECRET_KEY, TEXTER, EchoConverser
-from tests.integration.test_simulator import _seed, sandbox_settings, tiny_png
+from tests.integration.phone_helpers import tiny_png
+from tests.integration.sandbox_helpers import sandbox_settings, seed_sandbox
 from textdesk.testing import bind_free_port, serve_app
 from textdesk.web.app import create_app
 
@@ -38,14 +39,14 @@ async def test_the_thread_survives_a_restart_and_reads_the_same_everywhere(
 ) -> None:
     """Bot replies and the texter's photo are still there after a restart, and a
     second process on the same database shows the same thread and cursor."""
-    db = await _seed(database_url)
+    db = await seed_sandbox(database_url)
     params = {"phone": TEXTER, "number": NUMBER}
     with _sandbox_desk(database_url) as first:
         async with httpx.AsyncClient(base_url=first, timeout=10) as http:
             sent = await http.post(
                 "/simulator/send",
                 data={**params, "body": "hello"},
-                files={"file": ("p.png", tiny_png(), "image/png")},
+                files={"file": ("p.png", tiny_png(1, 1), "image/png")},
             )
             assert sent.status_code == 200
 
@@ -63,7 +64,7 @@ async def test_the_thread_survives_a_restart_and_reads_the_same_everywhere(
                 assert "echo: hello" in thread
                 assert "hello" in thread
                 photo = (await http.get(f"/simulator/media/{_sid(thread)}/0")).content
-                assert photo == tiny_png()
+                assert photo == tiny_png(1, 1)
                 listed = (
                     await http.get("/simulator/messages.json", params={"phone": TEXTER})
                 ).json()
