@@ -12,7 +12,6 @@ import re
 from datetime import timedelta
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from textdesk.domain.events import Texter
@@ -26,7 +25,6 @@ __all__ = [
     "StepSpec",
     "TexterSpec",
     "describe",
-    "locate",
     "matches",
     "parse_duration",
     "suggest",
@@ -185,24 +183,3 @@ def suggest(unknown: str) -> str:
     """``"; did you mean 'expect'?"`` for a near miss of a known key, else ``""``."""
     close = difflib.get_close_matches(unknown, _KNOWN_FIELDS, n=1, cutoff=0.7)
     return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def locate(root: yaml.Node | None, loc: tuple[str | int, ...]) -> tuple[int, str]:
-    """The 1-based line a Pydantic error ``loc`` points at, and ``loc`` as ``steps[2].say``.
-
-    ``loc`` is walked down the YAML node tree as far as the file goes: a missing
-    field is reported at its parent's line, under its own name.
-    """
-    node, line, shown = root, (root.start_mark.line + 1 if root else 1), ""
-    for position, part in enumerate(loc):
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            child = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            child = node.value[part] if 0 <= part < len(node.value) else None
-        if child is None and not (position == len(loc) - 1 and isinstance(part, str)):
-            continue
-        shown += f"[{part}]" if isinstance(part, int) else (f".{part}" if shown else part)
-        if child is not None:
-            node, line = child, child.start_mark.line + 1
-    return line, shown

@@ -64,9 +64,10 @@ from textdesk.domain.conversation import ConversationState
 from textdesk.domain.engine import Engine
 from textdesk.domain.events import InboundText, MediaRef, Reply
 from textdesk.domain.topics import TopicSet
-from textdesk.script_format import ScriptSpec, StepSpec, describe, locate, matches, suggest
+from textdesk.script_format import ScriptSpec, StepSpec, describe, matches, suggest
 from textdesk.script_world import ScriptWorld
 from textdesk.services.effects import EffectRunner, settle
+from textdesk.topic_files import locate
 
 __all__ = [
     "START",

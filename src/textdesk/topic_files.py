@@ -21,7 +21,7 @@ from textdesk.demo import demo_media
 from textdesk.domain.topic_checks import SETTINGS_ID, Loc, Problem, validate_topics
 from textdesk.domain.topics import Topic, TopicSet, TopicSettings
 
-__all__ = ["SETTINGS_FILE", "TopicFileError", "load_topics", "validate_dir"]
+__all__ = ["SETTINGS_FILE", "TopicFileError", "load_topics", "locate", "validate_dir"]
 
 SETTINGS_FILE = "_settings.yaml"
 _SETTINGS_NAMES = (SETTINGS_FILE, "_settings.yml")
@@ -55,11 +55,12 @@ def _parse(path: Path) -> _Source:
     return _Source(path, data, root)
 
 
-def _line_of(root: yaml.Node | None, loc: Loc) -> tuple[int, str]:
-    """The 1-based line ``loc`` points at, and ``loc`` written as designers read it.
+def locate(root: yaml.Node | None, loc: Loc) -> tuple[int, str]:
+    """The 1-based line a Pydantic error ``loc`` points at, and ``loc`` as ``steps[2].say``.
 
-    Parts of ``loc`` that are not in the file (Pydantic's union tags) are dropped,
-    except a last field name, which is what a "field required" error is about.
+    Used for topic files and test scripts alike.  Parts of ``loc`` that are not in
+    the file (Pydantic's union tags) are dropped, except a last field name, which is
+    what a "field required" error is about: it is reported at its parent's line.
     """
     node, line, shown = root, (root.start_mark.line + 1 if root else 1), ""
     for position, part in enumerate(loc):
@@ -78,7 +79,7 @@ def _line_of(root: yaml.Node | None, loc: Loc) -> tuple[int, str]:
 
 
 def _format(source: _Source, loc: Loc, message: str) -> str:
-    line, shown = _line_of(source.root, loc)
+    line, shown = locate(source.root, loc)
     where = f"{shown}: " if shown else ""
     return f"{source.path.name}:{line}: {where}{message}"
 
