@@ -44,7 +44,10 @@ async def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(
         assert answer.status_code == 401
     guesser = await _sign_in(server.url, "sam@example.com", PASSWORD, "203.0.113.9")
     assert int(guesser.headers["retry-after"]) > 60
-    # Another client behind the proxy waits only the email's delay.
+    # Another client behind the proxy waits only the email's delay (one second), not
+    # the guesser's fifteen minutes: on a slow machine that second may already be over.
     owner = await _sign_in(server.url, "sam@example.com", PASSWORD, "198.51.100.7")
-    assert owner.status_code == 429
-    assert int(owner.headers["retry-after"]) <= 1
+    if owner.status_code == 429:
+        assert int(owner.headers["retry-after"]) <= 1
+    else:
+        assert owner.status_code == 303  # signed in

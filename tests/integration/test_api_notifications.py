@@ -213,8 +213,10 @@ BULK_RATE = 100
 # The pacer's token bucket lets one text go ahead of the steady pace.
 BURST = 1
 # Arrival times are taken by the stand-in, one HTTP hop after the pacer let each text
-# go; a few milliseconds of scheduling jitter may carry a text into the next second.
-TRANSIT_ALLOWANCE = BULK_RATE // 20
+# go; scheduling jitter may carry a few texts into the next second. On a CI machine
+# at load 15 one second held 107 (jitter of about 60 ms), so 100 ms is allowed: an
+# unpaced dispatcher sends hundreds in a second, far past it.
+TRANSIT_ALLOWANCE = BULK_RATE // 10
 
 
 @pytest.mark.parametrize(
