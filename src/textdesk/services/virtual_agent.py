@@ -85,6 +85,9 @@ class VirtualAgent:
         return ConverseOutcome(state=step.state.to_dict(), mode=step.state.mode, replies=replies)
 
     async def _run(self, step: Step, turn: TextInContext) -> tuple[Step, list[Reply]]:
+        if step.effect is None:  # most texts: no effect, so no ports to bind
+            _log_problems(step, turn)
+            return step, list(step.replies)
         settled = await settle(
             self.engine,
             step,
