@@ -2,80 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Dialog, FilePayload, Page, expect
 
 from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
-from tests.integration.conftest import NUMBER, TEXTER, desk_settings
+from tests.e2e.workspace_world import World, run_async, seed_desk
+from tests.integration.conftest import desk_settings
 from tests.integration.phone_helpers import tiny_png
 from tests.integration.workspace_helpers import PASSWORD, at_desk, new_agent
-from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine
-from textdesk.clock import SystemClock
 from textdesk.services.agents import set_presence
-from textdesk.services.numbers import add_number
-from textdesk.services.users import add_user
-from textdesk.testing import FakeTwilio, SentMessage, bind_free_port, serve_app
+from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
 
-def _run(coro: Coroutine[Any, Any, Any]) -> Any:
-    # In a thread of its own: Playwright's sync API keeps an event loop running here.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
-async def _seed(database_url: str) -> str:
-    db = create_engine(database_url)
-    try:
-        clock = SystemClock()
-        await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
-        await add_user(db=db, clock=clock, name="Alice Example", phone=TEXTER)
-        await new_agent(db, "Dana Agent")
-        async with db.begin() as conn:
-            record = await record_store.create(
-                conn,
-                short_description="VPN drops hourly",
-                caller_id=None,
-                caller_phone=TEXTER,
-                now=clock.now(),
-            )
-        return str(record.number)
-    finally:
-        await db.dispose()
-
-
-@dataclass
-class World:
-    url: str
-    fake: FakeTwilio
-    record: str
-
-    def text(self, body: str) -> None:
-        """The texter's phone sends a text (a signed webhook, as Twilio posts it)."""
-        answer = _run(
-            self.fake.send_inbound(
-                webhook_url=f"{self.url}/twilio/sms", from_=TEXTER, to=NUMBER, body=body
-            )
-        )
-        assert answer.status_code == 200
-
-    def received(self, count: int) -> list[SentMessage]:
-        return self.fake.wait_for_messages_sync(count, to=TEXTER)
-
-
 @pytest.fixture
 def world(sqlite_url: str, fake_twilio: FakeTwilio) -> Iterator[World]:
     """textdesk with its real virtual agent, sending through the Twilio stand-in."""
-    record = _run(_seed(sqlite_url))
+    record = run_async(seed_desk(sqlite_url))
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = create_app(desk_settings(url, sqlite_url, fake_twilio))
@@ -196,7 +144,7 @@ def test_an_admin_turns_a_texters_notifications_on_with_a_reason(
         finally:
             await db.dispose()
 
-    _run(admin())
+    run_async(admin())
     world.text("hi")
     world.received(1)
     page.goto(f"{world.url}/workspace")
@@ -238,7 +186,7 @@ def test_the_transfer_list_shows_a_colleague_who_came_in_after_the_page_loaded(
     page: Page,  # noqa: F811
 ) -> None:
     """Lee is offline when Dana opens the chat; once he is available, her list says so."""
-    lee = _run(_away_colleague(sqlite_url, "Lee Colleague"))
+    lee = run_async(_away_colleague(sqlite_url, "Lee Colleague"))
     page.goto(f"{world.url}/workspace")
     page.fill("#email", "dana@example.com")
     page.fill("#password", PASSWORD)
@@ -254,7 +202,7 @@ def test_the_transfer_list_shows_a_colleague_who_came_in_after_the_page_loaded(
     page.click("details.transfer summary")
     expect(lee_option).to_have_text("Lee Colleague (offline)")
     page.click("details.transfer summary")  # closed again while Lee comes in
-    _run(_colleague_comes_in(sqlite_url, lee))
+    run_async(_colleague_comes_in(sqlite_url, lee))
     page.click("details.transfer summary")
     expect(lee_option).to_have_text("Lee Colleague (available)")
     page.select_option("#transfer-target", f"agent:{lee}")

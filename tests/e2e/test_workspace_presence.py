@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
-from tests.e2e.test_workspace import World, _run, _seed
+from tests.e2e.workspace_world import World, run_async, seed_desk
 from tests.integration.conftest import desk_settings
 from tests.integration.workspace_helpers import PASSWORD, new_agent
 from textdesk.adapters.db.database import create_engine
@@ -30,8 +30,8 @@ async def _admin(database_url: str) -> None:
 @pytest.fixture
 def world(sqlite_url: str, fake_twilio: FakeTwilio) -> Iterator[World]:
     """textdesk with the real virtual agent; Dana (agent) and Sam (admin)."""
-    record = _run(_seed(sqlite_url))
-    _run(_admin(sqlite_url))
+    record = run_async(seed_desk(sqlite_url))
+    run_async(_admin(sqlite_url))
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = desk_settings(url, sqlite_url, fake_twilio, TEXTDESK_PRESENCE_GRACE_SECONDS=GRACE)
