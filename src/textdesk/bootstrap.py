@@ -28,7 +28,7 @@ from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.clock import SystemClock
 from textdesk.config import Settings
 from textdesk.domain.engine import Engine
-from textdesk.ports import Clock, MediaFetcher, Pacer, SmsGateway, WorkspaceEvent
+from textdesk.ports import Clock, EventBus, MediaFetcher, Pacer, SmsGateway, WorkspaceEvent
 from textdesk.services import receive
 from textdesk.services.agent_desk import Desk
 from textdesk.services.agents import Authenticator
@@ -72,7 +72,7 @@ class Container:
     dispatcher: Dispatcher
     notification_files: NotificationFiles
     engine: Engine
-    bus: MemoryBus
+    bus: EventBus
     updates: WorkspaceUpdates
     desk: Desk
     authenticator: Authenticator
@@ -143,7 +143,7 @@ def build(
     db = create_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     http, api_http = _http_clients(settings)
-    bus: MemoryBus = RedisBus(redis) if redis is not None else MemoryBus()
+    bus: EventBus = RedisBus(redis) if redis is not None else MemoryBus()
     updates = WorkspaceUpdates(bus)
     records = _records(settings)
     sending = _sending(settings, db=db, clock=clock, http=api_http, redis=redis, gateway=gateway)

@@ -100,6 +100,10 @@ class AgentEvent(WorkspaceEvent):
 class EventBus(Protocol):
     """Live updates for the Agent Workspace (new texts, statuses, queue changes)."""
 
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
     async def publish(self, event: WorkspaceEvent) -> None: ...
 
     def publish_nowait(self, event: WorkspaceEvent) -> None:
