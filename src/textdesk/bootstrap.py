@@ -13,6 +13,7 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from textdesk.adapters.db import repositories
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.records import SqlRecordStore
@@ -277,7 +278,7 @@ def _sending(
         else LocalPacer(settings.send_rate_per_number)
     )
     dispatcher = Dispatcher(
-        db=db,
+        uow=repositories.sending(db, gate=send_gate),
         gateway=gateway,
         clock=clock,
         signer=signer,
@@ -288,7 +289,6 @@ def _sending(
         retry_max_seconds=settings.retry_max_seconds,
         give_up_after=timedelta(seconds=settings.send_give_up_after_seconds),
         pacer=pacer,
-        gate=send_gate,
         # Long enough for a claimed batch's pacing (≤ 2 s) and one timed-out call, short
         # enough that a crashed process's texts are not held up for long.
         lease=timedelta(seconds=2 * settings.send_timeout_seconds + 5),

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol, TypeVar
 
 from textdesk.domain.delivery import SendResult
 from textdesk.domain.events import EffectResult, Texter, Transfer
+from textdesk.domain.pausing import Pause
 from textdesk.domain.records import NewRecord, Record
 
 
@@ -181,3 +182,174 @@ class EffectScope:
     records: RecordStore
     media: TurnMedia
     agents: TransferDesk
+
+
+# ------------------------------------------------ repositories: sending and live agents
+# What the dispatcher, the assigner and the hand-off read and write, one Protocol per
+# aggregate; each unit of work hands a use case the repositories of one transaction.
+# The SQL adapters are in ``adapters/db/``, the in-memory fakes in ``testing.py``.
+
+
+class MediaLinks(Protocol):
+    """Signed, expiring URLs Twilio fetches a text's attachments from."""
+
+    def url_for(self, key: str) -> str: ...
+
+
+Repositories_co = TypeVar("Repositories_co", covariant=True)
+
+
+class UnitOfWork(Protocol[Repositories_co]):
+    """Begins transactions, each exposing its repositories."""
+
+    def begin(self) -> AbstractAsyncContextManager[Repositories_co]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        ...
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A text to queue for the dispatcher."""
+
+    to_phone: str
+    from_phone: str
+    body: str
+    media: tuple[str, ...] = ()
+    kind: str = "reply"
+    conversation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A queued text, as claimed for sending (``attempts`` counts this attempt)."""
+
+    id: int
+    to_phone: str
+    from_phone: str
+    body: str
+    media: list[str]
+    attempts: int
+    kind: str
+    queued_at: datetime
+    # Set when an earlier attempt's outcome was never recorded: when that attempt began.
+    in_doubt_since: datetime | None = None
+
+
+class OutboxRepository(Protocol):
+    """Every text we mean to send, and what became of each attempt."""
+
+    async def enqueue(self, messages: Sequence[NewMessage], now: datetime) -> list[int]:
+        """Queue messages for the dispatcher; returns their ids in order."""
+        ...
+
+    async def release_expired_claims(self, now: datetime) -> int:
+        """Claims whose process died mid-send go back in line, in doubt."""
+        ...
+
+    async def claim_due(
+        self,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        per_sender: int,
+        held: Collection[str] = (),
+        probes: Collection[str] = (),
+    ) -> list[OutboxRow]:
+        """Due texts, the oldest unsent one per recipient, at most ``per_sender`` per number.
+
+        None from the ``held`` numbers, one at most from each of ``probes``.
+        """
+        ...
+
+    async def mark_accepted(
+        self, rows: Sequence[tuple[int, str, str, datetime]], now: datetime
+    ) -> None:
+        """Twilio took these: (outbox id, MessageSid, status, when it answered)."""
+        ...
+
+    async def mark_in_doubt(
+        self, rows: Sequence[tuple[int, datetime, str, datetime]], now: datetime
+    ) -> None:
+        """Ask Twilio again later: (outbox id, next attempt, why, lost attempt's lease end)."""
+        ...
+
+    async def mark_retry(
+        self, rows: Sequence[tuple[int, datetime, int | None, str | None]], now: datetime
+    ) -> None:
+        """Back in line at a later time: (outbox id, next attempt, error code, message)."""
+        ...
+
+    async def mark_held(self, rows: Sequence[tuple[int, datetime]], now: datetime) -> None:
+        """Claimed but not attempted (its number was paused): (outbox id, next attempt)."""
+        ...
+
+    async def mark_failed(
+        self, rows: Sequence[tuple[int, int | None, str | None]], now: datetime
+    ) -> None:
+        """Given up: (outbox id, error code, message)."""
+        ...
+
+    async def mark_canceled(self, rows: Sequence[tuple[int, str]], now: datetime) -> None:
+        """Not sent after all, by our own decision at send time: (outbox id, reason)."""
+        ...
+
+    async def fail_expired(
+        self, number: str, *, queued_before: datetime, message: str, now: datetime
+    ) -> int:
+        """Give up a number's waiting texts queued before ``queued_before``; how many."""
+        ...
+
+
+class OptOutRepository(Protocol):
+    """Numbers the carrier reports as opted out (21610)."""
+
+    async def mark_opted_out(self, phones: Sequence[str], now: datetime, source: str) -> None: ...
+
+
+class SenderPauseRepository(Protocol):
+    """Paused sender numbers, shared by every dispatcher (rule: ``domain/pausing.py``)."""
+
+    async def load(self) -> dict[str, Pause]:
+        """Every paused number (usually none)."""
+        ...
+
+    async def save(self, pause: Pause, now: datetime) -> None:
+        """Pause ``pause.number`` (or extend its pause)."""
+        ...
+
+    async def take_probe(self, number: str, *, now: datetime, hold_until: datetime) -> bool:
+        """Claim the probe of a number whose pause is over; False if another process has it."""
+        ...
+
+    async def return_probe(self, number: str, now: datetime) -> None:
+        """A probe taken but not used: the next claim may take it."""
+        ...
+
+    async def resume(self, number: str, now: datetime) -> bool:
+        """Lift a pause and make the number's backed-off texts due now; whether one was lifted."""
+        ...
+
+
+class SendChecks(Protocol):
+    """The last check before a claimed text goes out."""
+
+    async def blocked(self, rows: Sequence[OutboxRow]) -> dict[int, str]:
+        """``{outbox id: reason}`` for the texts that must not be sent after all."""
+        ...
+
+
+class SendingRepositories(Protocol):
+    """What one dispatcher transaction reads and writes."""
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def optouts(self) -> OptOutRepository: ...
+
+    @property
+    def pauses(self) -> SenderPauseRepository: ...
+
+    @property
+    def checks(self) -> SendChecks: ...

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, NUMBER
 from textdesk.adapters.db import outbox as outbox_store
+from textdesk.adapters.db import repositories
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.pacing import LocalPacer
 from textdesk.adapters.signed_urls import MediaUrlSigner
@@ -45,7 +46,7 @@ class Rig:
             **extra,
         }
         return Dispatcher(
-            db=self.db,
+            uow=repositories.sending(self.db),
             gateway=self.gateway,
             clock=self.clock,
             signer=MediaUrlSigner(

@@ -25,7 +25,6 @@ from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.adapters.db.conversations import ConversationRow, TranscriptEntry
 from textdesk.adapters.db.dialect import lock_key
-from textdesk.adapters.db.outbox import NewMessage
 from textdesk.adapters.db.tables import handoffs
 from textdesk.adapters.images import DEFAULT_MAX_PIXELS, DecodedImage, ImageRefused, decode_image
 from textdesk.domain.cards import card_text
@@ -44,6 +43,7 @@ from textdesk.domain.events import Texter
 from textdesk.domain.nodes import CardField
 from textdesk.domain.records import belongs_to
 from textdesk.domain.sms import gsm_safe
+from textdesk.ports import NewMessage
 from textdesk.services.handoff import current_handoff
 from textdesk.services.records import RecordViews
 

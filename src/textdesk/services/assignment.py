@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db import conversations
 from textdesk.adapters.db.dialect import lock_keys
-from textdesk.adapters.db.outbox import NewMessage, enqueue
+from textdesk.adapters.db.outbox import enqueue
 from textdesk.adapters.db.tables import conversations as conversation_table
 from textdesk.adapters.db.tables import handoffs
 from textdesk.domain.handoff import pick_agent
-from textdesk.ports import AgentEvent, Clock, WorkspaceEvent
+from textdesk.ports import AgentEvent, Clock, NewMessage, WorkspaceEvent
 from textdesk.services.agent_desk import Desk
 
 

@@ -12,16 +12,11 @@ import asyncio
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from textdesk import metrics
-from textdesk.adapters.db import outbox
-from textdesk.adapters.db.outbox import OutboxRow
-from textdesk.adapters.signed_urls import MediaUrlSigner
 from textdesk.domain.delivery import (
     OPTED_OUT,
     LookupFailed,
@@ -33,7 +28,15 @@ from textdesk.domain.delivery import (
     gave_up_reason,
     gives_up,
 )
-from textdesk.ports import Clock, Pacer, SmsGateway
+from textdesk.ports import (
+    Clock,
+    MediaLinks,
+    OutboxRow,
+    Pacer,
+    SendingRepositories,
+    SmsGateway,
+    UnitOfWork,
+)
 from textdesk.services.sender_pauses import SenderPauses
 
 log = logging.getLogger(__name__)
@@ -59,19 +62,14 @@ class _Writes:
     opted_out: list[str] = field(default_factory=list)
 
 
-# Called on each claimed batch, inside the claiming transaction: {outbox id: reason}
-# for rows that must not be sent after all (they are marked canceled).
-SendGate = Callable[[AsyncConnection, Sequence[OutboxRow]], Awaitable[dict[int, str]]]
-
-
 class Dispatcher:
     def __init__(
         self,
         *,
-        db: AsyncEngine,
+        uow: UnitOfWork[SendingRepositories],
         gateway: SmsGateway,
         clock: Clock,
-        signer: MediaUrlSigner,
+        signer: MediaLinks,
         status_callback: str | None,
         rate_per_number: float,
         max_attempts: int,
@@ -82,7 +80,6 @@ class Dispatcher:
         batch_size: int = 200,
         pacer: Pacer,
         jitter: Callable[[], float] = random.random,
-        gate: SendGate | None = None,
         pauses_fresh_for: float = 1.0,
     ) -> None:
         """``max_attempts`` bounds 30008 ("unknown error") only; transient failures are
@@ -96,7 +93,7 @@ class Dispatcher:
             jitter=jitter,
             fresh_for=pauses_fresh_for,
         )
-        self._db = db
+        self._uow = uow
         self._gateway = gateway
         self._clock = clock
         self._signer = signer
@@ -110,7 +107,6 @@ class Dispatcher:
         self._batch = batch_size
         self._jitter = jitter
         self._pacer = pacer
-        self._gate = gate
         self._turns: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def run_once(self) -> int:
@@ -119,11 +115,10 @@ class Dispatcher:
         # Claim no more per number than the pace allows within a few seconds, so
         # claimed rows never sit long enough for their lease to lapse.
         per_sender = max(1, int(self._rate * 2))
-        async with self._db.begin() as conn:
-            await outbox.release_expired_claims(conn, now)
-            held, probes = await self._pauses.start_batch(conn, now)
-            rows = await outbox.claim_due(
-                conn,
+        async with self._uow.begin() as uow:
+            await uow.outbox.release_expired_claims(now)
+            held, probes = await self._pauses.start_batch(uow, now)
+            rows = await uow.outbox.claim_due(
                 now=now,
                 lease=self._lease,
                 limit=self._batch,
@@ -134,12 +129,12 @@ class Dispatcher:
             claimed = len(rows)
             # The send-time check: e.g. a notification whose texter sent STOP after it
             # was queued is canceled here, in the claiming transaction.
-            if self._gate is not None and rows:
-                canceled = await self._gate(conn, rows)
+            if rows:
+                canceled = await uow.checks.blocked(rows)
                 if canceled:
-                    await outbox.mark_canceled(conn, list(canceled.items()), now)
+                    await uow.outbox.mark_canceled(list(canceled.items()), now)
                     rows = [r for r in rows if r.id not in canceled]
-            await self._pauses.return_unused(conn, {r.from_phone for r in rows}, now)
+            await self._pauses.return_unused(uow, {r.from_phone for r in rows}, now)
         if not rows:
             metrics.DISPATCH_LAG.set(0)
             return claimed
@@ -215,14 +210,14 @@ class Dispatcher:
                 self._lookup_failed(row, result, now, writes)
             else:
                 self._answered(row, result, sent_at, now, started, writes)
-        async with self._db.begin() as conn:
-            await outbox.mark_accepted(conn, writes.accepted, now)
-            await outbox.mark_in_doubt(conn, writes.in_doubt, now)
-            await outbox.mark_retry(conn, writes.retry, now)
-            await outbox.mark_held(conn, writes.held, now)
-            await outbox.mark_failed(conn, writes.failed, now)
-            await outbox.mark_opted_out(conn, writes.opted_out, now, str(OPTED_OUT))
-            await self._pauses.settle(conn, {row.from_phone for row, _ in results}, now)
+        async with self._uow.begin() as uow:
+            await uow.outbox.mark_accepted(writes.accepted, now)
+            await uow.outbox.mark_in_doubt(writes.in_doubt, now)
+            await uow.outbox.mark_retry(writes.retry, now)
+            await uow.outbox.mark_held(writes.held, now)
+            await uow.outbox.mark_failed(writes.failed, now)
+            await uow.optouts.mark_opted_out(writes.opted_out, now, str(OPTED_OUT))
+            await self._pauses.settle(uow, {row.from_phone for row, _ in results}, now)
 
     def _lookup_failed(
         self, row: OutboxRow, result: LookupFailed, now: datetime, writes: _Writes

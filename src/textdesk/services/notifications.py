@@ -27,13 +27,13 @@ from textdesk.adapters.db import notifications as store
 from textdesk.adapters.db import outbox
 from textdesk.adapters.db import subscriptions as subs
 from textdesk.adapters.db.notifications import HistoryRow, NewNotification
-from textdesk.adapters.db.outbox import NewMessage, OutboxRow
 from textdesk.domain.cards import card_text
 from textdesk.domain.delivery import describe_error
 from textdesk.domain.nodes import CardField
 from textdesk.domain.records import Record
 from textdesk.domain.sms import fit_segments, gsm_safe
 from textdesk.domain.templating import render
+from textdesk.ports import NewMessage, OutboxRow
 from textdesk.services.records import RecordViews
 
 log = logging.getLogger(__name__)

@@ -29,11 +29,10 @@ from textdesk.adapters.db import conversations, directory, inbox, media, outbox
 from textdesk.adapters.db.conversations import TranscriptEntry
 from textdesk.adapters.db.dialect import try_lock_keys
 from textdesk.adapters.db.inbox import InboxRow
-from textdesk.adapters.db.outbox import NewMessage
 from textdesk.adapters.images import DEFAULT_MAX_PIXELS, DecodedImage, ImageRefused, decode_image
 from textdesk.domain.events import InboundText, MediaRef, Reply, Texter
 from textdesk.domain.inbound import can_answer
-from textdesk.ports import Clock, MediaFetcher
+from textdesk.ports import Clock, MediaFetcher, NewMessage
 
 log = logging.getLogger(__name__)
 

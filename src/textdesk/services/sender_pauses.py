@@ -1,7 +1,7 @@
 """The dispatcher's side of sender pauses: what it holds, probes, pauses and resumes.
 
 The rule is ``domain/pausing.py``; the pauses live in the database
-(``adapters/db/pauses.py``) so every dispatcher holds the same numbers.  Failures in
+(``ports.SenderPauseRepository``) so every dispatcher holds the same numbers.  Failures in
 a row are counted per process: each sees its own answers, and a few per process
 are enough to tell an outage from a bad moment.
 """
@@ -13,11 +13,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from textdesk.adapters.db import outbox, pauses
 from textdesk.domain.delivery import gave_up_reason
 from textdesk.domain.pausing import Gate, Pause, Streak, after_send, extend, gate
+from textdesk.ports import SendingRepositories
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +46,9 @@ class SenderPauses:
         self._probing: set[str] = set()
         self._failed_now: set[str] = set()
 
-    async def start_batch(self, conn: AsyncConnection, now: datetime) -> tuple[set[str], set[str]]:
+    async def start_batch(
+        self, uow: SendingRepositories, now: datetime
+    ) -> tuple[set[str], set[str]]:
         """Numbers to hold this round, and those whose probe this dispatcher has taken.
 
         The pauses are read at most every ``fresh_for`` seconds: one small query
@@ -57,22 +57,24 @@ class SenderPauses:
         """
         self._probing, self._failed_now = set(), set()
         if time.monotonic() - self._read_at >= self._fresh_for:
-            self._known = await pauses.load(conn)
+            self._known = await uow.pauses.load()
             self._read_at = time.monotonic()
         held: set[str] = set()
         for number, pause in self._known.items():
-            if gate(pause, now) is Gate.PROBE and await pauses.take_probe(
-                conn, number, now=now, hold_until=now + self._lease
+            if gate(pause, now) is Gate.PROBE and await uow.pauses.take_probe(
+                number, now=now, hold_until=now + self._lease
             ):
                 self._probing.add(number)
             else:
                 held.add(number)
         return held, set(self._probing)
 
-    async def return_unused(self, conn: AsyncConnection, claimed: set[str], now: datetime) -> None:
+    async def return_unused(
+        self, uow: SendingRepositories, claimed: set[str], now: datetime
+    ) -> None:
         """Give back probes for which no text was due."""
         for number in self._probing - claimed:
-            await pauses.return_probe(conn, number, now)
+            await uow.pauses.return_probe(number, now)
         self._probing &= claimed
 
     def note(self, number: str, *, failed: bool, now: datetime, error: str | None) -> None:
@@ -98,7 +100,7 @@ class SenderPauses:
             and number not in self._probing
         )
 
-    async def settle(self, conn: AsyncConnection, numbers: set[str], now: datetime) -> None:
+    async def settle(self, uow: SendingRepositories, numbers: set[str], now: datetime) -> None:
         """After a batch: pause the numbers that kept failing, resume those that answered.
 
         Written only when a number's state changes (rare): a healthy batch adds no
@@ -108,15 +110,15 @@ class SenderPauses:
             streak = self._streaks.get(number)
             if streak is None:
                 if number in self._known or number in self._probing:
-                    if await pauses.resume(conn, number, now):
+                    if await uow.pauses.resume(number, now):
                         log.info("sends from %s resume: Twilio answers again", number)
                     self._known.pop(number, None)
             elif number in self._failed_now and (streak.pauses or number in self._probing):
                 # A failed probe extends the pause whoever counted the streak before it.
-                await self._pause(conn, number, streak, now)
+                await self._pause(uow, number, streak, now)
 
     async def _pause(
-        self, conn: AsyncConnection, number: str, streak: Streak, now: datetime
+        self, uow: SendingRepositories, number: str, streak: Streak, now: datetime
     ) -> None:
         pause = extend(
             self._known.get(number),
@@ -127,7 +129,7 @@ class SenderPauses:
             cap=self._cap,
             jitter=self._jitter(),
         )
-        await pauses.save(conn, pause, now)
+        await uow.pauses.save(pause, now)
         self._known[number] = pause
         log.warning(
             "sends from %s paused until %s: Twilio failing since %s (%s)",
@@ -137,8 +139,7 @@ class SenderPauses:
             pause.last_error,
         )
         # Held texts are never attempted, so the give-up window reaches them here.
-        expired = await outbox.fail_expired(
-            conn,
+        expired = await uow.outbox.fail_expired(
             number,
             queued_before=now - self._give_up_after,
             message=gave_up_reason(self._give_up_after, pause.last_error),

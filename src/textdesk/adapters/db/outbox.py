@@ -20,30 +20,7 @@ from textdesk.domain.delivery import (
     next_status_check,
 )
 from textdesk.domain.sms import sms_cost
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    to_phone: str
-    from_phone: str
-    body: str
-    media: list[str]
-    attempts: int
-    kind: str
-    queued_at: datetime
-    # Set when an earlier attempt's outcome was never recorded: when that attempt began.
-    in_doubt_since: datetime | None = None
-
-
-@dataclass(frozen=True)
-class NewMessage:
-    to_phone: str
-    from_phone: str
-    body: str
-    media: tuple[str, ...] = ()
-    kind: str = "reply"
-    conversation_id: int | None = None
+from textdesk.ports import NewMessage, OutboxRow
 
 
 def _cost(body: str) -> tuple[str, int]:
@@ -196,18 +173,23 @@ async def mark_in_doubt(
     Rows are (outbox id, next attempt, why, the lost attempt's ``claimed_until``), put
     back so the next question covers the same window.
     """
-    for outbox_id, when, message, lost_until in rows:
-        await conn.execute(
-            update(outbox)
-            .where(outbox.c.id == outbox_id)
-            .values(
-                status="in_doubt",
-                next_attempt_at=when,
-                claimed_until=lost_until,
-                error_message=message,
-                updated_at=now,
-            )
-        )
+    if not rows:
+        return
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == bindparam("b_id"))
+        .values(
+            status="in_doubt",
+            next_attempt_at=bindparam("b_when"),
+            claimed_until=bindparam("b_lost"),
+            error_message=bindparam("b_message"),
+            updated_at=now,
+        ),
+        [
+            {"b_id": outbox_id, "b_when": when, "b_lost": lost_until, "b_message": message}
+            for outbox_id, when, message, lost_until in rows
+        ],
+    )
 
 
 async def mark_accepted(
@@ -274,19 +256,24 @@ async def mark_retry(
     now: datetime,
 ) -> None:
     """Back in line at a later time: (outbox id, next attempt, error code, message)."""
-    for outbox_id, when, code, message in rows:
-        await conn.execute(
-            update(outbox)
-            .where(outbox.c.id == outbox_id)
-            .values(
-                status="pending",
-                next_attempt_at=when,
-                claimed_until=None,
-                error_code=code,
-                error_message=message,
-                updated_at=now,
-            )
-        )
+    if not rows:
+        return
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == bindparam("b_id"))
+        .values(
+            status="pending",
+            next_attempt_at=bindparam("b_when"),
+            claimed_until=None,
+            error_code=bindparam("b_code"),
+            error_message=bindparam("b_message"),
+            updated_at=now,
+        ),
+        [
+            {"b_id": outbox_id, "b_when": when, "b_code": code, "b_message": message}
+            for outbox_id, when, code, message in rows
+        ],
+    )
 
 
 async def mark_held(
@@ -296,18 +283,20 @@ async def mark_held(
 
     No attempt was made, so none is counted.
     """
-    for outbox_id, when in rows:
-        await conn.execute(
-            update(outbox)
-            .where(outbox.c.id == outbox_id)
-            .values(
-                status="pending",
-                attempts=outbox.c.attempts - 1,
-                next_attempt_at=when,
-                claimed_until=None,
-                updated_at=now,
-            )
-        )
+    if not rows:
+        return
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == bindparam("b_id"))
+        .values(
+            status="pending",
+            attempts=outbox.c.attempts - 1,
+            next_attempt_at=bindparam("b_when"),
+            claimed_until=None,
+            updated_at=now,
+        ),
+        [{"b_id": outbox_id, "b_when": when} for outbox_id, when in rows],
+    )
 
 
 async def fail_expired(
@@ -334,18 +323,23 @@ async def mark_failed(
     conn: AsyncConnection, rows: Sequence[tuple[int, int | None, str | None]], now: datetime
 ) -> None:
     """Given up: (outbox id, error code, message)."""
-    for outbox_id, code, message in rows:
-        await conn.execute(
-            update(outbox)
-            .where(outbox.c.id == outbox_id)
-            .values(
-                status="failed",
-                claimed_until=None,
-                error_code=code,
-                error_message=message,
-                updated_at=now,
-            )
-        )
+    if not rows:
+        return
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == bindparam("b_id"))
+        .values(
+            status="failed",
+            claimed_until=None,
+            error_code=bindparam("b_code"),
+            error_message=bindparam("b_message"),
+            updated_at=now,
+        ),
+        [
+            {"b_id": outbox_id, "b_code": code, "b_message": message}
+            for outbox_id, code, message in rows
+        ],
+    )
 
 
 async def mark_canceled(

@@ -1,0 +1,166 @@
+"""The repositories of ``ports.py`` on SQLAlchemy: a unit of work per transaction.
+
+Each repository wraps the SQL of its table's module (``outbox.py``, ``pauses.py``, …)
+on the transaction's one connection; nothing here adds a statement or a round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from textdesk.adapters.db import outbox, pauses
+from textdesk.domain.pausing import Pause
+from textdesk.ports import NewMessage, OutboxRow
+
+Repositories = TypeVar("Repositories")
+
+
+class SqlUnitOfWork(Generic[Repositories]):
+    """``ports.UnitOfWork`` on an engine: ``make`` builds the repositories of a connection."""
+
+    def __init__(self, db: AsyncEngine, make: Callable[[AsyncConnection], Repositories]) -> None:
+        self._db = db
+        self._make = make
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[Repositories]:
+        async with self._db.begin() as conn:
+            yield self._make(conn)
+
+
+class SqlOutbox:
+    """``ports.OutboxRepository`` (``adapters/db/outbox.py``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def enqueue(self, messages: Sequence[NewMessage], now: datetime) -> list[int]:
+        return await outbox.enqueue(self._conn, messages, now)
+
+    async def release_expired_claims(self, now: datetime) -> int:
+        return await outbox.release_expired_claims(self._conn, now)
+
+    async def claim_due(
+        self,
+        *,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        per_sender: int,
+        held: Collection[str] = (),
+        probes: Collection[str] = (),
+    ) -> list[OutboxRow]:
+        return await outbox.claim_due(
+            self._conn,
+            now=now,
+            lease=lease,
+            limit=limit,
+            per_sender=per_sender,
+            held=held,
+            probes=probes,
+        )
+
+    async def mark_accepted(
+        self, rows: Sequence[tuple[int, str, str, datetime]], now: datetime
+    ) -> None:
+        await outbox.mark_accepted(self._conn, rows, now)
+
+    async def mark_in_doubt(
+        self, rows: Sequence[tuple[int, datetime, str, datetime]], now: datetime
+    ) -> None:
+        await outbox.mark_in_doubt(self._conn, rows, now)
+
+    async def mark_retry(
+        self, rows: Sequence[tuple[int, datetime, int | None, str | None]], now: datetime
+    ) -> None:
+        await outbox.mark_retry(self._conn, rows, now)
+
+    async def mark_held(self, rows: Sequence[tuple[int, datetime]], now: datetime) -> None:
+        await outbox.mark_held(self._conn, rows, now)
+
+    async def mark_failed(
+        self, rows: Sequence[tuple[int, int | None, str | None]], now: datetime
+    ) -> None:
+        await outbox.mark_failed(self._conn, rows, now)
+
+    async def mark_canceled(self, rows: Sequence[tuple[int, str]], now: datetime) -> None:
+        await outbox.mark_canceled(self._conn, rows, now)
+
+    async def fail_expired(
+        self, number: str, *, queued_before: datetime, message: str, now: datetime
+    ) -> int:
+        return await outbox.fail_expired(
+            self._conn, number, queued_before=queued_before, message=message, now=now
+        )
+
+
+class SqlOptOuts:
+    """``ports.OptOutRepository`` (``carrier_optouts``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def mark_opted_out(self, phones: Sequence[str], now: datetime, source: str) -> None:
+        await outbox.mark_opted_out(self._conn, phones, now, source)
+
+
+class SqlSenderPauses:
+    """``ports.SenderPauseRepository`` (``adapters/db/pauses.py``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def load(self) -> dict[str, Pause]:
+        return await pauses.load(self._conn)
+
+    async def save(self, pause: Pause, now: datetime) -> None:
+        await pauses.save(self._conn, pause, now)
+
+    async def take_probe(self, number: str, *, now: datetime, hold_until: datetime) -> bool:
+        return await pauses.take_probe(self._conn, number, now=now, hold_until=hold_until)
+
+    async def return_probe(self, number: str, now: datetime) -> None:
+        await pauses.return_probe(self._conn, number, now)
+
+    async def resume(self, number: str, now: datetime) -> bool:
+        return await pauses.resume(self._conn, number, now)
+
+
+# The send-time check on the claiming connection: ``{outbox id: reason}`` for texts
+# that must not go out after all.
+SendGate = Callable[[AsyncConnection, Sequence[OutboxRow]], Awaitable[dict[int, str]]]
+
+
+async def _no_gate(conn: AsyncConnection, rows: Sequence[OutboxRow]) -> dict[int, str]:
+    return {}
+
+
+class SqlSendChecks:
+    """``ports.SendChecks`` by a gate function run in the claiming transaction."""
+
+    def __init__(self, conn: AsyncConnection, gate: SendGate) -> None:
+        self._conn = conn
+        self._gate = gate
+
+    async def blocked(self, rows: Sequence[OutboxRow]) -> dict[int, str]:
+        return await self._gate(self._conn, rows)
+
+
+class SqlSending:
+    """``ports.SendingRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection, gate: SendGate = _no_gate) -> None:
+        self.outbox = SqlOutbox(conn)
+        self.optouts = SqlOptOuts(conn)
+        self.pauses = SqlSenderPauses(conn)
+        self.checks = SqlSendChecks(conn, gate)
+
+
+def sending(db: AsyncEngine, *, gate: SendGate = _no_gate) -> SqlUnitOfWork[SqlSending]:
+    """The dispatcher's unit of work; ``gate`` is its send-time check, if any."""
+    return SqlUnitOfWork(db, lambda conn: SqlSending(conn, gate))
