@@ -362,9 +362,13 @@ def _live_agents(
         max_image_pixels=settings.media_max_pixels,
     )
     assigner = Assigner(
-        db=db,
+        uow=repositories.assignment(
+            db,
+            end_chat=lambda conn, conversation_id, now: desk.end(
+                conn, None, conversation_id, now, ended_by="timeout"
+            ),
+        ),
         clock=clock,
-        desk=desk,
         timers=Timers(
             offer_timeout=timedelta(seconds=settings.offer_timeout_seconds),
             remind_after=timedelta(minutes=settings.agent_remind_minutes),
@@ -390,7 +394,10 @@ def _virtual_agent(
         effects,
         SubscriptionCommands(files),
         records=lambda turn: SqlRecordStore(turn.conn),
-        agents=LiveAgents(grace=timedelta(seconds=settings.presence_grace_seconds)).request,
+        agents=LiveAgents(
+            grace=timedelta(seconds=settings.presence_grace_seconds),
+            repositories=lambda turn: repositories.SqlHandoffRepositories(turn.conn),
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from textdesk.domain.delivery import SendResult
 from textdesk.domain.events import EffectResult, Texter, Transfer
+from textdesk.domain.handoff import AgentLoad
 from textdesk.domain.pausing import Pause
 from textdesk.domain.records import NewRecord, Record
 
@@ -353,3 +354,214 @@ class SendingRepositories(Protocol):
 
     @property
     def checks(self) -> SendChecks: ...
+
+
+@dataclass
+class ConversationRow:
+    """One conversation (a texter and one of our numbers)."""
+
+    id: int
+    phone: str
+    number: str
+    user_id: int | None
+    mode: str
+    state: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One line of a conversation's transcript."""
+
+    conversation_id: int
+    author: str
+    body: str
+    media: tuple[str, ...] = ()
+    inbox_id: int | None = None
+    outbox_id: int | None = None
+    agent_id: int | None = None
+
+
+class ConversationRepository(Protocol):
+    """Conversations and their transcripts."""
+
+    async def get(self, conversation_id: int) -> ConversationRow | None: ...
+
+    async def append(self, entries: Sequence[TranscriptEntry], now: datetime) -> None:
+        """Add lines to transcripts."""
+        ...
+
+    async def lock(self, which: Collection[tuple[str, str]]) -> None:
+        """Wait for the locks of these (phone, number) conversations, all at once.
+
+        Held to the end of the transaction; taken in one fixed order, so it cannot
+        deadlock with another transaction locking an overlapping set.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """A queue of agents, with its opening hours (None: always open)."""
+
+    id: int
+    name: str
+    is_default: bool
+    timezone: str
+    hours: dict[str, list[str]] | None
+
+
+@dataclass(frozen=True)
+class OpenHandoff:
+    """A conversation's hand-off while it is waiting, offered or active."""
+
+    id: int
+    queue_id: int
+    status: str
+
+
+@dataclass(frozen=True)
+class LapsedOffer:
+    """A hand-off offered to an agent who did not accept in time, or left."""
+
+    id: int
+    conversation_id: int
+    offered_to: int
+    declined: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class WaitingHandoff:
+    """A texter in line for an agent."""
+
+    id: int
+    conversation_id: int
+    queue_id: int
+    # Agents not to offer it to: their offer lapsed, or they transferred it.
+    declined: tuple[int, ...]
+    position_noticed: int | None
+    position_noticed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ActiveChat:
+    """A hand-off an agent has accepted, with when each side last spoke."""
+
+    id: int
+    conversation_id: int
+    agent_id: int
+    phone: str
+    number: str
+    accepted_at: datetime | None
+    last_texter_at: datetime | None
+    last_agent_at: datetime | None
+    reminded_at: datetime | None
+
+    def last_activity(self) -> datetime:
+        """When either side of the chat last did something."""
+        return max(
+            t for t in (self.accepted_at, self.last_texter_at, self.last_agent_at) if t is not None
+        )
+
+
+class HandoffRepository(Protocol):
+    """Hand-offs from the virtual agent to people: offered, waiting, active."""
+
+    async def current(self, conversation_id: int) -> OpenHandoff | None:
+        """The conversation's open hand-off, if any."""
+        ...
+
+    async def open(self, conversation_id: int, queue_id: int, reason: str, now: datetime) -> int:
+        """Put the texter in the queue's line; returns the hand-off's id."""
+        ...
+
+    async def position_in_line(self, queue_id: int, handoff_id: int) -> int:
+        """1 for the next texter to be offered to an agent."""
+        ...
+
+    async def texter_spoke(self, conversation_id: int, now: datetime) -> None:
+        """The waiting clock for the agent's reply starts (any open hand-off)."""
+        ...
+
+    async def close(self, handoff_id: int, status: str, now: datetime, *, ended_by: str) -> None:
+        """End a hand-off (``ended``, ``abandoned``); any offer is withdrawn."""
+        ...
+
+    async def lapsed_offers(
+        self, *, offered_before: datetime, seen_since: datetime
+    ) -> list[LapsedOffer]:
+        """Offers made before ``offered_before``, or to an agent not seen since ``seen_since``."""
+        ...
+
+    async def back_in_line(self, handoff_id: int, declined: Sequence[int]) -> None:
+        """The offer is withdrawn; the texter waits again, not to be offered to ``declined``."""
+        ...
+
+    async def waiting(self) -> list[WaitingHandoff]:
+        """Every texter in line, first come first."""
+        ...
+
+    async def offer(self, handoff_id: int, agent_id: int, now: datetime) -> None: ...
+
+    async def active_chats(self) -> list[ActiveChat]: ...
+
+    async def note_reminded(self, handoff_id: int, now: datetime) -> None:
+        """The agent was reminded that the texter waits for an answer."""
+        ...
+
+    async def note_position(self, handoff_id: int, position: int, now: datetime) -> None:
+        """The texter was told their place in line."""
+        ...
+
+
+class AgentRepository(Protocol):
+    """Agents and their queues, as the assigner and the hand-off see them."""
+
+    async def queue_by_name(self, name: str) -> QueueRow | None: ...
+
+    async def default_queue(self) -> QueueRow | None:
+        """Where transfers without a queue go."""
+        ...
+
+    async def loads(self, queue_id: int, *, seen_since: datetime) -> list[AgentLoad]:
+        """A queue's members with their chats; not seen since ``seen_since``: unreachable."""
+        ...
+
+    async def mark_assigned(self, agent_ids: Sequence[int], now: datetime) -> None: ...
+
+
+class ChatCloser(Protocol):
+    """Ends an agent's chat on the desk's behalf (the texter is told)."""
+
+    async def end_idle(self, conversation_id: int, now: datetime) -> None: ...
+
+
+class AssignmentRepositories(Protocol):
+    """What one pass of the assigner reads and writes."""
+
+    @property
+    def handoffs(self) -> HandoffRepository: ...
+
+    @property
+    def agents(self) -> AgentRepository: ...
+
+    @property
+    def conversations(self) -> ConversationRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def chats(self) -> ChatCloser: ...
+
+
+class HandoffRepositories(Protocol):
+    """What the hand-off reads and writes within a texter's turn."""
+
+    @property
+    def handoffs(self) -> HandoffRepository: ...
+
+    @property
+    def agents(self) -> AgentRepository: ...
+
+    @property
+    def conversations(self) -> ConversationRepository: ...

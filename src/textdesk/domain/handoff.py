@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PRESENCES = ("available", "away", "offline")
+# A hand-off in one of these is the conversation's current one.
+OPEN_STATUSES = ("waiting", "offered", "active")
 
 
 class InvalidHours(ValueError):

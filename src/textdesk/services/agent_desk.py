@@ -25,6 +25,7 @@ from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.adapters.db.conversations import ConversationRow, TranscriptEntry
 from textdesk.adapters.db.dialect import lock_key
+from textdesk.adapters.db.handoffs import current_handoff
 from textdesk.adapters.db.tables import handoffs
 from textdesk.adapters.images import DEFAULT_MAX_PIXELS, DecodedImage, ImageRefused, decode_image
 from textdesk.domain.cards import card_text
@@ -44,7 +45,6 @@ from textdesk.domain.nodes import CardField
 from textdesk.domain.records import belongs_to
 from textdesk.domain.sms import gsm_safe
 from textdesk.ports import NewMessage
-from textdesk.services.handoff import current_handoff
 from textdesk.services.records import RecordViews
 
 log = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ from textdesk.adapters.db.tables import (
 )
 from textdesk.domain.chat_access import Actor, OpenChat, may_accept, may_talk, may_transfer
 from textdesk.domain.delivery import describe_error
+from textdesk.domain.handoff import OPEN_STATUSES
 from textdesk.domain.records import OPEN_STATES
-from textdesk.services.handoff import OPEN_STATUSES
 from textdesk.services.notifications import notification_history
 from textdesk.services.subscriptions import SubscriptionView, subscription_of
 from textdesk.services.workspace_views import visible_among

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db import staff
-from textdesk.adapters.db.agents import AgentRow, QueueRow
-from textdesk.ports import Clock
+from textdesk.adapters.db.agents import AgentRow
+from textdesk.ports import Clock, QueueRow
 from textdesk.services.agents import AgentError
 
 

@@ -11,8 +11,8 @@ from textdesk.domain.conversation import ConversationState
 from textdesk.domain.engine import Engine, Step
 from textdesk.domain.events import EffectResult, Reply, Transfer
 from textdesk.ports import Attachment, EffectScope, RecordStore
-from textdesk.services import handoff
 from textdesk.services.effects import EffectRunner, settle
+from textdesk.services.handoff import LiveAgents
 from textdesk.services.processing import ConverseOutcome, TextInContext
 from textdesk.services.subscriptions import SubscriptionCommands
 
@@ -37,10 +37,10 @@ class VirtualAgent:
         commands: SubscriptionCommands | None = None,
         *,
         records: Callable[[TextInContext], RecordStore],
-        agents: Callable[[TextInContext, Transfer], Awaitable[EffectResult]],
+        agents: LiveAgents,
     ) -> None:
         """``records``: the record store in the turn's transaction; ``agents``: the
-        hand-off (``services.handoff.LiveAgents.request``)."""
+        hand-off, asked for transfers and told of each text while one is open."""
         self.engine = engine
         self._effects = effects
         self._commands = commands
@@ -54,7 +54,7 @@ class VirtualAgent:
             now=turn.now,
             records=self._records(turn),
             media=_Prefetched(tuple(_attachment(m) for m in turn.media)),
-            agents=_TurnTransfers(self._agents, turn),
+            agents=_TurnTransfers(self._agents.request, turn),
         )
 
     async def converse(
@@ -79,9 +79,9 @@ class VirtualAgent:
             return await self._rescue(turn, current, mode)
         if with_agent:
             if step.state.mode == "bot":
-                await handoff.texter_left(turn.conn, turn.conversation_id, turn.now)
+                await self._agents.texter_left(turn)
             else:
-                await handoff.texter_spoke(turn.conn, turn.conversation_id, turn.now)
+                await self._agents.texter_spoke(turn)
         return ConverseOutcome(state=step.state.to_dict(), mode=step.state.mode, replies=replies)
 
     async def _run(self, step: Step, turn: TextInContext) -> tuple[Step, list[Reply]]:

@@ -27,7 +27,7 @@ from textdesk.adapters.db.tables import (
     transcript,
     users,
 )
-from textdesk.services.handoff import OPEN_STATUSES
+from textdesk.domain.handoff import OPEN_STATUSES
 
 
 async def visible_queue_ids(conn: AsyncConnection, agent: AgentRow) -> set[int] | None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.tables import agents, handoffs, queue_members, queues
 from textdesk.domain.handoff import AgentLoad
+from textdesk.ports import QueueRow
 
 
 @dataclass(frozen=True)
@@ -29,15 +30,6 @@ class AgentRow:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    id: int
-    name: str
-    is_default: bool
-    timezone: str
-    hours: dict[str, list[str]] | None
 
 
 # Removed agents and queues stay as rows for history (adapters/db/staff.py); nothing

@@ -14,16 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from textdesk.adapters.db.bulk import execute_rows, insert_rows
 from textdesk.adapters.db.dialect import insert_numbered
 from textdesk.adapters.db.tables import agents, conversations, outbox, transcript
+from textdesk.ports import ConversationRow, TranscriptEntry
 
-
-@dataclass
-class ConversationRow:
-    id: int
-    phone: str
-    number: str
-    user_id: int | None
-    mode: str
-    state: dict[str, Any] | None
+# The two rows are defined with the conversation port, and still imported from here.
+__all__ = [
+    "ConversationRow",
+    "DeliveredLine",
+    "TranscriptEntry",
+    "append",
+    "get",
+    "load_or_create",
+    "lock_key",
+    "save",
+    "transcript_lines",
+]
 
 
 async def load_or_create(
@@ -105,17 +109,6 @@ async def save(conn: AsyncConnection, rows: Sequence[ConversationRow], now: date
             for r in rows
         ],
     )
-
-
-@dataclass(frozen=True)
-class TranscriptEntry:
-    conversation_id: int
-    author: str
-    body: str
-    media: tuple[str, ...] = ()
-    inbox_id: int | None = None
-    outbox_id: int | None = None
-    agent_id: int | None = None
 
 
 async def append(conn: AsyncConnection, entries: Sequence[TranscriptEntry], now: datetime) -> None:

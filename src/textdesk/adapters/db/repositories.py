@@ -13,9 +13,13 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from textdesk.adapters.db import outbox, pauses
+from textdesk.adapters.db import agents as agent_store
+from textdesk.adapters.db import conversations, outbox, pauses
+from textdesk.adapters.db.dialect import lock_keys
+from textdesk.adapters.db.handoffs import SqlHandoffs
+from textdesk.domain.handoff import AgentLoad
 from textdesk.domain.pausing import Pause
-from textdesk.ports import NewMessage, OutboxRow
+from textdesk.ports import ConversationRow, NewMessage, OutboxRow, QueueRow, TranscriptEntry
 
 Repositories = TypeVar("Repositories")
 
@@ -164,3 +168,80 @@ class SqlSending:
 def sending(db: AsyncEngine, *, gate: SendGate = _no_gate) -> SqlUnitOfWork[SqlSending]:
     """The dispatcher's unit of work; ``gate`` is its send-time check, if any."""
     return SqlUnitOfWork(db, lambda conn: SqlSending(conn, gate))
+
+
+class SqlConversations:
+    """``ports.ConversationRepository`` (``adapters/db/conversations.py``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, conversation_id: int) -> ConversationRow | None:
+        return await conversations.get(self._conn, conversation_id)
+
+    async def append(self, entries: Sequence[TranscriptEntry], now: datetime) -> None:
+        await conversations.append(self._conn, entries, now)
+
+    async def lock(self, which: Collection[tuple[str, str]]) -> None:
+        await lock_keys(
+            self._conn, sorted(conversations.lock_key(phone, number) for phone, number in which)
+        )
+
+
+class SqlAgents:
+    """``ports.AgentRepository`` (``adapters/db/agents.py``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def queue_by_name(self, name: str) -> QueueRow | None:
+        return await agent_store.queue_by_name(self._conn, name)
+
+    async def default_queue(self) -> QueueRow | None:
+        return await agent_store.default_queue(self._conn)
+
+    async def loads(self, queue_id: int, *, seen_since: datetime) -> list[AgentLoad]:
+        return await agent_store.loads(self._conn, queue_id, seen_since=seen_since)
+
+    async def mark_assigned(self, agent_ids: Sequence[int], now: datetime) -> None:
+        await agent_store.mark_assigned(self._conn, agent_ids, now)
+
+
+# Ends a chat on the desk's behalf, on the pass's connection (``Desk.end``).
+EndChat = Callable[[AsyncConnection, int, datetime], Awaitable[None]]
+
+
+class SqlChatCloser:
+    """``ports.ChatCloser`` by the desk's own way of ending a chat."""
+
+    def __init__(self, conn: AsyncConnection, end: EndChat) -> None:
+        self._conn = conn
+        self._end = end
+
+    async def end_idle(self, conversation_id: int, now: datetime) -> None:
+        await self._end(self._conn, conversation_id, now)
+
+
+class SqlAssignment:
+    """``ports.AssignmentRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection, end: EndChat) -> None:
+        self.handoffs = SqlHandoffs(conn)
+        self.agents = SqlAgents(conn)
+        self.conversations = SqlConversations(conn)
+        self.outbox = SqlOutbox(conn)
+        self.chats = SqlChatCloser(conn, end)
+
+
+def assignment(db: AsyncEngine, *, end_chat: EndChat) -> SqlUnitOfWork[SqlAssignment]:
+    """The assigner's unit of work; ``end_chat`` closes a chat left idle."""
+    return SqlUnitOfWork(db, lambda conn: SqlAssignment(conn, end_chat))
+
+
+class SqlHandoffRepositories:
+    """``ports.HandoffRepositories`` on a turn's connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.handoffs = SqlHandoffs(conn)
+        self.agents = SqlAgents(conn)
+        self.conversations = SqlConversations(conn)
