@@ -19,6 +19,7 @@ class Server:
         self.requests: list[bytes] = []
         self.answers: list[bytes] = []
         self.stall = False
+        self.drop = False
         self._server: asyncio.Server | None = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -35,6 +36,8 @@ class Server:
                     0,
                 )
                 self.requests.append(head + await reader.readexactly(length))
+                if self.drop:
+                    break
                 if self.stall:
                     await asyncio.sleep(5)
                 answer = self.answers.pop(0)
@@ -126,6 +129,21 @@ async def test_nothing_listening_is_a_connect_error() -> None:
     async with httpx.AsyncClient(transport=LeanTransport()) as client:
         with pytest.raises(httpx.ConnectError):
             await client.post(f"{url}/m", content=b"a=1")
+
+
+async def test_a_connection_lost_after_the_request_is_in_doubt_and_not_retried(
+    server: tuple[Server, httpx.AsyncClient],
+) -> None:
+    """A kept-alive connection closed once the POST arrived: an in-doubt error, sent once."""
+    srv, client = server
+    srv.answers.append(_json(b"{}"))
+    await client.post("/m", content=b"a=1")
+    srv.drop = True
+    with pytest.raises(httpx.TransportError) as raised:
+        await client.post("/m", content=b"a=2")
+    assert isinstance(raised.value, httpx.ReadError | httpx.RemoteProtocolError)
+    assert len(srv.requests) == 2
+    assert srv.connections == 1
 
 
 def test_proxied_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

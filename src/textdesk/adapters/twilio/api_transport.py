@@ -12,6 +12,21 @@ is one small document) and the same exception types, so the gateway's handling o
 timeouts, in-doubt sends and transport errors is unchanged.  httpx still does the
 rest (auth, redirects, decoding, proxies from the environment, which it serves
 with its own transports).
+
+Kept because a maintained client measured worse (2026-12-02; the rule is to use
+one unless it costs the end-to-end figure more than 10%).  The candidate kept
+httpx for the gateway and let aiohttp's ``ClientSession`` do the HTTP under it (an
+``httpx.AsyncBaseTransport`` over aiohttp, its errors mapped to these same httpx
+types).  ``python -m benchmarks.webhook --only textdesk --duration 5 --repeat 2``,
+row "textdesk, sending too", the two versions run alternately in one session on a
+shared 2-core machine, four pairs (aiohttp / this, requests/s): 229/362, 368/514,
+423/444, 400/403, ratios 0.63, 0.72, 0.95, 0.99, median ratio 0.84 (medians 384
+and 424 req/s); server CPU per request 1.02 against 0.84 ms (median of the pairs'
+ratios 1.26), CPU per text 2.30 against 2.06 ms.  Alone, the client side of a
+POST to a loopback server cost about 400 µs of CPU on aiohttp under httpx against
+270 µs here.  httpx's own transport was worse still (219 against 436 req/s, one
+pair).  aiohttp's ``ClientSession`` used directly, without httpx, cost about
+130 µs for the same POST: the way to drop this module is the gateway on aiohttp.
 """
 
 from __future__ import annotations
