@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -56,27 +56,37 @@ async def _capped_body(request: Request) -> bytes:
     return bytes(body)
 
 
+def urlencoded_items(body: bytes) -> list[tuple[str, str]]:
+    """A urlencoded form's fields in order, exactly as Starlette's ``request.form()``.
+
+    That is: ``&``-separated, empty chunks skipped, a field without ``=`` has an empty
+    value, names and values ``unquote_plus``-ed from latin-1 (bad UTF-8 replaced), and
+    more than ``MAX_FIELDS`` fields refused with Starlette's 400.  The standard
+    library's ``parse_qsl`` decodes it so, as fast as the loop it replaced and about
+    a third of the CPU of python-multipart's streaming parser that Starlette runs:
+    for an inbound text, an MMS and a status callback, 52, 54 and 17 µs against the
+    loop's 45, 68 and 16 and Starlette's 155, 138 and 52 (medians of 21 alternating
+    rounds, ``python -m benchmarks.form_parsing``, on a busy shared machine).
+    """
+    # "&" is counted first (one pass in C): a body of a thousand empty chunks and one
+    # field is fine, as it is for Starlette, and only such bodies are split to count.
+    if body.count(b"&") >= MAX_FIELDS and sum(1 for f in body.split(b"&") if f) > MAX_FIELDS:
+        raise HTTPException(400, f"Too many fields. Maximum number of fields is {MAX_FIELDS}.")
+    return parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+
+
 async def _form_items(request: Request) -> list[tuple[str, str]]:
     """The posted fields in order, as ``request.form()`` gives them.
 
-    Twilio posts ``application/x-www-form-urlencoded``; that is decoded here
-    directly, as Starlette decodes it (``&``-separated, empty chunks skipped, names
-    and values ``unquote_plus``-ed from latin-1), for a fraction of the CPU that
-    python-multipart's streaming parser takes.  Any other type goes to Starlette,
-    given the body already read (so already capped).
+    Twilio posts ``application/x-www-form-urlencoded``, decoded by
+    ``urlencoded_items``; any other type goes to Starlette, given the body already
+    read (so already capped).
     """
     body = await _capped_body(request)
     ctype = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         return await _other_form(request, body)
-    fields = [f for f in body.split(b"&") if f]
-    if len(fields) > MAX_FIELDS:
-        raise HTTPException(400, f"Too many fields. Maximum number of fields is {MAX_FIELDS}.")
-    items: list[tuple[str, str]] = []
-    for field in fields:
-        name, _, value = field.partition(b"=")
-        items.append((unquote_plus(name.decode("latin-1")), unquote_plus(value.decode("latin-1"))))
-    return items
+    return urlencoded_items(body)
 
 
 async def _other_form(request: Request, body: bytes) -> list[tuple[str, str]]:
