@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
@@ -73,11 +74,16 @@ async def test_a_status_callback_re_split_to_a_new_sid_is_refused(desk: Desk) ->
     await desk.text("hello")
     sent = (await desk.fake.wait_for_messages(1, to=TEXTER))[0]
 
-    async def delivered() -> bool:
-        return bool(await desk.scalar("SELECT status FROM outbox") == "delivered")
+    # The stand-in records a callback once our answer to it is back, which can be
+    # after the outbox shows it: wait for both.
+    async def delivered() -> Any:
+        if await desk.scalar("SELECT status FROM outbox") != "delivered":
+            return None
+        return next(
+            (c for c in desk.fake.callbacks if c.params["MessageStatus"] == "delivered"), None
+        )
 
-    await desk.eventually(delivered, what="delivered")
-    callback = next(c for c in desk.fake.callbacks if c.params["MessageStatus"] == "delivered")
+    callback = await desk.eventually(delivered, what="delivered, its callback recorded")
     items = list(callback.params.items())
     signature = sign_form(AUTH_TOKEN, callback.url, items)["X-Twilio-Signature"]
     spliced = _splice(items, "MessageStatus", into="MessageSid")
