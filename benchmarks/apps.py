@@ -17,9 +17,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from textdesk.channel.answering import ConverseOutcome, Converser, SilentConverser, TextInContext
 from textdesk.config import Settings
-from textdesk.domain.events import Reply
-from textdesk.services.processing import ConverseOutcome, Converser, SilentConverser, TextInContext
+from textdesk.domain.agent.messages import Reply
 from textdesk.web.app import create_app
 
 

@@ -1,7 +1,7 @@
 """Decoding Twilio's urlencoded webhook bodies: textdesk's parser against the alternatives.
 
 Times, per body, in µs of one core: the parser the webhook lane uses
-(``textdesk.web.twilio_routes.urlencoded_items``), the hand-written loop it used
+(``textdesk.web.twilio.routes.urlencoded_items``), the hand-written loop it used
 before, the standard library's ``parse_qsl`` alone, and Starlette's ``FormParser``
 (python-multipart's streaming parser, what ``request.form()`` runs).  The bodies are
 what Twilio posts: an inbound text (20 fields, a body with an emoji), an MMS (two
@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode
 from starlette.datastructures import Headers
 from starlette.formparsers import FormParser
 
-from textdesk.web.twilio_routes import urlencoded_items
+from textdesk.web.twilio.routes import urlencoded_items
 
 _SID = "SM" + "a" * 32
 _COMMON = [

@@ -13,42 +13,42 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import repositories
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.records import SqlRecordStore
-from textdesk.adapters.events import MemoryBus, RedisBus
-from textdesk.adapters.login_throttle import DatabaseTallies, RedisTallies
-from textdesk.adapters.notification_files import NotificationFiles
-from textdesk.adapters.pacing import LocalPacer, RedisPacer
+from textdesk.adapters.files.notification_files import NotificationFiles
+from textdesk.adapters.loops import Loop
+from textdesk.adapters.pubsub import MemoryBus, RedisBus
+from textdesk.adapters.send_pacing import LocalPacer, RedisPacer
+from textdesk.adapters.sign_in_tallies import DatabaseTallies, RedisTallies
 from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
-from textdesk.adapters.twilio import media_url
+from textdesk.adapters.twilio import media_origins
 from textdesk.adapters.twilio.api_transport import LeanTransport, proxied
 from textdesk.adapters.twilio.media import TwilioMediaFetcher
 from textdesk.adapters.twilio.rest import TwilioRestGateway
-from textdesk.clock import SystemClock
+from textdesk.admin.agents import Authenticator
+from textdesk.admin.numbers import NumberDirectory
+from textdesk.channel import inbound
+from textdesk.channel.answering import Converser, InboxProcessor
+from textdesk.channel.effects import EffectRunner
+from textdesk.channel.outbound import Dispatcher
+from textdesk.channel.reconcile import Reconciler
+from textdesk.channel.virtual_agent import VirtualAgent
 from textdesk.config import Settings
-from textdesk.domain.engine import Engine
+from textdesk.domain.agent.engine import Engine
+from textdesk.live_agents.assignment import Assigner, Timers
+from textdesk.live_agents.desk import Desk
+from textdesk.live_agents.handoff import LiveAgents
+from textdesk.live_agents.presence import Heartbeat
+from textdesk.live_agents.workspace_updates import WorkspaceUpdates
+from textdesk.notifications.sending import send_gate
+from textdesk.notifications.subscriptions import SubscriptionCommands
+from textdesk.notifications.triggers import Notifier
 from textdesk.ports import Clock, EventBus, MediaFetcher, Pacer, SmsGateway, WorkspaceEvent
-from textdesk.services import receive
-from textdesk.services.agent_desk import Desk
-from textdesk.services.agents import Authenticator
-from textdesk.services.assignment import Assigner, Timers
-from textdesk.services.dispatch import Dispatcher
-from textdesk.services.effects import EffectRunner
-from textdesk.services.handoff import LiveAgents
-from textdesk.services.notifications import send_gate
-from textdesk.services.notify import Notifier
-from textdesk.services.numbers import NumberDirectory
-from textdesk.services.presence import Heartbeat
-from textdesk.services.processing import Converser, InboxProcessor
-from textdesk.services.reconcile import Reconciler
-from textdesk.services.records import RecordViews
-from textdesk.services.subscriptions import SubscriptionCommands
-from textdesk.services.virtual_agent import VirtualAgent
-from textdesk.services.workspace_updates import WorkspaceUpdates
-from textdesk.topic_files import load_topics
-from textdesk.worker import Loop
+from textdesk.records.incidents import RecordViews
+from textdesk.topic_tools.topic_files import load_topics
 
 log = logging.getLogger(__name__)
 
@@ -421,7 +421,7 @@ def _inbound(
     wake_assigner: Callable[[], None],
 ) -> _Inbound:
     """The webhook's writer (the group committer) and the inbox's processor and loop."""
-    api_origin, api_prefix = media_url.api_origin(settings.api_url)
+    api_origin, api_prefix = media_origins.api_origin(settings.api_url)
     fetcher = TwilioMediaFetcher(
         http,
         account_sid=settings.account_sid,
@@ -451,5 +451,5 @@ def _inbound(
     )
     process_loop = Loop("inbox", processor.run_once, idle=1.0)
     committer = GroupCommitter(db)
-    receive.register_writers(committer, processor)
+    inbound.register_writers(committer, processor)
     return _Inbound(committer, fetcher, processor, process_loop)

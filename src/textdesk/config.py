@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from textdesk.adapters.twilio.media_url import Origin, api_origin, parse_origin
-from textdesk.install import (
+from textdesk.adapters.files.install_state import (
     MAKE_A_SECRET,
     SECRET_KEY_FILE,
     data_dir_of,
@@ -21,6 +20,7 @@ from textdesk.install import (
     local_secret_key,
     weak_secret,
 )
+from textdesk.adapters.twilio.media_origins import Origin, api_origin, parse_origin
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEMO_TOPICS_DIR = PACKAGE_DIR / "demo" / "topics"

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, TypeVar
 
+from textdesk.domain.agent.messages import EffectResult, Texter, Transfer
 from textdesk.domain.delivery import SendResult
-from textdesk.domain.events import EffectResult, Texter, Transfer
-from textdesk.domain.handoff import AgentLoad
-from textdesk.domain.pausing import Pause
+from textdesk.domain.live_agents import AgentLoad
 from textdesk.domain.records import NewRecord, Record
+from textdesk.domain.sender_pauses import Pause
 
 
 class Clock(Protocol):
@@ -115,7 +115,7 @@ class EventBus(Protocol):
     def subscribe(self) -> AbstractAsyncContextManager[asyncio.Queue[WorkspaceEvent]]: ...
 
 
-# --- what the virtual agent's effects reach (``services.effects.EffectRunner``) -------
+# --- what the virtual agent's effects reach (``channel.effects.EffectRunner``) -------
 # One set per turn, bound to it: in production the turn's transaction and the
 # attachments fetched before it; under ``textdesk topics test`` the script world.
 
@@ -309,7 +309,7 @@ class OptOutRepository(Protocol):
 
 
 class SenderPauseRepository(Protocol):
-    """Paused sender numbers, shared by every dispatcher (rule: ``domain/pausing.py``)."""
+    """Paused sender numbers, shared by every dispatcher (rule: ``domain/sender_pauses.py``)."""
 
     async def load(self) -> dict[str, Pause]:
         """Every paused number (usually none)."""

@@ -56,11 +56,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from textdesk.adapters.twilio.signature import compute_signature
+from textdesk.domain.agent.messages import EffectResult, Transfer
 from textdesk.domain.delivery import LookupFailed, SendResult
-from textdesk.domain.events import EffectResult, Transfer
-from textdesk.domain.handoff import OPEN_STATUSES, AgentLoad
-from textdesk.domain.pausing import Pause
+from textdesk.domain.live_agents import OPEN_STATUSES, AgentLoad
 from textdesk.domain.records import Record
+from textdesk.domain.sender_pauses import Pause
 from textdesk.domain.sms import GSM7_BASIC, GSM7_EXTENSION, is_e164
 from textdesk.ports import (
     ActiveChat,
@@ -1013,7 +1013,7 @@ def serve_app(
 
 
 # -------------------------------------------------------------- effect ports
-# Fakes of what ``services.effects.EffectRunner`` reaches through ``ports.EffectScope``.
+# Fakes of what ``channel.effects.EffectRunner`` reaches through ``ports.EffectScope``.
 # The record store's in-memory twin is ``script_world.MemoryRecords``, the one
 # ``textdesk topics test`` runs on, so it is not repeated here.
 

@@ -14,10 +14,10 @@ from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browse
 from tests.integration.conftest import NUMBER, SECRET_KEY, TEXTER, EchoConverser
 from tests.integration.phone_helpers import tiny_png
 from tests.integration.sandbox_helpers import sandbox_settings
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.database import create_engine
-from textdesk.clock import SystemClock
-from textdesk.services.numbers import add_number
-from textdesk.services.users import add_user
+from textdesk.admin.numbers import add_number
+from textdesk.admin.users import add_user
 from textdesk.testing import bind_free_port, serve_app
 from textdesk.web.app import create_app
 

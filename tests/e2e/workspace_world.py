@@ -10,11 +10,11 @@ from typing import Any
 
 from tests.integration.conftest import NUMBER, TEXTER
 from tests.integration.workspace_helpers import new_agent
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine
-from textdesk.clock import SystemClock
-from textdesk.services.numbers import add_number
-from textdesk.services.users import add_user
+from textdesk.admin.numbers import add_number
+from textdesk.admin.users import add_user
 from textdesk.testing import FakeTwilio, SentMessage
 
 

@@ -14,13 +14,13 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.database import create_engine
+from textdesk.admin.numbers import add_number
 from textdesk.bootstrap import Container
-from textdesk.clock import SystemClock
+from textdesk.channel.answering import ConverseOutcome, Converser, TextInContext
 from textdesk.config import Settings
-from textdesk.domain.events import Reply
-from textdesk.services.numbers import add_number
-from textdesk.services.processing import ConverseOutcome, Converser, TextInContext
+from textdesk.domain.agent.messages import Reply
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 

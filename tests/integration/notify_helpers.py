@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 
 from tests.integration.conftest import Desk
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records
-from textdesk.clock import SystemClock
+from textdesk.admin.api_tokens import create_token
 from textdesk.domain.records import Record
-from textdesk.services.api_tokens import create_token
 
 # Outbox statuses after which nothing more happens on our side.
 SETTLED = ("queued", "sent", "delivered", "undelivered", "failed", "canceled")

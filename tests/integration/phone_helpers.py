@@ -6,8 +6,8 @@ import struct
 import zlib
 
 from tests.integration.conftest import TEXTER, Desk
-from textdesk.clock import SystemClock
-from textdesk.services.users import add_user
+from textdesk.adapters.clock import SystemClock
+from textdesk.admin.users import add_user
 
 
 def tiny_png(width: int = 2, height: int = 2) -> bytes:

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.conftest import NUMBER, TEXTER
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.database import create_engine
-from textdesk.clock import SystemClock
+from textdesk.admin.numbers import add_number
+from textdesk.admin.users import add_user
 from textdesk.config import Settings
-from textdesk.services.numbers import add_number
-from textdesk.services.users import add_user
 
 
 def sandbox_settings(url: str, database_url: str, **extra: Any) -> Settings:

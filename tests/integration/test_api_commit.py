@@ -9,9 +9,9 @@ import httpx
 from sqlalchemy import event
 
 from tests.integration.conftest import TEXTER, Desk
-from textdesk.clock import SystemClock
-from textdesk.services.api_tokens import create_token
-from textdesk.services.users import add_user
+from textdesk.adapters.clock import SystemClock
+from textdesk.admin.api_tokens import create_token
+from textdesk.admin.users import add_user
 
 
 async def test_the_answer_leaves_after_the_commit_not_before(desk: Desk) -> None:

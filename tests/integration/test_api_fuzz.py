@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.integration.conftest import TEXTER, Desk
 from tests.strategies import ApiCall, api_calls
-from textdesk.clock import SystemClock
-from textdesk.services.api_tokens import create_token
-from textdesk.services.users import add_user
+from textdesk.adapters.clock import SystemClock
+from textdesk.admin.api_tokens import create_token
+from textdesk.admin.users import add_user
 
 # Examples per database: enough to reach every route with most kinds of bad value,
 # few enough that both databases take well under a minute.

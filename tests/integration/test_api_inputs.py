@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from tests.integration.conftest import TEXTER, Desk
-from textdesk.clock import SystemClock
-from textdesk.services.api_tokens import create_token
-from textdesk.services.users import add_user
+from textdesk.adapters.clock import SystemClock
+from textdesk.admin.api_tokens import create_token
+from textdesk.admin.users import add_user
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ import pytest
 
 from tests.integration.conftest import NUMBER, TEXTER, Desk
 from tests.integration.notify_helpers import Handset, api_client, open_record, settle
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import subscriptions
 from textdesk.adapters.db.tables import users
-from textdesk.clock import SystemClock
-from textdesk.services.processing import Converser
-from textdesk.services.subscriptions import set_subscription
-from textdesk.services.users import add_user
+from textdesk.admin.users import add_user
+from textdesk.channel.answering import Converser
+from textdesk.notifications.subscriptions import set_subscription
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from PIL import Image
 from tests import images
 from tests.integration.conftest import Desk
 from textdesk.adapters.db import media, records
-from textdesk.services.api_tokens import create_token, list_tokens, revoke_token
+from textdesk.admin.api_tokens import create_token, list_tokens, revoke_token
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from textdesk.adapters.db import outbox as outbox_store
 from textdesk.adapters.db.tables import inbox, outbox
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.testing import sign_form
-from textdesk.web import twilio_routes
+from textdesk.web.twilio import routes
 
 PNG = photo(4, 3, "PNG")
 JPEG = photo(4, 3, "JPEG")
@@ -358,6 +358,6 @@ async def test_webhook_paths_answer_other_methods_405_and_failures_500(
     async def broken(**kwargs: Any) -> Any:
         raise RuntimeError("the database is gone")
 
-    monkeypatch.setattr(twilio_routes, "accept_inbound", broken)
+    monkeypatch.setattr(routes, "accept_inbound", broken)
     answer = await desk.text("hello?")
     assert (answer.status_code, answer.text) == (500, "Internal Server Error")

@@ -10,13 +10,13 @@ import pytest
 from tests.integration.conftest import NUMBER, TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_in
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import conversations
 from textdesk.adapters.db import records as record_store
-from textdesk.clock import SystemClock
-from textdesk.services.agents import add_queue
-from textdesk.services.conversation_list import PAGE_SIZE
-from textdesk.services.processing import Converser
-from textdesk.services.users import add_user
+from textdesk.admin.agents import add_queue
+from textdesk.admin.users import add_user
+from textdesk.channel.answering import Converser
+from textdesk.live_agents.conversation_list import PAGE_SIZE
 
 GUEST = "+15557654321"
 LEAVER = "+15559990003"

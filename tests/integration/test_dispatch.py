@@ -15,11 +15,11 @@ from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, NUMBER
 from textdesk.adapters.db import outbox as outbox_store
 from textdesk.adapters.db import repositories
 from textdesk.adapters.db.database import create_engine
-from textdesk.adapters.pacing import LocalPacer
+from textdesk.adapters.send_pacing import LocalPacer
 from textdesk.adapters.signed_urls import MediaUrlSigner
 from textdesk.adapters.twilio.rest import TwilioRestGateway
-from textdesk.domain.pausing import PAUSE_AFTER_FAILURES
-from textdesk.services.dispatch import Dispatcher
+from textdesk.channel.outbound import Dispatcher
+from textdesk.domain.sender_pauses import PAUSE_AFTER_FAILURES
 from textdesk.testing import FakeTwilio, FixedClock
 
 BASE = 1.0  # first retry after half a second (jitter 0), doubling

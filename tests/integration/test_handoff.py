@@ -13,13 +13,13 @@ from sqlalchemy import update
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import at_desk
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db.tables import handoffs
-from textdesk.clock import SystemClock
-from textdesk.domain.events import InboundText
-from textdesk.services.agent_desk import DeskError
-from textdesk.services.agents import add_agent, add_queue, set_presence
-from textdesk.services.processing import Converser
+from textdesk.admin.agents import add_agent, add_queue, set_presence
+from textdesk.channel.answering import Converser
+from textdesk.domain.agent.messages import InboundText
+from textdesk.live_agents.desk import DeskError
 
 OTHER = "+15557654321"
 THIRD = "+15557654322"

@@ -16,16 +16,16 @@ from sqlalchemy import text as text_sql
 from tests.conftest import _truncate_postgres
 from tests.images import photo
 from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser, desk_settings
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import inbox as inbox_store
 from textdesk.adapters.db.conversations import lock_key as conversation_lock_key
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.dialect import lock_keys
 from textdesk.adapters.db.group_commit import GroupCommitter, WriteKind
-from textdesk.clock import SystemClock
-from textdesk.domain.inbound import InboundSms
-from textdesk.services.numbers import add_number
-from textdesk.services.processing import APOLOGY, ConverseOutcome, InboxProcessor, TextInContext
-from textdesk.services.receive import INBOX, PendingInbound, register_writers
+from textdesk.admin.numbers import add_number
+from textdesk.channel.answering import APOLOGY, ConverseOutcome, InboxProcessor, TextInContext
+from textdesk.channel.inbound import INBOX, PendingInbound, register_writers
+from textdesk.domain.twilio_forms import InboundSms
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 

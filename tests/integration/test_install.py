@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from textdesk.adapters.files.install_state import mark_demo
 from textdesk.config import Settings
-from textdesk.install import mark_demo
 from textdesk.web.auth import session_options
 
 PRINT_KEY = "from textdesk.config import Settings; print(Settings().secret_key)"

@@ -14,7 +14,7 @@ from tests.integration.media_helpers import Recorder
 from tests.integration.phone_helpers import at_the_photo_question, tiny_png
 from tests.integration.sandbox_helpers import sandbox_settings, seed_sandbox
 from textdesk.adapters.db.tables import inbox
-from textdesk.services.processing import Converser
+from textdesk.channel.answering import Converser
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from textdesk.adapters.pacing import LocalPacer, RedisPacer
+from textdesk.adapters.send_pacing import LocalPacer, RedisPacer
 
 pytestmark = pytest.mark.redis
 

@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from textdesk.web.simulator import STATIC_DIR
+from textdesk.web.simulator.routes import STATIC_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = STATIC_DIR.parents[1]

@@ -13,7 +13,7 @@ from tests.images import bomb_png, photo
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import at_the_photo_question
 from tests.integration.workspace_helpers import AgentBrowser, new_agent
-from textdesk.services.processing import Converser
+from textdesk.channel.answering import Converser
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >>\nendobj\n"
 

@@ -17,10 +17,10 @@ import pytest
 from tests.integration.conftest import NUMBER, TEXTER, Desk, desk_settings
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser, new_agent
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.agents import agent_by_id
 from textdesk.adapters.db.database import create_engine
-from textdesk.clock import SystemClock
-from textdesk.services.numbers import add_number
+from textdesk.admin.numbers import add_number
 from textdesk.testing import FakeTwilio, FixedClock, bind_free_port, serve_app
 from textdesk.web.app import create_app
 

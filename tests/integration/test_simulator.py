@@ -21,7 +21,7 @@ from tests.integration.conftest import NUMBER, SECRET_KEY, TEXTER, EchoConverser
 from tests.integration.phone_helpers import tiny_png
 from tests.integration.sandbox_helpers import sandbox_settings, seed_sandbox
 from textdesk.adapters.db.tables import inbox
-from textdesk.chat import ChatError, chat
+from textdesk.cli.chat import ChatError, chat
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 

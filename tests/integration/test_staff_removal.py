@@ -10,13 +10,14 @@ from sqlalchemy import update
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser, at_desk, new_agent
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db.tables import agents
-from textdesk.clock import SystemClock
-from textdesk.services import staff, workspace_views
-from textdesk.services.agent_desk import Invalid
-from textdesk.services.agents import AgentError, add_queue
-from textdesk.services.processing import Converser
+from textdesk.admin import staff
+from textdesk.admin.agents import AgentError, add_queue
+from textdesk.channel.answering import Converser
+from textdesk.live_agents import workspace_views
+from textdesk.live_agents.desk import Invalid
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ from tests.integration.notify_helpers import (
     settle,
     update_record,
 )
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records
-from textdesk.clock import SystemClock
-from textdesk.services.processing import Converser
-from textdesk.services.users import add_user
+from textdesk.admin.users import add_user
+from textdesk.channel.answering import Converser
 
 GUEST = "+15557654321"
 # Every carrier opt-out word, dressed the way people type them.

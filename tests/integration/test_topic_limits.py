@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from tests.integration.conftest import TEXTER, Desk
+from textdesk.channel.answering import Converser
 from textdesk.config import DEMO_TOPICS_DIR
-from textdesk.domain.topic_settings import Texts
-from textdesk.services.processing import Converser
+from textdesk.domain.topics.settings import Texts
 
 LOOPING_TOPIC = """\
 title: Loop forever
@@ -46,7 +46,7 @@ async def test_a_looping_prompt_gets_the_fallback_text_and_an_error_in_the_log(
     desk: Desk, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The texter is told to reply AGENT or MENU at once; the operator's log says why."""
-    caplog.set_level(logging.ERROR, logger="textdesk.services.virtual_agent")
+    caplog.set_level(logging.ERROR, logger="textdesk.channel.virtual_agent")
     await desk.text("hi")
     await desk.fake.wait_for_messages(1, to=TEXTER)
     await desk.text("loop")

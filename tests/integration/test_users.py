@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import run
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import conversations, records, subscriptions, tables
 from textdesk.adapters.db.database import create_engine
-from textdesk.clock import SystemClock
-from textdesk.services import users
+from textdesk.admin import users
 
 ALICE = "+15551230001"
 NUMBER = "+15550100100"

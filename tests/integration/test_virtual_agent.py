@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone, tiny_png
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records
 from textdesk.adapters.db.tables import record_attachments
-from textdesk.clock import SystemClock
-from textdesk.services.api_tokens import create_token
-from textdesk.services.processing import Converser
-from textdesk.services.users import add_user
+from textdesk.admin.api_tokens import create_token
+from textdesk.admin.users import add_user
+from textdesk.channel.answering import Converser
 
 GUEST = "+15557654321"
 

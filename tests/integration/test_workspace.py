@@ -14,18 +14,18 @@ from sqlalchemy import text, update
 from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser, desk_settings
 from tests.integration.phone_helpers import Phone, tiny_png
 from tests.integration.workspace_helpers import PASSWORD, AgentBrowser, new_agent
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.tables import handoffs
-from textdesk.clock import SystemClock
-from textdesk.services.agents import add_queue
-from textdesk.services.api_tokens import create_token
-from textdesk.services.numbers import add_number
-from textdesk.services.processing import Converser
-from textdesk.services.users import add_user
+from textdesk.admin.agents import add_queue
+from textdesk.admin.api_tokens import create_token
+from textdesk.admin.numbers import add_number
+from textdesk.admin.users import add_user
+from textdesk.channel.answering import Converser
 from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
-from textdesk.web.workspace_render import wake
+from textdesk.web.workspace.render import wake
 
 OTHER = "+15557654321"
 

@@ -17,11 +17,11 @@ from fastapi.routing import APIRoute
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone, tiny_png
 from tests.integration.workspace_helpers import AgentBrowser, new_agent
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records as record_store
-from textdesk.clock import SystemClock
-from textdesk.services.processing import Converser
-from textdesk.services.users import add_user
-from textdesk.web import workspace
+from textdesk.admin.users import add_user
+from textdesk.channel.answering import Converser
+from textdesk.web.workspace import home
 
 PNG = {"file": ("screen.png", tiny_png(), "image/png")}
 
@@ -224,7 +224,7 @@ def test_every_workspace_action_is_tried() -> None:
     """The table covers every action the Workspace has on a chat: a new one must join it."""
     tried = {action for attempt in ATTEMPTS for action, _ in attempt.steps}
     chat = "/conversations/{cid}/"
-    posts = _posts(workspace.router)
+    posts = _posts(home.router)
     assert {p.removeprefix(chat) for p in posts if p.startswith(chat)} == tried
     # The others act on the agent themselves, never on a chat.
     assert {p for p in posts if not p.startswith(chat)} == {

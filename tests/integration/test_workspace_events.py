@@ -16,7 +16,7 @@ from textdesk.adapters.db.database import create_engine
 from textdesk.bootstrap import build
 from textdesk.ports import WorkspaceEvent
 from textdesk.testing import FakeTwilio
-from textdesk.web import workspace_events
+from textdesk.web.workspace import events
 
 # About a second of work for the database, so the browser can leave in the middle of it.
 SLOW = (
@@ -37,8 +37,8 @@ async def test_leaving_while_an_event_is_checked_does_not_lock_the_database(
         await conn.execute(text(SLOW))  # the browser leaves during this statement
         return []
 
-    monkeypatch.setattr(workspace_events, "visible_among", slow_visibility)
-    stream = workspace_events._stream(container, agent_id, asyncio.Event())
+    monkeypatch.setattr(events, "visible_among", slow_visibility)
+    stream = events._stream(container, agent_id, asyncio.Event())
     other = create_engine(database_url)
     try:
         assert "connected" in await anext(stream)

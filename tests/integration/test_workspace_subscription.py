@@ -10,10 +10,10 @@ import pytest
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_in
-from textdesk.clock import SystemClock
-from textdesk.services.api_tokens import create_token
-from textdesk.services.processing import Converser
-from textdesk.services.users import add_user
+from textdesk.adapters.clock import SystemClock
+from textdesk.admin.api_tokens import create_token
+from textdesk.admin.users import add_user
+from textdesk.channel.answering import Converser
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import agents as agent_store
-from textdesk.clock import SystemClock
-from textdesk.services.agents import add_agent, set_presence
+from textdesk.admin.agents import add_agent, set_presence
 
 PASSWORD = "a-long-password"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -6,9 +6,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from textdesk.domain.conversation import ConversationState
-from textdesk.domain.engine import Engine, Step, run_to_rest
-from textdesk.domain.events import (
+from textdesk.domain.agent.engine import Engine, Step, run_to_rest
+from textdesk.domain.agent.messages import (
     AddComment,
     CreateRecord,
     Effect,
@@ -22,7 +21,8 @@ from textdesk.domain.events import (
     Transfer,
     UpdateRecord,
 )
-from textdesk.domain.topics import Topic, TopicSet, TopicSettings
+from textdesk.domain.agent.state import ConversationState
+from textdesk.domain.topics.schema import Topic, TopicSet, TopicSettings
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 MEMBER = Texter("+15551230001", user_id=7, name="Ana")

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from textdesk.live_agents.assignment import Assigner, Timers
 from textdesk.ports import AgentEvent, ConversationRow, WorkspaceEvent
-from textdesk.services.assignment import Assigner, Timers
 from textdesk.testing import (
     FakeAssignment,
     FakeTables,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from textdesk.domain.cards import card_text
+from textdesk.domain.agent.cards import card_text
 from textdesk.domain.dates import readable
 from textdesk.domain.records import Comment, Record
-from textdesk.domain.topics import CardField
+from textdesk.domain.topics.schema import CardField
 
 NEW_YORK = ZoneInfo("America/New_York")
 

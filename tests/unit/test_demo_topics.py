@@ -8,11 +8,11 @@ import pytest
 
 import textdesk
 from tests.unit.chat_helpers import GUEST, PHOTO, Chat
-from textdesk.domain.events import AddComment, CreateRecord, EffectResult, Transfer
+from textdesk.domain.agent.messages import AddComment, CreateRecord, EffectResult, Transfer
 from textdesk.domain.sms import sms_cost
-from textdesk.domain.topic_checks import as_sent, sent_texts
-from textdesk.domain.topics import TopicSet
-from textdesk.topic_files import load_topics, validate_dir
+from textdesk.domain.topics.checks import as_sent, sent_texts
+from textdesk.domain.topics.schema import TopicSet
+from textdesk.topic_tools.topic_files import load_topics, validate_dir
 
 DEMO = Path(textdesk.__file__).parent / "demo" / "topics"
 

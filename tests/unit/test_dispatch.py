@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from textdesk.channel.outbound import Dispatcher
 from textdesk.domain.delivery import LookupFailed, SendResult
 from textdesk.ports import NewMessage
-from textdesk.services.dispatch import Dispatcher
 from textdesk.testing import (
     FakeGateway,
     FakeMediaLinks,

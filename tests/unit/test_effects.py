@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from tests.unit.chat_helpers import topic, topic_set
-from textdesk.domain.engine import Engine
-from textdesk.domain.events import (
+from textdesk.channel.effects import EffectRunner, settle
+from textdesk.domain.agent.engine import Engine
+from textdesk.domain.agent.messages import (
     AddComment,
     CreateRecord,
     Effect,
@@ -34,9 +35,8 @@ from textdesk.domain.events import (
 )
 from textdesk.domain.records import NewRecord, Record, new_record
 from textdesk.ports import Attachment, EffectScope
-from textdesk.script_world import MemoryRecords
-from textdesk.services.effects import EffectRunner, settle
 from textdesk.testing import FixedMedia, LinkedViews, RecordingTransferDesk
+from textdesk.topic_tools.script_world import MemoryRecords
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ANA = Texter("+15551230001", user_id=7, name="Ana")

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.unit.chat_helpers import GUEST, MEMBER, T0, Chat, topic, topic_set
-from textdesk.domain.conversation import ConversationState, Frame
-from textdesk.domain.engine import Engine
-from textdesk.domain.events import EffectResult, InboundText, Transfer
+from textdesk.domain.agent.engine import Engine
+from textdesk.domain.agent.messages import EffectResult, InboundText, Transfer
+from textdesk.domain.agent.state import ConversationState, Frame
 
 PRINTER = topic(
     "printer",

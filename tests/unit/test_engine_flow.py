@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.unit.chat_helpers import GUEST, PHOTO, Chat, topic, topic_set
-from textdesk.domain.events import (
+from textdesk.domain.agent.messages import (
     AddComment,
     CreateRecord,
     EffectResult,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.unit.chat_helpers import PHOTO, Chat, record, topic, topic_set
-from textdesk.domain.events import EffectResult, FetchMedia, QueryRecords, Transfer
+from textdesk.domain.agent.messages import EffectResult, FetchMedia, QueryRecords, Transfer
 
 
 def chat_with(*nodes: dict[str, Any], **engine_options: Any) -> Chat:

@@ -1,4 +1,4 @@
-"""Workspace events cross processes as the same JSON they always were (adapters/events.py)."""
+"""Workspace events cross processes as the same JSON they always were (adapters/pubsub.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from textdesk.adapters.events import MemoryBus, from_wire, to_wire
+from textdesk.adapters.pubsub import MemoryBus, from_wire, to_wire
+from textdesk.live_agents.workspace_updates import WorkspaceUpdates
 from textdesk.ports import AgentEvent, WorkspaceEvent
-from textdesk.services.workspace_updates import WorkspaceUpdates
 
 # Every event textdesk publishes, beside the dict it was published as before it was typed.
 PUBLISHED = [

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
-from textdesk.domain.events import InboundText, Texter, Transfer
+from textdesk.channel.answering import TextInContext
+from textdesk.domain.agent.messages import InboundText, Texter, Transfer
+from textdesk.live_agents.handoff import LiveAgents
 from textdesk.ports import QueueRow
-from textdesk.services.handoff import LiveAgents
-from textdesk.services.processing import TextInContext
 from textdesk.testing import (
     FakeHandoffRepositories,
     FakeTables,

@@ -6,7 +6,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from textdesk.domain.inbound import MalformedWebhook, can_answer, parse_inbound, parse_status
+from textdesk.domain.twilio_forms import MalformedWebhook, can_answer, parse_inbound, parse_status
 
 SID = "SM" + "a" * 32
 BASE = [("MessageSid", SID), ("From", "+15551230001"), ("To", "+15550100100")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from textdesk.adapters.twilio.media_url import (
+from textdesk.adapters.twilio.media_origins import (
     Origin,
     RefusedUrl,
     api_origin,

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from textdesk.adapters.notification_files import PACKAGED_DIR, NotificationFiles
+from textdesk.adapters.files.notification_files import PACKAGED_DIR, NotificationFiles
 from textdesk.adapters.signed_urls import RecordLinkSigner
 from textdesk.domain.records import Record
 from textdesk.domain.sms import sms_cost
-from textdesk.services.notifications import context, render_body
-from textdesk.services.records import RecordViews
+from textdesk.notifications.sending import context, render_body
+from textdesk.records.incidents import RecordViews
 
 LINKS = RecordLinkSigner(secret_key="k" * 32, public_url="https://desk.example.com")
 VIEWS = RecordViews(LINKS)

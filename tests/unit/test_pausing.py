@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from textdesk.domain.pausing import (
+from textdesk.domain.sender_pauses import (
     PAUSE_AFTER_FAILURES,
     Gate,
     Pause,

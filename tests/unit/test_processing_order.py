@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from textdesk.adapters.db.inbox import InboxRow
-from textdesk.services.processing import ready_in_order
+from textdesk.channel.answering import ready_in_order
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 A, B = "+15551230001", "+15551230002"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textdesk.domain.ratelimit import TokenBucket
+from textdesk.domain.send_pacing import TokenBucket
 
 
 def test_one_per_second_spaces_sends() -> None:

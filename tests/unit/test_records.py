@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from textdesk.domain.events import Texter
+from textdesk.domain.agent.messages import Texter
 from textdesk.domain.records import (
     InvalidRecord,
     NewRecord,

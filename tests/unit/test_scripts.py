@@ -12,8 +12,9 @@ import yaml
 from typer.testing import CliRunner
 
 import textdesk
-from textdesk.cli_topics import topics_app
-from textdesk.domain.events import (
+from textdesk.channel.effects import EffectRunner
+from textdesk.cli.topics import topics_app
+from textdesk.domain.agent.messages import (
     CreateRecord,
     Effect,
     EffectResult,
@@ -23,11 +24,10 @@ from textdesk.domain.events import (
     Texter,
 )
 from textdesk.domain.records import Record
-from textdesk.domain.topic_checks import validate_topics
-from textdesk.domain.topics import Topic, TopicSet, TopicSettings
-from textdesk.script_format import parse_duration
-from textdesk.script_world import ScriptWorld
-from textdesk.scripts import (
+from textdesk.domain.topics.checks import validate_topics
+from textdesk.domain.topics.schema import Topic, TopicSet, TopicSettings
+from textdesk.topic_tools.script_format import parse_duration
+from textdesk.topic_tools.script_runner import (
     START,
     ScriptFileError,
     default_scripts_dir,
@@ -36,8 +36,8 @@ from textdesk.scripts import (
     run_script,
     run_scripts,
 )
-from textdesk.services.effects import EffectRunner
-from textdesk.topic_files import load_topics
+from textdesk.topic_tools.script_world import ScriptWorld
+from textdesk.topic_tools.topic_files import load_topics
 
 PACKAGE = Path(textdesk.__file__).parent
 DEMO_TOPICS = PACKAGE / "demo" / "topics"

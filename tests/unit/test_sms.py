@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from textdesk.domain.replies import (
+from textdesk.domain.agent.texter_replies import (
     Option,
     normalize_command,
     page_count,

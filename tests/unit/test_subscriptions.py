@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from textdesk.adapters.notification_files import (
+from textdesk.adapters.files.notification_files import (
     PACKAGED_DIR,
     InvalidWording,
     NotificationFiles,
@@ -24,9 +24,9 @@ from textdesk.domain.subscriptions import (
     may_be_command,
     parse_command,
 )
-from textdesk.domain.topic_checks import validate_topics
-from textdesk.domain.topics import CommandWords, Topic, TopicSet, TopicSettings
-from textdesk.services.subscriptions import reply_text
+from textdesk.domain.topics.checks import validate_topics
+from textdesk.domain.topics.schema import CommandWords, Topic, TopicSet, TopicSettings
+from textdesk.notifications.subscriptions import reply_text
 
 # --- recognition ----------------------------------------------------------------------
 

@@ -7,9 +7,9 @@ from jinja2 import ChainableUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from tests.unit.chat_helpers import Chat, topic, topic_set
-from textdesk.adapters.notification_files import PACKAGED_DIR, NotificationFiles
-from textdesk.domain.templating import TemplateTooCostly, evaluate, expand_shorthand, render
-from textdesk.domain.topic_settings import Texts
+from textdesk.adapters.files.notification_files import PACKAGED_DIR, NotificationFiles
+from textdesk.domain.templating.render import TemplateTooCostly, evaluate, expand_shorthand, render
+from textdesk.domain.topics.settings import Texts
 
 # The report's template: 113 characters, 64 million iterations on the event loop.
 NESTED_LOOPS = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from jinja2 import TemplateSyntaxError
 
-from textdesk.domain.templating import (
+from textdesk.domain.templating.render import (
     compile_expression,
     compile_template,
     evaluate,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from textdesk.domain.throttle import (
+from textdesk.domain.sign_in_throttle import (
     GrowingDelay,
     SignInKeys,
     SignInLimits,

@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from textdesk.domain.records import RECORD_FIELDS, Record
-from textdesk.domain.topic_checks import Problem, validate_topics
-from textdesk.domain.topics import (
+from textdesk.domain.topics.checks import Problem, validate_topics
+from textdesk.domain.topics.schema import (
     ChoiceNode,
     Topic,
     TopicSet,
@@ -20,7 +20,7 @@ from textdesk.domain.topics import (
     settings_json_schema,
     topic_json_schema,
 )
-from textdesk.topic_files import TopicFileError, load_topics, validate_dir
+from textdesk.topic_tools.topic_files import TopicFileError, load_topics, validate_dir
 
 
 def make(*nodes: dict[str, Any], topic_id: str = "t") -> Topic:

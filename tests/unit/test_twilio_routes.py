@@ -12,7 +12,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.formparsers import FormParser
 
-from textdesk.web.twilio_routes import MAX_FIELDS, urlencoded_items
+from textdesk.web.twilio.routes import MAX_FIELDS, urlencoded_items
 
 # Pieces that decoding gets wrong most easily, and any bytes at all between them.
 _PIECES = st.sampled_from(

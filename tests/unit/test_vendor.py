@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textdesk.web.simulator import STATIC_DIR
+from textdesk.web.simulator.routes import STATIC_DIR
 
 VENDOR = STATIC_DIR / "vendor"
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from textdesk.domain.agent.messages import Texter
 from textdesk.domain.dates import as_utc, readable
-from textdesk.domain.events import Texter
 
 STATES = ("New", "In Progress", "On Hold", "Resolved", "Closed", "Canceled")
 OPEN_STATES = ("New", "In Progress", "On Hold")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Literal
 
-from textdesk.domain.replies import normalize_command
+from textdesk.domain.agent.texter_replies import normalize_command
 
 __all__ = [
     "OPT_IN_WORDS",

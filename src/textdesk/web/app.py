@@ -13,25 +13,18 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from textdesk import __version__, bootstrap
 from textdesk.bootstrap import Container, build
+from textdesk.channel.answering import Converser
 from textdesk.config import Settings
 from textdesk.ports import Clock
-from textdesk.services.processing import Converser
 from textdesk.testing import FakeTwilio
-from textdesk.web import (
-    api_docs,
-    api_notifications,
-    api_people,
-    api_records,
-    auth,
-    errors,
-    ops,
-    simulator,
-    twilio_routes,
-    workspace,
-)
+from textdesk.web import auth, ops
+from textdesk.web.api import docs, errors, notifications, people, records
 from textdesk.web.forwarded import ForwardedHeaders
-from textdesk.web.twilio_lane import TextdeskApp, TwilioLane
-from textdesk.web.workspace_events import Closing
+from textdesk.web.simulator import routes as simulator
+from textdesk.web.twilio import routes as twilio_routes
+from textdesk.web.twilio.lane import TextdeskApp, TwilioLane
+from textdesk.web.workspace import home
+from textdesk.web.workspace.events import Closing
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +74,14 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         docs_url=None,  # served by web/api_docs with the vendored Swagger UI
-        openapi_url=api_docs.OPENAPI_URL,
+        openapi_url=docs.OPENAPI_URL,
         redoc_url=None,
     )
     app.add_exception_handler(RequestValidationError, errors.validation_error)
-    app.include_router(api_records.router)
-    app.include_router(api_people.router)
-    app.include_router(api_notifications.router)
-    app.add_route("/api/docs", api_docs.api_docs, methods=["GET"], include_in_schema=False)
+    app.include_router(records.router)
+    app.include_router(people.router)
+    app.include_router(notifications.router)
+    app.add_route("/api/docs", docs.api_docs, methods=["GET"], include_in_schema=False)
     app.add_route("/r/{token}", ops.record_page, methods=["GET"])
     # Served by app.lane (below); registered too, so other methods still get a 405.
     app.add_route("/twilio/sms", twilio_routes.inbound_sms, methods=["POST"])
@@ -99,7 +92,7 @@ def create_app(
     app.add_route("/metrics", ops.metrics, methods=["GET"])
     # Pages' CSS and the vendored front-end libraries (static/vendor).
     app.mount("/static", StaticFiles(directory=simulator.STATIC_DIR), name="static")
-    app.include_router(workspace.router)
+    app.include_router(home.router)
     # Signed-cookie sessions for the Workspace (HttpOnly, SameSite=Lax; Secure over https).
     app.add_middleware(SessionMiddleware, **auth.session_options(settings))
     if settings.trusted_proxy_networks:

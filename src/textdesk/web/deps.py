@@ -9,8 +9,8 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from textdesk.admin.api_tokens import check_token
 from textdesk.bootstrap import Container
-from textdesk.services.api_tokens import check_token
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `textdesk api-tokens create`")
 

@@ -12,12 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from textdesk import metrics as metrics_
+from textdesk.adapters import metrics as metrics_
 from textdesk.adapters.db import backlog, media, records
 from textdesk.adapters.images import ImageRefused, decode_image
 from textdesk.bootstrap import Container
 from textdesk.demo import demo_media
-from textdesk.services.conversation_view import picture
+from textdesk.live_agents.conversation_view import picture
 from textdesk.web.pages import templates
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.tables import agents, handoffs, queue_members, queues
-from textdesk.domain.handoff import AgentLoad
+from textdesk.domain.live_agents import AgentLoad
 from textdesk.ports import QueueRow
 
 
@@ -32,7 +32,7 @@ class AgentRow:
         return self.role == "admin"
 
 
-# Removed agents and queues stay as rows for history (adapters/db/staff.py); nothing
+# Removed agents and queues stay as rows for history (adapters/db/staff_removal.py); nothing
 # here finds them, so nobody signs in as a removed agent, is offered a chat in a
 # removed queue, or is listed.
 _present = agents.c.removed_at.is_(None)

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textdesk.adapters.db import pauses
+from textdesk.adapters.db import sender_pauses
 from textdesk.adapters.db.outbox import UNSENT
 from textdesk.adapters.db.tables import outbox
-from textdesk.domain.pausing import Pause
+from textdesk.domain.sender_pauses import Pause
 
 
 @dataclass(frozen=True)
@@ -59,5 +59,5 @@ async def backlog(conn: AsyncConnection) -> Backlog:
         # Not "claimed": a text in flight has an attempt behind it without any failure.
         .where(outbox.c.status.in_(("pending", "in_doubt")), outbox.c.attempts > 0)
     )
-    paused = sorted((await pauses.load(conn)).values(), key=lambda p: p.failing_since)
+    paused = sorted((await sender_pauses.load(conn)).values(), key=lambda p: p.failing_since)
     return Backlog(waiting, oldest, int(retrying or 0), paused)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db.tables import conversations as conversation_table
 from textdesk.adapters.db.tables import handoffs
-from textdesk.domain.handoff import OPEN_STATUSES
+from textdesk.domain.live_agents import OPEN_STATUSES
 from textdesk.ports import ActiveChat, LapsedOffer, OpenHandoff, WaitingHandoff
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.dialect import insert_numbered
 from textdesk.adapters.db.tables import inbox
-from textdesk.domain.inbound import InboundSms
+from textdesk.domain.twilio_forms import InboundSms
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

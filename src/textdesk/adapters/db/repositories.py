@@ -1,6 +1,6 @@
 """The repositories of ``ports.py`` on SQLAlchemy: a unit of work per transaction.
 
-Each repository wraps the SQL of its table's module (``outbox.py``, ``pauses.py``, …)
+Each repository wraps the SQL of its table's module (``outbox.py``, ``sender_pauses.py``, …)
 on the transaction's one connection; nothing here adds a statement or a round trip.
 """
 
@@ -14,11 +14,11 @@ from typing import Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db import agents as agent_store
-from textdesk.adapters.db import conversations, outbox, pauses
+from textdesk.adapters.db import conversations, outbox, sender_pauses
 from textdesk.adapters.db.dialect import lock_keys
 from textdesk.adapters.db.handoffs import SqlHandoffs
-from textdesk.domain.handoff import AgentLoad
-from textdesk.domain.pausing import Pause
+from textdesk.domain.live_agents import AgentLoad
+from textdesk.domain.sender_pauses import Pause
 from textdesk.ports import ConversationRow, NewMessage, OutboxRow, QueueRow, TranscriptEntry
 
 Repositories = TypeVar("Repositories")
@@ -114,25 +114,25 @@ class SqlOptOuts:
 
 
 class SqlSenderPauses:
-    """``ports.SenderPauseRepository`` (``adapters/db/pauses.py``)."""
+    """``ports.SenderPauseRepository`` (``adapters/db/sender_pauses.py``)."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def load(self) -> dict[str, Pause]:
-        return await pauses.load(self._conn)
+        return await sender_pauses.load(self._conn)
 
     async def save(self, pause: Pause, now: datetime) -> None:
-        await pauses.save(self._conn, pause, now)
+        await sender_pauses.save(self._conn, pause, now)
 
     async def take_probe(self, number: str, *, now: datetime, hold_until: datetime) -> bool:
-        return await pauses.take_probe(self._conn, number, now=now, hold_until=hold_until)
+        return await sender_pauses.take_probe(self._conn, number, now=now, hold_until=hold_until)
 
     async def return_probe(self, number: str, now: datetime) -> None:
-        await pauses.return_probe(self._conn, number, now)
+        await sender_pauses.return_probe(self._conn, number, now)
 
     async def resume(self, number: str, now: datetime) -> bool:
-        return await pauses.resume(self._conn, number, now)
+        return await sender_pauses.resume(self._conn, number, now)
 
 
 # The send-time check on the claiming connection: ``{outbox id: reason}`` for texts

@@ -170,7 +170,7 @@ message_events = Table(
     Index("ix_message_events_sid", "twilio_sid"),
 )
 
-# Sender numbers whose sends are held while Twilio keeps failing (domain/pausing.py);
+# Sender numbers whose sends are held while Twilio keeps failing (domain/sender_pauses.py);
 # a row exists only while a number is paused, so the table is usually empty.
 sender_pauses = Table(
     "sender_pauses",
@@ -395,7 +395,7 @@ handoffs = Table(
     Index("ix_handoffs_conversation", "conversation_id", "id"),
 )
 
-# Failed sign-ins, counted before the password is checked (domain/throttle.py); shared
+# Failed sign-ins, counted before the password is checked (domain/sign_in_throttle.py); shared
 # by every process when there is no Redis.  Keys are digests, never emails or addresses.
 sign_in_tallies = Table(
     "sign_in_tallies",

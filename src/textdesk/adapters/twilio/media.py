@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from textdesk.adapters.twilio.media_url import MediaUrl, Origin, RefusedUrl, check, normalise
+from textdesk.adapters.twilio.media_origins import MediaUrl, Origin, RefusedUrl, check, normalise
 
 log = logging.getLogger(__name__)
 

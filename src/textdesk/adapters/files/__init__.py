@@ -1,0 +1,1 @@
+"""What textdesk keeps in files: the install's own state, notification templates."""

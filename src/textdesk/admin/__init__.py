@@ -1,0 +1,1 @@
+"""Administration: staff, accounts, numbers, API tokens and the demo seed."""

@@ -1,0 +1,186 @@
+"""Agent accounts: creation, sign-in (argon2, throttled), presence, queues."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from textdesk.adapters.db import agents as store
+from textdesk.adapters.db.agents import AgentRow
+from textdesk.domain.live_agents import PRESENCES, parse_hours
+from textdesk.domain.sign_in_throttle import SignInLimits, Tally, ThrottleVerdict
+from textdesk.ports import Clock
+
+ROLES = ("agent", "admin")
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("textdesk-no-such-agent")
+
+
+class AgentError(ValueError):
+    """A refused agent or queue change, with a message for the operator."""
+
+
+async def add_agent(
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    name: str,
+    email: str,
+    password: str,
+    role: str = "agent",
+    capacity: int = 3,
+    queues: Sequence[str] = (),
+) -> int:
+    if role not in ROLES:
+        raise AgentError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < 10:
+        raise AgentError("the password needs at least 10 characters")
+    if "@" not in email:
+        raise AgentError(f"{email!r} is not an email address")
+    try:
+        async with db.begin() as conn:
+            agent_id = await store.insert_agent(
+                conn,
+                name=name.strip(),
+                email=email.strip(),
+                password_hash=_hasher.hash(password),
+                role=role,
+                capacity=capacity,
+                now=clock.now(),
+            )
+            names = list(queues)
+            if not names:
+                default = await store.default_queue(conn)
+                if default is None:
+                    default_id = await store.upsert_queue(
+                        conn,
+                        name="Service desk",
+                        timezone="UTC",
+                        hours=None,
+                        is_default=True,
+                        now=clock.now(),
+                    )
+                else:
+                    default_id = default.id
+                await store.add_member(conn, default_id, agent_id)
+            for queue_name in names:
+                queue = await store.queue_by_name(conn, queue_name)
+                if queue is None:
+                    raise AgentError(
+                        f"no queue named {queue_name!r}; create it with 'textdesk queues add'"
+                    )
+                await store.add_member(conn, queue.id, agent_id)
+    except IntegrityError as exc:
+        raise AgentError(f"an agent with the email {email} already exists") from exc
+    return agent_id
+
+
+async def add_queue(
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    name: str,
+    timezone: str = "UTC",
+    hours: dict[str, list[str]] | None = None,
+    is_default: bool = False,
+) -> int:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise AgentError(f"unknown timezone {timezone!r}") from exc
+    try:
+        parse_hours(hours)
+    except ValueError as exc:
+        raise AgentError(str(exc)) from exc
+    async with db.begin() as conn:
+        return await store.upsert_queue(
+            conn, name=name, timezone=timezone, hours=hours, is_default=is_default, now=clock.now()
+        )
+
+
+class Tallies(Protocol):
+    """Where sign-in attempts are counted (``adapters/sign_in_tallies.py``)."""
+
+    async def update(
+        self,
+        keys: Sequence[str],
+        decide: Callable[[Mapping[str, Tally], datetime], ThrottleVerdict],
+    ) -> ThrottleVerdict: ...
+
+
+class TooManySignIns(Exception):
+    """Refused before the password was checked: wait ``wait`` seconds."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too many failed sign-ins; wait {wait:.0f} s")
+        self.wait = wait
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class Authenticator:
+    """Checks passwords, within the limits of ``domain/sign_in_throttle.py``."""
+
+    def __init__(
+        self, db: AsyncEngine, tallies: Tallies, limits: SignInLimits | None = None
+    ) -> None:
+        self._db = db
+        self._tallies = tallies
+        self._limits = limits or SignInLimits()
+
+    async def sign_in(self, email: str, password: str, address: str) -> AgentRow | None:
+        """The agent, or None for a wrong email or password; :class:`TooManySignIns`
+        when the attempt may not be checked yet.
+
+        The attempt is counted as a failure before the password is checked, so that
+        attempts sent at once are counted one after the other; the right password
+        then forgives it.  The refusal is the same whether the email exists or not.
+        """
+        keys = self._limits.keys(email, address)
+        counted = await self._tallies.update(keys.all(), partial(self._limits.attempt, keys))
+        if counted.wait > 0:
+            raise TooManySignIns(counted.wait)
+        agent = None
+        # No agent's email holds a NUL or passes the column's 320 characters (and
+        # PostgreSQL refuses a NUL in a query): such an email is simply a wrong one.
+        if "\x00" not in email and len(email.strip()) <= 320:
+            async with self._db.connect() as conn:
+                agent = await store.agent_by_email(conn, email.strip())
+        # argon2 takes tens of milliseconds of CPU by design: off the event loop, so
+        # webhooks are not held up while someone signs in.  An unknown email is
+        # checked against a dummy hash so it takes as long as a wrong password.
+        ok = await asyncio.to_thread(
+            _verify, agent.password_hash if agent else _DUMMY_HASH, password
+        )
+        if not ok or agent is None:
+            return None  # counted already
+        await self._tallies.update(keys.all(), partial(self._limits.succeeded, keys))
+        return agent
+
+
+async def sign_out(*, db: AsyncEngine, agent_id: int) -> None:
+    """The agent left: no more offers, and no session issued so far stays valid."""
+    async with db.begin() as conn:
+        await store.sign_out(conn, agent_id)
+
+
+async def set_presence(*, db: AsyncEngine, agent_id: int, presence: str) -> None:
+    if presence not in PRESENCES:
+        raise AgentError(f"presence must be one of {', '.join(PRESENCES)}")
+    async with db.begin() as conn:
+        await store.set_presence(conn, agent_id, presence)

@@ -1,0 +1,404 @@
+"""Processing the inbox: each text through the virtual agent, replies into the outbox.
+
+One transaction per batch: the conversation states, the transcript, the replies and
+the "processed" marks commit together, so a crash leaves either all of a batch or
+none of it, and unprocessed rows are simply picked up again.
+
+Two callers share that work.  A text that has just been written to the inbox is
+processed in the same group-commit transaction, before its webhook is answered
+(:meth:`InboxProcessor.process_arrivals`); the background loop (:meth:`run_once`)
+takes everything else: texts with attachments, which are downloaded first and
+must not hold the write lock meanwhile, texts queued behind those, and whatever a
+crash or another process left unprocessed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from textdesk.adapters import metrics
+from textdesk.adapters.db import conversations, directory, inbox, media, outbox
+from textdesk.adapters.db.conversations import TranscriptEntry
+from textdesk.adapters.db.dialect import try_lock_keys
+from textdesk.adapters.db.inbox import InboxRow
+from textdesk.adapters.images import DEFAULT_MAX_PIXELS, DecodedImage, ImageRefused, decode_image
+from textdesk.domain.agent.messages import InboundText, MediaRef, Reply, Texter
+from textdesk.domain.twilio_forms import can_answer
+from textdesk.ports import Clock, MediaFetcher, NewMessage
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "Sorry, something went wrong on our side. Please try again, or reply AGENT."
+NOT_A_PHONE = "not answered: the sender is not a phone number that can be texted back"
+
+
+def _key(row: InboxRow) -> str:
+    return conversations.lock_key(row.from_phone, row.to_phone)
+
+
+def ready_in_order(queued: Sequence[InboxRow], wanted: set[str]) -> list[InboxRow]:
+    """Which of the ``wanted`` texts can be processed now without overtaking another.
+
+    ``queued`` is every unprocessed text of the conversations concerned.  In each
+    conversation, texts are taken oldest first up to the first one that is not
+    wanted here or has attachments to download: that one, and all after it, wait
+    for the background loop, so one person's texts are never answered out of order.
+    """
+    blocked: set[str] = set()
+    ready: list[InboxRow] = []
+    for row in sorted(queued, key=lambda r: r.id):
+        key = _key(row)
+        if key in blocked:
+            continue
+        if row.message_sid not in wanted or row.media:
+            blocked.add(key)
+            continue
+        ready.append(row)
+    return ready
+
+
+@dataclass
+class TextInContext:
+    """One inbound text in context, handed to the conversation logic."""
+
+    conn: AsyncConnection
+    conversation_id: int
+    texter: Texter
+    number: str
+    text: InboundText
+    media: list[dict[str, Any]]  # pre-fetched: url, content_type, key | error
+    now: datetime
+
+
+@dataclass
+class ConverseOutcome:
+    """What conversing on one text decided: the state and mode to keep, what to send."""
+
+    state: dict[str, Any] | None
+    mode: str
+    replies: list[Reply] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # transcript lines for staff only
+
+
+class Converser(Protocol):
+    """Decides what to say to one inbound text (the virtual agent, or a live agent's queue)."""
+
+    async def converse(
+        self, turn: TextInContext, state: dict[str, Any] | None, mode: str
+    ) -> ConverseOutcome: ...
+
+
+class SilentConverser:
+    """Records the text and replies nothing: the channel without a virtual agent."""
+
+    async def converse(
+        self, turn: TextInContext, state: dict[str, Any] | None, mode: str
+    ) -> ConverseOutcome:
+        return ConverseOutcome(state=state, mode=mode)
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """What answering one batch's new texts came to, acted on once the batch commits."""
+
+    conversations: AbstractSet[int]  # whose replies and transcripts were written
+    deferred: bool  # some texts were stored for the inbox loop to answer
+
+
+NOTHING_ANSWERED: Final = Answered(frozenset(), deferred=False)
+
+
+class InboxProcessor:
+    def __init__(
+        self,
+        *,
+        db: AsyncEngine,
+        converser: Converser,
+        fetcher: MediaFetcher,
+        clock: Clock,
+        batch_size: int = 200,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        on_enqueued: Callable[[], None] = lambda: None,
+        on_processed: Callable[[AbstractSet[int]], None] = lambda ids: None,
+        on_deferred: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._db = db
+        self._converser = converser
+        self._fetcher = fetcher
+        self._clock = clock
+        self._batch = batch_size
+        self._max_pixels = max_pixels
+        self._on_enqueued = on_enqueued
+        self._on_processed = on_processed
+        self._on_deferred = on_deferred
+
+    async def run_once(self) -> int:
+        """Process one batch of pending texts; returns how many were processed."""
+        async with self._db.connect() as conn:
+            rows = await inbox.pending(conn, limit=self._batch)
+        if not rows:
+            metrics.INBOX_LAG.set(0)
+            return 0
+        metrics.INBOX_LAG.set(max(0.0, (self._clock.now() - rows[0].received_at).total_seconds()))
+        rows = await self._prefetch_media(rows)
+        with metrics.PROCESS_SECONDS.time():
+            touched = await self._process(rows)
+        if touched:
+            self._on_enqueued()
+            self._on_processed(touched)
+        return len(touched)
+
+    async def _prefetch_media(self, rows: Sequence[InboxRow]) -> list[InboxRow]:
+        """Download and verify every attachment before the batch transaction.
+
+        Network waits must not hold the database's write lock; the results (stored
+        key or a reason) are saved on the inbox row so a retry does not fetch twice.
+        """
+        out: list[InboxRow] = []
+        for row in rows:
+            pending = any("key" not in m and "error" not in m for m in row.media)
+            # Nothing to fetch, or for a text that will not be answered (see below).
+            if not pending or not can_answer(row.from_phone):
+                out.append(row)
+                continue
+            results = await asyncio.gather(*(self._fetch_one(m) for m in row.media))
+            async with self._db.begin() as conn:
+                resolved: list[dict[str, Any]] = []
+                for item, (data, image, error) in zip(row.media, results, strict=True):
+                    entry = dict(item)
+                    if data is not None and image is not None:
+                        entry["key"] = await media.save(
+                            conn,
+                            data=data,
+                            content_type=image.content_type,
+                            now=self._clock.now(),
+                            source_url=item["url"],
+                            preview=(image.preview, image.preview_type),
+                        )
+                        entry["decoded"] = image.content_type
+                    else:
+                        entry["error"] = error or "fetch_failed"
+                    resolved.append(entry)
+                await inbox.set_media(conn, row.id, resolved)
+            out.append(
+                InboxRow(
+                    row.id,
+                    row.message_sid,
+                    row.from_phone,
+                    row.to_phone,
+                    row.body,
+                    resolved,
+                    row.received_at,
+                )
+            )
+        return out
+
+    async def _fetch_one(
+        self, item: dict[str, Any]
+    ) -> tuple[bytes | None, DecodedImage | None, str | None]:
+        if "key" in item or "error" in item:
+            return None, None, item.get("error")
+        data, error = await self._fetcher.fetch(str(item["url"]))
+        if data is None:
+            return None, None, error
+        try:
+            # Decoding is CPU work: off the event loop, which serves webhooks meanwhile.
+            image = await asyncio.to_thread(decode_image, data, max_pixels=self._max_pixels)
+        except ImageRefused as refused:
+            return None, None, refused.reason
+        return data, image, None
+
+    async def process_arrivals(
+        self, conn: AsyncConnection, arrivals: Sequence[InboxRow], *, locked: bool = False
+    ) -> Answered:
+        """Process texts just written to the inbox in ``conn``'s transaction.
+
+        Runs inside the group commit, so the replies are durable in the outbox when
+        the webhook is answered.  Arrivals not processed here (attachments, a
+        conversation still locked elsewhere after the batch's bounded wait for it,
+        or with an older text waiting) are left to the background loop, which
+        :meth:`committed` wakes.  Never raises: a failure rolls back to a savepoint,
+        so the inbox rows still commit and the loop answers them.  ``locked``: the
+        transaction already holds the locks of all the arrivals' conversations.
+        """
+        now = self._clock.now()
+        keys = sorted({_key(a) for a in arrivals})
+        try:
+            async with conn.begin_nested():
+                ours = set(keys) if locked else await try_lock_keys(conn, keys)
+                phones = sorted({a.from_phone for a in arrivals if _key(a) in ours})
+                new = {a.message_sid: a for a in arrivals}
+                # The new texts as they were written; the others only say who waits.
+                queued = [
+                    new.get(r.message_sid, r)
+                    for r in await inbox.waiting_from(conn, phones)
+                    if _key(r) in ours
+                ]
+                rows = ready_in_order(queued, set(new))
+                touched = await self._converse_rows(conn, rows, now)
+        except Exception:
+            log.exception("answering %d new texts failed; the inbox loop will", len(arrivals))
+            return Answered(frozenset(), deferred=True)
+        return Answered(touched, deferred=len(rows) < len(arrivals))
+
+    def committed(self, answered: Answered) -> None:
+        """The group commit holding :meth:`process_arrivals`' work has committed."""
+        if answered.conversations:
+            self._on_enqueued()
+            self._on_processed(answered.conversations)
+        if answered.deferred:
+            self._on_deferred()  # only now can the loop see the rows it is to answer
+
+    async def _process(self, candidates: Sequence[InboxRow]) -> set[int]:
+        """Process what is not locked elsewhere; returns the conversations touched."""
+        now = self._clock.now()
+        async with self._db.begin() as conn:
+            locked = await try_lock_keys(conn, sorted({_key(r) for r in candidates}))
+            ids = [r.id for r in candidates if _key(r) in locked]
+            rows = await inbox.pending_for(conn, ids) if ids else []
+            return await self._converse_rows(conn, rows, now)
+
+    async def _converse_rows(
+        self, conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime
+    ) -> set[int]:
+        """Each row through the converser, in order; everything written in ``conn``.
+
+        The batch is tried whole under one savepoint.  Should any text fail, that is
+        rolled back and the batch is done again with a savepoint per text, so the
+        failing text gets an apology and the others their answers: a savepoint per
+        text costs two statements each, which is most of a batch's statements when
+        nothing fails.
+        """
+        rows = await self._set_aside_unanswerable(conn, rows, now)
+        if not rows:
+            return set()
+        try:
+            async with conn.begin_nested():
+                return await self._converse_each(conn, rows, now, guarded=False)
+        except Exception:
+            log.warning("a text in a batch of %d failed; one at a time now", len(rows))
+        return await self._converse_each(conn, rows, now, guarded=True)
+
+    @staticmethod
+    async def _set_aside_unanswerable(
+        conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime
+    ) -> Sequence[InboxRow]:
+        """Mark texts from senders that cannot be texted back as done, with the reason.
+
+        They stay in the inbox, as everything a texter sent does, but start no
+        conversation and draw no reply.
+        """
+        aside = [r for r in rows if not can_answer(r.from_phone)]
+        if not aside:
+            return rows
+        for row in aside:
+            log.warning("inbound %s from %r: %s", row.message_sid, row.from_phone, NOT_A_PHONE)
+        await inbox.mark_processed(
+            conn, [r.id for r in aside], now, {r.id: NOT_A_PHONE for r in aside}
+        )
+        return [r for r in rows if can_answer(r.from_phone)]
+
+    async def _converse_each(
+        self, conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime, *, guarded: bool
+    ) -> set[int]:
+        phones = sorted({r.from_phone for r in rows})
+        users = await directory.users_by_phone(conn, phones)
+        convs = await conversations.load_or_create(
+            conn,
+            [(r.from_phone, r.to_phone) for r in rows],
+            {p: u.id for p, u in users.items()},
+            now,
+        )
+        errors: dict[int, str] = {}
+        # Transcript in the order things were said; bot lines get their outbox id later.
+        timeline: list[TranscriptEntry | tuple[int, Reply]] = []
+        for row in rows:
+            conv = convs[(row.from_phone, row.to_phone)]
+            user = users.get(row.from_phone)
+            texter = Texter(
+                phone=row.from_phone,
+                user_id=user.id if user else None,
+                name=user.name if user else None,
+            )
+            timeline.append(
+                TranscriptEntry(
+                    conv.id,
+                    "texter",
+                    row.body,
+                    tuple(str(m["key"]) for m in row.media if m.get("key")),
+                    inbox_id=row.id,
+                )
+            )
+            turn = TextInContext(
+                conn=conn,
+                conversation_id=conv.id,
+                texter=texter,
+                number=row.to_phone,
+                text=InboundText(
+                    body=row.body,
+                    media=tuple(
+                        MediaRef(str(m["url"]), str(m.get("content_type", ""))) for m in row.media
+                    ),
+                    received_at=row.received_at,
+                ),
+                media=row.media,
+                now=now,
+            )
+            if guarded:
+                try:
+                    async with conn.begin_nested():
+                        outcome = await self._converser.converse(turn, conv.state, conv.mode)
+                except Exception as exc:
+                    log.exception("processing inbound %s failed", row.message_sid)
+                    errors[row.id] = f"{type(exc).__name__}: {exc}"
+                    outcome = ConverseOutcome(
+                        state=conv.state, mode=conv.mode, replies=[Reply(APOLOGY)]
+                    )
+            else:
+                outcome = await self._converser.converse(turn, conv.state, conv.mode)
+            conv.state, conv.mode = outcome.state, outcome.mode
+            timeline.extend(TranscriptEntry(conv.id, "system", n) for n in outcome.notes)
+            timeline.extend((conv.id, reply) for reply in outcome.replies)
+        await self._write_replies(conn, timeline, convs, now)
+        await conversations.save(conn, list(convs.values()), now)
+        await inbox.mark_processed(conn, [r.id for r in rows], now, errors)
+        return {c.id for c in convs.values()}
+
+    @staticmethod
+    async def _write_replies(
+        conn: AsyncConnection,
+        timeline: Sequence[TranscriptEntry | tuple[int, Reply]],
+        convs: dict[tuple[str, str], conversations.ConversationRow],
+        now: datetime,
+    ) -> None:
+        conv_by_id = {c.id: c for c in convs.values()}
+        said = [item for item in timeline if isinstance(item, tuple)]
+        messages = [
+            NewMessage(
+                to_phone=conv_by_id[cid].phone,
+                from_phone=conv_by_id[cid].number,
+                body=reply.body,
+                media=reply.media,
+                kind="reply",
+                conversation_id=cid,
+            )
+            for cid, reply in said
+        ]
+        outbox_ids = iter(await outbox.enqueue(conn, messages, now))
+        entries = [
+            item
+            if isinstance(item, TranscriptEntry)
+            else TranscriptEntry(
+                item[0], "bot", item[1].body, item[1].media, outbox_id=next(outbox_ids)
+            )
+            for item in timeline
+        ]
+        await conversations.append(conn, entries, now)

@@ -1,0 +1,1 @@
+"""The `textdesk` command: serve, worker, migrate, and the admin and topic commands."""

@@ -1,0 +1,142 @@
+"""``textdesk topics``: check, describe and test a topic folder.
+
+Pure commands for designers and CI: they read files and print, needing no database
+and no ``TEXTDESK_`` settings.  Paths and messages are printed without wrapping so
+``file:line`` stays clickable in editors and greppable in CI logs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from textdesk.config import zone_named
+from textdesk.domain.topics.schema import settings_json_schema, topic_json_schema
+from textdesk.topic_tools.script_runner import (
+    ScriptResult,
+    default_scripts_dir,
+    find_scripts,
+    run_scripts,
+)
+from textdesk.topic_tools.topic_files import TopicFileError, load_topics, validate_dir
+
+__all__ = ["topics_app"]
+
+topics_app = typer.Typer(
+    help="Topic files: validate them, export their JSON Schema, run conversation scripts.",
+    no_args_is_help=True,
+)
+
+TopicsDir = Annotated[
+    Path,
+    typer.Argument(metavar="DIR", help="The folder of topic files (*.yaml and _settings.yaml)."),
+]
+
+
+def _console() -> Console:
+    # Built per command so a test runner's captured stdout is the one written to.
+    return Console(highlight=False, soft_wrap=True)
+
+
+@topics_app.command("validate")
+def validate_cmd(directory: TopicsDir) -> None:
+    """Check every topic file: errors (file:line: field: message) fail, warnings don't."""
+    console = _console()
+    errors, warnings = validate_dir(directory)
+    for error in errors:
+        console.print(Text.assemble(("error ", "bold red"), error))
+    for warning in warnings:
+        console.print(Text.assemble(("warning ", "yellow"), warning))
+    if errors:
+        console.print(Text(f"✗ {directory}: {_count(errors, 'error')}", style="bold red"))
+        raise typer.Exit(1)
+    summary = f"✓ {directory}: no errors"
+    if warnings:
+        summary += f", {_count(warnings, 'warning')}"
+    console.print(Text(summary, style="green"))
+
+
+@topics_app.command("schema")
+def schema_cmd(
+    settings: Annotated[
+        bool, typer.Option("--settings", help="The schema of _settings.yaml instead.")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of a topic file (for editor completion and checks)."""
+    schema = settings_json_schema() if settings else topic_json_schema()
+    typer.echo(json.dumps(schema, indent=2))
+
+
+@topics_app.command("test")
+def scripts_cmd(
+    directory: TopicsDir,
+    scripts: Annotated[
+        Path | None,
+        typer.Option(
+            help="A script file or a folder of them "
+            "(default: DIR/../scripts if it exists, else DIR/scripts)."
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print every conversation in full.")
+    ] = False,
+    timezone: Annotated[
+        str,
+        typer.Option(
+            envvar="TEXTDESK_TIMEZONE", help="The desk's timezone, in which records show dates."
+        ),
+    ] = "UTC",
+) -> None:
+    """Run conversation scripts against the topics, in memory; exit 1 if any fails."""
+    console = _console()
+    try:
+        zone = zone_named(timezone)
+    except ValueError as exc:
+        console.print(Text.assemble(("error ", "bold red"), str(exc)))
+        raise typer.Exit(1) from exc
+    try:
+        topics = load_topics(directory)
+    except TopicFileError as exc:
+        for error in exc.errors:
+            console.print(Text.assemble(("error ", "bold red"), error))
+        console.print(Text(f"✗ {directory}: the topics do not load", style="bold red"))
+        raise typer.Exit(1) from exc
+    where = scripts or default_scripts_dir(directory)
+    paths = find_scripts(where) if where.exists() else []
+    if not paths:
+        console.print(Text(f"✗ no scripts (*.yaml) in {where}", style="bold red"))
+        raise typer.Exit(1)
+    results = run_scripts(paths, topics, zone=zone)
+    for result in results:
+        _show(console, result, verbose=verbose)
+    failed = sum(not r.ok for r in results)
+    passed = len(results) - failed
+    style = "bold red" if failed else "bold green"
+    console.print(Text(f"\n{passed} passed, {failed} failed", style=style))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _show(console: Console, result: ScriptResult, *, verbose: bool) -> None:
+    mark = Text("✓ ", style="green") if result.ok else Text("✗ ", style="bold red")
+    run = f"{len(result.steps)}/{result.total} steps" if result.total else "not run"
+    console.print(mark + Text(result.name) + Text(f"  {result.path.name}, {run}", style="dim"))
+    if verbose:
+        for step in result.steps:
+            console.print(Text(f"    › {step.label}", style="cyan"))
+            for reply in step.replies:
+                for line in reply.body.splitlines():
+                    console.print(Text(f"      {line}"))
+                if reply.media:
+                    console.print(Text(f"      [media: {', '.join(reply.media)}]", style="dim"))
+    for line in result.explain():
+        console.print(Text(f"    {line}", style="red" if not line.startswith(" ") else ""))
+
+
+def _count(items: list[str], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"

@@ -1,0 +1,1 @@
+"""The virtual agent: from (state, inbound text) to (state, replies, effects). Pure."""

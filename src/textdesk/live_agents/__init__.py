@@ -1,0 +1,1 @@
+"""Live agents: hand-off, assignment, the Workspace's desk actions and read models."""

@@ -1,0 +1,1 @@
+"""SMS notifications: subscriptions, what triggers a notification, and sending it."""

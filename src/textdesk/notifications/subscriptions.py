@@ -1,0 +1,170 @@
+"""SMS notification subscriptions: the texter's commands, and changes by staff or the API."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textdesk.adapters.db import subscriptions as store
+from textdesk.adapters.db.subscriptions import Change
+from textdesk.adapters.files.notification_files import NotificationFiles
+from textdesk.channel.answering import TextInContext
+from textdesk.domain.agent.messages import Reply
+from textdesk.domain.agent.state import ConversationState
+from textdesk.domain.sms import gsm_safe
+from textdesk.domain.subscriptions import (
+    Command,
+    Decision,
+    ReplyKey,
+    Situation,
+    Wording,
+    decide,
+    may_be_command,
+    parse_command,
+)
+from textdesk.domain.templating.render import TemplateTooCostly, render
+
+log = logging.getLogger(__name__)
+
+# carrier_optouts.source when the texter's own STOP told us (not a 21610 answer).
+KEYWORD_SOURCE = "keyword"
+
+
+@dataclass(frozen=True)
+class Handled:
+    """A command was answered: the replies, and transcript notes for staff."""
+
+    replies: list[Reply]
+    notes: list[str] = field(default_factory=list)
+
+
+def _rendered(source: str, context: dict[str, str]) -> str:
+    try:
+        return render(source, context).strip()
+    except TemplateTooCostly as exc:
+        log.error("a subscription reply template was stopped: %s", exc)
+        return ""
+
+
+def reply_text(wording: Wording, key: ReplyKey | str, *, name: str = "") -> str:
+    """Render one reply; an operator text that renders empty (or is stopped by its
+    budget) falls back to the built-in."""
+    context = {"how_to_register": _rendered(wording.how_to_register, {}), "name": name}
+    text = _rendered(getattr(wording, key), context)
+    if not text:
+        builtin = Wording()
+        context["how_to_register"] = builtin.how_to_register
+        text = render(getattr(builtin, key), context).strip()
+    return gsm_safe(text)
+
+
+def _waiting_for_answer(state: dict[str, object] | None, mode: str) -> bool:
+    """Whether the bot has asked something the texter's next text will answer."""
+    if mode != "bot" or not state:
+        return False
+    current = ConversationState.from_dict(dict(state))
+    return bool((current.topic_id and current.node_id) or current.menu)
+
+
+def _notes(command: Command, decision: Decision) -> list[str]:
+    notes: list[str] = []
+    if decision.enabled is True:
+        notes.append("Texter turned SMS notifications on (START).")
+    elif decision.enabled is False:
+        notes.append("Texter turned SMS notifications off (STOP).")
+    if decision.carrier == "opt_out":
+        notes.append("Texter opted out of all texts (STOP): the carrier blocks our texts now.")
+    elif decision.carrier == "opt_in":
+        word = "YES" if command is Command.RESUME else "START"
+        notes.append(f"Texter opted back in to texts ({word}).")
+    if command is Command.STATUS:
+        notes.append("Texter asked for their notification setting.")
+    return notes
+
+
+class SubscriptionCommands:
+    """Notification / START / STOP, answered before the virtual agent sees the text.
+
+    In every conversation mode (bot, queued, with an agent): a carrier acts on these
+    words whoever the texter is talking to, so we must too.
+    """
+
+    def __init__(self, files: NotificationFiles) -> None:
+        self._files = files
+
+    async def handle(
+        self, turn: TextInContext, state: dict[str, object] | None, mode: str
+    ) -> Handled | None:
+        """Answer ``turn`` if it is a subscription command; ``None`` if it is not one."""
+        body = turn.text.body
+        if not may_be_command(body):
+            return None  # most texts: no query at all
+        conn, texter, now = turn.conn, turn.texter, turn.now
+        opted_out = await store.carrier_opted_out(conn, texter.phone)
+        command = parse_command(body, carrier_opted_out=opted_out)
+        if command is None:
+            return None
+        user_id = texter.user_id
+        subscribed = user_id is not None and await store.is_enabled(conn, user_id)
+        decision = decide(command, Situation(user_id is not None, subscribed, opted_out))
+        waiting = _waiting_for_answer(state, mode)
+        if decision.enabled is not None and user_id is not None:
+            await store.set_enabled(conn, [user_id], decision.enabled, source="sms", now=now)
+        if decision.carrier == "opt_out":
+            await store.record_carrier_opt_out(conn, texter.phone, now, KEYWORD_SOURCE)
+        elif decision.carrier == "opt_in":
+            await store.record_carrier_opt_in(conn, texter.phone)
+        if command is Command.RESUME and waiting:
+            return None  # texts flow again, and the "yes" answers the pending question
+        wording = self._files.safe_wording()
+        text = reply_text(wording, decision.reply, name=texter.name or "")
+        if command is not Command.STOP and waiting:
+            text = f"{text}\n{reply_text(wording, 'resume_hint')}"
+        return Handled(replies=[Reply(text)], notes=_notes(command, decision))
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    """An account's setting as staff see it."""
+
+    user_id: int
+    enabled: bool
+    carrier_opted_out: bool
+    changes: list[Change]
+
+
+async def subscription_of(conn: AsyncConnection, user_id: int) -> SubscriptionView | None:
+    """The setting, the carrier state and the audit trail; ``None`` for no such account."""
+    found = (await store.recipients(conn, [user_id])).get(user_id)
+    if found is None:
+        return None
+    return SubscriptionView(
+        user_id=user_id,
+        enabled=found.subscribed,
+        carrier_opted_out=found.carrier_opted_out,
+        changes=await store.history(conn, user_id),
+    )
+
+
+async def set_subscription(
+    conn: AsyncConnection,
+    *,
+    user_id: int,
+    enabled: bool,
+    source: str,
+    now: datetime,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> bool:
+    """Turn an account's notifications on or off (``source``: api | workspace | sms).
+
+    Returns whether it changed.  Turning them on does not lift a carrier opt-out:
+    only the texter can, by texting START.
+    """
+    changed = await store.set_enabled(
+        conn, [user_id], enabled, source=source, now=now, reason=reason, actor=actor
+    )
+    return bool(changed)

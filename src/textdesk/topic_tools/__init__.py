@@ -1,0 +1,1 @@
+"""Topic tooling for designers: topic folders, conversation scripts and their world."""

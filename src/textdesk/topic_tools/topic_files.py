@@ -1,0 +1,187 @@
+"""Reading topic files from a folder, with errors a designer can act on.
+
+Every ``*.yaml``/``*.yml`` holds one topic (its ``id`` defaults to the file name);
+``_settings.yaml`` (optional) holds the ``TopicSettings``.  Errors name the file, the
+line and the field, e.g. ``report_issue.yaml:14: nodes[2].options: field required``:
+YAML's composed node tree keeps each value's position, and a Pydantic error's
+``loc`` is walked down that tree to the deepest node it reaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from textdesk.demo import demo_media
+from textdesk.domain.topics.checks import SETTINGS_ID, Loc, Problem, validate_topics
+from textdesk.domain.topics.schema import Topic, TopicSet, TopicSettings
+
+__all__ = ["SETTINGS_FILE", "TopicFileError", "load_topics", "locate", "validate_dir"]
+
+SETTINGS_FILE = "_settings.yaml"
+_SETTINGS_NAMES = (SETTINGS_FILE, "_settings.yml")
+
+
+class TopicFileError(Exception):
+    """Topic files that cannot be used; ``errors`` lists each ``file:line: message``."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+@dataclass
+class _Source:
+    """One parsed file: its data and the YAML node tree that locates it."""
+
+    path: Path
+    data: Any
+    root: yaml.Node | None
+
+
+def _parse(path: Path) -> _Source:
+    text = path.read_text(encoding="utf-8")
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return _Source(path, data, root)
+
+
+def locate(root: yaml.Node | None, loc: Loc) -> tuple[int, str]:
+    """The 1-based line a Pydantic error ``loc`` points at, and ``loc`` as ``steps[2].say``.
+
+    Used for topic files and test scripts alike.  Parts of ``loc`` that are not in
+    the file (Pydantic's union tags) are dropped, except a last field name, which is
+    what a "field required" error is about: it is reported at its parent's line.
+    """
+    node, line, shown = root, (root.start_mark.line + 1 if root else 1), ""
+    for position, part in enumerate(loc):
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            child = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            child = node.value[part] if 0 <= part < len(node.value) else None
+        if child is None:
+            if position == len(loc) - 1 and isinstance(part, str):
+                shown += f".{part}" if shown else part
+            continue
+        node, line = child, child.start_mark.line + 1
+        shown += f"[{part}]" if isinstance(part, int) else (f".{part}" if shown else part)
+    return line, shown
+
+
+def _format(source: _Source, loc: Loc, message: str) -> str:
+    line, shown = locate(source.root, loc)
+    where = f"{shown}: " if shown else ""
+    return f"{source.path.name}:{line}: {where}{message}"
+
+
+def _schema_errors(source: _Source, exc: ValidationError) -> list[str]:
+    out = []
+    for error in exc.errors(include_url=False):
+        message = str(error["msg"])
+        message = message[:1].lower() + message[1:]
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (a typo?)"
+        out.append(_format(source, tuple(error["loc"]), message))
+    return out
+
+
+def _model(source: _Source, model: type[BaseModel], errors: list[str]) -> Any:
+    data = source.data
+    if model is Topic and isinstance(data, dict) and "id" not in data:
+        data = {"id": source.path.stem, **data}
+    if not isinstance(data, dict):
+        errors.append(f"{source.path.name}:1: expected a mapping of fields")
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(_schema_errors(source, exc))
+        return None
+
+
+def _read(directory: Path) -> tuple[TopicSet | None, list[str], list[str]]:
+    """Parse and check a folder: the topic set (if usable), errors, warnings."""
+    errors: list[str] = []
+    if not directory.is_dir():
+        return None, [f"{directory}: not a folder"], []
+    paths = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+    sources: dict[str, _Source] = {}
+    topics: list[Topic] = []
+    settings = TopicSettings()
+    settings_source: _Source | None = None
+    for path in paths:
+        try:
+            source = _parse(path)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else 1
+            errors.append(f"{path.name}:{line}: YAML syntax: {exc.problem or exc}")
+            continue
+        if path.name in _SETTINGS_NAMES:
+            settings_source = source
+            if source.data is not None:
+                settings = _model(source, TopicSettings, errors) or settings
+            continue
+        topic = _model(source, Topic, errors)
+        if topic is None:
+            continue
+        if topic.id in sources:
+            errors.append(
+                f"{path.name}:1: id: topic {topic.id!r} is also defined in "
+                f"{sources[topic.id].path.name}"
+            )
+            continue
+        sources[topic.id] = source
+        topics.append(topic)
+    topic_set = TopicSet(topics=topics, settings=settings)
+    warnings: list[str] = []
+    for problem in validate_topics(topic_set, media_exists=_media_exists):
+        located = _locate(problem, sources, settings_source, directory)
+        (errors if problem.severity == "error" else warnings).append(located)
+    return (None if errors else topic_set), errors, warnings
+
+
+def _media_exists(key: str) -> bool:
+    """Whether ``/media`` can serve an image node's key: today, a packaged demo image."""
+    return demo_media(key) is not None
+
+
+def _locate(
+    problem: Problem,
+    sources: dict[str, _Source],
+    settings_source: _Source | None,
+    directory: Path,
+) -> str:
+    if problem.topic_id == SETTINGS_ID:
+        source = settings_source or _Source(directory / SETTINGS_FILE, None, None)
+    else:
+        source = sources[problem.topic_id]
+    return _format(source, problem.loc, problem.message)
+
+
+def load_topics(directory: Path) -> TopicSet:
+    """Load and validate every topic file in ``directory``.
+
+    Raises ``TopicFileError`` listing every error (``file:line: field: message``);
+    warnings (SMS cost) do not stop loading: see ``validate_dir``.
+    """
+    topic_set, errors, _ = _read(directory)
+    if topic_set is None:
+        raise TopicFileError(errors)
+    return topic_set
+
+
+def validate_dir(directory: Path) -> tuple[list[str], list[str]]:
+    """Errors and warnings for a topic folder, for ``textdesk topics validate``."""
+    _, errors, warnings = _read(directory)
+    return errors, warnings

@@ -1,0 +1,1 @@
+"""The REST API: records, people, notifications, and its schemas and docs."""

@@ -1,0 +1,1 @@
+"""Twilio's webhooks: inbound texts and status callbacks."""

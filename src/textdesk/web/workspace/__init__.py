@@ -1,0 +1,1 @@
+"""The Agent Workspace: sign-in, inbox, one conversation, live events."""

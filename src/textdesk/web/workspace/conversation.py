@@ -1,0 +1,288 @@
+"""One conversation in the Agent Workspace: the page, its live part, the agent's actions.
+
+Every route first checks that the agent may see the conversation (their queues; an
+admin sees all) and answers 404 otherwise, the same as for an id that does not
+exist.  Actions run the back end's ``Desk`` in one transaction, then publish an
+event so other tabs, agents and processes update.
+
+A refused action changes nothing and answers, whatever the action:
+
+- 403 when the chat is not the agent's (a colleague has it or is being offered it, or
+  it was handed to a queue they are not in): its agent or an admin could act;
+- 409 when, as the conversation stands, nobody could (no open chat, not accepted
+  yet, already yours): reloading shows why;
+- 422 when what was sent is unusable (an empty text, not an image, no such record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from textdesk.adapters.db.agents import AgentRow
+from textdesk.adapters.images import DecodedImage
+from textdesk.bootstrap import Container
+from textdesk.live_agents import conversation_list
+from textdesk.live_agents import workspace_views as views
+from textdesk.live_agents.conversation_view import ConversationView, conversation_view
+from textdesk.live_agents.desk import Conflict, DeskError, Invalid, NotYours
+from textdesk.live_agents.workspace_updates import AgentChange
+from textdesk.web.auth import ActingAgent, ApiAgent, PageAgent
+from textdesk.web.deps import ContainerDep
+from textdesk.web.workspace.render import refusal, render, wake
+
+router = APIRouter(prefix="/conversations")
+NOT_FOUND = "no such conversation"
+Action = Callable[[AsyncConnection, datetime], Awaitable[None]]
+_REFUSED: dict[type[DeskError], int] = {NotYours: 403, Conflict: 409, Invalid: 422}
+
+
+async def _read(
+    container: Container, conn: AsyncConnection, agent: AgentRow, cid: int
+) -> ConversationView | None:
+    return await conversation_view(
+        conn, agent, cid, media=container.signer, record_links=container.record_links
+    )
+
+
+async def load_inbox(container: Container, conn: AsyncConnection, agent: AgentRow) -> views.Inbox:
+    """The agent's inbox, with reminders due after the configured wait."""
+    remind = timedelta(minutes=container.settings.agent_remind_minutes)
+    return await views.inbox(conn, agent, now=container.clock.now(), remind_after=remind)
+
+
+@router.get("")
+async def listing(
+    request: Request,
+    container: ContainerDep,
+    agent: PageAgent,
+    q: str = "",
+    state: str = "",
+    page: int = 1,
+) -> Response:
+    """Every conversation the agent may see, newest first: filter by state, search."""
+    chosen = state if state in conversation_list.STATES else None
+    async with container.db.connect() as conn:
+        found = await conversation_list.list_conversations(
+            conn, agent, state=chosen, search=q[:200], page=page
+        )
+        box = await load_inbox(container, conn, agent)
+
+    def pager(number: int) -> str:
+        return urlencode({"q": q, "state": chosen or "", "page": number})
+
+    context: dict[str, Any] = {
+        "listing": found,
+        "states": conversation_list.STATES,
+        "state": chosen,
+        "q": q,
+        "pager": pager,
+        "inbox": box,
+        "current": None,
+    }
+    return render(request, "workspace/conversations.html", context, agent=agent)
+
+
+async def _targets(
+    container: Container, conn: AsyncConnection, agent: AgentRow
+) -> tuple[list[views.Target], list[views.Target]]:
+    grace = timedelta(seconds=container.settings.presence_grace_seconds)
+    return await views.transfer_targets(conn, agent, seen_since=container.clock.now() - grace)
+
+
+@router.get("/{cid}")
+async def page(request: Request, container: ContainerDep, agent: PageAgent, cid: int) -> Response:
+    """The whole conversation, the texter's profile and records, and the composer."""
+    async with container.db.connect() as conn:
+        view = await _read(container, conn, agent, cid)
+        box = await load_inbox(container, conn, agent)
+        if view is None:
+            missing: dict[str, Any] = {"inbox": box, "current": None}
+            return render(
+                request, "workspace/not_found.html", missing, agent=agent, status_code=404
+            )
+        queues, colleagues = await _targets(container, conn, agent)
+    context: dict[str, Any] = {
+        "view": view,
+        "inbox": box,
+        "current": cid,
+        "queues": queues,
+        "colleagues": colleagues,
+    }
+    return render(request, "workspace/conversation.html", context, agent=agent)
+
+
+async def _live(request: Request, container: Container, agent: AgentRow, cid: int) -> Response:
+    async with container.db.connect() as conn:
+        view = await _read(container, conn, agent, cid)
+        if view is None:
+            return refusal(NOT_FOUND, 404)
+        queues, colleagues = await _targets(container, conn, agent)
+    context = {"view": view, "queues": queues, "colleagues": colleagues}
+    return render(request, "workspace/_live.html", context, agent=agent)
+
+
+@router.get("/{cid}/transfer-targets")
+async def transfer_targets(
+    request: Request, container: ContainerDep, agent: ApiAgent, cid: int
+) -> Response:
+    """The transfer list as it stands now (the page's copy is as old as the page)."""
+    async with container.db.connect() as conn:
+        if cid not in await views.visible_among(conn, agent, [cid]):
+            return refusal(NOT_FOUND, 404)
+        queues, colleagues = await _targets(container, conn, agent)
+    context = {"queues": queues, "colleagues": colleagues}
+    return render(request, "workspace/_transfer_targets.html", context, agent=agent)
+
+
+@router.get("/{cid}/live")
+async def live(request: Request, container: ContainerDep, agent: ApiAgent, cid: int) -> Response:
+    """The transcript, with the header and side panel swapped out-of-band."""
+    return await _live(request, container, agent, cid)
+
+
+async def _perform(
+    container: Container, agent: AgentRow, cid: int, action: Action, change: AgentChange
+) -> Response | None:
+    """Run one desk action in one transaction; a refusal as a response, None when done."""
+    try:
+        async with container.db.begin() as conn:
+            if cid not in await views.visible_among(conn, agent, [cid]):
+                return refusal(NOT_FOUND, 404)
+            await action(conn, container.clock.now())
+    except DeskError as exc:
+        return refusal(str(exc), _REFUSED.get(type(exc), 409))
+    await container.updates.agent_acted(change, cid, agent.id)
+    wake(container, "dispatcher", "assigner")  # send now rather than on the next poll
+    return None
+
+
+def _go(url: str) -> Response:
+    """After an action that changes the page's shape, htmx loads ``url``."""
+    return Response(status_code=200, headers={"HX-Redirect": url, "Cache-Control": "no-store"})
+
+
+@router.post("/{cid}/accept")
+async def accept(container: ContainerDep, agent: ActingAgent, cid: int) -> Response:
+    """Take the chat (offered to this agent, or picked from the queue)."""
+    desk = container.desk
+    done = await _perform(
+        container, agent, cid, lambda c, now: desk.accept(c, agent, cid, now), "queue"
+    )
+    return done or _go(f"/workspace/conversations/{cid}")
+
+
+@router.post("/{cid}/reply")
+async def reply(
+    request: Request,
+    container: ContainerDep,
+    agent: ActingAgent,
+    cid: int,
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    """Send a text."""
+    desk = container.desk
+    done = await _perform(
+        container,
+        agent,
+        cid,
+        lambda c, now: desk.reply_text(c, agent, cid, body, now),
+        "conversation",
+    )
+    return done or await _live(request, container, agent, cid)
+
+
+@router.post("/{cid}/card")
+async def card(
+    request: Request,
+    container: ContainerDep,
+    agent: ActingAgent,
+    cid: int,
+    number: Annotated[str, Form()] = "",
+) -> Response:
+    """Send one of the texter's records as a card (compact fields and a link)."""
+    if not number:
+        return refusal("pick one of the texter's records", 422)
+    desk = container.desk
+    done = await _perform(
+        container,
+        agent,
+        cid,
+        lambda c, now: desk.reply_card(c, agent, cid, number, now),
+        "conversation",
+    )
+    return done or await _live(request, container, agent, cid)
+
+
+@router.post("/{cid}/image")
+async def image(
+    request: Request,
+    container: ContainerDep,
+    agent: ActingAgent,
+    cid: int,
+    file: Annotated[UploadFile | None, File()] = None,
+    caption: Annotated[str, Form()] = "",
+) -> Response:
+    """Send an image by MMS; anything that is not an image (by its bytes) is refused."""
+    if file is None or not file.filename:
+        return refusal("choose an image to send", 422)
+    # One byte over the cap is enough for the desk to refuse it by size.
+    data = await file.read(container.settings.media_max_bytes + 1)
+    desk = container.desk
+    # Decoded here, outside the transaction; a refusal is the desk's to raise in turn.
+    image: DecodedImage | Invalid
+    try:
+        image = await desk.decode_upload(data)
+    except Invalid as exc:
+        image = exc
+    done = await _perform(
+        container,
+        agent,
+        cid,
+        lambda c, now: desk.reply_image(c, agent, cid, data, image, caption, now),
+        "conversation",
+    )
+    return done or await _live(request, container, agent, cid)
+
+
+@router.post("/{cid}/transfer")
+async def transfer(
+    container: ContainerDep,
+    agent: ActingAgent,
+    cid: int,
+    target: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """Hand the chat to another queue (back in line) or offer it to a colleague."""
+    kind, _, raw = target.partition(":")
+    if kind not in ("queue", "agent") or not raw.isdigit():
+        return refusal("choose a queue or an agent to transfer to", 422)
+    queue_id = int(raw) if kind == "queue" else None
+    to_agent = int(raw) if kind == "agent" else None
+    desk = container.desk
+    done = await _perform(
+        container,
+        agent,
+        cid,
+        lambda c, now: desk.transfer(
+            c, agent, cid, queue_id=queue_id, to_agent_id=to_agent, note=note, now=now
+        ),
+        "queue",
+    )
+    return done or _go("/workspace")
+
+
+@router.post("/{cid}/end")
+async def end(container: ContainerDep, agent: ActingAgent, cid: int) -> Response:
+    """End the chat: the texter gets the closing text and is back with the bot."""
+    desk = container.desk
+    done = await _perform(
+        container, agent, cid, lambda c, now: desk.end(c, agent, cid, now), "ended"
+    )
+    return done or _go(f"/workspace/conversations/{cid}")
