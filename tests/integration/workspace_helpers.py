@@ -55,7 +55,7 @@ async def at_desk(db: AsyncEngine, agent_id: int) -> None:
     """Record the agent as connected now, as an open Workspace tab's heartbeat does.
 
     For tests about something else: an available agent is offered chats only while
-    connected (tests/integration/test_presence.py opens real streams instead).
+    connected (tests/integration/live_agents/test_presence.py opens real streams instead).
     """
     async with db.begin() as conn:
         await agent_store.mark_seen(conn, [agent_id], SystemClock().now())

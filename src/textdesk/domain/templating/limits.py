@@ -25,7 +25,7 @@ of thousands of renders stays cheap.  Measured (best of 15 runs of 5,000 renders
 with ``timeit``, on the project's shared two-core machine): the packaged
 ``state_changed`` notification renders in 12 µs instead of 8 µs in the plain
 sandbox, a nine-option loop in 57 µs instead of 43 µs.  The costliest templates
-found (``tests/unit/test_template_limits.py``) stop within a few milliseconds.
+found (``tests/unit/domain/templating/test_limits.py``) stop within a few milliseconds.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import textdesk
-from tests.unit.chat_helpers import GUEST, PHOTO, Chat
+from tests.unit.domain.agent.chat_helpers import GUEST, PHOTO, Chat
 from textdesk.domain.agent.messages import AddComment, CreateRecord, EffectResult, Transfer
 from textdesk.domain.sms import sms_cost
 from textdesk.domain.topics.checks import as_sent, sent_texts

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.chat_helpers import GUEST, PHOTO, Chat, topic, topic_set
+from tests.unit.domain.agent.chat_helpers import GUEST, PHOTO, Chat, topic, topic_set
 from textdesk.domain.agent.messages import (
     AddComment,
     CreateRecord,

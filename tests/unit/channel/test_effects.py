@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.chat_helpers import topic, topic_set
+from tests.unit.domain.agent.chat_helpers import topic, topic_set
 from textdesk.channel.effects import EffectRunner, settle
 from textdesk.domain.agent.engine import Engine
 from textdesk.domain.agent.messages import (

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.unit.chat_helpers import GUEST, MEMBER, T0, Chat, topic, topic_set
+from tests.unit.domain.agent.chat_helpers import GUEST, MEMBER, T0, Chat, topic, topic_set
 from textdesk.domain.agent.engine import Engine
 from textdesk.domain.agent.messages import EffectResult, InboundText, Transfer
 from textdesk.domain.agent.state import ConversationState, Frame

@@ -6,7 +6,7 @@ import pytest
 from jinja2 import ChainableUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from tests.unit.chat_helpers import Chat, topic, topic_set
+from tests.unit.domain.agent.chat_helpers import Chat, topic, topic_set
 from textdesk.adapters.files.notification_files import PACKAGED_DIR, NotificationFiles
 from textdesk.domain.templating.render import TemplateTooCostly, evaluate, expand_shorthand, render
 from textdesk.domain.topics.settings import Texts

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.chat_helpers import PHOTO, Chat, record, topic, topic_set
+from tests.unit.domain.agent.chat_helpers import PHOTO, Chat, record, topic, topic_set
 from textdesk.domain.agent.messages import EffectResult, FetchMedia, QueryRecords, Transfer
 
 
