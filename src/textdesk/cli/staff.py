@@ -1,0 +1,202 @@
+"""`textdesk agents` and `textdesk queues`: the Workspace's people and their queues."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from textdesk.adapters.clock import SystemClock
+from textdesk.adapters.db import agents as agent_store
+from textdesk.admin import agents, staff
+from textdesk.cli.common import (
+    confirm_removal,
+    console,
+    load_settings,
+    with_db,
+)
+from textdesk.domain.live_agents import InvalidHours, hours_from_text
+
+agents_app = typer.Typer(
+    help="Live agents who answer texters from the Workspace.", no_args_is_help=True
+)
+queues_app = typer.Typer(help="Queues of live agents, with business hours.", no_args_is_help=True)
+
+
+@agents_app.command("add")
+def agents_add(
+    name: str,
+    email: Annotated[str, typer.Option(help="Sign-in email")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, hide_input=True, confirmation_prompt=True, help="≥ 10 characters"
+        ),
+    ],
+    role: Annotated[str, typer.Option(help="agent | admin")] = "agent",
+    capacity: Annotated[int, typer.Option(help="Chats at once")] = 3,
+    queue: Annotated[list[str] | None, typer.Option(help="Queue name (repeatable)")] = None,
+) -> None:
+    """Create a Workspace account."""
+    settings = load_settings()
+    clock = SystemClock()
+    try:
+        agent_id = with_db(
+            settings,
+            lambda db: agents.add_agent(
+                db=db,
+                clock=clock,
+                name=name,
+                email=email,
+                password=password,
+                role=role,
+                capacity=capacity,
+                queues=queue or [],
+            ),
+        )
+    except agents.AgentError as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"agent {agent_id} ({email}, {role}) created")
+
+
+@agents_app.command("list")
+def agents_list() -> None:
+    """Agents by name, with their queues and the presence they chose."""
+    table = Table("id", "name")
+    # Only names wrap: a piped list can be grepped for the address `agents remove`
+    # takes and for a queue's name.
+    for heading in ("email", "role", "capacity", "queues", "presence"):
+        table.add_column(heading, no_wrap=True)
+    for a in with_db(load_settings(), lambda db: staff.list_agents(db=db)):
+        table.add_row(
+            str(a.id), a.name, a.email, a.role, str(a.capacity), ", ".join(a.queues), a.presence
+        )
+    console.print(table)
+
+
+@agents_app.command("remove")
+def agents_remove(
+    email: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Remove a Workspace account; refused while a chat is theirs; asks first."""
+    settings = load_settings()
+    try:
+        agent = with_db(settings, lambda db: staff.find_agent(db=db, email=email))
+        held = with_db(settings, lambda db: staff.agent_footprint(db=db, agent=agent))
+        if held.open_chats:
+            raise staff.StillInUse(agent.email, held.open_chats)
+    except agents.AgentError as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"Removing {agent.name} ({agent.email}, {agent.role}) signs them out everywhere, "
+        f"takes them out of {held.queues} queue(s) and frees the email; they can no longer "
+        "sign in or be offered chats.\n"
+        f"Kept, under their name: {held.handoffs} chat(s) they handled and "
+        f"{held.lines} transcript line(s) they wrote.",
+        soft_wrap=True,
+    )
+    confirm_removal("Remove this agent?", yes=yes)
+    try:
+        with_db(settings, lambda db: staff.remove_agent(db=db, clock=SystemClock(), agent=agent))
+    except agents.AgentError as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(f"agent {agent.id} ({agent.email}) removed")
+
+
+@queues_app.command("add")
+def queues_add(
+    name: str,
+    timezone: Annotated[str, typer.Option(help="IANA zone of the hours")] = "UTC",
+    hours: Annotated[
+        str, typer.Option(help="e.g. 'mon-fri 09:00-17:00; sat 10:00-14:00'")
+    ] = "always",
+    default: Annotated[
+        bool, typer.Option("--default", help="Transfers without a queue go here")
+    ] = False,
+) -> None:
+    """Create or update a queue."""
+    settings = load_settings()
+    clock = SystemClock()
+    try:
+        parsed = hours_from_text(hours)
+        with_db(
+            settings,
+            lambda db: agents.add_queue(
+                db=db, clock=clock, name=name, timezone=timezone, hours=parsed, is_default=default
+            ),
+        )
+    except (agents.AgentError, InvalidHours) as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"queue {name} saved")
+
+
+@queues_app.command("list")
+def queues_list() -> None:
+    """List queues and their members."""
+    settings = load_settings()
+
+    async def work(db: AsyncEngine) -> list[tuple[str, str, str, str]]:
+        async with db.connect() as conn:
+            people = {a.id: a.name for a in await agent_store.list_agents(conn)}
+            rows = []
+            for q in await agent_store.list_queues(conn):
+                loads = await agent_store.loads(conn, q.id, seen_since=SystemClock().now())
+                members = [people[a.id] for a in loads if a.id in people]
+                when = (
+                    "always"
+                    if q.hours is None
+                    else ", ".join(f"{d} {h[0]}-{h[1]}" for d, h in q.hours.items())
+                )
+                rows.append(
+                    (
+                        q.name + (" (default)" if q.is_default else ""),
+                        q.timezone,
+                        when,
+                        ", ".join(members),
+                    )
+                )
+            return rows
+
+    table = Table("queue", "timezone", "hours", "agents")
+    for row in with_db(settings, work):
+        table.add_row(*row)
+    console.print(table)
+
+
+@queues_app.command("remove")
+def queues_remove(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Remove a queue; refused while chats are in it or it is the default; asks first."""
+    settings = load_settings()
+    try:
+        queue = with_db(settings, lambda db: staff.find_queue(db=db, name=name))
+        held = with_db(settings, lambda db: staff.queue_footprint(db=db, queue=queue))
+        if held.open_chats:
+            raise staff.StillInUse(f"queue {queue.name}", held.open_chats)
+        staff.refuse_default(queue)
+    except agents.AgentError as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"Removing queue {queue.name} closes it to new chats (topics and transfers that "
+        f"name it use the default queue instead) and frees its name.\n"
+        f"Kept: {held.handoffs} ended chat(s) stay in it, readable as before by its "
+        f"{held.members} agent(s) and by admins.",
+        soft_wrap=True,
+    )
+    confirm_removal("Remove this queue?", yes=yes)
+    try:
+        with_db(settings, lambda db: staff.remove_queue(db=db, clock=SystemClock(), queue=queue))
+    except agents.AgentError as exc:
+        console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(1) from exc
+    console.print(f"queue {queue.name} removed")
