@@ -1,6 +1,6 @@
 """The Twilio stand-in for the benchmark, served by uvicorn in its own process.
 
-It is :class:`textdesk.testing.FakeTwilio` unchanged (Messages API, basic auth,
+It is :class:`textdesk.adapters.twilio.sandbox.FakeTwilio` unchanged (Messages API, basic auth,
 signed status callbacks queued → sent → delivered posted back to textdesk), plus two
 read-only routes the benchmark polls to see what textdesk sent:
 
@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from benchmarks.load import ProtocolError, RawConnection
-from textdesk.testing import FakeTwilio
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 
 SID_ENV = "BENCH_TWILIO_ACCOUNT_SID"
 TOKEN_ENV = "BENCH_TWILIO_AUTH_TOKEN"  # noqa: S105 - a variable name, not a secret

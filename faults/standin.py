@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from textdesk.testing import FakeTwilio
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 
 # How long a held-back "sent" callback waits, so that "delivered" overtakes it.
 REORDER_DELAY = 1.0

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, SECRET_KEY
-from textdesk.testing import FakeTwilio, bind_free_port
+from textdesk.adapters.local_server import bind_free_port
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 
 TEXTDESK = str(Path(sys.executable).with_name("textdesk"))
 

@@ -10,7 +10,8 @@ from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
 from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, desk_settings
-from textdesk.testing import FakeTwilio, bind_free_port, serve_app
+from textdesk.adapters.local_server import bind_free_port, serve_app
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.web.app import create_app
 
 pytestmark = pytest.mark.browser

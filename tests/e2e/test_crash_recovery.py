@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 from tests.e2e.conftest import ServerProcess
-from textdesk.testing import FakeTwilio
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 
 TEXTER = "+15551230001"
 

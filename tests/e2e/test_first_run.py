@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import TEXTDESK
-from textdesk.testing import bind_free_port
+from textdesk.adapters.local_server import bind_free_port
 
 
 def _free_port() -> int:

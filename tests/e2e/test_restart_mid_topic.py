@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.e2e.conftest import ServerProcess
-from textdesk.testing import FakeTwilio
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 
 TEXTER = "+15551230007"
 DESK = "+15550100100"

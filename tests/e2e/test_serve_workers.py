@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.conftest import TEXTDESK
 from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, SECRET_KEY
-from textdesk.testing import bind_free_port
+from textdesk.adapters.local_server import bind_free_port
 
 # Imported by every Python process started with this folder on PYTHONPATH; it holds
 # back only uvicorn's worker processes (started by multiprocessing's spawn), as a

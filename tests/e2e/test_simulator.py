@@ -16,9 +16,9 @@ from tests.integration.phone_helpers import tiny_png
 from tests.integration.sandbox_helpers import sandbox_settings
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.admin.numbers import add_number
 from textdesk.admin.users import add_user
-from textdesk.testing import bind_free_port, serve_app
 from textdesk.web.app import create_app
 
 pytestmark = pytest.mark.browser

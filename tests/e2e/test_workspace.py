@@ -13,8 +13,9 @@ from tests.integration.conftest import desk_settings
 from tests.integration.phone_helpers import tiny_png
 from tests.integration.workspace_helpers import PASSWORD, at_desk, new_agent
 from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.local_server import bind_free_port, serve_app
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.admin.agents import set_presence
-from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
 pytestmark = pytest.mark.browser

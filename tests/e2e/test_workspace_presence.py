@@ -12,7 +12,8 @@ from tests.e2e.workspace_world import World, run_async, seed_desk
 from tests.integration.conftest import desk_settings
 from tests.integration.workspace_helpers import PASSWORD, new_agent
 from textdesk.adapters.db.database import create_engine
-from textdesk.testing import FakeTwilio, bind_free_port, serve_app
+from textdesk.adapters.local_server import bind_free_port, serve_app
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.web.app import create_app
 
 pytestmark = pytest.mark.browser

@@ -13,9 +13,9 @@ from tests.integration.workspace_helpers import new_agent
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.twilio.sandbox import FakeTwilio, SentMessage
 from textdesk.admin.numbers import add_number
 from textdesk.admin.users import add_user
-from textdesk.testing import FakeTwilio, SentMessage
 
 
 def run_async(coro: Coroutine[Any, Any, Any]) -> Any:

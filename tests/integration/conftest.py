@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.local_server import bind_free_port, serve_app
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.admin.numbers import add_number
 from textdesk.bootstrap import Container
 from textdesk.channel.answering import ConverseOutcome, Converser, TextInContext
 from textdesk.config import Settings
 from textdesk.domain.agent.messages import Reply
-from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
 ACCOUNT_SID = "AC" + "1" * 32

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from textdesk.testing import serve_app
+from textdesk.adapters.local_server import serve_app
 
 
 @dataclass(frozen=True)

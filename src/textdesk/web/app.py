@@ -12,11 +12,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from textdesk import __version__, bootstrap
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.bootstrap import Container, build
 from textdesk.channel.answering import Converser
 from textdesk.config import Settings
 from textdesk.ports import Clock
-from textdesk.testing import FakeTwilio
 from textdesk.web import auth, ops
 from textdesk.web.api import docs, errors, notifications, people, records
 from textdesk.web.forwarded import ForwardedHeaders

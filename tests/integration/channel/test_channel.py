@@ -14,7 +14,7 @@ from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, TEXTER, Desk
 from textdesk.adapters.db import outbox as outbox_store
 from textdesk.adapters.db.tables import inbox, outbox
 from textdesk.adapters.twilio.rest import TwilioRestGateway
-from textdesk.testing import sign_form
+from textdesk.adapters.twilio.sandbox import sign_form
 from textdesk.web.twilio import routes
 
 PNG = photo(4, 3, "PNG")

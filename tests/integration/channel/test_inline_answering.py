@@ -22,11 +22,12 @@ from textdesk.adapters.db.conversations import lock_key as conversation_lock_key
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.dialect import lock_keys
 from textdesk.adapters.db.group_commit import GroupCommitter, WriteKind
+from textdesk.adapters.local_server import bind_free_port, serve_app
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.admin.numbers import add_number
 from textdesk.channel.answering import APOLOGY, ConverseOutcome, InboxProcessor, TextInContext
 from textdesk.channel.inbound import INBOX, PendingInbound, register_writers
 from textdesk.domain.twilio_forms import InboundSms
-from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
 PNG = photo()

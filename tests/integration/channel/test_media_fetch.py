@@ -14,8 +14,9 @@ from tests.integration.media_helpers import Recorder
 from tests.integration.phone_helpers import at_the_photo_question, tiny_png
 from tests.integration.sandbox_helpers import sandbox_settings, seed_sandbox
 from textdesk.adapters.db.tables import inbox
+from textdesk.adapters.local_server import bind_free_port, serve_app
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.channel.answering import Converser
-from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
 

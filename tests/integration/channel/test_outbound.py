@@ -18,9 +18,10 @@ from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.send_pacing import LocalPacer
 from textdesk.adapters.signed_urls import MediaUrlSigner
 from textdesk.adapters.twilio.rest import TwilioRestGateway
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.channel.outbound import Dispatcher
 from textdesk.domain.sender_pauses import PAUSE_AFTER_FAILURES
-from textdesk.testing import FakeTwilio, FixedClock
+from textdesk.testing import FixedClock
 
 BASE = 1.0  # first retry after half a second (jitter 0), doubling
 CAP = 8.0

@@ -18,8 +18,9 @@ from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, NUMBER, TEXTER, 
 from textdesk.adapters.db import outbox as outbox_store
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.twilio.rest import TwilioRestGateway
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.channel.reconcile import Reconciler
-from textdesk.testing import FakeTwilio, FixedClock
+from textdesk.testing import FixedClock
 
 AFTER = timedelta(minutes=10)
 

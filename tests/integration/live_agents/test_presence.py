@@ -20,8 +20,10 @@ from tests.integration.workspace_helpers import AgentBrowser, new_agent
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.agents import agent_by_id
 from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.local_server import bind_free_port, serve_app
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.admin.numbers import add_number
-from textdesk.testing import FakeTwilio, FixedClock, bind_free_port, serve_app
+from textdesk.testing import FixedClock
 from textdesk.web.app import create_app
 
 OTHER = "+15557654321"

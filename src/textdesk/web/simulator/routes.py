@@ -29,9 +29,9 @@ from starlette.templating import Jinja2Templates
 
 from textdesk.adapters.db import directory, media, sandbox_threads
 from textdesk.adapters.signed_urls import MediaUrlSigner
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.bootstrap import Container
 from textdesk.domain.sms import is_e164
-from textdesk.testing import FakeTwilio
 from textdesk.web.deps import ContainerDep
 
 WEB_DIR = Path(__file__).resolve().parents[1]

@@ -19,8 +19,10 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from textdesk.adapters.local_server import serve_app
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.adapters.twilio.signature import is_valid_signature
-from textdesk.testing import FakeTwilio, FixedClock, serve_app
+from textdesk.testing import FixedClock
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 TOKEN = "test-auth-token"

@@ -21,8 +21,9 @@ from tests.integration.conftest import NUMBER, SECRET_KEY, TEXTER, EchoConverser
 from tests.integration.phone_helpers import tiny_png
 from tests.integration.sandbox_helpers import sandbox_settings, seed_sandbox
 from textdesk.adapters.db.tables import inbox
+from textdesk.adapters.local_server import bind_free_port, serve_app
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.cli.chat import ChatError, chat
-from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 
 

@@ -12,7 +12,7 @@ import httpx
 from tests.integration.conftest import NUMBER, SECRET_KEY, TEXTER, EchoConverser
 from tests.integration.phone_helpers import tiny_png
 from tests.integration.sandbox_helpers import sandbox_settings, seed_sandbox
-from textdesk.testing import bind_free_port, serve_app
+from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.web.app import create_app
 
 

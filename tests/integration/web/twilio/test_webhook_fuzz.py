@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.integration.conftest import AUTH_TOKEN, TEXTER, Desk
 from tests.webhook_strategies import inbound_forms, status_forms
-from textdesk.testing import sign_form
+from textdesk.adapters.twilio.sandbox import sign_form
 
 # One server per database for all examples; a bounded run, so the suite stays quick.
 FUZZ = settings(

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.integration.conftest import AUTH_TOKEN, TEXTER, Desk
+from textdesk.adapters.twilio.sandbox import sign_form
 from textdesk.adapters.twilio.signature import is_valid_signature
-from textdesk.testing import sign_form
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tests.integration.conftest import desk_settings
 from tests.integration.workspace_helpers import new_agent
 from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.bootstrap import build
 from textdesk.ports import WorkspaceEvent
-from textdesk.testing import FakeTwilio
 from textdesk.web.workspace import events
 
 # About a second of work for the database, so the browser can leave in the middle of it.

@@ -18,12 +18,13 @@ from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.tables import handoffs
+from textdesk.adapters.local_server import bind_free_port, serve_app
+from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.admin.agents import add_queue
 from textdesk.admin.api_tokens import create_token
 from textdesk.admin.numbers import add_number
 from textdesk.admin.users import add_user
 from textdesk.channel.answering import Converser
-from textdesk.testing import FakeTwilio, bind_free_port, serve_app
 from textdesk.web.app import create_app
 from textdesk.web.workspace.render import wake
 
