@@ -16,6 +16,7 @@ from textdesk.adapters.db.tables import carrier_optouts, message_events, outbox
 from textdesk.domain.delivery import (
     RECONCILE_HORIZON,
     describe_error,
+    is_opt_out,
     moves_forward,
     next_status_check,
 )
@@ -438,7 +439,7 @@ async def _advance(conn: AsyncConnection, updates: Sequence[StatusUpdate]) -> li
         if u.error_code is not None:
             values["error_code"] = u.error_code
             values["error_message"] = describe_error(u.error_code)
-            if u.error_code == 21610:
+            if is_opt_out(u.error_code):
                 opted_out.append(known[1])
     await _update_by_sid(conn, changes)
     if opted_out:
