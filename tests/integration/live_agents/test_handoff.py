@@ -167,17 +167,7 @@ async def test_an_offer_not_accepted_goes_to_the_next_agent(desk: Desk) -> None:
     await phone.say("hi")
     await phone.say("agent")
     first = await _offered(desk)
-    # Make the offer look older than the timeout instead of waiting for it.
-    past = SystemClock().now() - timedelta(minutes=5)
-    async with desk.db.begin() as conn:
-        from sqlalchemy import update
-
-        from textdesk.adapters.db.tables import handoffs
-
-        await conn.execute(
-            update(handoffs).where(handoffs.c.id == first.id).values(offered_at=past)  # type: ignore[attr-defined]
-        )
-    desk.container.loops[2].wake()
+    await _lapse(desk, first.id)  # type: ignore[attr-defined]
 
     async def moved() -> object:
         row = await _handoff(desk)
