@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from benchmarks.children import log_tail, stop
 
 from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, SECRET_KEY
 from textdesk.adapters.local_server import bind_free_port
@@ -46,14 +47,16 @@ class ServerProcess:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited: {self.log.read_text()[-2000:]}")
+                self.proc = None
+                raise AssertionError(f"server exited: {log_tail(self.log, 2000)}")
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise AssertionError(f"server did not become ready: {self.log.read_text()[-2000:]}")
+        self.stop()
+        raise AssertionError(f"server did not become ready: {log_tail(self.log, 2000)}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, like a crash or an OOM kill."""
@@ -63,12 +66,8 @@ class ServerProcess:
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        """SIGTERM, then SIGKILL after a grace period; always reaped, never left running."""
+        stop(self.proc, grace=10)
         self.proc = None
 
 

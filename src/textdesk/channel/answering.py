@@ -24,7 +24,7 @@ from typing import Any, Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from textdesk.adapters import metrics
+from textdesk import metrics
 from textdesk.adapters.db import conversations, directory, inbox, media, outbox
 from textdesk.adapters.db.conversations import TranscriptEntry
 from textdesk.adapters.db.dialect import try_lock_keys

@@ -31,7 +31,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textdesk.adapters import metrics
+from textdesk import metrics
 from textdesk.adapters.db import inbox, outbox
 from textdesk.adapters.db.conversations import lock_key
 from textdesk.adapters.db.dialect import lock_keys_waiting_at_most

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from textdesk.adapters import metrics
+from textdesk import metrics
 from textdesk.channel.sender_pauses import SenderPauses
 from textdesk.domain.delivery import (
     OPTED_OUT,

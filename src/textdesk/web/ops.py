@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from textdesk.adapters import metrics as metrics_
+from textdesk import metrics as metrics_
 from textdesk.adapters.db import backlog, media, records
 from textdesk.adapters.images import ImageRefused, decode_image
 from textdesk.bootstrap import Container

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Message
 
-from textdesk.adapters import metrics
+from textdesk import metrics
 from textdesk.adapters.twilio.signature import is_valid_signature
 from textdesk.bootstrap import Container
 from textdesk.channel.inbound import Acceptance, accept_inbound, accept_status
