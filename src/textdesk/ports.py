@@ -188,7 +188,7 @@ class EffectScope:
 # ------------------------------------------------ repositories: sending and live agents
 # What the dispatcher, the assigner and the hand-off read and write, one Protocol per
 # aggregate; each unit of work hands a use case the repositories of one transaction.
-# The SQL adapters are in ``adapters/db/``, the in-memory fakes in ``testing.py``.
+# The SQL adapters are in ``adapters/db/``, the in-memory fakes in ``testing/``.
 
 
 class MediaLinks(Protocol):

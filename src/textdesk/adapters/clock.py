@@ -1,4 +1,4 @@
-"""The real clock (tests use textdesk.testing.FixedClock)."""
+"""The real clock (tests use textdesk.testing.clock.FixedClock)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from tests.integration.workspace_helpers import PASSWORD, csrf_in, new_agent
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
-from textdesk.testing import FixedClock
+from textdesk.testing.clock import FixedClock
 from textdesk.web.app import create_app
 
 DANA = "dana@example.com"

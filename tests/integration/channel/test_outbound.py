@@ -21,7 +21,7 @@ from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.channel.outbound import Dispatcher
 from textdesk.domain.sender_pauses import PAUSE_AFTER_FAILURES
-from textdesk.testing import FixedClock
+from textdesk.testing.clock import FixedClock
 
 BASE = 1.0  # first retry after half a second (jitter 0), doubling
 CAP = 8.0

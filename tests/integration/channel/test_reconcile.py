@@ -20,7 +20,7 @@ from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.channel.reconcile import Reconciler
-from textdesk.testing import FixedClock
+from textdesk.testing.clock import FixedClock
 
 AFTER = timedelta(minutes=10)
 

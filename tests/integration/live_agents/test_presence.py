@@ -23,7 +23,7 @@ from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.admin.numbers import add_number
-from textdesk.testing import FixedClock
+from textdesk.testing.clock import FixedClock
 from textdesk.web.app import create_app
 
 OTHER = "+15557654321"

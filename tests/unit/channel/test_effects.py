@@ -35,7 +35,7 @@ from textdesk.domain.agent.messages import (
 )
 from textdesk.domain.records import NewRecord, Record, new_record
 from textdesk.ports import Attachment, EffectScope
-from textdesk.testing import FixedMedia, LinkedViews, RecordingTransferDesk
+from textdesk.testing.effects import FixedMedia, LinkedViews, RecordingTransferDesk
 from textdesk.topic_tools.script_world import MemoryRecords
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

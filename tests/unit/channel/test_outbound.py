@@ -8,16 +8,15 @@ from datetime import timedelta
 from textdesk.channel.outbound import Dispatcher
 from textdesk.domain.delivery import LookupFailed, SendResult
 from textdesk.ports import NewMessage
-from textdesk.testing import (
+from textdesk.testing.clock import FixedClock
+from textdesk.testing.sending import (
     FakeGateway,
     FakeMediaLinks,
     FakePacer,
     FakeSending,
-    FakeTables,
-    FakeUnitOfWork,
-    FixedClock,
     fake_sending,
 )
+from textdesk.testing.tables import FakeTables, FakeUnitOfWork
 
 DESK = "+15550100100"
 OTHER_DESK = "+15550100200"
@@ -27,7 +26,7 @@ LEASE = timedelta(seconds=60)
 
 @dataclass
 class Rig:
-    uow: FakeUnitOfWork[FakeSending]
+    uow: FakeUnitOfWork[FakeTables, FakeSending]
     gateway: FakeGateway
     pacer: FakePacer
     clock: FixedClock

@@ -8,15 +8,9 @@ from typing import Any
 
 from textdesk.live_agents.assignment import Assigner, Timers
 from textdesk.ports import AgentEvent, ConversationRow, WorkspaceEvent
-from textdesk.testing import (
-    FakeAssignment,
-    FakeTables,
-    FakeUnitOfWork,
-    FixedClock,
-    StoredAgent,
-    StoredHandoff,
-    fake_assignment,
-)
+from textdesk.testing.clock import FixedClock
+from textdesk.testing.live_agents import FakeAssignment, fake_assignment
+from textdesk.testing.tables import FakeTables, FakeUnitOfWork, StoredAgent, StoredHandoff
 
 QUEUE = 1
 DESK = "+15550100100"
@@ -24,7 +18,7 @@ DESK = "+15550100100"
 
 @dataclass
 class Rig:
-    uow: FakeUnitOfWork[FakeAssignment] = field(default_factory=fake_assignment)
+    uow: FakeUnitOfWork[FakeTables, FakeAssignment] = field(default_factory=fake_assignment)
     clock: FixedClock = field(default_factory=FixedClock)
     events: list[WorkspaceEvent] = field(default_factory=list)
     wakes: int = 0

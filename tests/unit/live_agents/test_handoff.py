@@ -10,13 +10,9 @@ from textdesk.channel.answering import TextInContext
 from textdesk.domain.agent.messages import InboundText, Texter, Transfer
 from textdesk.live_agents.handoff import LiveAgents
 from textdesk.ports import QueueRow
-from textdesk.testing import (
-    FakeHandoffRepositories,
-    FakeTables,
-    FixedClock,
-    StoredAgent,
-    StoredHandoff,
-)
+from textdesk.testing.clock import FixedClock
+from textdesk.testing.live_agents import FakeHandoffRepositories
+from textdesk.testing.tables import FakeTables, StoredAgent, StoredHandoff
 
 CONVERSATION = 7
 DESK = "+15550100100"

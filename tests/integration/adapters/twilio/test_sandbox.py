@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from textdesk.adapters.local_server import serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.adapters.twilio.signature import is_valid_signature
-from textdesk.testing import FixedClock
+from textdesk.testing.clock import FixedClock
 
 ACCOUNT = "AC" + "0123456789abcdef" * 2
 TOKEN = "test-auth-token"

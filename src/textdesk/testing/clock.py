@@ -1,0 +1,37 @@
+"""A clock that stands still until a test moves it."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+
+class FixedClock:
+    """A ``Clock`` that stands still until told to move; always UTC and tz-aware."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        start = start or datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+        if start.tzinfo is None:
+            raise ValueError("FixedClock needs a tz-aware datetime")
+        self._now = start.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The current fake time."""
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> datetime:
+        """Move forward by ``seconds`` and return the new time."""
+        if seconds < 0:
+            raise ValueError("a clock does not run backwards; use set()")
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+            return self._now
+
+    def set(self, moment: datetime) -> None:
+        """Jump to ``moment`` (tz-aware), in either direction."""
+        if moment.tzinfo is None:
+            raise ValueError("FixedClock needs a tz-aware datetime")
+        with self._lock:
+            self._now = moment.astimezone(UTC)
