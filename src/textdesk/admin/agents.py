@@ -22,8 +22,6 @@ from textdesk.ports import Clock
 
 ROLES = ("agent", "admin")
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so a miss costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("textdesk-no-such-agent")
 
 
 class AgentError(ValueError):
@@ -142,6 +140,10 @@ class Authenticator:
         self._db = db
         self._tallies = tallies
         self._limits = limits or SignInLimits()
+        # Verified against when the email is unknown, so a miss costs as long as a wrong
+        # password.  Made here, when a server starts, not at import: every CLI command
+        # imports this module, and a hash costs as much as a sign-in.
+        self._dummy_hash = _hasher.hash("textdesk-no-such-agent")
 
     async def sign_in(self, email: str, password: str, address: str) -> AgentRow | None:
         """The agent, or None for a wrong email or password; :class:`TooManySignIns`
@@ -165,7 +167,7 @@ class Authenticator:
         # webhooks are not held up while someone signs in.  An unknown email is
         # checked against a dummy hash so it takes as long as a wrong password.
         ok = await asyncio.to_thread(
-            _verify, agent.password_hash if agent else _DUMMY_HASH, password
+            _verify, agent.password_hash if agent else self._dummy_hash, password
         )
         if not ok or agent is None:
             return None  # counted already
