@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.clock import SystemClock
+from textdesk.adapters.db import live_agents as live_agent_store
 from textdesk.adapters.db import repositories
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
@@ -78,6 +79,7 @@ class Container:
     desk: Desk
     authenticator: Authenticator
     heartbeat: Heartbeat
+    heartbeat_loop: Loop
     loops: list[Loop] = field(default_factory=list)
     redis: Redis | None = None
     background: bool = False
@@ -87,7 +89,7 @@ class Container:
         await self.committer.start()
         await self.bus.start()
         # Whichever loops run here, the Workspace streams this process serves count.
-        self.heartbeat.start()
+        self.heartbeat_loop.start()
         self.background = background
         if background:
             for loop in self.loops:
@@ -96,7 +98,7 @@ class Container:
     async def stop(self) -> None:
         for loop in self.loops:
             await loop.stop()
-        await self.heartbeat.stop()
+        await self.heartbeat_loop.stop()
         await self.committer.stop()
         await self.bus.stop()
         await self.http.aclose()
@@ -205,9 +207,8 @@ def build(
         authenticator=Authenticator(
             db, RedisTallies(redis, clock) if redis is not None else DatabaseTallies(db, clock)
         ),
-        heartbeat=Heartbeat(
-            db=db, clock=clock, grace=timedelta(seconds=settings.presence_grace_seconds)
-        ),
+        heartbeat=live.heartbeat,
+        heartbeat_loop=Loop("heartbeat", live.heartbeat.beat_all, idle=live.heartbeat.every),
     )
 
 
@@ -342,6 +343,7 @@ def _notifications(
 class _LiveAgents:
     desk: Desk
     loop: Loop
+    heartbeat: Heartbeat
 
 
 def _live_agents(
@@ -354,7 +356,8 @@ def _live_agents(
     publish: Callable[[WorkspaceEvent], Awaitable[None]],
     wake_sender: Callable[[], None],
 ) -> _LiveAgents:
-    """The agents' desk, and the assigner that offers, reminds and closes chats."""
+    """The agents' desk, the assigner that offers, reminds and closes chats, and the
+    heartbeat that tells every process whose Workspace is open here."""
     desk = Desk(
         engine=engine,
         record_views=views,
@@ -378,7 +381,12 @@ def _live_agents(
         publish=publish,
         on_enqueued=wake_sender,
     )
-    return _LiveAgents(desk, Loop("assigner", assigner.run_once, idle=1.0))
+    heartbeat = Heartbeat(
+        uow=live_agent_store.presence(db),
+        clock=clock,
+        grace=timedelta(seconds=settings.presence_grace_seconds),
+    )
+    return _LiveAgents(desk, Loop("assigner", assigner.run_once, idle=1.0), heartbeat)
 
 
 def _virtual_agent(

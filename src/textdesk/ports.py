@@ -565,3 +565,17 @@ class HandoffRepositories(Protocol):
 
     @property
     def conversations(self) -> ConversationRepository: ...
+
+
+# ------------------------------------------------------------ live agents: the desk
+# What the Workspace's use cases read and write (``live_agents/presence``, the desk and
+# its read models); the SQL is in ``adapters/db/live_agents.py``, the fakes in
+# ``testing/desk.py``.
+
+
+class PresenceRepository(Protocol):
+    """Where a process tells every other which agents have a Workspace open."""
+
+    async def mark_seen(self, agent_ids: Sequence[int], now: datetime) -> None:
+        """A live Workspace connection of each of these agents is open at ``now``."""
+        ...

@@ -11,6 +11,9 @@ A stream that closes is simply no longer refreshed: once its agent has not been 
 for the grace period (``TEXTDESK_PRESENCE_GRACE_SECONDS``) they are unreachable, and
 ``domain/live_agents.py`` keeps them out of offers and wait estimates.  Their chosen
 presence is left as they set it.
+
+The loop that beats every ``every`` seconds is built in ``bootstrap.py`` around
+:meth:`Heartbeat.beat_all`.
 """
 
 from __future__ import annotations
@@ -20,11 +23,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from textdesk.adapters.db import agents as agent_store
-from textdesk.adapters.loops import Loop
-from textdesk.ports import Clock
+from textdesk.ports import Clock, PresenceRepository, UnitOfWork
 
 # Beats come at most this far apart: with the default grace of 45 s, an agent is
 # lost only after three beats in a row went missing, never through one slow write.
@@ -34,12 +33,13 @@ MAX_BEAT_SECONDS = 15.0
 class Heartbeat:
     """The agents with a live Workspace connection in this process, told to the database."""
 
-    def __init__(self, *, db: AsyncEngine, clock: Clock, grace: timedelta) -> None:
-        self._db = db
+    def __init__(
+        self, *, uow: UnitOfWork[PresenceRepository], clock: Clock, grace: timedelta
+    ) -> None:
+        self._uow = uow
         self._clock = clock
         self.every = min(MAX_BEAT_SECONDS, grace.total_seconds() / 3)
         self._open: Counter[int] = Counter()
-        self._loop = Loop("heartbeat", self._beat_all, idle=self.every)
 
     @contextlib.contextmanager
     def connected(self, agent_id: int) -> Iterator[None]:
@@ -61,17 +61,11 @@ class Heartbeat:
         ids = self.connected_ids if agent_ids is None else agent_ids
         if not ids:
             return
-        async with self._db.begin() as conn:
-            await agent_store.mark_seen(conn, ids, self._clock.now())
+        async with self._uow.begin() as presence:
+            await presence.mark_seen(ids, self._clock.now())
 
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
-
-    async def _beat_all(self) -> int:
-        # The loop logs a failed beat and tries again after ``every``: the grace covers
-        # a couple of misses. Nothing to do again at once, so always "no work left".
+    async def beat_all(self) -> int:
+        """The loop's step: a failed beat is logged and tried again after ``every`` (the
+        grace covers a couple of misses), so there is never "work left" to do at once."""
         await self.beat()
         return 0
