@@ -579,3 +579,58 @@ class PresenceRepository(Protocol):
     async def mark_seen(self, agent_ids: Sequence[int], now: datetime) -> None:
         """A live Workspace connection of each of these agents is open at ``now``."""
         ...
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    """A staff member of the desk: an agent, or an admin (who may act on any chat)."""
+
+    id: int
+    name: str
+    email: str
+    role: str
+    presence: str
+    capacity: int
+    password_hash: str
+    session_epoch: int = 0
+    last_seen_at: datetime | None = None  # a live Workspace connection (the heartbeat)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+# Where a conversation stands, from its latest hand-off (``live_agents/conversation_list``).
+ListedState = Literal["bot", "waiting", "agent", "ended"]
+
+
+@dataclass(frozen=True)
+class ListedRow:
+    """A conversation as the Workspace's list finds it (its preview line is read apart)."""
+
+    id: int
+    phone: str
+    name: str | None
+    state: ListedState
+    updated_at: datetime
+
+
+class WorkspaceReads(Protocol):
+    """The Workspace's read model, one method per query, each filtered by what the
+    agent may see (an admin sees all); read on one connection per page."""
+
+    async def conversations(
+        self,
+        agent: AgentRow,
+        *,
+        state: ListedState | None,
+        search: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[ListedRow]:
+        """Newest activity first; ``search`` as ``live_agents/conversation_list`` says."""
+        ...
+
+    async def last_lines(self, conversation_ids: Sequence[int]) -> dict[int, str]:
+        """Each conversation's latest transcript line (one query)."""
+        ...

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db import agents as agent_store
@@ -22,33 +22,17 @@ from textdesk.adapters.db.tables import (
     agents,
     conversations,
     handoffs,
-    queue_members,
     queues,
     transcript,
     users,
 )
+from textdesk.adapters.db.workspace_views import seen_by
 from textdesk.domain.live_agents import OPEN_STATUSES
 
 
 async def visible_queue_ids(conn: AsyncConnection, agent: AgentRow) -> set[int] | None:
     """The queues whose conversations ``agent`` may see; None means all (an admin)."""
     return None if agent.is_admin else await agent_store.queue_ids_of(conn, agent.id)
-
-
-def seen_by(agent: AgentRow) -> ColumnElement[bool]:
-    """For a non-admin: handed to one of the agent's queues, or never handed to anyone.
-
-    Its own alias of ``handoffs``, so it is not correlated with a query that joins
-    the hand-offs itself (the conversation list joins each one's latest).
-    """
-    ever = handoffs.alias("ever_handed")
-    mine = exists().where(
-        ever.c.conversation_id == conversations.c.id,
-        queue_members.c.queue_id == ever.c.queue_id,
-        queue_members.c.agent_id == agent.id,
-    )
-    anyone = exists().where(ever.c.conversation_id == conversations.c.id)
-    return or_(mine, ~anyone)
 
 
 async def visible_among(

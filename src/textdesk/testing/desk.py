@@ -7,8 +7,11 @@ assigner's and the hand-off's, so one test can follow a chat through all of them
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from textdesk.ports import AgentRow, ListedRow, ListedState
 from textdesk.testing.tables import FakeTables, FakeUnitOfWork
 
 
@@ -28,3 +31,36 @@ class FakePresence:
 def fake_presence(tables: FakeTables | None = None) -> FakeUnitOfWork[FakeTables, FakePresence]:
     """The heartbeat's unit of work, in memory."""
     return FakeUnitOfWork(tables or FakeTables(), FakePresence)
+
+
+@dataclass
+class FakeWorkspaceReads:
+    """``ports.WorkspaceReads`` answering from rows a test arranges; ``queries`` names
+    each query asked, in order, with its arguments (a page's round trips).
+
+    The SQL's filters (who may see what, search) are the adapter's and tested there;
+    these rows are taken as already filtered for the agent asking.
+    """
+
+    listed: list[ListedRow] = field(default_factory=list)
+    lines: dict[int, str] = field(default_factory=dict)
+    queries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    async def conversations(
+        self,
+        agent: AgentRow,
+        *,
+        state: ListedState | None,
+        search: str | None,
+        limit: int,
+        offset: int,
+    ) -> list[ListedRow]:
+        self.queries.append(
+            ("conversations", {"state": state, "search": search, "limit": limit, "offset": offset})
+        )
+        found = [r for r in self.listed if state is None or r.state == state]
+        return found[offset : offset + limit]
+
+    async def last_lines(self, conversation_ids: Sequence[int]) -> dict[int, str]:
+        self.queries.append(("last_lines", {"ids": list(conversation_ids)}))
+        return {i: self.lines[i] for i in conversation_ids if i in self.lines}

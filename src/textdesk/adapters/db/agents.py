@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,24 +11,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.tables import agents, handoffs, queue_members, queues
 from textdesk.domain.live_agents import AgentLoad
-from textdesk.ports import QueueRow
+from textdesk.ports import AgentRow, QueueRow
 
-
-@dataclass(frozen=True)
-class AgentRow:
-    id: int
-    name: str
-    email: str
-    role: str
-    presence: str
-    capacity: int
-    password_hash: str
-    session_epoch: int = 0
-    last_seen_at: datetime | None = None  # a live Workspace connection, see mark_seen
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
+# ``AgentRow`` is defined with the ports that use it, and still imported from here.
+__all__ = [
+    "AgentRow",
+    "add_member",
+    "agent_by_email",
+    "agent_by_id",
+    "default_queue",
+    "insert_agent",
+    "list_agents",
+    "list_queues",
+    "loads",
+    "mark_assigned",
+    "mark_seen",
+    "queue_by_id",
+    "queue_by_name",
+    "queue_ids_of",
+    "set_presence",
+    "sign_out",
+    "unreachable_ids",
+    "upsert_queue",
+]
 
 
 # Removed agents and queues stay as rows for history (adapters/db/staff_removal.py); nothing

@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.agents import AgentRow
+from textdesk.adapters.db.workspace_views import SqlWorkspaceReads
 from textdesk.adapters.images import DecodedImage
 from textdesk.bootstrap import Container
 from textdesk.live_agents import conversation_list
@@ -70,7 +71,7 @@ async def listing(
     chosen = state if state in conversation_list.STATES else None
     async with container.db.connect() as conn:
         found = await conversation_list.list_conversations(
-            conn, agent, state=chosen, search=q[:200], page=page
+            SqlWorkspaceReads(conn), agent, state=chosen, search=q[:200], page=page
         )
         box = await load_inbox(container, conn, agent)
 
