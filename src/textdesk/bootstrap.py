@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.clock import SystemClock
+from textdesk.adapters.db import admin as admin_repositories
 from textdesk.adapters.db import live_agents as live_agent_store
 from textdesk.adapters.db import repositories
 from textdesk.adapters.db.database import create_engine
@@ -30,6 +31,7 @@ from textdesk.adapters.twilio.api_transport import LeanTransport, proxied
 from textdesk.adapters.twilio.media import TwilioMediaFetcher
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.admin.agents import Authenticator
+from textdesk.admin.api_tokens import ApiTokens
 from textdesk.admin.numbers import NumberDirectory
 from textdesk.channel import inbound
 from textdesk.channel.answering import Converser, InboxProcessor
@@ -52,6 +54,24 @@ from textdesk.records.incidents import RecordViews
 from textdesk.topic_tools.topic_files import load_topics
 
 log = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------------- admin
+# The operator's use cases (``admin/``): the container holds one set; the CLI, which
+# has no container, builds its own from an engine.
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The admin use cases on one engine."""
+
+    api_tokens: ApiTokens
+
+
+def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
+    """The admin use cases on ``db`` (the system clock unless told otherwise)."""
+    clock = clock or SystemClock()
+    return Admin(api_tokens=ApiTokens(admin_repositories.api_tokens_uow(db), clock))
 
 
 @dataclass
@@ -80,6 +100,7 @@ class Container:
     authenticator: Authenticator
     heartbeat: Heartbeat
     heartbeat_loop: Loop
+    admin: Admin
     loops: list[Loop] = field(default_factory=list)
     redis: Redis | None = None
     background: bool = False
@@ -209,6 +230,7 @@ def build(
         ),
         heartbeat=live.heartbeat,
         heartbeat_loop=Loop("heartbeat", live.heartbeat.beat_all, idle=live.heartbeat.every),
+        admin=admin_use_cases(db, clock),
     )
 
 

@@ -634,3 +634,54 @@ class WorkspaceReads(Protocol):
     async def last_lines(self, conversation_ids: Sequence[int]) -> dict[int, str]:
         """Each conversation's latest transcript line (one query)."""
         ...
+
+
+# --------------------------------------------------- repositories: admin (admin/*)
+# Numbers, accounts, agents, queues and API tokens, as the operator's commands, the
+# REST API and the Workspace's sign-in read and write them.  The SQL adapters are in
+# ``adapters/db/admin.py``, the in-memory fakes in ``testing/admin.py``.
+
+
+class ReadingUnitOfWork(UnitOfWork[Repositories_co], Protocol[Repositories_co]):
+    """A unit of work that also lends its repositories for reading only."""
+
+    def read(self) -> AbstractAsyncContextManager[Repositories_co]:
+        """A connection for reads: no write lock (SQLite's BEGIN IMMEDIATE) and no commit."""
+        ...
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as listed: never its secret."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class ApiTokenRepository(Protocol):
+    """API tokens, each stored only as the SHA-256 of its secret."""
+
+    async def add(self, *, name: str, digest: str, now: datetime) -> None: ...
+
+    async def name_of(self, digest: str) -> str | None:
+        """The name of the token with this digest; None when there is none."""
+        ...
+
+    async def mark_used(self, digest: str, now: datetime) -> None: ...
+
+    async def all(self) -> list[TokenInfo]:
+        """Every token, oldest first."""
+        ...
+
+    async def remove(self, token_id: int) -> bool:
+        """Delete a token; whether there was one."""
+        ...
+
+
+class ApiTokenRepositories(Protocol):
+    """What the API-token use case reads and writes."""
+
+    @property
+    def tokens(self) -> ApiTokenRepository: ...

@@ -12,7 +12,7 @@ import httpx
 from tests.integration.conftest import Desk
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records
-from textdesk.admin.api_tokens import create_token
+from textdesk.bootstrap import admin_use_cases
 from textdesk.domain.records import Record
 
 # Outbox statuses after which nothing more happens on our side.
@@ -103,7 +103,7 @@ async def update_record(desk: Desk, number: str, **fields: Any) -> None:
 @contextlib.asynccontextmanager
 async def api_client(desk: Desk) -> AsyncIterator[httpx.AsyncClient]:
     """The REST API (``/api/v1``) with a fresh token, as another system would use it."""
-    token = await create_token(db=desk.db, clock=desk.container.clock, name="tests")
+    token = await admin_use_cases(desk.db, desk.container.clock).api_tokens.create("tests")
     async with httpx.AsyncClient(
         base_url=f"{desk.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
     ) as client:

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from textdesk.adapters.db.tables import api_tokens
-from textdesk.ports import Clock
+from textdesk.ports import ApiTokenRepositories, Clock, ReadingUnitOfWork, TokenInfo
 
 PREFIX = "tdk_"
 
@@ -20,60 +14,37 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_token(*, db: AsyncEngine, clock: Clock, name: str) -> str:
-    """Create a token named ``name``; the secret is returned once and never stored."""
-    token = PREFIX + secrets.token_urlsafe(32)
-    async with db.begin() as conn:
-        await conn.execute(
-            api_tokens.insert().values(
-                name=name, token_sha256=_digest(token), created_at=clock.now()
-            )
-        )
-    return token
+class ApiTokens:
+    """Creates, checks, lists and revokes the tokens of the REST API."""
 
+    def __init__(self, uow: ReadingUnitOfWork[ApiTokenRepositories], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
 
-async def check_token(*, db: AsyncEngine, clock: Clock, token: str) -> str | None:
-    """The token's name when it is valid, else None."""
-    if not token.startswith(PREFIX):
-        return None
-    digest = _digest(token)
-    async with db.begin() as conn:
-        name = (
-            await conn.execute(select(api_tokens.c.name).where(api_tokens.c.token_sha256 == digest))
-        ).scalar()
-        if name is not None:
-            await conn.execute(
-                update(api_tokens)
-                .where(api_tokens.c.token_sha256 == digest)
-                .values(last_used_at=clock.now())
-            )
-    return str(name) if name is not None else None
+    async def create(self, name: str) -> str:
+        """Create a token named ``name``; the secret is returned once and never stored."""
+        token = PREFIX + secrets.token_urlsafe(32)
+        async with self._uow.begin() as repos:
+            await repos.tokens.add(name=name, digest=_digest(token), now=self._clock.now())
+        return token
 
+    async def check(self, token: str) -> str | None:
+        """The token's name when it is valid, else None; a valid one is stamped as used."""
+        if not token.startswith(PREFIX):
+            return None
+        digest = _digest(token)
+        async with self._uow.begin() as repos:
+            name = await repos.tokens.name_of(digest)
+            if name is not None:
+                await repos.tokens.mark_used(digest, self._clock.now())
+        return name
 
-@dataclass(frozen=True)
-class TokenInfo:
-    id: int
-    name: str
-    created_at: datetime
-    last_used_at: datetime | None
+    async def all(self) -> list[TokenInfo]:
+        """Every token (never its secret), oldest first."""
+        async with self._uow.read() as repos:
+            return await repos.tokens.all()
 
-
-async def list_tokens(*, db: AsyncEngine) -> list[TokenInfo]:
-    """Every token (never its secret), oldest first."""
-    async with db.connect() as conn:
-        rows = await conn.execute(
-            select(
-                api_tokens.c.id,
-                api_tokens.c.name,
-                api_tokens.c.created_at,
-                api_tokens.c.last_used_at,
-            ).order_by(api_tokens.c.id)
-        )
-        return [TokenInfo(r.id, r.name, r.created_at, r.last_used_at) for r in rows]
-
-
-async def revoke_token(*, db: AsyncEngine, token_id: int) -> bool:
-    """Delete a token: requests bearing it are refused from now on."""
-    async with db.begin() as conn:
-        result = await conn.execute(delete(api_tokens).where(api_tokens.c.id == token_id))
-    return bool(result.rowcount)
+    async def revoke(self, token_id: int) -> bool:
+        """Delete a token: requests bearing it are refused from now on."""
+        async with self._uow.begin() as repos:
+            return await repos.tokens.remove(token_id)

@@ -9,7 +9,6 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textdesk.admin.api_tokens import check_token
 from textdesk.bootstrap import Container
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `textdesk api-tokens create`")
@@ -29,9 +28,7 @@ async def api_client(
 ) -> str:
     """The name of the calling API token; 401 without a valid one."""
     if credentials is not None:
-        name = await check_token(
-            db=container.db, clock=container.clock, token=credentials.credentials
-        )
+        name = await container.admin.api_tokens.check(credentials.credentials)
         if name is not None:
             return name
     raise HTTPException(

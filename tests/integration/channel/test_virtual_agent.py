@@ -11,8 +11,8 @@ from tests.integration.phone_helpers import Phone, tiny_png
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records
 from textdesk.adapters.db.tables import record_attachments
-from textdesk.admin.api_tokens import create_token
 from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 
 GUEST = "+15557654321"
@@ -125,7 +125,7 @@ async def test_my_incidents_lists_only_the_texters_open_records(desk: Desk, alic
 
 async def test_a_record_opened_by_phone_is_the_accounts_record(desk: Desk, alice: int) -> None:
     """A record created through the API with only Alice's number (as typed) is hers."""
-    token = await create_token(db=desk.db, clock=desk.container.clock, name="tests")
+    token = await admin_use_cases(desk.db, desk.container.clock).api_tokens.create("tests")
     async with httpx.AsyncClient(
         base_url=f"{desk.url}/api/v1", headers={"Authorization": f"Bearer {token}"}
     ) as api:

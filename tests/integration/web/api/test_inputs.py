@@ -10,13 +10,13 @@ import pytest
 
 from tests.integration.conftest import TEXTER, Desk
 from textdesk.adapters.clock import SystemClock
-from textdesk.admin.api_tokens import create_token
 from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 
 
 @pytest.fixture
 async def api(desk: Desk) -> AsyncIterator[httpx.AsyncClient]:
-    token = await create_token(db=desk.db, clock=desk.container.clock, name="tests")
+    token = await admin_use_cases(desk.db, desk.container.clock).api_tokens.create("tests")
     async with httpx.AsyncClient(
         base_url=f"{desk.url}/api/v1", headers={"Authorization": f"Bearer {token}"}
     ) as client:

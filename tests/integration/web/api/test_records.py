@@ -14,12 +14,12 @@ from PIL import Image
 from tests import images
 from tests.integration.conftest import Desk
 from textdesk.adapters.db import media, records
-from textdesk.admin.api_tokens import create_token, list_tokens, revoke_token
+from textdesk.bootstrap import admin_use_cases
 
 
 @pytest.fixture
 async def api(desk: Desk) -> AsyncIterator[httpx.AsyncClient]:
-    token = await create_token(db=desk.db, clock=desk.container.clock, name="tests")
+    token = await admin_use_cases(desk.db, desk.container.clock).api_tokens.create("tests")
     async with httpx.AsyncClient(
         base_url=f"{desk.url}/api/v1", headers={"Authorization": f"Bearer {token}"}
     ) as client:
@@ -132,9 +132,9 @@ async def test_openapi_documents_the_api(desk: Desk) -> None:
 async def test_a_revoked_token_is_refused_at_once(desk: Desk, api: httpx.AsyncClient) -> None:
     """An operator who fears a token leaked revokes it; it stops working immediately."""
     assert (await api.get("/records")).status_code == 200
-    [listed] = await list_tokens(db=desk.db)
+    [listed] = await admin_use_cases(desk.db).api_tokens.all()
     assert listed.name == "tests"
     assert listed.last_used_at is not None
-    assert await revoke_token(db=desk.db, token_id=listed.id)
+    assert await admin_use_cases(desk.db).api_tokens.revoke(listed.id)
     assert (await api.get("/records")).status_code == 401
-    assert not await revoke_token(db=desk.db, token_id=listed.id)
+    assert not await admin_use_cases(desk.db).api_tokens.revoke(listed.id)

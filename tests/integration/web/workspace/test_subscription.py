@@ -11,8 +11,8 @@ from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_in
 from textdesk.adapters.clock import SystemClock
-from textdesk.admin.api_tokens import create_token
 from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 
 
@@ -80,7 +80,7 @@ async def test_an_admin_changes_notifications_with_a_reason_kept_in_the_audit_tr
         'class="sub-change"'
         in (await staff["sam"].http.get(f"/workspace/conversations/{cid}")).text
     )
-    token = await create_token(db=desk.db, clock=desk.container.clock, name="tests")
+    token = await admin_use_cases(desk.db, desk.container.clock).api_tokens.create("tests")
     async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as api:
         view = (await api.get(f"{desk.url}/api/v1/users/{alice}/subscription")).json()
     assert view["enabled"] is True

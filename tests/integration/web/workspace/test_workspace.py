@@ -21,9 +21,9 @@ from textdesk.adapters.db.tables import handoffs
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.admin.agents import add_queue
-from textdesk.admin.api_tokens import create_token
 from textdesk.admin.numbers import add_number
 from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.web.app import create_app
 from textdesk.web.workspace.render import wake
@@ -259,7 +259,7 @@ async def test_the_agent_sees_the_bot_part_the_profile_and_the_records(
     """The offer shows up in the inbox; the page has the whole transcript and the texter."""
     await new_agent(desk.db, "Dana Agent")
     alice = await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
-    token = await create_token(db=desk.db, clock=SystemClock(), name="tests")
+    token = await admin_use_cases(desk.db, SystemClock()).api_tokens.create("tests")
     async with httpx.AsyncClient(
         base_url=f"{desk.url}/api/v1", headers={"Authorization": f"Bearer {token}"}
     ) as api:

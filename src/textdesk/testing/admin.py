@@ -1,0 +1,91 @@
+"""Fakes of the admin repositories: numbers, accounts, agents, queues, API tokens."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from textdesk.ports import TokenInfo
+from textdesk.testing.tables import FakeUnitOfWork
+
+_Tables = TypeVar("_Tables")
+_Repositories = TypeVar("_Repositories")
+
+
+class FakeReadingUnitOfWork(FakeUnitOfWork[_Tables, _Repositories]):
+    """``ports.ReadingUnitOfWork`` over in-memory tables; ``reads`` counts the reads."""
+
+    def __init__(self, tables: _Tables, make: Callable[[_Tables], _Repositories]) -> None:
+        super().__init__(tables, make)
+        self._build = make
+        self.reads = 0
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[_Repositories]:
+        self.reads += 1
+        yield self._build(self.tables)
+
+
+@dataclass
+class StoredToken:
+    """One API token of ``AdminTables``."""
+
+    id: int
+    name: str
+    digest: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+
+
+@dataclass
+class AdminTables:
+    """What the admin fakes store; a test reads and arranges it directly."""
+
+    tokens: list[StoredToken] = field(default_factory=list)
+
+
+class FakeApiTokens:
+    """``ports.ApiTokenRepository`` on ``AdminTables.tokens``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self._t = tables
+
+    async def add(self, *, name: str, digest: str, now: datetime) -> None:
+        next_id = max((t.id for t in self._t.tokens), default=0) + 1
+        self._t.tokens.append(StoredToken(next_id, name, digest, now))
+
+    async def name_of(self, digest: str) -> str | None:
+        return next((t.name for t in self._t.tokens if t.digest == digest), None)
+
+    async def mark_used(self, digest: str, now: datetime) -> None:
+        for t in self._t.tokens:
+            if t.digest == digest:
+                t.last_used_at = now
+
+    async def all(self) -> list[TokenInfo]:
+        return [
+            TokenInfo(t.id, t.name, t.created_at, t.last_used_at)
+            for t in sorted(self._t.tokens, key=lambda t: t.id)
+        ]
+
+    async def remove(self, token_id: int) -> bool:
+        kept = [t for t in self._t.tokens if t.id != token_id]
+        removed = len(kept) != len(self._t.tokens)
+        self._t.tokens[:] = kept
+        return removed
+
+
+class FakeApiTokenRepositories:
+    """``ports.ApiTokenRepositories`` on ``AdminTables``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self.tokens = FakeApiTokens(tables)
+
+
+def fake_api_tokens(
+    tables: AdminTables | None = None,
+) -> FakeReadingUnitOfWork[AdminTables, FakeApiTokenRepositories]:
+    return FakeReadingUnitOfWork(tables or AdminTables(), FakeApiTokenRepositories)
