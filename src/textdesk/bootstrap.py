@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import admin as admin_repositories
 from textdesk.adapters.db import live_agents as live_agent_store
+from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db import repositories
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
@@ -49,8 +50,16 @@ from textdesk.live_agents.workspace_updates import WorkspaceUpdates
 from textdesk.notifications.sending import send_gate
 from textdesk.notifications.subscriptions import SubscriptionCommands
 from textdesk.notifications.triggers import Notifier
-from textdesk.ports import Clock, EventBus, MediaFetcher, Pacer, SmsGateway, WorkspaceEvent
-from textdesk.records.incidents import RecordViews
+from textdesk.ports import (
+    Clock,
+    EventBus,
+    MediaFetcher,
+    Pacer,
+    RecordLinks,
+    SmsGateway,
+    WorkspaceEvent,
+)
+from textdesk.records.incidents import Incidents, RecordViews
 from textdesk.topic_tools.topic_files import load_topics
 
 log = logging.getLogger(__name__)
@@ -86,8 +95,9 @@ class Container:
     committer: GroupCommitter
     numbers: NumberDirectory
     signer: MediaUrlSigner
-    record_links: RecordLinkSigner
+    record_links: RecordLinks
     record_views: RecordViews
+    incidents: Incidents
     gateway: SmsGateway
     fetcher: MediaFetcher
     processor: InboxProcessor
@@ -169,7 +179,7 @@ def build(
     http, api_http = _http_clients(settings)
     bus: EventBus = RedisBus(redis) if redis is not None else MemoryBus()
     updates = WorkspaceUpdates(bus)
-    records = _records(settings)
+    records = _records(settings, db=db, clock=clock)
     sending = _sending(settings, db=db, clock=clock, http=api_http, redis=redis, gateway=gateway)
     notifications = _notifications(
         settings, db=db, clock=clock, views=records.views, wake_sender=sending.loop.wake
@@ -213,6 +223,7 @@ def build(
         signer=sending.signer,
         record_links=records.links,
         record_views=records.views,
+        incidents=records.incidents,
         gateway=sending.gateway,
         fetcher=inbound.fetcher,
         processor=inbound.processor,
@@ -256,14 +267,17 @@ def _http_clients(settings: Settings) -> tuple[httpx.AsyncClient, httpx.AsyncCli
 
 @dataclass(frozen=True)
 class _Records:
-    links: RecordLinkSigner
+    links: RecordLinks
     views: RecordViews
+    incidents: Incidents
 
 
-def _records(settings: Settings) -> _Records:
+def _records(settings: Settings, *, db: AsyncEngine, clock: Clock) -> _Records:
+    """Record links and views, and the use cases of the REST API and the record page."""
     links = RecordLinkSigner(secret_key=settings.secret_key, public_url=settings.public_url)
     # How every texted card, template, topic and record page shows a record.
-    return _Records(links, RecordViews(links, settings.zone))
+    views = RecordViews(links, settings.zone)
+    return _Records(links, views, Incidents(record_store.incidents(db), links, clock))
 
 
 @dataclass(frozen=True)

@@ -685,3 +685,61 @@ class ApiTokenRepositories(Protocol):
 
     @property
     def tokens(self) -> ApiTokenRepository: ...
+
+
+# ------------------------------------------------------------------------------ records
+# The records as the REST API and the record page reach them: the built-in store
+# (``adapters/db/records.py``) today, ServiceNow next.  ``records.incidents`` is the use
+# case; the in-memory fakes are in ``testing/records.py``.
+
+
+class RecordLinks(Protocol):
+    """Short read-only links to a record, texted in its cards; only ours are honoured."""
+
+    def url_for(self, number: str) -> str: ...
+
+    def number_for(self, token: str) -> str | None:
+        """The record number a link names; None when the link was not made by us."""
+        ...
+
+
+class RecordRepository(RecordStore, Protocol):
+    """The record store with what the REST API needs beyond a topic: pages, internal notes."""
+
+    async def page(
+        self,
+        *,
+        caller_id: int | None,
+        caller_phone: str | None,
+        open_only: bool,
+        limit: int,
+        offset: int,
+    ) -> list[Record]:
+        """Records newest first, ``offset`` of them skipped, at most ``limit``.
+
+        Only the caller's when a caller is given: naming the account or the phone when
+        both are (``domain.records.belongs_to``); only open ones with ``open_only``.
+        """
+        ...
+
+    async def add_comment(
+        self, number: str, *, author: str, body: str, now: datetime, public: bool = True
+    ) -> Record | None:
+        """A comment, public or for the desk only; None when there is no such record."""
+        ...
+
+
+class CallerAccounts(Protocol):
+    """The accounts a record may name as its caller."""
+
+    async def exists(self, user_id: int) -> bool: ...
+
+
+class RecordRepositories(Protocol):
+    """What one request on records reads and writes."""
+
+    @property
+    def records(self) -> RecordRepository: ...
+
+    @property
+    def callers(self) -> CallerAccounts: ...

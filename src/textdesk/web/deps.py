@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.bootstrap import Container
+from textdesk.records.incidents import Incidents
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `textdesk api-tokens create`")
 
@@ -51,3 +52,14 @@ async def transaction(container: ContainerDep) -> AsyncIterator[AsyncConnection]
 # gone out, so a client could be told 201 for a write that then failed to commit,
 # and its next request could read the state from before its own change.
 Tx = Annotated[AsyncConnection, Depends(transaction, scope="function")]
+
+
+# ------------------------------------------------------------------------------ records
+
+
+def get_incidents(container: ContainerDep) -> Incidents:
+    return container.incidents
+
+
+# The record use cases of the REST API; each opens its own transaction.
+IncidentsDep = Annotated[Incidents, Depends(get_incidents)]

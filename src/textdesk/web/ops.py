@@ -13,11 +13,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from textdesk import metrics as metrics_
-from textdesk.adapters.db import backlog, media, records
+from textdesk.adapters.db import backlog, media
 from textdesk.adapters.images import ImageRefused, decode_image
 from textdesk.bootstrap import Container
 from textdesk.demo import demo_media
 from textdesk.live_agents.conversation_view import picture
+from textdesk.records.incidents import InvalidLink
 from textdesk.web.pages import templates
 
 log = logging.getLogger(__name__)
@@ -133,11 +134,10 @@ async def _make_preview(container: Container, key: str) -> media.StoredMedia | N
 async def record_page(request: Request) -> Response:
     """GET /r/{token}: the read-only view of a record linked from a texted card."""
     container: Container = request.app.state.container
-    number = container.record_links.number_for(request.path_params["token"])
-    if number is None:
+    try:
+        record = await container.incidents.linked(request.path_params["token"])
+    except InvalidLink:
         return PlainTextResponse("link invalid", status_code=404)
-    async with container.db.connect() as conn:
-        record = await records.get(conn, number)
     if record is None:
         return PlainTextResponse("not found", status_code=404)
     # The link is the texter's capability to this record, photos included; each

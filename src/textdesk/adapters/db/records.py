@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from textdesk.adapters.db import directory
+from textdesk.adapters.db.repositories import SqlUnitOfWork
 from textdesk.adapters.db.tables import (
     record_attachments,
     record_comments,
@@ -227,7 +229,8 @@ async def add_comment(
 
 
 class SqlRecordStore:
-    """This store as the virtual agent's ``ports.RecordStore``, in one transaction."""
+    """This store as ``ports.RecordRepository`` (a topic's ``RecordStore`` and more), in
+    one transaction."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -240,6 +243,24 @@ class SqlRecordStore:
             self._conn, caller_id=user_id, caller_phone=phone, open_only=True, limit=limit
         )
 
+    async def page(
+        self,
+        *,
+        caller_id: int | None,
+        caller_phone: str | None,
+        open_only: bool,
+        limit: int,
+        offset: int,
+    ) -> list[Record]:
+        return await list_records(
+            self._conn,
+            caller_id=caller_id,
+            caller_phone=caller_phone,
+            open_only=open_only,
+            limit=limit,
+            offset=offset,
+        )
+
     async def create(self, record: NewRecord, *, now: datetime) -> Record:
         return await insert(self._conn, record, now=now)
 
@@ -249,6 +270,31 @@ class SqlRecordStore:
         return await apply_update(self._conn, number, dict(fields), now)
 
     async def add_comment(
-        self, number: str, *, author: str, body: str, now: datetime
+        self, number: str, *, author: str, body: str, now: datetime, public: bool = True
     ) -> Record | None:
-        return await add_comment(self._conn, number, author=author, body=body, now=now)
+        return await add_comment(
+            self._conn, number, author=author, body=body, public=public, now=now
+        )
+
+
+class SqlCallerAccounts:
+    """``ports.CallerAccounts``: the ``users`` table."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def exists(self, user_id: int) -> bool:
+        return await directory.get_user(self._conn, user_id) is not None
+
+
+class SqlRecordRepositories:
+    """``ports.RecordRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.records = SqlRecordStore(conn)
+        self.callers = SqlCallerAccounts(conn)
+
+
+def incidents(db: AsyncEngine) -> SqlUnitOfWork[SqlRecordRepositories]:
+    """The unit of work of ``records.incidents.Incidents`` (the API, the record page)."""
+    return SqlUnitOfWork(db, SqlRecordRepositories)

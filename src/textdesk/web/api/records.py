@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from textdesk.adapters.db import directory
-from textdesk.adapters.db import records as store
 from textdesk.adapters.db.tables import records
-from textdesk.domain.phones import InvalidPhone, to_e164
+from textdesk.domain.phones import InvalidPhone
 from textdesk.domain.records import InvalidRecord, Record
+from textdesk.records.incidents import Incidents, UnknownCaller
 from textdesk.web.api.errors import field_error
 from textdesk.web.api.fields import CLEAN, Limit, Offset, QueryId, column_length
 from textdesk.web.api.schemas import (
@@ -20,7 +19,7 @@ from textdesk.web.api.schemas import (
     RecordPublic,
     RecordUpdate,
 )
-from textdesk.web.deps import ApiClient, ContainerDep, Tx
+from textdesk.web.deps import ApiClient, IncidentsDep
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])
 
@@ -28,7 +27,7 @@ Number = Annotated[str, Path(max_length=column_length(records.c.number)), CLEAN]
 CallerPhone = Annotated[str, Query(max_length=column_length(records.c.caller_phone)), CLEAN]
 
 
-def _public(record: Record, container: ContainerDep) -> RecordPublic:
+def _public(record: Record, incidents: Incidents) -> RecordPublic:
     return RecordPublic(
         number=record.number,
         short_description=record.short_description,
@@ -47,7 +46,7 @@ def _public(record: Record, container: ContainerDep) -> RecordPublic:
             for c in record.comments
         ],
         attachments=len(record.attachments),
-        url=container.record_links.url_for(record.number),
+        url=incidents.url_for(record.number),
     )
 
 
@@ -58,8 +57,7 @@ def _missing(number: str) -> HTTPException:
 @router.get("", response_model=list[RecordPublic])
 async def list_records(
     client: ApiClient,
-    container: ContainerDep,
-    conn: Tx,
+    incidents: IncidentsDep,
     caller_id: QueryId | None = None,
     caller_phone: CallerPhone | None = None,
     open_only: bool = False,
@@ -67,78 +65,63 @@ async def list_records(
     offset: Offset = 0,
 ) -> list[RecordPublic]:
     """Records, newest first."""
-    found = await store.list_records(
-        conn,
+    found = await incidents.page(
         caller_id=caller_id,
         caller_phone=caller_phone,
         open_only=open_only,
         limit=limit,
         offset=offset,
     )
-    return [_public(r, container) for r in found]
+    return [_public(r, incidents) for r in found]
 
 
 @router.get("/{number}", response_model=RecordPublic)
-async def get_record(
-    number: Number, client: ApiClient, container: ContainerDep, conn: Tx
-) -> RecordPublic:
-    record = await store.get(conn, number)
+async def get_record(number: Number, client: ApiClient, incidents: IncidentsDep) -> RecordPublic:
+    record = await incidents.get(number)
     if record is None:
         raise _missing(number)
-    return _public(record, container)
+    return _public(record, incidents)
 
 
 @router.post("", response_model=RecordPublic, status_code=status.HTTP_201_CREATED)
 async def create_record(
-    body: RecordCreate, client: ApiClient, container: ContainerDep, conn: Tx
+    body: RecordCreate, client: ApiClient, incidents: IncidentsDep
 ) -> RecordPublic:
     try:
-        phone = to_e164(body.caller_phone) if body.caller_phone else None
+        record = await incidents.open(
+            short_description=body.short_description,
+            description=body.description,
+            category=body.category,
+            urgency=body.urgency,
+            caller_id=body.caller_id,
+            caller_phone=body.caller_phone,
+        )
     except InvalidPhone as exc:
         raise field_error("caller_phone", str(exc)) from exc
-    if body.caller_id is not None and await directory.get_user(conn, body.caller_id) is None:
-        raise field_error("caller_id", f"no user {body.caller_id}")
-    record = await store.create(
-        conn,
-        short_description=body.short_description,
-        description=body.description,
-        category=body.category,
-        urgency=body.urgency,
-        caller_id=body.caller_id,
-        caller_phone=phone,
-        now=container.clock.now(),
-    )
-    return _public(record, container)
+    except UnknownCaller as exc:
+        raise field_error("caller_id", str(exc)) from exc
+    return _public(record, incidents)
 
 
 @router.patch("/{number}", response_model=RecordPublic)
 async def update_record(
-    number: Number, body: RecordUpdate, client: ApiClient, container: ContainerDep, conn: Tx
+    number: Number, body: RecordUpdate, client: ApiClient, incidents: IncidentsDep
 ) -> RecordPublic:
     """Change fields; state and assignment changes become record events (notifications)."""
     try:
-        record = await store.apply_update(
-            conn, number, body.model_dump(exclude_unset=True), container.clock.now()
-        )
+        record = await incidents.change(number, body.model_dump(exclude_unset=True))
     except InvalidRecord as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if record is None:
         raise _missing(number)
-    return _public(record, container)
+    return _public(record, incidents)
 
 
 @router.post("/{number}/comments", response_model=RecordPublic, status_code=status.HTTP_201_CREATED)
 async def comment_record(
-    number: Number, body: CommentCreate, client: ApiClient, container: ContainerDep, conn: Tx
+    number: Number, body: CommentCreate, client: ApiClient, incidents: IncidentsDep
 ) -> RecordPublic:
-    record = await store.add_comment(
-        conn,
-        number,
-        author=body.author,
-        body=body.body,
-        public=body.public,
-        now=container.clock.now(),
-    )
+    record = await incidents.comment(number, author=body.author, body=body.body, public=body.public)
     if record is None:
         raise _missing(number)
-    return _public(record, container)
+    return _public(record, incidents)
