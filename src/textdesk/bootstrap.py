@@ -20,6 +20,7 @@ from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db import repositories
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
+from textdesk.adapters.db.notification_repositories import SqlSubscriptionRepositories
 from textdesk.adapters.db.records import SqlRecordStore
 from textdesk.adapters.files.notification_files import NotificationFiles
 from textdesk.adapters.loops import Loop
@@ -436,7 +437,9 @@ def _virtual_agent(
     return VirtualAgent(
         engine,
         effects,
-        SubscriptionCommands(files),
+        SubscriptionCommands(
+            files, repositories=lambda turn: SqlSubscriptionRepositories(turn.conn)
+        ),
         records=lambda turn: SqlRecordStore(turn.conn),
         agents=LiveAgents(
             grace=timedelta(seconds=settings.presence_grace_seconds),

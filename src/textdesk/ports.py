@@ -14,6 +14,7 @@ from textdesk.domain.delivery import SendResult
 from textdesk.domain.live_agents import AgentLoad
 from textdesk.domain.records import NewRecord, Record
 from textdesk.domain.sender_pauses import Pause
+from textdesk.domain.subscriptions import Wording
 
 
 class Clock(Protocol):
@@ -743,3 +744,114 @@ class RecordRepositories(Protocol):
 
     @property
     def callers(self) -> CallerAccounts: ...
+
+
+# ----------------------------------------------- repositories: notifications
+# What the subscription commands and settings, the notifier and API notifications
+# read and write.  SQL in ``adapters/db/{subscriptions,notifications}.py``; the
+# templates folder in ``adapters/files/notification_files.py``; fakes in
+# ``testing/notifications.py``.
+
+
+class NotificationTemplates(Protocol):
+    """Notification templates and command wording, as operators edited them."""
+
+    def template(self, name: str) -> str | None:
+        """The source of template ``name``; None when there is none."""
+        ...
+
+    def safe_wording(self) -> Wording:
+        """What Notification/START/STOP answer; a file broken while running keeps the
+        last good wording."""
+        ...
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An account as a notification sees it: where to text, and whether we may."""
+
+    user_id: int
+    name: str
+    phone: str | None
+    subscribed: bool
+    carrier_opted_out: bool
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a subscription's audit trail."""
+
+    enabled: bool
+    source: str
+    at: datetime
+    reason: str | None = None
+    actor: str | None = None  # the staff member, for a change made in the Workspace
+
+
+@dataclass(frozen=True)
+class CarrierOptOut:
+    """A number that texted STOP (or was refused with 21610): Twilio blocks it."""
+
+    since: datetime
+    source: str
+
+
+class SubscriptionRepository(Protocol):
+    """Accounts' SMS notification settings, with the audit trail of every change."""
+
+    async def recipients(self, user_ids: Sequence[int]) -> dict[int, Recipient]:
+        """The accounts among ``user_ids``; unknown ids are left out."""
+        ...
+
+    async def is_enabled(self, user_id: int) -> bool:
+        """The setting; an account never set is off."""
+        ...
+
+    async def set_enabled(
+        self,
+        user_ids: Sequence[int],
+        enabled: bool,
+        *,
+        source: str,
+        now: datetime,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> list[int]:
+        """Turn ``user_ids`` on or off (``source``: sms | api | workspace); returns those
+        that changed, and only those join the audit trail."""
+        ...
+
+    async def history(self, user_id: int) -> list[Change]:
+        """The audit trail of one account, newest first."""
+        ...
+
+
+class CarrierOptOutRepository(OptOutRepository, Protocol):
+    """The carrier's block of a number, as the texter's STOP and START move it."""
+
+    async def is_opted_out(self, phone: str) -> bool: ...
+
+    async def current(self, phone: str) -> CarrierOptOut | None:
+        """The number's active opt-out, if it has one."""
+        ...
+
+    async def opt_in(self, phone: str) -> None:
+        """The texter sent START (or UNSTOP, or YES while opted out): the block is lifted."""
+        ...
+
+
+class SubscriptionRepositories(Protocol):
+    """What a subscription command reads and writes, within the texter's turn."""
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def optouts(self) -> CarrierOptOutRepository: ...
+
+
+class SubscriptionSettingsRepositories(SubscriptionRepositories, Protocol):
+    """What staff and the API read and write when they change a setting."""
+
+    @property
+    def conversations(self) -> ConversationRepository: ...

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from textdesk.adapters.db import conversations as conversation_store
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.adapters.db.media import preview_key
-from textdesk.adapters.db.subscriptions import CarrierOptOut, Change, carrier_opt_out
+from textdesk.adapters.db.subscriptions import SqlSubscriptions, carrier_opt_out
 from textdesk.adapters.db.tables import (
     agents,
     conversations,
@@ -33,6 +33,7 @@ from textdesk.domain.records import OPEN_STATES
 from textdesk.live_agents.workspace_views import visible_among
 from textdesk.notifications.sending import notification_history
 from textdesk.notifications.subscriptions import SubscriptionView, subscription_of
+from textdesk.ports import CarrierOptOut, Change
 
 _TRANSCRIPT_LIMIT = 500  # the newest lines; older ones stay in the database
 
@@ -219,7 +220,9 @@ async def conversation_view(
         agent_id=agent.id,
         is_admin=agent.is_admin,
         subscription=(
-            await subscription_of(conn, head.user_id) if head.user_id is not None else None
+            await subscription_of(SqlSubscriptions(conn), head.user_id)
+            if head.user_id is not None
+            else None
         ),
         opted_out=await carrier_opt_out(conn, head.phone),
     )

@@ -33,7 +33,7 @@ from textdesk.domain.records import Record
 from textdesk.domain.sms import fit_segments, gsm_safe
 from textdesk.domain.templating.render import render
 from textdesk.domain.topics.nodes import CardField
-from textdesk.ports import NewMessage, OutboxRow
+from textdesk.ports import NewMessage, OutboxRow, Recipient
 from textdesk.records.incidents import RecordViews
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def context(
     views: RecordViews,
     event: Mapping[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
-    user: subs.Recipient | None = None,
+    user: Recipient | None = None,
 ) -> dict[str, Any]:
     """Names a notification template sees (``${field}`` reads ``record``)."""
     view = views.view(record) if record is not None else {}
@@ -93,7 +93,7 @@ def render_body(source: str, ctx: Mapping[str, Any]) -> str:
     return fit_segments(gsm_safe(render(source, ctx).strip()), MAX_SEGMENTS)
 
 
-def _skip_reason(found: subs.Recipient | None, body: str, sender: str | None) -> str | None:
+def _skip_reason(found: Recipient | None, body: str, sender: str | None) -> str | None:
     if found is None:
         return "unknown"
     if not found.phone:
@@ -114,7 +114,7 @@ async def deliver(
     drafts: Sequence[Draft],
     now: datetime,
     *,
-    found: Mapping[int, subs.Recipient] | None = None,
+    found: Mapping[int, Recipient] | None = None,
 ) -> Report:
     """Queue each draft for its account if it may be sent; record every decision.
 

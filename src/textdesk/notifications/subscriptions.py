@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from textdesk.adapters.db import subscriptions as store
-from textdesk.adapters.db.subscriptions import Change
-from textdesk.adapters.files.notification_files import NotificationFiles
 from textdesk.channel.answering import TextInContext
 from textdesk.domain.agent.messages import Reply
 from textdesk.domain.agent.state import ConversationState
@@ -26,6 +23,15 @@ from textdesk.domain.subscriptions import (
     parse_command,
 )
 from textdesk.domain.templating.render import TemplateTooCostly, render
+from textdesk.ports import (
+    Change,
+    Clock,
+    NotificationTemplates,
+    SubscriptionRepositories,
+    SubscriptionRepository,
+    SubscriptionSettingsRepositories,
+    UnitOfWork,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +95,18 @@ class SubscriptionCommands:
     """Notification / START / STOP, answered before the virtual agent sees the text.
 
     In every conversation mode (bot, queued, with an agent): a carrier acts on these
-    words whoever the texter is talking to, so we must too.
+    words whoever the texter is talking to, so we must too.  ``repositories``: those
+    of the turn's transaction, so the change commits with the reply it causes.
     """
 
-    def __init__(self, files: NotificationFiles) -> None:
-        self._files = files
+    def __init__(
+        self,
+        templates: NotificationTemplates,
+        *,
+        repositories: Callable[[TextInContext], SubscriptionRepositories],
+    ) -> None:
+        self._templates = templates
+        self._repositories = repositories
 
     async def handle(
         self, turn: TextInContext, state: dict[str, object] | None, mode: str
@@ -102,28 +115,39 @@ class SubscriptionCommands:
         body = turn.text.body
         if not may_be_command(body):
             return None  # most texts: no query at all
-        conn, texter, now = turn.conn, turn.texter, turn.now
-        opted_out = await store.carrier_opted_out(conn, texter.phone)
-        command = parse_command(body, carrier_opted_out=opted_out)
-        if command is None:
-            return None
-        user_id = texter.user_id
-        subscribed = user_id is not None and await store.is_enabled(conn, user_id)
-        decision = decide(command, Situation(user_id is not None, subscribed, opted_out))
-        waiting = _waiting_for_answer(state, mode)
-        if decision.enabled is not None and user_id is not None:
-            await store.set_enabled(conn, [user_id], decision.enabled, source="sms", now=now)
-        if decision.carrier == "opt_out":
-            await store.record_carrier_opt_out(conn, texter.phone, now, KEYWORD_SOURCE)
-        elif decision.carrier == "opt_in":
-            await store.record_carrier_opt_in(conn, texter.phone)
-        if command is Command.RESUME and waiting:
-            return None  # texts flow again, and the "yes" answers the pending question
-        wording = self._files.safe_wording()
-        text = reply_text(wording, decision.reply, name=texter.name or "")
-        if command is not Command.STOP and waiting:
-            text = f"{text}\n{reply_text(wording, 'resume_hint')}"
-        return Handled(replies=[Reply(text)], notes=_notes(command, decision))
+        return await answer(self._repositories(turn), self._templates, turn, state, mode)
+
+
+async def answer(
+    repos: SubscriptionRepositories,
+    templates: NotificationTemplates,
+    turn: TextInContext,
+    state: dict[str, object] | None,
+    mode: str,
+) -> Handled | None:
+    """Apply a subscription command with ``repos`` (of an open transaction) and answer it."""
+    texter, now = turn.texter, turn.now
+    opted_out = await repos.optouts.is_opted_out(texter.phone)
+    command = parse_command(turn.text.body, carrier_opted_out=opted_out)
+    if command is None:
+        return None
+    user_id = texter.user_id
+    subscribed = user_id is not None and await repos.subscriptions.is_enabled(user_id)
+    decision = decide(command, Situation(user_id is not None, subscribed, opted_out))
+    waiting = _waiting_for_answer(state, mode)
+    if decision.enabled is not None and user_id is not None:
+        await repos.subscriptions.set_enabled([user_id], decision.enabled, source="sms", now=now)
+    if decision.carrier == "opt_out":
+        await repos.optouts.mark_opted_out([texter.phone], now, KEYWORD_SOURCE)
+    elif decision.carrier == "opt_in":
+        await repos.optouts.opt_in(texter.phone)
+    if command is Command.RESUME and waiting:
+        return None  # texts flow again, and the "yes" answers the pending question
+    wording = templates.safe_wording()
+    text = reply_text(wording, decision.reply, name=texter.name or "")
+    if command is not Command.STOP and waiting:
+        text = f"{text}\n{reply_text(wording, 'resume_hint')}"
+    return Handled(replies=[Reply(text)], notes=_notes(command, decision))
 
 
 @dataclass(frozen=True)
@@ -136,21 +160,23 @@ class SubscriptionView:
     changes: list[Change]
 
 
-async def subscription_of(conn: AsyncConnection, user_id: int) -> SubscriptionView | None:
+async def subscription_of(
+    subscriptions: SubscriptionRepository, user_id: int
+) -> SubscriptionView | None:
     """The setting, the carrier state and the audit trail; ``None`` for no such account."""
-    found = (await store.recipients(conn, [user_id])).get(user_id)
+    found = (await subscriptions.recipients([user_id])).get(user_id)
     if found is None:
         return None
     return SubscriptionView(
         user_id=user_id,
         enabled=found.subscribed,
         carrier_opted_out=found.carrier_opted_out,
-        changes=await store.history(conn, user_id),
+        changes=await subscriptions.history(user_id),
     )
 
 
 async def set_subscription(
-    conn: AsyncConnection,
+    subscriptions: SubscriptionRepository,
     *,
     user_id: int,
     enabled: bool,
@@ -164,7 +190,78 @@ async def set_subscription(
     Returns whether it changed.  Turning them on does not lift a carrier opt-out:
     only the texter can, by texting START.
     """
-    changed = await store.set_enabled(
-        conn, [user_id], enabled, source=source, now=now, reason=reason, actor=actor
+    changed = await subscriptions.set_enabled(
+        [user_id], enabled, source=source, now=now, reason=reason, actor=actor
     )
     return bool(changed)
+
+
+# The longest reason an admin may give for changing a texter's setting.
+MAX_REASON = 500
+
+
+class StaffChange(Enum):
+    """What came of an admin's change from the Workspace."""
+
+    CHANGED = "changed"
+    NOT_ADMIN = "not_admin"  # it is the texter's consent: agents only see it
+    NO_REASON = "no_reason"  # missing, too long, or not text
+    NO_CONVERSATION = "no_conversation"
+    GUEST = "guest"  # no account, so no setting
+
+
+class SubscriptionSettings:
+    """Staff and the API read and change an account's setting, each in its own transaction."""
+
+    def __init__(self, *, uow: UnitOfWork[SubscriptionSettingsRepositories], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def view(self, user_id: int) -> SubscriptionView | None:
+        """The account's setting; ``None`` for no such account."""
+        async with self._uow.begin() as repos:
+            return await subscription_of(repos.subscriptions, user_id)
+
+    async def change(self, user_id: int, *, enabled: bool, source: str) -> SubscriptionView | None:
+        """Set it (audited as ``source``) and return it; ``None`` for no such account."""
+        async with self._uow.begin() as repos:
+            if await subscription_of(repos.subscriptions, user_id) is None:
+                return None
+            await set_subscription(
+                repos.subscriptions,
+                user_id=user_id,
+                enabled=enabled,
+                source=source,
+                now=self._clock.now(),
+            )
+            return await subscription_of(repos.subscriptions, user_id)
+
+    async def change_for_texter(
+        self, conversation_id: int, *, enabled: bool, reason: str, actor: str, is_admin: bool
+    ) -> StaffChange:
+        """An admin sets the texter's notifications from the conversation, with a reason.
+
+        The change joins the audit trail with its reason and the admin's name.
+        """
+        why = reason.strip()
+        if not is_admin:
+            return StaffChange.NOT_ADMIN
+        if not why or len(why) > MAX_REASON or "\x00" in why:
+            return StaffChange.NO_REASON
+        async with self._uow.begin() as repos:
+            # An admin sees every conversation: the only question is whether it exists.
+            conv = await repos.conversations.get(conversation_id)
+            if conv is None:
+                return StaffChange.NO_CONVERSATION
+            if conv.user_id is None:
+                return StaffChange.GUEST
+            await set_subscription(
+                repos.subscriptions,
+                user_id=conv.user_id,
+                enabled=enabled,
+                source="workspace",
+                now=self._clock.now(),
+                reason=why,
+                actor=actor,
+            )
+        return StaffChange.CHANGED

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -18,6 +17,7 @@ from textdesk.adapters.db.tables import (
     subscriptions,
     users,
 )
+from textdesk.ports import CarrierOptOut, Change, Recipient
 
 SMS = "sms"
 SOURCES = ("sms", "api", "workspace")
@@ -30,28 +30,6 @@ def chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     """``items`` in slices of at most ``size``."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """An account as a notification sees it: where to text, and whether we may."""
-
-    user_id: int
-    name: str
-    phone: str | None
-    subscribed: bool
-    carrier_opted_out: bool
-
-
-@dataclass(frozen=True)
-class Change:
-    """One entry of the audit trail."""
-
-    enabled: bool
-    source: str
-    at: datetime
-    reason: str | None = None
-    actor: str | None = None  # the staff member, for a change made in the Workspace
 
 
 async def recipients(conn: AsyncConnection, user_ids: Sequence[int]) -> dict[int, Recipient]:
@@ -174,14 +152,6 @@ async def history(
     return [Change(bool(r.enabled), r.source, r.at, r.reason, r.actor) for r in rows]
 
 
-@dataclass(frozen=True)
-class CarrierOptOut:
-    """A number that texted STOP (or was refused with 21610): Twilio blocks it."""
-
-    since: datetime
-    source: str
-
-
 async def carrier_opt_out(conn: AsyncConnection, phone: str) -> CarrierOptOut | None:
     """The number's active carrier opt-out, if it has one."""
     row = (
@@ -219,3 +189,52 @@ async def record_carrier_opt_in(conn: AsyncConnection, phone: str) -> None:
         .where(carrier_optouts.c.phone == phone, carrier_optouts.c.active.is_(True))
         .values(active=False)
     )
+
+
+class SqlSubscriptions:
+    """``ports.SubscriptionRepository`` (the SMS channel's rows)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def recipients(self, user_ids: Sequence[int]) -> dict[int, Recipient]:
+        return await recipients(self._conn, user_ids)
+
+    async def is_enabled(self, user_id: int) -> bool:
+        return await is_enabled(self._conn, user_id)
+
+    async def set_enabled(
+        self,
+        user_ids: Sequence[int],
+        enabled: bool,
+        *,
+        source: str,
+        now: datetime,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> list[int]:
+        return await set_enabled(
+            self._conn, user_ids, enabled, source=source, now=now, reason=reason, actor=actor
+        )
+
+    async def history(self, user_id: int) -> list[Change]:
+        return await history(self._conn, user_id)
+
+
+class SqlCarrierOptOuts:
+    """``ports.CarrierOptOutRepository`` (``carrier_optouts``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def mark_opted_out(self, phones: Sequence[str], now: datetime, source: str) -> None:
+        await mark_opted_out(self._conn, phones, now, source)
+
+    async def is_opted_out(self, phone: str) -> bool:
+        return await carrier_opted_out(self._conn, phone)
+
+    async def current(self, phone: str) -> CarrierOptOut | None:
+        return await carrier_opt_out(self._conn, phone)
+
+    async def opt_in(self, phone: str) -> None:
+        await record_carrier_opt_in(self._conn, phone)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
+from textdesk.adapters.db.subscriptions import SqlSubscriptions
 from textdesk.notifications import triggers
 from textdesk.notifications.sending import SKIP_REASONS, notification_history
 from textdesk.notifications.subscriptions import SubscriptionView, set_subscription, subscription_of
@@ -76,7 +77,7 @@ async def list_notifications(
     user_id: PathId, client: ApiClient, conn: Tx, limit: Limit = 50, offset: Offset = 0
 ) -> list[NotificationPublic]:
     """Newest first, each with its delivery status and, if not delivered, why."""
-    if await subscription_of(conn, user_id) is None:
+    if await subscription_of(SqlSubscriptions(conn), user_id) is None:
         raise _no_user(user_id)
     entries = await notification_history(conn, user_id, limit=limit, offset=offset)
     return [NotificationPublic.model_validate(e, from_attributes=True) for e in entries]
@@ -85,7 +86,7 @@ async def list_notifications(
 @router.get("/users/{user_id}/subscription", response_model=SubscriptionPublic)
 async def get_subscription(user_id: PathId, client: ApiClient, conn: Tx) -> SubscriptionPublic:
     """The SMS notification setting, the carrier opt-out state and every change."""
-    view = await subscription_of(conn, user_id)
+    view = await subscription_of(SqlSubscriptions(conn), user_id)
     if view is None:
         raise _no_user(user_id)
     return _public(view)
@@ -96,11 +97,15 @@ async def put_subscription(
     user_id: PathId, body: SubscriptionUpdate, client: ApiClient, container: ContainerDep, conn: Tx
 ) -> SubscriptionPublic:
     """Turn notifications on or off (audited as ``api``); a carrier opt-out still wins."""
-    if await subscription_of(conn, user_id) is None:
+    if await subscription_of(SqlSubscriptions(conn), user_id) is None:
         raise _no_user(user_id)
     await set_subscription(
-        conn, user_id=user_id, enabled=body.enabled, source="api", now=container.clock.now()
+        SqlSubscriptions(conn),
+        user_id=user_id,
+        enabled=body.enabled,
+        source="api",
+        now=container.clock.now(),
     )
-    view = await subscription_of(conn, user_id)
+    view = await subscription_of(SqlSubscriptions(conn), user_id)
     assert view is not None
     return _public(view)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
 from textdesk.adapters.db import conversations
+from textdesk.adapters.db.subscriptions import SqlSubscriptions
 from textdesk.live_agents import workspace_views as views
 from textdesk.notifications.subscriptions import set_subscription
 from textdesk.web.auth import ActingAgent
@@ -45,7 +46,7 @@ async def change_subscription(
         if conv is None or conv.user_id is None:
             return refusal("guests have no notifications to change", 409)
         await set_subscription(
-            conn,
+            SqlSubscriptions(conn),
             user_id=conv.user_id,
             enabled=enabled,
             source="workspace",

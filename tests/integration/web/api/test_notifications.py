@@ -16,6 +16,7 @@ from tests.integration.conftest import NUMBER, TEXTER, Desk
 from tests.integration.notify_helpers import Handset, api_client, open_record, settle
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import subscriptions
+from textdesk.adapters.db.subscriptions import SqlSubscriptions
 from textdesk.adapters.db.tables import users
 from textdesk.admin.users import add_user
 from textdesk.channel.answering import Converser
@@ -80,7 +81,11 @@ async def test_the_audit_trail_says_when_and_how_each_change_was_made(
     await api.put(f"/users/{alice}/subscription", json={"enabled": False})
     async with desk.db.begin() as conn:
         await set_subscription(
-            conn, user_id=alice, enabled=True, source="workspace", now=SystemClock().now()
+            SqlSubscriptions(conn),
+            user_id=alice,
+            enabled=True,
+            source="workspace",
+            now=SystemClock().now(),
         )
     view = (await api.get(f"/users/{alice}/subscription")).json()
     assert view["enabled"] is True

@@ -1,0 +1,26 @@
+"""The notification use cases' repositories on SQLAlchemy, one connection each.
+
+The repositories wrap the SQL of ``subscriptions.py`` and ``notifications.py``;
+nothing here adds a statement or a round trip.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from textdesk.adapters.db.repositories import SqlConversations, SqlUnitOfWork
+from textdesk.adapters.db.subscriptions import SqlCarrierOptOuts, SqlSubscriptions
+
+
+class SqlSubscriptionRepositories:
+    """``ports.SubscriptionSettingsRepositories`` (and so ``SubscriptionRepositories``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.subscriptions = SqlSubscriptions(conn)
+        self.optouts = SqlCarrierOptOuts(conn)
+        self.conversations = SqlConversations(conn)
+
+
+def subscription_settings(db: AsyncEngine) -> SqlUnitOfWork[SqlSubscriptionRepositories]:
+    """The unit of work of staff's and the API's changes to a setting."""
+    return SqlUnitOfWork(db, SqlSubscriptionRepositories)

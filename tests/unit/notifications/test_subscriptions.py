@@ -1,0 +1,244 @@
+"""Notification/START/STOP and staff's changes on in-memory repositories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from textdesk.channel.answering import TextInContext
+from textdesk.domain.agent.messages import InboundText, Texter
+from textdesk.domain.agent.state import ConversationState
+from textdesk.domain.subscriptions import Wording
+from textdesk.notifications.subscriptions import (
+    KEYWORD_SOURCE,
+    Handled,
+    StaffChange,
+    SubscriptionCommands,
+    SubscriptionSettings,
+)
+from textdesk.ports import ConversationRow
+from textdesk.testing.clock import FixedClock
+from textdesk.testing.notifications import (
+    FakeSubscriptionRepositories,
+    FakeTemplates,
+    NotificationTables,
+    StoredUser,
+    fake_subscription_settings,
+)
+from textdesk.testing.tables import FakeUnitOfWork
+
+DESK = "+15550100100"
+ALICE = StoredUser(1, "Alice", "+15551230001")
+GUEST_PHONE = "+15551239999"
+WORDING = Wording()
+# The bot asked a question the texter's next text answers.
+MID_TOPIC = ConversationState(topic_id="report", node_id="ask_title").to_dict()
+
+
+@dataclass
+class Rig:
+    uow: FakeUnitOfWork[NotificationTables, FakeSubscriptionRepositories] = field(
+        default_factory=fake_subscription_settings
+    )
+    clock: FixedClock = field(default_factory=FixedClock)
+
+    def __post_init__(self) -> None:
+        self.tables.users[ALICE.id] = ALICE
+
+    @property
+    def tables(self) -> NotificationTables:
+        return self.uow.tables
+
+    async def text(
+        self,
+        body: str,
+        *,
+        texter: Texter | None = None,
+        state: dict[str, Any] | None = None,
+        mode: str = "bot",
+    ) -> Handled | None:
+        """``body`` from ``texter`` (Alice by default), answered in one transaction."""
+        who = texter or Texter(ALICE.phone or "", ALICE.id, ALICE.name)
+        async with self.uow.begin() as repos:
+            commands = SubscriptionCommands(FakeTemplates(), repositories=lambda turn: repos)
+            turn = TextInContext(
+                conn=cast(Any, None),  # the repositories are bound to the transaction
+                conversation_id=7,
+                texter=who,
+                number=DESK,
+                text=InboundText(body),
+                media=[],
+                now=self.clock.now(),
+            )
+            return await commands.handle(turn, state, mode)
+
+    def settings(self) -> SubscriptionSettings:
+        return SubscriptionSettings(uow=self.uow, clock=self.clock)
+
+
+def only_reply(handled: Handled | None) -> str:
+    assert handled is not None
+    [reply] = handled.replies
+    return reply.body
+
+
+async def test_an_ordinary_text_is_not_a_command_and_reads_nothing() -> None:
+    r = Rig()
+    assert await r.text("my printer is broken") is None
+    assert r.uow.commits == 1
+    assert r.tables.changes == {}
+
+
+async def test_start_subscribes_an_account_holder_and_audits_it_as_sms() -> None:
+    r = Rig()
+    assert only_reply(await r.text("Start.")) == WORDING.subscribed
+    assert r.tables.subscribed[ALICE.id] is True
+    [change] = r.tables.changes[ALICE.id]
+    assert (change.enabled, change.source, change.at) == (True, "sms", r.clock.now())
+
+
+async def test_a_guest_cannot_subscribe_and_is_told_how_to_register() -> None:
+    r = Rig()
+    guest = Texter(GUEST_PHONE)
+    body = only_reply(await r.text("START", texter=guest))
+    assert body.startswith("SMS notifications are for registered users only.")
+    assert WORDING.how_to_register in body
+    assert r.tables.subscribed == {}
+    assert r.tables.changes == {}
+    assert only_reply(await r.text("notification", texter=guest)).startswith(
+        "SMS notifications are for registered users"
+    )
+
+
+async def test_stop_unsubscribes_and_records_the_carrier_opt_out() -> None:
+    r = Rig()
+    r.tables.subscribed[ALICE.id] = True
+    handled = await r.text("stop")
+    assert only_reply(handled) == WORDING.unsubscribed
+    assert r.tables.subscribed[ALICE.id] is False
+    assert r.tables.optouts == {ALICE.phone: KEYWORD_SOURCE}
+    assert handled is not None
+    assert handled.notes == [
+        "Texter turned SMS notifications off (STOP).",
+        "Texter opted out of all texts (STOP): the carrier blocks our texts now.",
+    ]
+
+
+async def test_stop_wins_mid_topic_with_no_hint_to_carry_on() -> None:
+    """A STOP while the bot waits for an answer is a STOP, not an answer."""
+    r = Rig()
+    assert only_reply(await r.text("STOP", state=MID_TOPIC)) == WORDING.unsubscribed
+    assert ALICE.phone in r.tables.optouts
+
+
+async def test_a_guests_stop_is_recorded_as_a_carrier_opt_out() -> None:
+    r = Rig()
+    assert only_reply(await r.text("unsubscribe", texter=Texter(GUEST_PHONE))) == (
+        WORDING.guest_stop
+    )
+    assert r.tables.optouts == {GUEST_PHONE: KEYWORD_SOURCE}
+
+
+async def test_a_command_mid_topic_reminds_the_texter_of_the_open_question() -> None:
+    r = Rig()
+    body = only_reply(await r.text("notifications", state=MID_TOPIC))
+    assert body == f"{WORDING.status_off}\n{WORDING.resume_hint}"
+
+
+async def test_start_after_a_carrier_opt_out_lifts_it_and_subscribes() -> None:
+    r = Rig()
+    await r.text("stop")
+    assert only_reply(await r.text("start")) == WORDING.subscribed
+    assert r.tables.optouts == {}
+    assert r.tables.opted_in == [ALICE.phone]
+    assert r.tables.subscribed[ALICE.id] is True
+
+
+async def test_yes_lifts_a_carrier_opt_out_but_never_subscribes() -> None:
+    r = Rig()
+    await r.text("stop")
+    assert only_reply(await r.text("Yes")) == WORDING.resumed
+    assert r.tables.optouts == {}
+    assert not r.tables.subscribed.get(ALICE.id)
+
+
+async def test_yes_mid_topic_lifts_the_opt_out_and_still_answers_the_question() -> None:
+    r = Rig()
+    await r.text("stop")
+    assert await r.text("yes", state=MID_TOPIC) is None
+    assert r.tables.optouts == {}
+
+
+async def test_yes_is_no_command_when_the_number_is_not_opted_out() -> None:
+    r = Rig()
+    assert await r.text("yes") is None
+    assert r.tables.opted_in == []
+
+
+async def test_status_of_an_opted_out_subscriber_says_the_number_is_blocked() -> None:
+    r = Rig()
+    r.tables.subscribed[ALICE.id] = True
+    r.tables.optouts[ALICE.phone or ""] = "21610"
+    assert only_reply(await r.text("notification")) == WORDING.status_blocked
+
+
+async def test_the_api_turning_notifications_on_leaves_a_carrier_opt_out_alone() -> None:
+    r = Rig()
+    await r.text("stop")
+    view = await r.settings().change(ALICE.id, enabled=True, source="api")
+    assert view is not None
+    assert (view.enabled, view.carrier_opted_out) == (True, True)
+    assert [(c.enabled, c.source) for c in view.changes] == [(True, "api")]
+
+
+async def test_the_api_cannot_change_an_unknown_account() -> None:
+    r = Rig()
+    assert await r.settings().change(99, enabled=True, source="api") is None
+    assert await r.settings().view(99) is None
+    assert r.tables.changes == {}
+
+
+async def test_an_admin_changes_a_texters_setting_with_the_reason_and_their_name() -> None:
+    r = Rig()
+    r.tables.conversations[7] = ConversationRow(7, ALICE.phone or "", DESK, ALICE.id, "bot", None)
+    outcome = await r.settings().change_for_texter(
+        7, enabled=True, reason="  asked on the phone ", actor="Ann", is_admin=True
+    )
+    assert outcome is StaffChange.CHANGED
+    [change] = r.tables.changes[ALICE.id]
+    assert (change.source, change.reason, change.actor) == (
+        "workspace",
+        "asked on the phone",
+        "Ann",
+    )
+
+
+async def test_only_an_admin_with_a_reason_changes_a_texters_setting() -> None:
+    r = Rig()
+    r.tables.conversations[7] = ConversationRow(7, ALICE.phone or "", DESK, ALICE.id, "bot", None)
+    settings = r.settings()
+
+    async def change(reason: str, *, is_admin: bool = True) -> StaffChange:
+        return await settings.change_for_texter(
+            7, enabled=True, reason=reason, actor="Bo", is_admin=is_admin
+        )
+
+    assert await change("asked", is_admin=False) is StaffChange.NOT_ADMIN
+    assert await change("   ") is StaffChange.NO_REASON
+    assert await change("x" * 501) is StaffChange.NO_REASON
+    assert await change("a\x00b") is StaffChange.NO_REASON
+    assert r.tables.changes == {}
+
+
+async def test_a_guests_conversation_has_no_setting_to_change() -> None:
+    r = Rig()
+    r.tables.conversations[8] = ConversationRow(8, GUEST_PHONE, DESK, None, "bot", None)
+    settings = r.settings()
+    assert (
+        await settings.change_for_texter(8, enabled=True, reason="r", actor="A", is_admin=True)
+        is StaffChange.GUEST
+    )
+    assert (
+        await settings.change_for_texter(9, enabled=True, reason="r", actor="A", is_admin=True)
+        is StaffChange.NO_CONVERSATION
+    )
