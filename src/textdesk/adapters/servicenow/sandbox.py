@@ -1,9 +1,9 @@
 """A ServiceNow stand-in that speaks the Table API, the Attachment API and OAuth over HTTP.
 
-Tests drive it on a loopback port with :meth:`FakeServiceNow.serve`; ``textdesk
-servicenow-sandbox`` serves it for a newcomer to try textdesk without an instance.
-What it emulates, and what it deliberately does not, is listed on
-:class:`FakeServiceNow`; the data it starts with is :func:`demo_data.seed_demo`'s.
+Tests drive it on a loopback port with :meth:`FakeServiceNow.serve`; the same app,
+seeded by :func:`~textdesk.adapters.servicenow.demo_data.seed_demo`, is what a
+newcomer can run to try textdesk without an instance.  What it emulates, and what
+it deliberately does not, is listed on :class:`FakeServiceNow`.
 """
 
 from __future__ import annotations
@@ -477,6 +477,8 @@ class FakeServiceNow:
         fault = self._take_fault(request.method, request.url.path)
         if fault is None:
             return None
+        # Read the body first: watching for a disconnect consumes the request's messages.
+        await request.body()
         if fault.delay > 0 and await self._wait(request, fault.delay):
             return Response(status_code=499)  # the client hung up; uvicorn drops this
         if fault.status is None:
