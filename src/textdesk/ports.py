@@ -616,6 +616,28 @@ class ListedRow:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class InboxRow:
+    """An open hand-off (waiting, offered or active) with what the inbox shows of it."""
+
+    conversation_id: int
+    queue_id: int
+    phone: str
+    texter_name: str | None
+    queue_name: str
+    status: str
+    reason: str
+    note: str | None
+    requested_at: datetime
+    offered_to: int | None
+    offered_name: str | None
+    agent_id: int | None
+    agent_name: str | None
+    last_texter_at: datetime | None
+    last_agent_at: datetime | None
+    preview: str | None  # the texter's latest line
+
+
 class WorkspaceReads(Protocol):
     """The Workspace's read model, one method per query, each filtered by what the
     agent may see (an admin sees all); read on one connection per page."""
@@ -634,6 +656,26 @@ class WorkspaceReads(Protocol):
 
     async def last_lines(self, conversation_ids: Sequence[int]) -> dict[int, str]:
         """Each conversation's latest transcript line (one query)."""
+        ...
+
+    async def visible_among(self, agent: AgentRow, conversation_ids: Collection[int]) -> set[int]:
+        """Which of these (at least one) conversations the agent may see (one query)."""
+        ...
+
+    async def queue_ids_of(self, agent_id: int) -> set[int]:
+        """The queues the agent is a member of."""
+        ...
+
+    async def open_handoffs(self, queue_ids: Collection[int] | None) -> list[InboxRow]:
+        """The open hand-offs of these queues (None: of all), oldest request first."""
+        ...
+
+    async def queues(self) -> list[QueueRow]:
+        """Every queue, by name."""
+        ...
+
+    async def agents(self) -> list[AgentRow]:
+        """Every agent, by name."""
         ...
 
 

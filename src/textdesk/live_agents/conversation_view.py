@@ -26,6 +26,7 @@ from textdesk.adapters.db.tables import (
     records,
     users,
 )
+from textdesk.adapters.db.workspace_views import SqlWorkspaceReads
 from textdesk.domain.chat_access import Actor, OpenChat, may_accept, may_talk, may_transfer
 from textdesk.domain.delivery import describe_error
 from textdesk.domain.live_agents import OPEN_STATUSES
@@ -195,7 +196,9 @@ async def conversation_view(
     record_links: UrlFor,
 ) -> ConversationView | None:
     """Everything the agent sees of one conversation; None when it is not theirs to see."""
-    if conversation_id not in await visible_among(conn, agent, [conversation_id]):
+    if conversation_id not in await visible_among(
+        SqlWorkspaceReads(conn), agent, [conversation_id]
+    ):
         return None
     head = (
         await conn.execute(

@@ -1,10 +1,12 @@
 """The Agent Workspace's read model: who may see what, the inbox, transfer targets.
 
-One conversation's page is read by ``conversation_view.py``.
+One conversation's page is read by ``conversation_view.py``, the list of all of
+them by ``conversation_list.py``.
 
-Every function answers in a fixed number of queries, whatever the number of chats
-or lines, and every one of them is filtered by the agent's queues (admins see all):
-the web layer never reads a table directly.
+Every function answers in a fixed number of queries (``ports.WorkspaceReads``; the
+SQL is ``adapters/db/workspace_views.py``), whatever the number of chats or lines,
+and every one of them is filtered by the agent's queues (admins see all): the web
+layer never reads a table directly.
 """
 
 from __future__ import annotations
@@ -13,32 +15,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from textdesk.adapters.db import agents as agent_store
-from textdesk.adapters.db.agents import AgentRow
-from textdesk.adapters.db.tables import (
-    agents,
-    conversations,
-    handoffs,
-    queues,
-    transcript,
-    users,
-)
-from textdesk.adapters.db.workspace_views import seen_by
-from textdesk.domain.live_agents import OPEN_STATUSES
+from textdesk.ports import AgentRow, WorkspaceReads
 
 
-async def visible_queue_ids(conn: AsyncConnection, agent: AgentRow) -> set[int] | None:
+async def visible_queue_ids(reads: WorkspaceReads, agent: AgentRow) -> set[int] | None:
     """The queues whose conversations ``agent`` may see; None means all (an admin)."""
-    return None if agent.is_admin else await agent_store.queue_ids_of(conn, agent.id)
+    return None if agent.is_admin else await reads.queue_ids_of(agent.id)
 
 
 async def visible_among(
-    conn: AsyncConnection, agent: AgentRow, conversation_ids: Iterable[int]
+    reads: WorkspaceReads, agent: AgentRow, conversation_ids: Iterable[int]
 ) -> set[int]:
-    """Which of ``conversation_ids`` the agent may see (one query).
+    """Which of ``conversation_ids`` the agent may see (one query, none for none).
 
     A conversation belongs to the queues it was ever handed to: its history stays
     readable to that team after the chat ends. One that never reached a person
@@ -48,10 +36,7 @@ async def visible_among(
     wanted = set(conversation_ids)
     if not wanted:
         return set()
-    query = select(conversations.c.id).where(conversations.c.id.in_(wanted))
-    if not agent.is_admin:
-        query = query.where(seen_by(agent))
-    return {int(r) for r in (await conn.execute(query)).scalars()}
+    return await reads.visible_among(agent, wanted)
 
 
 # --- the inbox ---------------------------------------------------------------------
@@ -90,45 +75,12 @@ class Inbox:
 
 
 async def inbox(
-    conn: AsyncConnection, agent: AgentRow, *, now: datetime, remind_after: timedelta
+    reads: WorkspaceReads, agent: AgentRow, *, now: datetime, remind_after: timedelta
 ) -> Inbox:
     """Waiting texters and active chats of the agent's queues, oldest request first."""
-    offered = agents.alias("offered")
-    last_text = (
-        select(transcript.c.body)
-        .where(
-            transcript.c.conversation_id == handoffs.c.conversation_id,
-            transcript.c.author == "texter",
-        )
-        .order_by(transcript.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    query = (
-        select(
-            handoffs,
-            conversations.c.phone,
-            users.c.name.label("texter_name"),
-            queues.c.name.label("queue_name"),
-            agents.c.name.label("agent_name"),
-            offered.c.name.label("offered_name"),
-            last_text.label("preview"),
-        )
-        .select_from(
-            handoffs.join(conversations, conversations.c.id == handoffs.c.conversation_id)
-            .join(queues, queues.c.id == handoffs.c.queue_id)
-            .outerjoin(users, users.c.id == conversations.c.user_id)
-            .outerjoin(agents, agents.c.id == handoffs.c.agent_id)
-            .outerjoin(offered, offered.c.id == handoffs.c.offered_to)
-        )
-        .where(handoffs.c.status.in_(OPEN_STATUSES))
-        .order_by(handoffs.c.requested_at, handoffs.c.id)
-    )
-    allowed = await visible_queue_ids(conn, agent)
-    if allowed is not None:
-        query = query.where(handoffs.c.queue_id.in_(allowed))
+    allowed = await visible_queue_ids(reads, agent)
     result = Inbox(waiting=[], mine=[], team=[])
-    for r in await conn.execute(query):
+    for r in await reads.open_handoffs(allowed):
         unanswered = r.last_texter_at is not None and (
             r.last_agent_at is None or r.last_texter_at > r.last_agent_at
         )
@@ -147,7 +99,10 @@ async def inbox(
             agent_name=r.agent_name,
             waiting_since=r.last_texter_at if unanswered and r.status == "active" else None,
             needs_reminder=bool(
-                r.status == "active" and unanswered and now - r.last_texter_at >= remind_after
+                r.status == "active"
+                and unanswered
+                and r.last_texter_at is not None
+                and now - r.last_texter_at >= remind_after
             ),
             preview=r.preview,
         )
@@ -173,7 +128,7 @@ class Target:
 
 
 async def transfer_targets(
-    conn: AsyncConnection, agent: AgentRow, *, seen_since: datetime
+    reads: WorkspaceReads, agent: AgentRow, *, seen_since: datetime
 ) -> tuple[list[Target], list[Target]]:
     """Queues and colleagues a chat can be handed to (two queries).
 
@@ -182,11 +137,11 @@ async def transfer_targets(
     """
     found_queues = [
         Target(q.id, q.name, "always open" if q.hours is None else f"hours in {q.timezone}")
-        for q in await agent_store.list_queues(conn)
+        for q in await reads.queues()
     ]
     colleagues = [
         Target(a.id, a.name, _presence(a, seen_since))
-        for a in await agent_store.list_agents(conn)
+        for a in await reads.agents()
         if a.id != agent.id
     ]
     return found_queues, colleagues

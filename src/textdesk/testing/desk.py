@@ -6,12 +6,12 @@ assigner's and the hand-off's, so one test can follow a chat through all of them
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from textdesk.ports import AgentRow, ListedRow, ListedState
+from textdesk.ports import AgentRow, InboxRow, ListedRow, ListedState, QueueRow
 from textdesk.testing.tables import FakeTables, FakeUnitOfWork
 
 
@@ -44,6 +44,12 @@ class FakeWorkspaceReads:
 
     listed: list[ListedRow] = field(default_factory=list)
     lines: dict[int, str] = field(default_factory=dict)
+    # Conversations the agent asking may see; None: every one asked about.
+    visible: set[int] | None = None
+    members: dict[int, set[int]] = field(default_factory=dict)  # agent id -> queue ids
+    handoffs: list[InboxRow] = field(default_factory=list)  # open ones, oldest first
+    queue_rows: list[QueueRow] = field(default_factory=list)
+    agent_rows: list[AgentRow] = field(default_factory=list)
     queries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     async def conversations(
@@ -64,3 +70,24 @@ class FakeWorkspaceReads:
     async def last_lines(self, conversation_ids: Sequence[int]) -> dict[int, str]:
         self.queries.append(("last_lines", {"ids": list(conversation_ids)}))
         return {i: self.lines[i] for i in conversation_ids if i in self.lines}
+
+    async def visible_among(self, agent: AgentRow, conversation_ids: Collection[int]) -> set[int]:
+        self.queries.append(("visible_among", {"ids": set(conversation_ids)}))
+        wanted = set(conversation_ids)
+        return wanted if self.visible is None else wanted & self.visible
+
+    async def queue_ids_of(self, agent_id: int) -> set[int]:
+        self.queries.append(("queue_ids_of", {"agent_id": agent_id}))
+        return set(self.members.get(agent_id, set()))
+
+    async def open_handoffs(self, queue_ids: Collection[int] | None) -> list[InboxRow]:
+        self.queries.append(("open_handoffs", {"queue_ids": queue_ids}))
+        return [h for h in self.handoffs if queue_ids is None or h.queue_id in queue_ids]
+
+    async def queues(self) -> list[QueueRow]:
+        self.queries.append(("queues", {}))
+        return list(self.queue_rows)
+
+    async def agents(self) -> list[AgentRow]:
+        self.queries.append(("agents", {}))
+        return list(self.agent_rows)

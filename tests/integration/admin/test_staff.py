@@ -13,6 +13,7 @@ from tests.integration.workspace_helpers import AgentBrowser, at_desk, new_agent
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db.tables import agents
+from textdesk.adapters.db.workspace_views import SqlWorkspaceReads
 from textdesk.admin import staff
 from textdesk.admin.agents import AgentError, add_queue
 from textdesk.channel.answering import Converser
@@ -142,7 +143,7 @@ async def test_a_queue_is_removed_only_once_empty_and_keeps_its_history(desk: De
         assert await agent_store.queue_by_id(conn, billing_id) is None
         lee_row = await agent_store.agent_by_id(conn, lee)
         assert lee_row is not None
-        assert await workspace_views.visible_among(conn, lee_row, [cid]) == {cid}
+        assert await workspace_views.visible_among(SqlWorkspaceReads(conn), lee_row, [cid]) == {cid}
     kept = await desk.rows(
         "SELECT q.name FROM handoffs h JOIN queues q ON q.id = h.queue_id "
         "WHERE h.conversation_id = :c",

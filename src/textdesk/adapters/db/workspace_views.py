@@ -9,21 +9,25 @@ decide what to make of the rows.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db.tables import (
+    agents,
     conversations,
     handoffs,
     queue_members,
+    queues,
     records,
     transcript,
     users,
 )
-from textdesk.ports import AgentRow, ListedRow, ListedState
+from textdesk.domain.live_agents import OPEN_STATUSES
+from textdesk.ports import AgentRow, InboxRow, ListedRow, ListedState, QueueRow
 
 _RECORD_NUMBER = re.compile(r"^[A-Za-z]{2,5}\d{5,10}$")
 
@@ -47,6 +51,74 @@ def seen_by(agent: AgentRow) -> ColumnElement[bool]:
     )
     anyone = exists().where(ever.c.conversation_id == conversations.c.id)
     return or_(mine, ~anyone)
+
+
+async def visible_among(
+    conn: AsyncConnection, agent: AgentRow, conversation_ids: Collection[int]
+) -> set[int]:
+    """Which of ``conversation_ids`` the agent may see (one query; see :func:`seen_by`)."""
+    query = select(conversations.c.id).where(conversations.c.id.in_(set(conversation_ids)))
+    if not agent.is_admin:
+        query = query.where(seen_by(agent))
+    return {int(r) for r in (await conn.execute(query)).scalars()}
+
+
+async def open_handoffs(conn: AsyncConnection, queue_ids: Collection[int] | None) -> list[InboxRow]:
+    """The open hand-offs of ``queue_ids`` (None: all), oldest request first (one query)."""
+    offered = agents.alias("offered")
+    last_text = (
+        select(transcript.c.body)
+        .where(
+            transcript.c.conversation_id == handoffs.c.conversation_id,
+            transcript.c.author == "texter",
+        )
+        .order_by(transcript.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            handoffs,
+            conversations.c.phone,
+            users.c.name.label("texter_name"),
+            queues.c.name.label("queue_name"),
+            agents.c.name.label("agent_name"),
+            offered.c.name.label("offered_name"),
+            last_text.label("preview"),
+        )
+        .select_from(
+            handoffs.join(conversations, conversations.c.id == handoffs.c.conversation_id)
+            .join(queues, queues.c.id == handoffs.c.queue_id)
+            .outerjoin(users, users.c.id == conversations.c.user_id)
+            .outerjoin(agents, agents.c.id == handoffs.c.agent_id)
+            .outerjoin(offered, offered.c.id == handoffs.c.offered_to)
+        )
+        .where(handoffs.c.status.in_(OPEN_STATUSES))
+        .order_by(handoffs.c.requested_at, handoffs.c.id)
+    )
+    if queue_ids is not None:
+        query = query.where(handoffs.c.queue_id.in_(queue_ids))
+    return [
+        InboxRow(
+            conversation_id=r.conversation_id,
+            queue_id=r.queue_id,
+            phone=r.phone,
+            texter_name=r.texter_name,
+            queue_name=r.queue_name,
+            status=r.status,
+            reason=r.reason,
+            note=r.note,
+            requested_at=r.requested_at,
+            offered_to=r.offered_to,
+            offered_name=r.offered_name,
+            agent_id=r.agent_id,
+            agent_name=r.agent_name,
+            last_texter_at=r.last_texter_at,
+            last_agent_at=r.last_agent_at,
+            preview=r.preview,
+        )
+        for r in await conn.execute(query)
+    ]
 
 
 # --- the conversation list ------------------------------------------------------------
@@ -178,3 +250,19 @@ class SqlWorkspaceReads:
 
     async def last_lines(self, conversation_ids: Sequence[int]) -> dict[int, str]:
         return await last_lines(self._conn, list(conversation_ids))
+
+    async def visible_among(self, agent: AgentRow, conversation_ids: Collection[int]) -> set[int]:
+        # Looked up in the module when called, so a test can slow the query down.
+        return await visible_among(self._conn, agent, conversation_ids)
+
+    async def queue_ids_of(self, agent_id: int) -> set[int]:
+        return await agent_store.queue_ids_of(self._conn, agent_id)
+
+    async def open_handoffs(self, queue_ids: Collection[int] | None) -> list[InboxRow]:
+        return await open_handoffs(self._conn, queue_ids)
+
+    async def queues(self) -> list[QueueRow]:
+        return await agent_store.list_queues(self._conn)
+
+    async def agents(self) -> list[AgentRow]:
+        return await agent_store.list_agents(self._conn)

@@ -55,7 +55,9 @@ async def _read(
 async def load_inbox(container: Container, conn: AsyncConnection, agent: AgentRow) -> views.Inbox:
     """The agent's inbox, with reminders due after the configured wait."""
     remind = timedelta(minutes=container.settings.agent_remind_minutes)
-    return await views.inbox(conn, agent, now=container.clock.now(), remind_after=remind)
+    return await views.inbox(
+        SqlWorkspaceReads(conn), agent, now=container.clock.now(), remind_after=remind
+    )
 
 
 @router.get("")
@@ -94,7 +96,9 @@ async def _targets(
     container: Container, conn: AsyncConnection, agent: AgentRow
 ) -> tuple[list[views.Target], list[views.Target]]:
     grace = timedelta(seconds=container.settings.presence_grace_seconds)
-    return await views.transfer_targets(conn, agent, seen_since=container.clock.now() - grace)
+    return await views.transfer_targets(
+        SqlWorkspaceReads(conn), agent, seen_since=container.clock.now() - grace
+    )
 
 
 @router.get("/{cid}")
@@ -135,7 +139,7 @@ async def transfer_targets(
 ) -> Response:
     """The transfer list as it stands now (the page's copy is as old as the page)."""
     async with container.db.connect() as conn:
-        if cid not in await views.visible_among(conn, agent, [cid]):
+        if cid not in await views.visible_among(SqlWorkspaceReads(conn), agent, [cid]):
             return refusal(NOT_FOUND, 404)
         queues, colleagues = await _targets(container, conn, agent)
     context = {"queues": queues, "colleagues": colleagues}
@@ -154,7 +158,7 @@ async def _perform(
     """Run one desk action in one transaction; a refusal as a response, None when done."""
     try:
         async with container.db.begin() as conn:
-            if cid not in await views.visible_among(conn, agent, [cid]):
+            if cid not in await views.visible_among(SqlWorkspaceReads(conn), agent, [cid]):
                 return refusal(NOT_FOUND, 404)
             await action(conn, container.clock.now())
     except DeskError as exc:

@@ -22,8 +22,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from textdesk.adapters.db.agents import agent_by_id
+from textdesk.adapters.db.workspace_views import visible_among
 from textdesk.bootstrap import Container
-from textdesk.live_agents.workspace_views import visible_among
 from textdesk.ports import WorkspaceEvent
 from textdesk.web.auth import ApiAgent
 from textdesk.web.deps import ContainerDep

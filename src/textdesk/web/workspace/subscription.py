@@ -14,8 +14,8 @@ from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
 from textdesk.adapters.db import conversations
+from textdesk.adapters.db import workspace_views as views
 from textdesk.adapters.db.subscriptions import SqlSubscriptions
-from textdesk.live_agents import workspace_views as views
 from textdesk.notifications.subscriptions import set_subscription
 from textdesk.web.auth import ActingAgent
 from textdesk.web.deps import ContainerDep
