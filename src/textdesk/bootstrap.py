@@ -34,7 +34,7 @@ from textdesk.adapters.twilio.media import TwilioMediaFetcher
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.admin.agents import Authenticator
 from textdesk.admin.api_tokens import ApiTokens
-from textdesk.admin.numbers import NumberDirectory
+from textdesk.admin.numbers import NumberDirectory, Numbers
 from textdesk.channel import inbound
 from textdesk.channel.answering import Converser, InboxProcessor
 from textdesk.channel.effects import EffectRunner
@@ -76,12 +76,16 @@ class Admin:
     """The admin use cases on one engine."""
 
     api_tokens: ApiTokens
+    numbers: Numbers
 
 
 def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
     """The admin use cases on ``db`` (the system clock unless told otherwise)."""
     clock = clock or SystemClock()
-    return Admin(api_tokens=ApiTokens(admin_repositories.api_tokens_uow(db), clock))
+    return Admin(
+        api_tokens=ApiTokens(admin_repositories.api_tokens_uow(db), clock),
+        numbers=Numbers(admin_repositories.numbers_uow(db), clock),
+    )
 
 
 @dataclass
@@ -220,7 +224,7 @@ def build(
         http=http,
         api_http=api_http,
         committer=inbound.committer,
-        numbers=NumberDirectory(db),
+        numbers=NumberDirectory(admin_repositories.numbers_uow(db)),
         signer=sending.signer,
         record_links=records.links,
         record_views=records.views,

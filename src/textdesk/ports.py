@@ -730,6 +730,37 @@ class ApiTokenRepositories(Protocol):
     def tokens(self) -> ApiTokenRepository: ...
 
 
+@dataclass(frozen=True)
+class NumberRow:
+    """One of our Twilio numbers and what it is for."""
+
+    phone: str
+    purpose: str
+
+
+class NumberRepository(Protocol):
+    """Our Twilio numbers, each configured for one purpose."""
+
+    async def get(self, phone: str) -> NumberRow | None: ...
+
+    async def add(self, phone: str, purpose: str, now: datetime) -> None: ...
+
+    async def all(self) -> list[NumberRow]:
+        """Every number, in the order they were added."""
+        ...
+
+    async def remove(self, phone: str) -> bool:
+        """Stop using a number; whether it was configured."""
+        ...
+
+
+class NumberRepositories(Protocol):
+    """What the numbers use case and the number directory read and write."""
+
+    @property
+    def numbers(self) -> NumberRepository: ...
+
+
 # ------------------------------------------------------------------------------ records
 # The records as the REST API and the record page reach them: the built-in store
 # (``adapters/db/records.py``) today, ServiceNow next.  ``records.incidents`` is the use

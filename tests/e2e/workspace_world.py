@@ -14,8 +14,8 @@ from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.twilio.sandbox import FakeTwilio, SentMessage
-from textdesk.admin.numbers import add_number
 from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 
 
 def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -30,7 +30,7 @@ async def seed_desk(database_url: str) -> str:
     db = create_engine(database_url)
     try:
         clock = SystemClock()
-        await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
+        await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
         await add_user(db=db, clock=clock, name="Alice Example", phone=TEXTER)
         await new_agent(db, "Dana Agent")
         async with db.begin() as conn:

@@ -18,8 +18,7 @@ from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
-from textdesk.admin.numbers import add_number
-from textdesk.bootstrap import Container
+from textdesk.bootstrap import Container, admin_use_cases
 from textdesk.channel.answering import ConverseOutcome, Converser, TextInContext
 from textdesk.config import Settings
 from textdesk.domain.agent.messages import Reply
@@ -162,7 +161,7 @@ async def desk(
     desk_extra_settings: dict[str, Any],
 ) -> AsyncIterator[Desk]:
     db = create_engine(database_url)
-    await add_number(db=db, clock=SystemClock(), phone=NUMBER, purpose="conversational")
+    await admin_use_cases(db, SystemClock()).numbers.add(phone=NUMBER, purpose="conversational")
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = desk_settings(url, database_url, fake_twilio, **desk_extra_settings)

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.integration.conftest import NUMBER, TEXTER
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.database import create_engine
-from textdesk.admin.numbers import add_number
 from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 from textdesk.config import Settings
 
 
@@ -30,6 +30,6 @@ async def seed_sandbox(database_url: str) -> AsyncEngine:
     """The desk's number and Alice's account, in a migrated database; its engine."""
     db = create_engine(database_url)
     clock = SystemClock()
-    await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
+    await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
     await add_user(db=db, clock=clock, name="Alice Example", phone=TEXTER)
     return db

@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db import directory
 from textdesk.adapters.db import records as record_store
+from textdesk.adapters.db.admin import numbers_uow
 from textdesk.admin.agents import add_agent, add_queue
-from textdesk.admin.numbers import add_number
+from textdesk.admin.numbers import Numbers
 from textdesk.admin.users import import_users
 from textdesk.demo import DEMO_DIR
 from textdesk.ports import Clock
@@ -29,7 +30,7 @@ DEMO_INCIDENTS = (
 
 async def seed(*, db: AsyncEngine, clock: Clock) -> list[str]:
     """Idempotently create the demo data; returns what was done, for the console."""
-    number = await add_number(db=db, clock=clock, phone=DEMO_NUMBER, purpose="conversational")
+    number = await Numbers(numbers_uow(db), clock).add(phone=DEMO_NUMBER, purpose="conversational")
     done = [f"number {number} (conversational)"]
     report = await import_users(db=db, clock=clock, path=DEMO_DIR / "users.csv")
     done.append(f"accounts: {report.added} added, {report.skipped} already there")

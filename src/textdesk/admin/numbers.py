@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from textdesk.adapters.db import directory
 from textdesk.domain.phones import to_e164
-from textdesk.ports import Clock
+from textdesk.ports import Clock, NumberRepositories, NumberRow, ReadingUnitOfWork
 
 PURPOSES = ("conversational", "notify")
 
@@ -18,23 +15,40 @@ class NumberConflict(ValueError):
     """A number would serve two integrations."""
 
 
-async def add_number(*, db: AsyncEngine, clock: Clock, phone: str, purpose: str) -> str:
-    """Configure ``phone`` for ``purpose``; refuse a second purpose for any number."""
-    if purpose not in PURPOSES:
-        raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}")
-    e164 = to_e164(phone)
-    async with db.begin() as conn:
-        existing = await directory.get_number(conn, e164)
-        if existing is not None:
-            if existing.purpose == purpose:
-                return e164
-            raise NumberConflict(
-                f"{e164} is already configured for {existing.purpose}; a number used by the "
-                "conversational channel must not be shared with another integration. "
-                "Use a separate number."
-            )
-        await directory.add_number(conn, e164, purpose, clock.now())
-    return e164
+class Numbers:
+    """Configures, lists and removes our numbers: one purpose per number."""
+
+    def __init__(self, uow: ReadingUnitOfWork[NumberRepositories], clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def add(self, *, phone: str, purpose: str) -> str:
+        """Configure ``phone`` for ``purpose``; refuse a second purpose for any number."""
+        if purpose not in PURPOSES:
+            raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}")
+        e164 = to_e164(phone)
+        async with self._uow.begin() as repos:
+            existing = await repos.numbers.get(e164)
+            if existing is not None:
+                if existing.purpose == purpose:
+                    return e164
+                raise NumberConflict(
+                    f"{e164} is already configured for {existing.purpose}; a number used by "
+                    "the conversational channel must not be shared with another integration. "
+                    "Use a separate number."
+                )
+            await repos.numbers.add(e164, purpose, self._clock.now())
+        return e164
+
+    async def all(self) -> list[NumberRow]:
+        """Every configured number, in the order they were added."""
+        async with self._uow.read() as repos:
+            return await repos.numbers.all()
+
+    async def remove(self, e164: str) -> bool:
+        """Stop using a number (E.164); whether it was configured."""
+        async with self._uow.begin() as repos:
+            return await repos.numbers.remove(e164)
 
 
 class NumberDirectory:
@@ -44,8 +58,10 @@ class NumberDirectory:
     ``numbers add`` is a fair price for not querying on the hot path.
     """
 
-    def __init__(self, db: AsyncEngine, *, ttl_seconds: float = 5.0) -> None:
-        self._db = db
+    def __init__(
+        self, uow: ReadingUnitOfWork[NumberRepositories], *, ttl_seconds: float = 5.0
+    ) -> None:
+        self._uow = uow
         self._ttl = ttl_seconds
         self._loaded_at = float("-inf")
         self._conversational: frozenset[str] = frozenset()
@@ -53,8 +69,8 @@ class NumberDirectory:
         self._reloading = asyncio.Lock()
 
     async def refresh(self) -> None:
-        async with self._db.connect() as conn:
-            rows = await directory.list_numbers(conn)
+        async with self._uow.read() as repos:
+            rows = await repos.numbers.all()
         self._all = {r.phone: r.purpose for r in rows}
         self._conversational = frozenset(
             p for p, purpose in self._all.items() if purpose == "conversational"

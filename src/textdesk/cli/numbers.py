@@ -6,11 +6,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from textdesk.adapters.clock import SystemClock
-from textdesk.adapters.db import directory
 from textdesk.admin import numbers
+from textdesk.bootstrap import admin_use_cases
 from textdesk.cli.common import (
     console,
     load_settings,
@@ -28,11 +26,9 @@ def numbers_add(
 ) -> None:
     """Configure a Twilio number for one purpose."""
     settings = load_settings()
-    clock = SystemClock()
     try:
         e164 = with_db(
-            settings,
-            lambda db: numbers.add_number(db=db, clock=clock, phone=number, purpose=purpose),
+            settings, lambda db: admin_use_cases(db).numbers.add(phone=number, purpose=purpose)
         )
     except (numbers.NumberConflict, InvalidPhone, ValueError) as exc:
         console.print(f"[red]refused:[/red] {exc}")
@@ -44,13 +40,8 @@ def numbers_add(
 def numbers_list() -> None:
     """List configured numbers."""
     settings = load_settings()
-
-    async def work(db: AsyncEngine) -> list[directory.NumberRow]:
-        async with db.connect() as conn:
-            return await directory.list_numbers(conn)
-
     table = Table("number", "purpose")
-    for row in with_db(settings, work):
+    for row in with_db(settings, lambda db: admin_use_cases(db).numbers.all()):
         table.add_row(row.phone, row.purpose)
     console.print(table)
 
@@ -60,12 +51,7 @@ def numbers_remove(number: str) -> None:
     """Stop using a number."""
     settings = load_settings()
     e164 = to_e164(number)
-
-    async def work(db: AsyncEngine) -> bool:
-        async with db.begin() as conn:
-            return await directory.remove_number(conn, e164)
-
-    if not with_db(settings, work):
+    if not with_db(settings, lambda db: admin_use_cases(db).numbers.remove(e164)):
         console.print(f"[red]{e164} is not configured[/red]")
         raise typer.Exit(1)
     console.print(f"{e164} removed")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from textdesk.ports import TokenInfo
+from textdesk.ports import NumberRow, TokenInfo
 from textdesk.testing.tables import FakeUnitOfWork
 
 _Tables = TypeVar("_Tables")
@@ -45,6 +45,7 @@ class AdminTables:
     """What the admin fakes store; a test reads and arranges it directly."""
 
     tokens: list[StoredToken] = field(default_factory=list)
+    numbers: dict[str, str] = field(default_factory=dict)  # phone -> purpose, as added
 
 
 class FakeApiTokens:
@@ -89,3 +90,38 @@ def fake_api_tokens(
     tables: AdminTables | None = None,
 ) -> FakeReadingUnitOfWork[AdminTables, FakeApiTokenRepositories]:
     return FakeReadingUnitOfWork(tables or AdminTables(), FakeApiTokenRepositories)
+
+
+class FakeNumbers:
+    """``ports.NumberRepository`` on ``AdminTables.numbers``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self._t = tables
+
+    async def get(self, phone: str) -> NumberRow | None:
+        purpose = self._t.numbers.get(phone)
+        return NumberRow(phone, purpose) if purpose is not None else None
+
+    async def add(self, phone: str, purpose: str, now: datetime) -> None:
+        if phone in self._t.numbers:
+            raise ValueError(f"{phone} is already a number (the table's unique key)")
+        self._t.numbers[phone] = purpose
+
+    async def all(self) -> list[NumberRow]:
+        return [NumberRow(phone, purpose) for phone, purpose in self._t.numbers.items()]
+
+    async def remove(self, phone: str) -> bool:
+        return self._t.numbers.pop(phone, None) is not None
+
+
+class FakeNumberRepositories:
+    """``ports.NumberRepositories`` on ``AdminTables``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self.numbers = FakeNumbers(tables)
+
+
+def fake_numbers(
+    tables: AdminTables | None = None,
+) -> FakeReadingUnitOfWork[AdminTables, FakeNumberRepositories]:
+    return FakeReadingUnitOfWork(tables or AdminTables(), FakeNumberRepositories)

@@ -24,7 +24,7 @@ from textdesk.adapters.db.dialect import lock_keys
 from textdesk.adapters.db.group_commit import GroupCommitter, WriteKind
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
-from textdesk.admin.numbers import add_number
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import APOLOGY, ConverseOutcome, InboxProcessor, TextInContext
 from textdesk.channel.inbound import INBOX, PendingInbound, register_writers
 from textdesk.domain.twilio_forms import InboundSms
@@ -54,7 +54,7 @@ def inline() -> bool:
 async def web_only(database_url: str, fake_twilio: FakeTwilio, inline: bool) -> AsyncIterator[Desk]:
     """textdesk's web process without its background loops (``--no-dispatcher``)."""
     db = create_engine(database_url)
-    await add_number(db=db, clock=SystemClock(), phone=NUMBER, purpose="conversational")
+    await admin_use_cases(db, SystemClock()).numbers.add(phone=NUMBER, purpose="conversational")
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = desk_settings(url, database_url, fake_twilio, TEXTDESK_INLINE_PROCESSING=inline)
@@ -222,7 +222,7 @@ async def test_a_texters_next_text_taken_by_another_process_waits_for_the_first(
     _truncate_postgres(url)
     first_db, second_db = create_engine(url), create_engine(url)
     clock = SystemClock()
-    await add_number(db=first_db, clock=clock, phone=NUMBER, purpose="conversational")
+    await admin_use_cases(first_db, clock).numbers.add(phone=NUMBER, purpose="conversational")
     processes = []
     for db in (first_db, second_db):
         handlers = _Handlers()
@@ -269,7 +269,7 @@ async def test_a_conversation_held_too_long_elsewhere_does_not_hold_up_the_webho
     _truncate_postgres(url)
     db, other = create_engine(url), create_engine(url)
     clock = SystemClock()
-    await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
+    await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
     handlers = _Handlers()
     processor = InboxProcessor(db=db, converser=EchoConverser(), fetcher=_NoMedia(), clock=clock)
     register_writers(handlers, processor)  # type: ignore[arg-type]
@@ -317,7 +317,7 @@ async def _committed_lane(
         on_deferred=lambda: heard.append("wake the inbox loop"),
     )
     register_writers(committer, processor)
-    await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
+    await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
     await committer.start()
     try:
         fresh = [

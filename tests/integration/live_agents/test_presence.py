@@ -22,7 +22,7 @@ from textdesk.adapters.db.agents import agent_by_id
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
-from textdesk.admin.numbers import add_number
+from textdesk.bootstrap import admin_use_cases
 from textdesk.testing.clock import FixedClock
 from textdesk.web.app import create_app
 
@@ -57,7 +57,7 @@ async def desk(
 ) -> AsyncIterator[Desk]:
     """textdesk with its real virtual agent, on a clock that the test moves."""
     db = create_engine(database_url)
-    await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
+    await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
     await db.dispose()
     with _instance(database_url, fake_twilio, clock) as found:
         yield found
@@ -194,7 +194,7 @@ async def _two_processes(
     """Lee is Available with no Workspace open; Dana's is open on the second process."""
     db = create_engine(database_url)
     try:
-        await add_number(db=db, clock=clock, phone=NUMBER, purpose="conversational")
+        await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
         lee = await new_agent(db, "Lee Agent", available=False)  # first: ties go to him
         dana = await new_agent(db, "Dana Agent", available=False)
     finally:

@@ -15,9 +15,9 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from textdesk.adapters.db import api_tokens
+from textdesk.adapters.db import api_tokens, directory
 from textdesk.adapters.db.repositories import SqlUnitOfWork
-from textdesk.ports import TokenInfo
+from textdesk.ports import NumberRow, TokenInfo
 
 Repositories = TypeVar("Repositories")
 
@@ -71,3 +71,37 @@ class SqlApiTokenRepositories:
 def api_tokens_uow(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlApiTokenRepositories]:
     """The API-token use case's unit of work."""
     return SqlReadingUnitOfWork(db, SqlApiTokenRepositories)
+
+
+# ------------------------------------------------------------------------- numbers
+
+
+class SqlNumbers:
+    """``ports.NumberRepository`` (``adapters/db/directory.py``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, phone: str) -> NumberRow | None:
+        return await directory.get_number(self._conn, phone)
+
+    async def add(self, phone: str, purpose: str, now: datetime) -> None:
+        await directory.add_number(self._conn, phone, purpose, now)
+
+    async def all(self) -> list[NumberRow]:
+        return await directory.list_numbers(self._conn)
+
+    async def remove(self, phone: str) -> bool:
+        return await directory.remove_number(self._conn, phone)
+
+
+class SqlNumberRepositories:
+    """``ports.NumberRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.numbers = SqlNumbers(conn)
+
+
+def numbers_uow(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlNumberRepositories]:
+    """The unit of work of the numbers use case and of the number directory."""
+    return SqlReadingUnitOfWork(db, SqlNumberRepositories)

@@ -19,12 +19,7 @@ from textdesk.adapters.db.tables import (
     subscriptions,
     users,
 )
-
-
-@dataclass(frozen=True)
-class NumberRow:
-    phone: str
-    purpose: str
+from textdesk.ports import NumberRow
 
 
 @dataclass(frozen=True)

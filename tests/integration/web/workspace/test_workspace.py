@@ -21,7 +21,6 @@ from textdesk.adapters.db.tables import handoffs
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.admin.agents import add_queue
-from textdesk.admin.numbers import add_number
 from textdesk.admin.users import add_user
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
@@ -427,7 +426,7 @@ async def test_a_second_process_sees_the_events_through_redis(
 ) -> None:
     """A stream on process B gets the event of a text that process A received and handled."""
     db = create_engine(database_url)
-    await add_number(db=db, clock=SystemClock(), phone=NUMBER, purpose="conversational")
+    await admin_use_cases(db, SystemClock()).numbers.add(phone=NUMBER, purpose="conversational")
     await new_agent(db, "Sam Admin", role="admin", available=False)
     try:
         socks = [bind_free_port(), bind_free_port()]
