@@ -18,11 +18,14 @@ from textdesk.adapters.db import admin as admin_repositories
 from textdesk.adapters.db import live_agents as live_agent_store
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db import repositories
-from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.db.backlog import SqlOutboxBacklog
+from textdesk.adapters.db.database import SqlDatabaseProbe, create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
+from textdesk.adapters.db.media import SqlMediaStore
 from textdesk.adapters.db.notification_repositories import SqlSubscriptionRepositories
 from textdesk.adapters.db.records import SqlRecordStore
 from textdesk.adapters.files.notification_files import NotificationFiles
+from textdesk.adapters.images import ThreadedPreviews
 from textdesk.adapters.loops import Loop
 from textdesk.adapters.pubsub import MemoryBus, RedisBus
 from textdesk.adapters.send_pacing import LocalPacer, RedisPacer
@@ -42,6 +45,7 @@ from textdesk.channel.outbound import Dispatcher
 from textdesk.channel.reconcile import Reconciler
 from textdesk.channel.virtual_agent import VirtualAgent
 from textdesk.config import Settings
+from textdesk.demo import demo_media
 from textdesk.domain.agent.engine import Engine
 from textdesk.live_agents.assignment import Assigner, Timers
 from textdesk.live_agents.desk import Desk
@@ -51,6 +55,9 @@ from textdesk.live_agents.workspace_updates import WorkspaceUpdates
 from textdesk.notifications.sending import send_gate
 from textdesk.notifications.subscriptions import SubscriptionCommands
 from textdesk.notifications.triggers import Notifier
+from textdesk.ops.media_files import MediaFiles
+from textdesk.ops.outbox_gauges import OutboxGauges
+from textdesk.ops.readiness import Readiness
 from textdesk.ports import (
     Clock,
     EventBus,
@@ -103,6 +110,9 @@ class Container:
     record_links: RecordLinks
     record_views: RecordViews
     incidents: Incidents
+    readiness: Readiness
+    outbox_gauges: OutboxGauges
+    media_files: MediaFiles
     gateway: SmsGateway
     fetcher: MediaFetcher
     processor: InboxProcessor
@@ -186,6 +196,7 @@ def build(
     updates = WorkspaceUpdates(bus)
     records = _records(settings, db=db, clock=clock)
     sending = _sending(settings, db=db, clock=clock, http=api_http, redis=redis, gateway=gateway)
+    ops = _ops(settings, db=db, clock=clock, signer=sending.signer)
     notifications = _notifications(
         settings, db=db, clock=clock, views=records.views, wake_sender=sending.loop.wake
     )
@@ -229,6 +240,9 @@ def build(
         record_links=records.links,
         record_views=records.views,
         incidents=records.incidents,
+        readiness=ops.readiness,
+        outbox_gauges=ops.outbox_gauges,
+        media_files=ops.media_files,
         gateway=sending.gateway,
         fetcher=inbound.fetcher,
         processor=inbound.processor,
@@ -283,6 +297,28 @@ def _records(settings: Settings, *, db: AsyncEngine, clock: Clock) -> _Records:
     # How every texted card, template, topic and record page shows a record.
     views = RecordViews(links, settings.zone)
     return _Records(links, views, Incidents(record_store.incidents(db), links, clock))
+
+
+@dataclass(frozen=True)
+class _Ops:
+    readiness: Readiness
+    outbox_gauges: OutboxGauges
+    media_files: MediaFiles
+
+
+def _ops(settings: Settings, *, db: AsyncEngine, clock: Clock, signer: MediaUrlSigner) -> _Ops:
+    """What /readyz, /metrics and /media read."""
+    return _Ops(
+        Readiness(SqlDatabaseProbe(db)),
+        OutboxGauges(SqlOutboxBacklog(db), clock),
+        MediaFiles(
+            tokens=signer,
+            store=SqlMediaStore(db),
+            previews=ThreadedPreviews(max_pixels=settings.media_max_pixels),
+            clock=clock,
+            demo=demo_media,
+        ),
+    )
 
 
 @dataclass(frozen=True)

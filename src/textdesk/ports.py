@@ -928,3 +928,97 @@ class SubscriptionSettingsRepositories(SubscriptionRepositories, Protocol):
 
     @property
     def conversations(self) -> ConversationRepository: ...
+
+
+# --------------------------------------------------------------------------- operations
+# What /readyz, /metrics and /media read (``ops/``): the database's answer, the outbox's
+# backlog and stored images.  The SQL is in ``adapters/db/``, the fakes in
+# ``testing/ops.py``.
+
+
+class StoreUnavailable(Exception):
+    """The database did not answer (what it said is the message)."""
+
+
+class DatabaseProbe(Protocol):
+    async def ping(self) -> None:
+        """Ask the database a trivial question; raises whatever stopped the answer."""
+        ...
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Texts not yet in Twilio's hands, and the numbers paused meanwhile."""
+
+    waiting: dict[str, int]  # by state: pending, claimed, in_doubt
+    oldest_queued_at: datetime | None
+    # Waiting texts with a failed attempt behind them.
+    retrying: int
+    paused: list[Pause]
+
+    @property
+    def total(self) -> int:
+        return sum(self.waiting.values())
+
+    @property
+    def troubled(self) -> bool:
+        """Worth telling staff: Twilio refuses sends, not merely a busy minute."""
+        return bool(self.paused) or self.retrying > 0
+
+    @property
+    def failing_since(self) -> datetime | None:
+        return min((p.failing_since for p in self.paused), default=None)
+
+    def give_up_at(self, window: timedelta) -> datetime | None:
+        """When the oldest waiting text stops being retried."""
+        return None if self.oldest_queued_at is None else self.oldest_queued_at + window
+
+
+class OutboxBacklog(Protocol):
+    async def read(self) -> Backlog:
+        """The backlog as the database has it (the same from every process).
+
+        Raises ``StoreUnavailable`` when the database does not answer.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    """An image we keep: a texter's verified attachment, an agent's upload or a preview."""
+
+    key: str
+    content_type: str
+    data: bytes
+
+
+class MediaStore(Protocol):
+    """Stored images and their downscaled previews."""
+
+    async def load(self, key: str) -> StoredMedia | None: ...
+
+    def original_of(self, key: str) -> str | None:
+        """The image whose preview ``key`` names; None when ``key`` names no preview."""
+        ...
+
+    async def save_preview(
+        self, original: str, *, data: bytes, content_type: str, now: datetime
+    ) -> StoredMedia:
+        """Keep the preview of ``original`` made after the fact (a concurrent maker's
+        copy wins); the preview as made here."""
+        ...
+
+
+class PreviewMaker(Protocol):
+    async def preview(self, data: bytes) -> tuple[bytes, str] | None:
+        """The downscaled copy of an image and its type; None when ``data`` does not
+        decode as an image within the pixel cap."""
+        ...
+
+
+class MediaTokens(Protocol):
+    """Reads back the signed, expiring media URLs of ``MediaLinks``."""
+
+    def key_for(self, token: str) -> str | None:
+        """The media key a token names; None when forged or expired."""
+        ...

@@ -10,6 +10,7 @@ shows, the original stays behind a link.  Decoding is CPU work: callers run
 
 from __future__ import annotations
 
+import asyncio
 import io
 import warnings
 from dataclasses import dataclass
@@ -85,3 +86,17 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
         # Truncated data, bad checksums, impossible headers: Pillow's ways of saying so.
         raise ImageRefused("unreadable") from exc
     return DecodedImage(content_type, width, height, preview, preview_type)
+
+
+class ThreadedPreviews:
+    """``ports.PreviewMaker``: :func:`decode_image` in a worker thread, off the event loop."""
+
+    def __init__(self, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self._max_pixels = max_pixels
+
+    async def preview(self, data: bytes) -> tuple[bytes, str] | None:
+        try:
+            image = await asyncio.to_thread(decode_image, data, max_pixels=self._max_pixels)
+        except ImageRefused:
+            return None
+        return image.preview, image.preview_type

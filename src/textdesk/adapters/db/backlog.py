@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db import sender_pauses
 from textdesk.adapters.db.outbox import UNSENT
 from textdesk.adapters.db.tables import outbox
-from textdesk.domain.sender_pauses import Pause
-
-
-@dataclass(frozen=True)
-class Backlog:
-    """Texts not yet in Twilio's hands, and the numbers paused meanwhile."""
-
-    waiting: dict[str, int]  # by state: pending, claimed, in_doubt
-    oldest_queued_at: datetime | None
-    # Waiting texts with a failed attempt behind them.
-    retrying: int
-    paused: list[Pause]
-
-    @property
-    def total(self) -> int:
-        return sum(self.waiting.values())
-
-    @property
-    def troubled(self) -> bool:
-        """Worth telling staff: Twilio refuses sends, not merely a busy minute."""
-        return bool(self.paused) or self.retrying > 0
-
-    @property
-    def failing_since(self) -> datetime | None:
-        return min((p.failing_since for p in self.paused), default=None)
-
-    def give_up_at(self, window: timedelta) -> datetime | None:
-        """When the oldest waiting text stops being retried."""
-        return None if self.oldest_queued_at is None else self.oldest_queued_at + window
+from textdesk.ports import Backlog, StoreUnavailable
 
 
 async def backlog(conn: AsyncConnection) -> Backlog:
@@ -61,3 +33,17 @@ async def backlog(conn: AsyncConnection) -> Backlog:
     )
     paused = sorted((await sender_pauses.load(conn)).values(), key=lambda p: p.failing_since)
     return Backlog(waiting, oldest, int(retrying or 0), paused)
+
+
+class SqlOutboxBacklog:
+    """``ports.OutboxBacklog``: :func:`backlog` on a connection of its own."""
+
+    def __init__(self, db: AsyncEngine) -> None:
+        self._db = db
+
+    async def read(self) -> Backlog:
+        try:
+            async with self._db.connect() as conn:
+                return await backlog(conn)
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc)) from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -54,6 +54,17 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         WriterQueue().install(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class SqlDatabaseProbe:
+    """``ports.DatabaseProbe``: ``SELECT 1`` on a connection of its own."""
+
+    def __init__(self, db: AsyncEngine) -> None:
+        self._db = db
+
+    async def ping(self) -> None:
+        async with self._db.connect() as conn:
+            await conn.execute(text("SELECT 1"))
 
 
 def sync_url(url: str) -> str:

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db.tables import media
-
-
-@dataclass(frozen=True)
-class StoredMedia:
-    key: str
-    content_type: str
-    data: bytes
-
+from textdesk.ports import StoredMedia
 
 PREVIEW_SUFFIX = "/preview"
 
@@ -79,3 +71,24 @@ async def load(conn: AsyncConnection, key: str) -> StoredMedia | None:
         await conn.execute(select(media.c.content_type, media.c.data).where(media.c.key == key))
     ).first()
     return StoredMedia(key, row.content_type, bytes(row.data)) if row else None
+
+
+class SqlMediaStore:
+    """``ports.MediaStore``: each call on a connection of its own."""
+
+    def __init__(self, db: AsyncEngine) -> None:
+        self._db = db
+
+    async def load(self, key: str) -> StoredMedia | None:
+        async with self._db.connect() as conn:
+            return await load(conn, key)
+
+    def original_of(self, key: str) -> str | None:
+        return key.removesuffix(PREVIEW_SUFFIX) if key.endswith(PREVIEW_SUFFIX) else None
+
+    async def save_preview(
+        self, original: str, *, data: bytes, content_type: str, now: datetime
+    ) -> StoredMedia:
+        async with self._db.begin() as conn:
+            await save_preview(conn, key=original, data=data, content_type=content_type, now=now)
+        return StoredMedia(preview_key(original), content_type, data)

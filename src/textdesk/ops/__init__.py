@@ -1,0 +1,1 @@
+"""What operators and Twilio fetch beside the product: readiness, gauges, media files."""
