@@ -38,6 +38,7 @@ from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.admin.agents import Authenticator
 from textdesk.admin.api_tokens import ApiTokens
 from textdesk.admin.numbers import NumberDirectory, Numbers
+from textdesk.admin.users import Accounts
 from textdesk.channel import inbound
 from textdesk.channel.answering import Converser, InboxProcessor
 from textdesk.channel.effects import EffectRunner
@@ -84,6 +85,7 @@ class Admin:
 
     api_tokens: ApiTokens
     numbers: Numbers
+    accounts: Accounts
 
 
 def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
@@ -92,6 +94,7 @@ def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
     return Admin(
         api_tokens=ApiTokens(admin_repositories.api_tokens_uow(db), clock),
         numbers=Numbers(admin_repositories.numbers_uow(db), clock),
+        accounts=Accounts(admin_repositories.users_uow(db), clock),
     )
 
 

@@ -761,6 +761,63 @@ class NumberRepositories(Protocol):
     def numbers(self) -> NumberRepository: ...
 
 
+class Duplicate(Exception):
+    """A write broke one of the store's unique rules (a phone or email already taken)."""
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """An account: a person whose phone number we recognise."""
+
+    id: int
+    name: str
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class UserFootprint:
+    """What an account has left in textdesk: what removing it deletes or unlinks."""
+
+    subscribed: bool
+    subscription_changes: int
+    notifications: int
+    conversations: int
+    records: int
+
+
+class UserRepository(Protocol):
+    """Accounts, one per phone number."""
+
+    async def add(self, *, name: str, email: str | None, phone: str | None, now: datetime) -> int:
+        """The new account's id; :class:`Duplicate` when its phone has an account."""
+        ...
+
+    async def get(self, user_id: int) -> UserRow | None: ...
+
+    async def by_phones(self, phones: Sequence[str]) -> dict[str, UserRow]:
+        """The accounts of these numbers (E.164), by number."""
+        ...
+
+    async def all(self, *, limit: int | None = None, offset: int = 0) -> list[UserRow]:
+        """Accounts in the order they were added (all of them without ``limit``)."""
+        ...
+
+    async def footprint(self, user_id: int) -> UserFootprint: ...
+
+    async def remove(self, user: UserRow) -> None:
+        """Delete the account and what is about the person; keep the desk's own records
+        (the conversations and records stay, no longer linked to an account)."""
+        ...
+
+
+class UserRepositories(Protocol):
+    """What the accounts use case reads and writes."""
+
+    @property
+    def users(self) -> UserRepository: ...
+
+
 # ------------------------------------------------------------------------------ records
 # The records as the REST API and the record page reach them: the built-in store
 # (``adapters/db/records.py``) today, ServiceNow next.  ``records.incidents`` is the use

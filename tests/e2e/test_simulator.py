@@ -17,7 +17,6 @@ from tests.integration.sandbox_helpers import sandbox_settings
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.local_server import bind_free_port, serve_app
-from textdesk.admin.users import add_user
 from textdesk.bootstrap import admin_use_cases
 from textdesk.web.app import create_app
 
@@ -29,8 +28,8 @@ async def _seed(database_url: str) -> None:
     try:
         clock = SystemClock()
         await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
-        await add_user(db=db, clock=clock, name="Bob Example", phone="+15551230002")
-        await add_user(db=db, clock=clock, name="Alice Example", phone=TEXTER)
+        await admin_use_cases(db, clock).accounts.add(name="Bob Example", phone="+15551230002")
+        await admin_use_cases(db, clock).accounts.add(name="Alice Example", phone=TEXTER)
     finally:
         await db.dispose()
 

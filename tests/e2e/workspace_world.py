@@ -14,7 +14,6 @@ from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.twilio.sandbox import FakeTwilio, SentMessage
-from textdesk.admin.users import add_user
 from textdesk.bootstrap import admin_use_cases
 
 
@@ -31,7 +30,7 @@ async def seed_desk(database_url: str) -> str:
     try:
         clock = SystemClock()
         await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
-        await add_user(db=db, clock=clock, name="Alice Example", phone=TEXTER)
+        await admin_use_cases(db, clock).accounts.add(name="Alice Example", phone=TEXTER)
         await new_agent(db, "Dana Agent")
         async with db.begin() as conn:
             record = await record_store.create(

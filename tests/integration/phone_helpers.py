@@ -7,7 +7,7 @@ import zlib
 
 from tests.integration.conftest import TEXTER, Desk
 from textdesk.adapters.clock import SystemClock
-from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 
 
 def tiny_png(width: int = 2, height: int = 2) -> bytes:
@@ -69,7 +69,7 @@ class Phone:
 
 async def at_the_photo_question(desk: Desk) -> Phone:
     """Alice, an account, in the demo's "report an issue" topic, asked for a photo."""
-    await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
+    await admin_use_cases(desk.db, SystemClock()).accounts.add(name="Alice Example", phone=TEXTER)
     phone = Phone(desk, TEXTER)
     await phone.say("hi")
     await phone.say("report an issue")

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.integration.conftest import NUMBER, TEXTER
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.database import create_engine
-from textdesk.admin.users import add_user
 from textdesk.bootstrap import admin_use_cases
 from textdesk.config import Settings
 
@@ -31,5 +30,5 @@ async def seed_sandbox(database_url: str) -> AsyncEngine:
     db = create_engine(database_url)
     clock = SystemClock()
     await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
-    await add_user(db=db, clock=clock, name="Alice Example", phone=TEXTER)
+    await admin_use_cases(db, clock).accounts.add(name="Alice Example", phone=TEXTER)
     return db

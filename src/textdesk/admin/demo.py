@@ -7,10 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db import directory
 from textdesk.adapters.db import records as record_store
-from textdesk.adapters.db.admin import numbers_uow
+from textdesk.adapters.db.admin import numbers_uow, users_uow
 from textdesk.admin.agents import add_agent, add_queue
 from textdesk.admin.numbers import Numbers
-from textdesk.admin.users import import_users
+from textdesk.admin.users import Accounts
 from textdesk.demo import DEMO_DIR
 from textdesk.ports import Clock
 
@@ -32,7 +32,7 @@ async def seed(*, db: AsyncEngine, clock: Clock) -> list[str]:
     """Idempotently create the demo data; returns what was done, for the console."""
     number = await Numbers(numbers_uow(db), clock).add(phone=DEMO_NUMBER, purpose="conversational")
     done = [f"number {number} (conversational)"]
-    report = await import_users(db=db, clock=clock, path=DEMO_DIR / "users.csv")
+    report = await Accounts(users_uow(db), clock).import_csv(DEMO_DIR / "users.csv")
     done.append(f"accounts: {report.added} added, {report.skipped} already there")
     await add_queue(db=db, clock=clock, name="Service desk", is_default=True)
     async with db.connect() as conn:

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from textdesk.adapters.clock import SystemClock
 from textdesk.admin import users
+from textdesk.bootstrap import admin_use_cases
 from textdesk.cli.common import (
     confirm_removal,
     console,
@@ -29,11 +29,10 @@ def users_add(
 ) -> None:
     """Create one account."""
     settings = load_settings()
-    clock = SystemClock()
     try:
         user_id = with_db(
             settings,
-            lambda db: users.add_user(db=db, clock=clock, name=name, phone=phone, email=email),
+            lambda db: admin_use_cases(db).accounts.add(name=name, phone=phone, email=email),
         )
     except (users.DuplicatePhone, InvalidPhone) as exc:
         console.print(f"[red]refused:[/red] {exc}")
@@ -45,8 +44,7 @@ def users_add(
 def users_import(path: Path) -> None:
     """Import accounts from a CSV file with columns name, email, phone."""
     settings = load_settings()
-    clock = SystemClock()
-    report = with_db(settings, lambda db: users.import_users(db=db, clock=clock, path=path))
+    report = with_db(settings, lambda db: admin_use_cases(db).accounts.import_csv(path))
     console.print(f"{report.added} added, {report.skipped} already known")
     for error in report.errors or []:
         console.print(f"[yellow]{error}[/yellow]")
@@ -58,7 +56,7 @@ def users_import(path: Path) -> None:
 @users_app.command("list")
 def users_list() -> None:
     """Accounts, oldest first."""
-    found = with_db(load_settings(), lambda db: users.list_users(db=db))
+    found = with_db(load_settings(), lambda db: admin_use_cases(db).accounts.all())
     table = Table("id", "name", "phone", "email")
     for user in found:
         table.add_row(str(user.id), user.name, user.phone or "", user.email or "")
@@ -73,11 +71,11 @@ def users_remove(
     """Remove an account; says what goes with it and asks first."""
     settings = load_settings()
     try:
-        user = with_db(settings, lambda db: users.find_user(db=db, phone=phone))
+        user = with_db(settings, lambda db: admin_use_cases(db).accounts.find(phone))
     except (users.NoSuchUser, InvalidPhone) as exc:
         console.print(f"[red]refused:[/red] {exc}")
         raise typer.Exit(1) from exc
-    held = with_db(settings, lambda db: users.user_footprint(db=db, user=user))
+    held = with_db(settings, lambda db: admin_use_cases(db).accounts.footprint(user))
     console.print(
         f"Removing {user.name} ({user.phone}) deletes the account, its notification "
         f"subscription ({'on' if held.subscribed else 'off'}) and its history "
@@ -89,5 +87,5 @@ def users_remove(
         soft_wrap=True,
     )
     confirm_removal("Remove this account?", yes=yes)
-    with_db(settings, lambda db: users.remove_user(db=db, user=user))
+    with_db(settings, lambda db: admin_use_cases(db).accounts.remove(user))
     console.print(f"account {user.id} removed")

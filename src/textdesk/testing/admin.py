@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from textdesk.ports import NumberRow, TokenInfo
+from textdesk.ports import Duplicate, NumberRow, TokenInfo, UserFootprint, UserRow
 from textdesk.testing.tables import FakeUnitOfWork
 
 _Tables = TypeVar("_Tables")
@@ -46,6 +46,9 @@ class AdminTables:
 
     tokens: list[StoredToken] = field(default_factory=list)
     numbers: dict[str, str] = field(default_factory=dict)  # phone -> purpose, as added
+    users: dict[int, UserRow] = field(default_factory=dict)
+    # What removing an account would delete or unlink, by its id (none when absent).
+    footprints: dict[int, UserFootprint] = field(default_factory=dict)
 
 
 class FakeApiTokens:
@@ -125,3 +128,47 @@ def fake_numbers(
     tables: AdminTables | None = None,
 ) -> FakeReadingUnitOfWork[AdminTables, FakeNumberRepositories]:
     return FakeReadingUnitOfWork(tables or AdminTables(), FakeNumberRepositories)
+
+
+class FakeUsers:
+    """``ports.UserRepository`` on ``AdminTables.users``: one account per phone."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self._t = tables
+
+    async def add(self, *, name: str, email: str | None, phone: str | None, now: datetime) -> int:
+        if phone is not None and any(u.phone == phone for u in self._t.users.values()):
+            raise Duplicate(f"users.phone {phone}")
+        user_id = max(self._t.users, default=0) + 1
+        self._t.users[user_id] = UserRow(user_id, name, email, phone)
+        return user_id
+
+    async def get(self, user_id: int) -> UserRow | None:
+        return self._t.users.get(user_id)
+
+    async def by_phones(self, phones: Sequence[str]) -> dict[str, UserRow]:
+        return {u.phone: u for u in self._t.users.values() if u.phone in phones and u.phone}
+
+    async def all(self, *, limit: int | None = None, offset: int = 0) -> list[UserRow]:
+        ordered = [self._t.users[i] for i in sorted(self._t.users)][offset:]
+        return ordered if limit is None else ordered[:limit]
+
+    async def footprint(self, user_id: int) -> UserFootprint:
+        return self._t.footprints.get(user_id, UserFootprint(False, 0, 0, 0, 0))
+
+    async def remove(self, user: UserRow) -> None:
+        self._t.users.pop(user.id, None)
+        self._t.footprints.pop(user.id, None)
+
+
+class FakeUserRepositories:
+    """``ports.UserRepositories`` on ``AdminTables``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self.users = FakeUsers(tables)
+
+
+def fake_users(
+    tables: AdminTables | None = None,
+) -> FakeReadingUnitOfWork[AdminTables, FakeUserRepositories]:
+    return FakeReadingUnitOfWork(tables or AdminTables(), FakeUserRepositories)

@@ -10,6 +10,7 @@ from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import conversations, records, subscriptions, tables
 from textdesk.adapters.db.database import create_engine
 from textdesk.admin import users
+from textdesk.bootstrap import admin_use_cases
 
 ALICE = "+15551230001"
 NUMBER = "+15550100100"
@@ -19,7 +20,7 @@ async def _alice_with_history(database_url: str) -> int:
     db = create_engine(database_url)
     clock = SystemClock()
     try:
-        user_id = await users.add_user(db=db, clock=clock, name="Alice", phone=ALICE)
+        user_id = await admin_use_cases(db, clock).accounts.add(name="Alice", phone=ALICE)
         async with db.begin() as conn:
             now = clock.now()
             await subscriptions.set_enabled(conn, [user_id], True, source="sms", now=now)
@@ -41,12 +42,13 @@ def test_removing_an_account_keeps_the_desks_records_and_forgets_the_person(
     async def remove_and_look() -> None:
         db = create_engine(database_url)
         try:
-            alice = await users.find_user(db=db, phone="(555) 123-0001")
-            held = await users.user_footprint(db=db, user=alice)
+            accounts = admin_use_cases(db).accounts
+            alice = await accounts.find("(555) 123-0001")
+            held = await accounts.footprint(alice)
             assert (held.subscribed, held.subscription_changes) == (True, 1)
             assert (held.conversations, held.records) == (1, 1)
-            await users.remove_user(db=db, user=alice)
-            assert await users.list_users(db=db) == []
+            await accounts.remove(alice)
+            assert await accounts.all() == []
             async with db.connect() as conn:
                 assert not await subscriptions.is_enabled(conn, alice.id)
                 assert await subscriptions.history(conn, alice.id) == []
@@ -55,7 +57,7 @@ def test_removing_an_account_keeps_the_desks_records_and_forgets_the_person(
                 kept = await conn.execute(select(tables.conversations.c.user_id))
                 assert kept.scalars().all() == [None]
             with pytest.raises(users.NoSuchUser):
-                await users.find_user(db=db, phone=ALICE)
+                await accounts.find(ALICE)
         finally:
             await db.dispose()
 

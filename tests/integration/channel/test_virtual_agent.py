@@ -11,7 +11,6 @@ from tests.integration.phone_helpers import Phone, tiny_png
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records
 from textdesk.adapters.db.tables import record_attachments
-from textdesk.admin.users import add_user
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 
@@ -26,7 +25,9 @@ def converser() -> Converser | None:
 
 @pytest.fixture
 async def alice(desk: Desk) -> int:
-    return await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
+    return await admin_use_cases(desk.db, SystemClock()).accounts.add(
+        name="Alice Example", phone=TEXTER
+    )
 
 
 async def test_report_an_issue_with_a_photo_creates_an_incident(desk: Desk, alice: int) -> None:

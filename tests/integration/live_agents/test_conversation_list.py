@@ -14,7 +14,7 @@ from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import conversations
 from textdesk.adapters.db import records as record_store
 from textdesk.admin.agents import add_queue
-from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.live_agents.conversation_list import PAGE_SIZE
 
@@ -57,7 +57,7 @@ async def test_each_agent_lists_what_they_may_see_by_state_and_search(
     desk: Desk, people: dict[str, AgentBrowser]
 ) -> None:
     """Queue chats for their team, bot-only ones for everyone, all for an admin."""
-    await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
+    await admin_use_cases(desk.db, SystemClock()).accounts.add(name="Alice Example", phone=TEXTER)
     alice = Phone(desk, TEXTER)
     await alice.say("hi")
     await alice.say("my printer is on fire")

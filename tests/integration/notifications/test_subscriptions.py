@@ -21,7 +21,7 @@ from tests.integration.notify_helpers import (
 )
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records
-from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 
 GUEST = "+15557654321"
@@ -37,7 +37,9 @@ def converser() -> Converser | None:
 
 @pytest.fixture
 async def alice(desk: Desk) -> int:
-    return await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
+    return await admin_use_cases(desk.db, SystemClock()).accounts.add(
+        name="Alice Example", phone=TEXTER
+    )
 
 
 async def test_notifications_are_off_by_default(desk: Desk, alice: int) -> None:

@@ -8,27 +8,44 @@ write lock nor wait for it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db import api_tokens, directory
 from textdesk.adapters.db.repositories import SqlUnitOfWork
-from textdesk.ports import NumberRow, TokenInfo
+from textdesk.ports import (
+    Duplicate,
+    NumberRow,
+    TokenInfo,
+    UserFootprint,
+    UserRow,
+)
 
 Repositories = TypeVar("Repositories")
 
 
 class SqlReadingUnitOfWork(SqlUnitOfWork[Repositories]):
-    """``ports.ReadingUnitOfWork`` on an engine."""
+    """``ports.ReadingUnitOfWork`` on an engine; a unique key refused is ``ports.Duplicate``."""
 
     def __init__(self, db: AsyncEngine, make: Callable[[AsyncConnection], Repositories]) -> None:
         super().__init__(db, make)
         self._engine = db
         self._build = make
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[Repositories]:
+        # Whatever statement of the transaction (or its commit) broke the key: the use
+        # case says which key its own writes can break.
+        try:
+            async with self._engine.begin() as conn:
+                yield self._build(conn)
+        except IntegrityError as exc:
+            raise Duplicate(str(exc.orig)) from exc
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Repositories]:
@@ -105,3 +122,43 @@ class SqlNumberRepositories:
 def numbers_uow(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlNumberRepositories]:
     """The unit of work of the numbers use case and of the number directory."""
     return SqlReadingUnitOfWork(db, SqlNumberRepositories)
+
+
+# ------------------------------------------------------------------------ accounts
+
+
+class SqlUsers:
+    """``ports.UserRepository`` (``adapters/db/directory.py``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, *, name: str, email: str | None, phone: str | None, now: datetime) -> int:
+        return await directory.add_user(self._conn, name=name, email=email, phone=phone, now=now)
+
+    async def get(self, user_id: int) -> UserRow | None:
+        return await directory.get_user(self._conn, user_id)
+
+    async def by_phones(self, phones: Sequence[str]) -> dict[str, UserRow]:
+        return await directory.users_by_phone(self._conn, phones)
+
+    async def all(self, *, limit: int | None = None, offset: int = 0) -> list[UserRow]:
+        return await directory.list_users(self._conn, limit=limit, offset=offset)
+
+    async def footprint(self, user_id: int) -> UserFootprint:
+        return await directory.user_footprint(self._conn, user_id)
+
+    async def remove(self, user: UserRow) -> None:
+        await directory.remove_user(self._conn, user)
+
+
+class SqlUserRepositories:
+    """``ports.UserRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.users = SqlUsers(conn)
+
+
+def users_uow(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlUserRepositories]:
+    """The accounts use case's unit of work."""
+    return SqlReadingUnitOfWork(db, SqlUserRepositories)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,15 +18,7 @@ from textdesk.adapters.db.tables import (
     subscriptions,
     users,
 )
-from textdesk.ports import NumberRow
-
-
-@dataclass(frozen=True)
-class UserRow:
-    id: int
-    name: str
-    email: str | None
-    phone: str | None
+from textdesk.ports import NumberRow, UserFootprint, UserRow
 
 
 async def list_numbers(conn: AsyncConnection) -> list[NumberRow]:
@@ -86,17 +77,6 @@ async def list_users(
         .offset(offset)
     )
     return [UserRow(r.id, r.name, r.email, r.phone) for r in rows]
-
-
-@dataclass(frozen=True)
-class UserFootprint:
-    """What an account has left in textdesk: what removing it deletes or unlinks."""
-
-    subscribed: bool
-    subscription_changes: int
-    notifications: int
-    conversations: int
-    records: int
 
 
 async def user_footprint(conn: AsyncConnection, user_id: int) -> UserFootprint:

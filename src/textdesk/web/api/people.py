@@ -8,7 +8,7 @@ from sqlalchemy import select
 from textdesk.adapters.db import conversations as conversation_store
 from textdesk.adapters.db import directory
 from textdesk.adapters.db.tables import conversations
-from textdesk.admin.users import DuplicatePhone, add_user
+from textdesk.admin.users import DuplicatePhone
 from textdesk.domain.phones import InvalidPhone
 from textdesk.web.api.errors import field_error
 from textdesk.web.api.fields import MAX_PAGE, Limit, Offset, PathId
@@ -32,9 +32,7 @@ async def list_users(
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
 async def create_user(body: UserCreate, client: ApiClient, container: ContainerDep) -> UserPublic:
     try:
-        user_id = await add_user(
-            db=container.db,
-            clock=container.clock,
+        user_id = await container.admin.accounts.add(
             name=body.name,
             phone=body.phone,
             email=body.email,

@@ -10,13 +10,12 @@ from sqlalchemy import event
 
 from tests.integration.conftest import TEXTER, Desk
 from textdesk.adapters.clock import SystemClock
-from textdesk.admin.users import add_user
 from textdesk.bootstrap import admin_use_cases
 
 
 async def test_the_answer_leaves_after_the_commit_not_before(desk: Desk) -> None:
     """At the moment the change commits, the client has not been answered yet."""
-    alice = await add_user(db=desk.db, clock=SystemClock(), name="Alice", phone=TEXTER)
+    alice = await admin_use_cases(desk.db, SystemClock()).accounts.add(name="Alice", phone=TEXTER)
     token = await admin_use_cases(desk.db, desk.container.clock).api_tokens.create("tests")
     answered = threading.Event()
     seen_at_commit: list[bool] = []

@@ -8,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from tests.integration.conftest import TEXTER, Desk
 from tests.strategies import ApiCall, api_calls
 from textdesk.adapters.clock import SystemClock
-from textdesk.admin.users import add_user
 from textdesk.bootstrap import admin_use_cases
 
 # Examples per database: enough to reach every route with most kinds of bad value,
@@ -44,5 +43,5 @@ def fuzz(base_url: str, token: str, user_id: int) -> None:
 async def test_arbitrary_api_requests_never_get_a_500(desk: Desk) -> None:
     """One server per database, hundreds of hostile requests, each answered below 500."""
     token = await admin_use_cases(desk.db, desk.container.clock).api_tokens.create("fuzz")
-    user_id = await add_user(db=desk.db, clock=SystemClock(), name="Alice", phone=TEXTER)
+    user_id = await admin_use_cases(desk.db, SystemClock()).accounts.add(name="Alice", phone=TEXTER)
     fuzz(f"{desk.url}/api/v1", token, user_id)

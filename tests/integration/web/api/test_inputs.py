@@ -10,7 +10,6 @@ import pytest
 
 from tests.integration.conftest import TEXTER, Desk
 from textdesk.adapters.clock import SystemClock
-from textdesk.admin.users import add_user
 from textdesk.bootstrap import admin_use_cases
 
 
@@ -32,7 +31,7 @@ async def record(api: httpx.AsyncClient) -> str:
 
 @pytest.fixture
 async def alice(desk: Desk) -> int:
-    return await add_user(db=desk.db, clock=SystemClock(), name="Alice", phone=TEXTER)
+    return await admin_use_cases(desk.db, SystemClock()).accounts.add(name="Alice", phone=TEXTER)
 
 
 def refused(answer: httpx.Response, field: str) -> None:

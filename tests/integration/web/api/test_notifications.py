@@ -18,7 +18,7 @@ from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import subscriptions
 from textdesk.adapters.db.subscriptions import SqlSubscriptions
 from textdesk.adapters.db.tables import users
-from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.notifications.subscriptions import set_subscription
 
@@ -48,7 +48,7 @@ async def api(desk: Desk) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def alice(desk: Desk) -> int:
-    return await add_user(db=desk.db, clock=SystemClock(), name="Alice", phone=TEXTER)
+    return await admin_use_cases(desk.db, SystemClock()).accounts.add(name="Alice", phone=TEXTER)
 
 
 async def add_users(desk: Desk, count: int, *, subscribed: int) -> list[int]:

@@ -19,7 +19,7 @@ from tests.integration.phone_helpers import Phone, tiny_png
 from tests.integration.workspace_helpers import AgentBrowser, new_agent
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import records as record_store
-from textdesk.admin.users import add_user
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.web.workspace import home
 
@@ -89,7 +89,7 @@ class Team:
 @pytest.fixture
 async def team(desk: Desk) -> AsyncIterator[Team]:
     clock = SystemClock()
-    await add_user(db=desk.db, clock=clock, name="Alice Example", phone=TEXTER)
+    await admin_use_cases(desk.db, clock).accounts.add(name="Alice Example", phone=TEXTER)
     ids = {
         "dana": await new_agent(desk.db, "Dana Agent"),
         "lee": await new_agent(desk.db, "Lee Colleague", available=False),

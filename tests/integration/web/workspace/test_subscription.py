@@ -11,7 +11,6 @@ from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_in
 from textdesk.adapters.clock import SystemClock
-from textdesk.admin.users import add_user
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 
@@ -31,7 +30,9 @@ async def staff(desk: Desk) -> AsyncIterator[dict[str, AgentBrowser]]:
 
 
 async def _alice(desk: Desk) -> tuple[int, int]:
-    alice = await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
+    alice = await admin_use_cases(desk.db, SystemClock()).accounts.add(
+        name="Alice Example", phone=TEXTER
+    )
     await Phone(desk, TEXTER).say("hi")
     cid = int(await desk.scalar("SELECT id FROM conversations WHERE phone = :p", p=TEXTER))
     return alice, cid

@@ -21,7 +21,6 @@ from textdesk.adapters.db.tables import handoffs
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.admin.agents import add_queue
-from textdesk.admin.users import add_user
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.web.app import create_app
@@ -231,7 +230,7 @@ async def _accepted_chat(
 ) -> tuple[AgentBrowser, Phone, int, str]:
     """Alice (with one record) asks for an agent; Dana accepts from the Workspace."""
     clock = SystemClock()
-    await add_user(db=desk.db, clock=clock, name="Alice Example", phone=TEXTER)
+    await admin_use_cases(desk.db, clock).accounts.add(name="Alice Example", phone=TEXTER)
     async with desk.db.begin() as conn:
         record = await record_store.create(
             conn,
@@ -257,7 +256,9 @@ async def test_the_agent_sees_the_bot_part_the_profile_and_the_records(
 ) -> None:
     """The offer shows up in the inbox; the page has the whole transcript and the texter."""
     await new_agent(desk.db, "Dana Agent")
-    alice = await add_user(db=desk.db, clock=SystemClock(), name="Alice Example", phone=TEXTER)
+    alice = await admin_use_cases(desk.db, SystemClock()).accounts.add(
+        name="Alice Example", phone=TEXTER
+    )
     token = await admin_use_cases(desk.db, SystemClock()).api_tokens.create("tests")
     async with httpx.AsyncClient(
         base_url=f"{desk.url}/api/v1", headers={"Authorization": f"Bearer {token}"}
