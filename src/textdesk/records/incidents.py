@@ -13,7 +13,7 @@ from typing import Any
 
 from textdesk.domain.phones import to_e164
 from textdesk.domain.records import Record, new_record
-from textdesk.ports import Clock, RecordLinks, RecordRepositories, UnitOfWork
+from textdesk.ports import Clock, ReadingUnitOfWork, RecordLinks, RecordRepositories
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ class InvalidPage(ValueError):
 class Incidents:
     """Listing, reading, opening, changing and commenting on records; one per desk."""
 
-    uow: UnitOfWork[RecordRepositories]
+    # The API's requests run in a transaction; the record page only reads.
+    uow: ReadingUnitOfWork[RecordRepositories]
     links: RecordLinks
     clock: Clock
 
@@ -97,7 +98,8 @@ class Incidents:
         number = self.links.number_for(token)
         if number is None:
             raise InvalidLink(token)
-        return await self.get(number)
+        async with self.uow.read() as repos:
+            return await repos.records.get(number)
 
     async def open(
         self,

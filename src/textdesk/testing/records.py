@@ -21,7 +21,7 @@ from textdesk.domain.records import (
     changes,
     number_for,
 )
-from textdesk.testing.tables import FakeUnitOfWork
+from textdesk.testing.admin import FakeReadingUnitOfWork
 
 
 @dataclass
@@ -151,9 +151,9 @@ class FakeRecordRepositories:
 
 def fake_records(
     tables: RecordTables | None = None,
-) -> FakeUnitOfWork[RecordTables, FakeRecordRepositories]:
+) -> FakeReadingUnitOfWork[RecordTables, FakeRecordRepositories]:
     """A unit of work over record tables (new, empty ones by default)."""
-    return FakeUnitOfWork(tables or RecordTables(), FakeRecordRepositories)
+    return FakeReadingUnitOfWork(tables or RecordTables(), FakeRecordRepositories)
 
 
 class NumberLinks:

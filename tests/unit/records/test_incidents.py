@@ -9,6 +9,7 @@ import pytest
 from textdesk.domain.phones import InvalidPhone
 from textdesk.domain.records import InvalidRecord, new_record
 from textdesk.records.incidents import Incidents, InvalidLink, InvalidPage, UnknownCaller
+from textdesk.testing.admin import FakeReadingUnitOfWork
 from textdesk.testing.clock import FixedClock
 from textdesk.testing.records import (
     FakeRecordRepositories,
@@ -16,7 +17,6 @@ from textdesk.testing.records import (
     RecordTables,
     fake_records,
 )
-from textdesk.testing.tables import FakeUnitOfWork
 
 ALICE = 7
 ALICE_PHONE = "+15551230001"
@@ -25,7 +25,7 @@ BOB_PHONE = "+15551230002"
 
 @dataclass
 class Rig:
-    uow: FakeUnitOfWork[RecordTables, FakeRecordRepositories] = field(
+    uow: FakeReadingUnitOfWork[RecordTables, FakeRecordRepositories] = field(
         default_factory=lambda: fake_records(RecordTables(users={ALICE: "Alice"}))
     )
     clock: FixedClock = field(default_factory=FixedClock)
@@ -179,6 +179,8 @@ async def test_a_link_opens_its_record_whoever_holds_it() -> None:
     found = await r.incidents().linked(token)
     assert found is not None
     assert found.number == number
+    # A page view only reads: on SQLite it must not queue for the write lock.
+    assert (r.uow.reads, r.uow.commits) == (1, 1)
 
 
 async def test_a_link_we_did_not_make_is_refused_before_the_store_is_asked() -> None:

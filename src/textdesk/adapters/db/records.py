@@ -10,7 +10,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db import directory
-from textdesk.adapters.db.repositories import SqlUnitOfWork
+from textdesk.adapters.db.admin import SqlReadingUnitOfWork
 from textdesk.adapters.db.tables import (
     record_attachments,
     record_comments,
@@ -295,6 +295,6 @@ class SqlRecordRepositories:
         self.callers = SqlCallerAccounts(conn)
 
 
-def incidents(db: AsyncEngine) -> SqlUnitOfWork[SqlRecordRepositories]:
+def incidents(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlRecordRepositories]:
     """The unit of work of ``records.incidents.Incidents`` (the API, the record page)."""
-    return SqlUnitOfWork(db, SqlRecordRepositories)
+    return SqlReadingUnitOfWork(db, SqlRecordRepositories)
