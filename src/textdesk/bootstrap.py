@@ -23,6 +23,7 @@ from textdesk.adapters.db.database import SqlDatabaseProbe, create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.media import SqlMediaStore
 from textdesk.adapters.db.notification_repositories import SqlSubscriptionRepositories
+from textdesk.adapters.db.notifications import send_gate
 from textdesk.adapters.db.records import SqlRecordStore
 from textdesk.adapters.files.notification_files import NotificationFiles
 from textdesk.adapters.images import ThreadedPreviews
@@ -53,7 +54,6 @@ from textdesk.live_agents.desk import Desk
 from textdesk.live_agents.handoff import LiveAgents
 from textdesk.live_agents.presence import Heartbeat
 from textdesk.live_agents.workspace_updates import WorkspaceUpdates
-from textdesk.notifications.sending import send_gate
 from textdesk.notifications.subscriptions import SubscriptionCommands
 from textdesk.notifications.triggers import Notifier
 from textdesk.ops.media_files import MediaFiles

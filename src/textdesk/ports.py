@@ -987,6 +987,80 @@ class SubscriptionSettingsRepositories(SubscriptionRepositories, Protocol):
     def conversations(self) -> ConversationRepository: ...
 
 
+# outbox.kind of a notification (other texts are replies to a conversation).
+NOTIFICATION_KIND = "notification"
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    """One decision about one account: queued (``outbox_id`` set) or skipped (``reason``)."""
+
+    user_id: int
+    source: str  # event | api
+    body: str
+    status: str  # queued | skipped
+    reason: str | None = None
+    outbox_id: int | None = None
+    record_id: int | None = None
+    event_id: int | None = None
+    template: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """A notification as stored, with what became of its text."""
+
+    id: int
+    created_at: datetime
+    source: str
+    template: str | None
+    record_number: str | None
+    body: str
+    status: str  # skipped, or the outbox status (pending ... delivered, failed, canceled)
+    reason: str | None
+    error_code: int | None
+    error_message: str | None
+    sent_at: datetime | None
+
+
+class NotificationRepository(Protocol):
+    """Every notification decision (queued or skipped), for the account's history."""
+
+    async def add(self, items: Sequence[NewNotification], now: datetime) -> None: ...
+
+    async def history(self, user_id: int, *, limit: int, offset: int) -> list[HistoryRow]:
+        """One account's notifications, newest first, each with its delivery status."""
+        ...
+
+
+class SenderNumbers(Protocol):
+    """Which of our conversational numbers a notification is sent from."""
+
+    async def latest(self, phones: Sequence[str]) -> dict[str, str]:
+        """For each phone, the number of its latest conversation (if any)."""
+        ...
+
+    async def default(self) -> str | None:
+        """The first conversational number configured: for someone we never talked to."""
+        ...
+
+
+class DeliveryRepositories(Protocol):
+    """What queueing notifications (and reading their history) reads and writes."""
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def senders(self) -> SenderNumbers: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def notifications(self) -> NotificationRepository: ...
+
+
 # --------------------------------------------------------------------------- operations
 # What /readyz, /metrics and /media read (``ops/``): the database's answer, the outbox's
 # backlog and stored images.  The SQL is in ``adapters/db/``, the fakes in

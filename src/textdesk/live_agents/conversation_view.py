@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from textdesk.adapters.db import conversations as conversation_store
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.adapters.db.media import preview_key
+from textdesk.adapters.db.notifications import SqlNotifications
 from textdesk.adapters.db.subscriptions import SqlSubscriptions, carrier_opt_out
 from textdesk.adapters.db.tables import (
     agents,
@@ -332,7 +333,7 @@ async def _notifications(conn: AsyncConnection, user_id: int | None) -> list[Sen
         return []
     return [
         SentNotification(h.created_at, h.record_number, h.body, h.status, h.explanation)
-        for h in await notification_history(conn, user_id, limit=20)
+        for h in await notification_history(SqlNotifications(conn), user_id, limit=20)
     ]
 
 

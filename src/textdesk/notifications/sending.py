@@ -3,9 +3,10 @@
 Every notification goes through the outbox (``kind="notification"``), so it is paced
 per sending number with everything else, retried, and tracked; a bulk send of
 10,000 takes as long as the pace says and none is dropped.  Who gets one is decided
-twice: when it is queued (subscribed, not opted out, has a phone) and again by
-:func:`send_gate` just before the dispatcher sends it, so a STOP that arrives while
-a bulk send is queued stops the rest for that texter.
+twice: when it is queued (subscribed, not opted out, has a phone) and again by the
+dispatcher's send-time check (``adapters/db/notifications.send_gate``) just before it
+sends it, so a STOP that arrives while a bulk send is queued stops the rest for that
+texter.
 
 The sender is one of our conversational numbers: the one of the texter's latest
 conversation, else the first configured.  Notifications are part of the
@@ -21,24 +22,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from textdesk.adapters.db import notifications as store
-from textdesk.adapters.db import outbox
-from textdesk.adapters.db import subscriptions as subs
-from textdesk.adapters.db.notifications import HistoryRow, NewNotification
 from textdesk.domain.agent.cards import card_text
 from textdesk.domain.delivery import describe_error
 from textdesk.domain.records import Record
 from textdesk.domain.sms import fit_segments, gsm_safe
 from textdesk.domain.templating.render import render
 from textdesk.domain.topics.nodes import CardField
-from textdesk.ports import NewMessage, OutboxRow, Recipient
-from textdesk.records.incidents import RecordViews
+from textdesk.notifications.subscriptions import subscription_of
+from textdesk.ports import (
+    NOTIFICATION_KIND,
+    DeliveryRepositories,
+    HistoryRow,
+    NewMessage,
+    NewNotification,
+    NotificationRepository,
+    Recipient,
+    RecordViewer,
+    UnitOfWork,
+)
 
 log = logging.getLogger(__name__)
 
-KIND = store.NOTIFICATION_KIND
+KIND = NOTIFICATION_KIND
 # Twilio refuses bodies over 1600 characters; ten GSM-7 segments stay under that.
 MAX_SEGMENTS = 10
 CARD_FIELDS = [
@@ -72,7 +77,7 @@ class Report:
 def context(
     *,
     record: Record | None,
-    views: RecordViews,
+    views: RecordViewer,
     event: Mapping[str, Any] | None = None,
     params: Mapping[str, Any] | None = None,
     user: Recipient | None = None,
@@ -110,7 +115,7 @@ def _skip_reason(found: Recipient | None, body: str, sender: str | None) -> str 
 
 
 async def deliver(
-    conn: AsyncConnection,
+    repos: DeliveryRepositories,
     drafts: Sequence[Draft],
     now: datetime,
     *,
@@ -124,10 +129,10 @@ async def deliver(
     if not drafts:
         return report
     if found is None:
-        found = await subs.recipients(conn, [d.user_id for d in drafts])
+        found = await repos.subscriptions.recipients([d.user_id for d in drafts])
     phones = [r.phone for r in found.values() if r.phone]
-    senders = await store.sender_numbers(conn, phones)
-    fallback = await store.default_sender(conn)
+    senders = await repos.senders.latest(phones)
+    fallback = await repos.senders.default()
     queued: list[tuple[Draft, NewMessage]] = []
     skipped: list[NewNotification] = []
     for draft in drafts:
@@ -145,9 +150,9 @@ async def deliver(
         queued.append(
             (draft, NewMessage(to_phone=phone, from_phone=sender, body=draft.body, kind=KIND))
         )
-    ids = await outbox.enqueue(conn, [m for _, m in queued], now)
+    ids = await repos.outbox.enqueue([m for _, m in queued], now)
     history = [_history(d, "queued", outbox_id=i) for (d, _), i in zip(queued, ids, strict=True)]
-    await store.add(conn, [*history, *skipped], now)
+    await repos.notifications.add([*history, *skipped], now)
     report.queued = len(ids)
     if report.skipped:
         log.info("notifications: %d queued, skipped %s", report.queued, dict(report.skipped))
@@ -168,16 +173,6 @@ def _history(
         event_id=draft.event_id,
         template=draft.template,
     )
-
-
-async def send_gate(conn: AsyncConnection, rows: Sequence[OutboxRow]) -> dict[int, str]:
-    """The dispatcher's last check: queued texts that must not go out now.
-
-    Returns ``{outbox id: reason}``: notifications whose recipient opted out or
-    unsubscribed since they were queued, and any text written after its recipient
-    opted out (Twilio would refuse it with 21610: better canceled with the reason).
-    """
-    return await store.send_blocks(conn, [r.id for r in rows]) if rows else {}
 
 
 @dataclass(frozen=True)
@@ -213,7 +208,7 @@ def _explain(row: HistoryRow) -> str | None:
 
 
 async def notification_history(
-    conn: AsyncConnection, user_id: int, *, limit: int = 50, offset: int = 0
+    notifications: NotificationRepository, user_id: int, *, limit: int = 50, offset: int = 0
 ) -> list[HistoryEntry]:
     """An account's notifications, newest first, with delivery status and why not sent.
 
@@ -232,5 +227,21 @@ async def notification_history(
             explanation=_explain(r),
             sent_at=r.sent_at,
         )
-        for r in await store.history(conn, user_id, limit=limit, offset=offset)
+        for r in await notifications.history(user_id, limit=limit, offset=offset)
     ]
+
+
+class NotificationHistory:
+    """An account's notifications as the API lists them, in one transaction."""
+
+    def __init__(self, *, uow: UnitOfWork[DeliveryRepositories]) -> None:
+        self._uow = uow
+
+    async def of(self, user_id: int, *, limit: int, offset: int) -> list[HistoryEntry] | None:
+        """Newest first; ``None`` for no such account."""
+        async with self._uow.begin() as repos:
+            if await subscription_of(repos.subscriptions, user_id) is None:
+                return None
+            return await notification_history(
+                repos.notifications, user_id, limit=limit, offset=offset
+            )

@@ -19,6 +19,7 @@ from textdesk.adapters.db import directory
 from textdesk.adapters.db import notifications as store
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db import subscriptions as subs
+from textdesk.adapters.db.notification_repositories import SqlDelivery
 from textdesk.adapters.db.notifications import EventRow
 from textdesk.adapters.files.notification_files import NotificationFiles
 from textdesk.domain.records import Record
@@ -101,7 +102,7 @@ class Notifier:
             if not events:
                 return 0
             drafts = await self._drafts(conn, events)
-            report = await deliver(conn, drafts, now)
+            report = await deliver(SqlDelivery(conn), drafts, now)
             await store.mark_events_handled(conn, [e.id for e in events], now)
         if report.queued:
             self._on_enqueued()
@@ -218,4 +219,4 @@ async def send(
                 record_id=record.id if record is not None else None,
             )
         )
-    return await deliver(conn, drafts, clock.now(), found=found)
+    return await deliver(SqlDelivery(conn), drafts, clock.now(), found=found)

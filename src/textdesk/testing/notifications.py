@@ -1,4 +1,5 @@
-"""Fakes of the notification use cases' ports: subscriptions, opt-outs, templates."""
+"""Fakes of the notification use cases' ports: subscriptions, opt-outs, templates,
+the notifications' history and the numbers they are sent from."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from textdesk.domain.subscriptions import Wording
-from textdesk.ports import CarrierOptOut, Change, Recipient
+from textdesk.ports import CarrierOptOut, Change, HistoryRow, NewNotification, Recipient
 from textdesk.testing.live_agents import FakeConversations
+from textdesk.testing.sending import FakeOutbox
 from textdesk.testing.tables import FakeTables, FakeUnitOfWork
 
 
@@ -22,6 +24,15 @@ class StoredUser:
 
 
 @dataclass
+class StoredNotification:
+    """One notification decision of ``NotificationTables``."""
+
+    id: int
+    decision: NewNotification
+    created_at: datetime
+
+
+@dataclass
 class NotificationTables(FakeTables):
     """``FakeTables`` and what notifications add; ``optouts`` holds the active opt-outs."""
 
@@ -31,6 +42,11 @@ class NotificationTables(FakeTables):
     opted_out_at: dict[str, datetime] = field(default_factory=dict)
     # Numbers whose opt-out was lifted: the row stays, inactive.
     opted_in: list[str] = field(default_factory=list)
+    notifications: list[StoredNotification] = field(default_factory=list)
+    # Our conversational numbers in configured order, and each texter's latest one.
+    numbers: list[str] = field(default_factory=list)
+    latest_number: dict[str, str] = field(default_factory=dict)
+    record_numbers: dict[int, str] = field(default_factory=dict)  # record id -> number
 
 
 class FakeSubscriptions:
@@ -113,6 +129,74 @@ def fake_subscription_settings(
 ) -> FakeUnitOfWork[NotificationTables, FakeSubscriptionRepositories]:
     """Staff's and the API's unit of work for settings, in memory."""
     return FakeUnitOfWork(tables or NotificationTables(), FakeSubscriptionRepositories)
+
+
+class FakeNotifications:
+    """``ports.NotificationRepository``: ``NotificationTables.notifications`` joined to
+    the outbox for each one's delivery status."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self._t = tables
+
+    async def add(self, items: Sequence[NewNotification], now: datetime) -> None:
+        for item in items:
+            self._t.notifications.append(
+                StoredNotification(len(self._t.notifications) + 1, item, now)
+            )
+
+    async def history(self, user_id: int, *, limit: int, offset: int) -> list[HistoryRow]:
+        mine = [n for n in reversed(self._t.notifications) if n.decision.user_id == user_id]
+        rows: list[HistoryRow] = []
+        for n in mine[offset : offset + limit]:
+            d = n.decision
+            text = next((t for t in self._t.outbox if t.id == d.outbox_id), None)
+            number = self._t.record_numbers.get(d.record_id) if d.record_id else None
+            rows.append(
+                HistoryRow(
+                    id=n.id,
+                    created_at=n.created_at,
+                    source=d.source,
+                    template=d.template,
+                    record_number=number,
+                    body=d.body,
+                    status=text.status if text is not None else d.status,
+                    reason=d.reason,
+                    error_code=text.error_code if text is not None else None,
+                    error_message=text.error_message if text is not None else None,
+                    sent_at=text.sent_at if text is not None else None,
+                )
+            )
+        return rows
+
+
+class FakeSenderNumbers:
+    """``ports.SenderNumbers`` on ``NotificationTables.numbers`` and ``latest_number``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self._t = tables
+
+    async def latest(self, phones: Sequence[str]) -> dict[str, str]:
+        return {p: self._t.latest_number[p] for p in phones if p in self._t.latest_number}
+
+    async def default(self) -> str | None:
+        return self._t.numbers[0] if self._t.numbers else None
+
+
+class FakeDelivery:
+    """``ports.DeliveryRepositories`` on ``NotificationTables``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self.subscriptions = FakeSubscriptions(tables)
+        self.senders = FakeSenderNumbers(tables)
+        self.outbox = FakeOutbox(tables)
+        self.notifications = FakeNotifications(tables)
+
+
+def fake_delivery(
+    tables: NotificationTables | None = None,
+) -> FakeUnitOfWork[NotificationTables, FakeDelivery]:
+    """Queueing notifications and reading their history, in memory."""
+    return FakeUnitOfWork(tables or NotificationTables(), FakeDelivery)
 
 
 class FakeTemplates:

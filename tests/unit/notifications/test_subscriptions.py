@@ -242,3 +242,27 @@ async def test_a_guests_conversation_has_no_setting_to_change() -> None:
         await settings.change_for_texter(9, enabled=True, reason="r", actor="A", is_admin=True)
         is StaffChange.NO_CONVERSATION
     )
+
+
+async def test_an_operator_reply_that_fails_to_render_falls_back_to_the_built_in() -> None:
+    """A reworded reply stopped by its budget, or rendering empty, is not sent blank."""
+    r = Rig()
+    costly = "{% for i in range(4000) %}{{ 'y' * 50 }}{% endfor %}"
+    templates = FakeTemplates(wording=Wording(subscribed=costly, status_off="{{ '' }}"))
+    async with r.uow.begin() as repos:
+        commands = SubscriptionCommands(templates, repositories=lambda turn: repos)
+
+        async def answer(body: str) -> str:
+            turn = TextInContext(
+                conn=cast(Any, None),
+                conversation_id=7,
+                texter=Texter(ALICE.phone or "", ALICE.id, ALICE.name),
+                number=DESK,
+                text=InboundText(body),
+                media=[],
+                now=r.clock.now(),
+            )
+            return only_reply(await commands.handle(turn, None, "bot"))
+
+        assert await answer("notification") == WORDING.status_off
+        assert await answer("start") == WORDING.subscribed

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from textdesk.adapters.db.repositories import SqlConversations, SqlUnitOfWork
+from textdesk.adapters.db.notifications import SqlNotifications, SqlSenderNumbers
+from textdesk.adapters.db.repositories import SqlConversations, SqlOutbox, SqlUnitOfWork
 from textdesk.adapters.db.subscriptions import SqlCarrierOptOuts, SqlSubscriptions
 
 
@@ -24,3 +25,18 @@ class SqlSubscriptionRepositories:
 def subscription_settings(db: AsyncEngine) -> SqlUnitOfWork[SqlSubscriptionRepositories]:
     """The unit of work of staff's and the API's changes to a setting."""
     return SqlUnitOfWork(db, SqlSubscriptionRepositories)
+
+
+class SqlDelivery:
+    """``ports.DeliveryRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.subscriptions = SqlSubscriptions(conn)
+        self.senders = SqlSenderNumbers(conn)
+        self.outbox = SqlOutbox(conn)
+        self.notifications = SqlNotifications(conn)
+
+
+def delivery(db: AsyncEngine) -> SqlUnitOfWork[SqlDelivery]:
+    """The unit of work of reading an account's notifications."""
+    return SqlUnitOfWork(db, SqlDelivery)

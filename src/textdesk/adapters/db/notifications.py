@@ -21,10 +21,14 @@ from textdesk.adapters.db.tables import (
     records,
     subscriptions,
 )
+from textdesk.ports import (
+    NOTIFICATION_KIND,
+    HistoryRow,
+    NewNotification,
+    OutboxRow,
+)
 
 # Why a queued notification was not sent after all (outbox ``error_message``).
-# outbox.kind of a notification (other texts are replies to a conversation).
-NOTIFICATION_KIND = "notification"
 CANCELED_OPTED_OUT = "recipient opted out of all texts (STOP) before it was sent"
 CANCELED_UNSUBSCRIBED = "recipient turned notifications off before it was sent"
 
@@ -36,36 +40,6 @@ class EventRow:
     kind: str
     data: dict[str, Any]
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class NewNotification:
-    """One decision about one account: queued (``outbox_id`` set) or skipped (``reason``)."""
-
-    user_id: int
-    source: str  # event | api
-    body: str
-    status: str  # queued | skipped
-    reason: str | None = None
-    outbox_id: int | None = None
-    record_id: int | None = None
-    event_id: int | None = None
-    template: str | None = None
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    id: int
-    created_at: datetime
-    source: str
-    template: str | None
-    record_number: str | None
-    body: str
-    status: str  # skipped, or the outbox status (pending ... delivered, failed, canceled)
-    reason: str | None
-    error_code: int | None
-    error_message: str | None
-    sent_at: datetime | None
 
 
 async def pending_events(conn: AsyncConnection, *, limit: int) -> list[EventRow]:
@@ -254,3 +228,39 @@ async def record_numbers(conn: AsyncConnection, record_ids: Sequence[int]) -> di
         )
         found.update({r.id: r.number for r in rows if r.number})
     return found
+
+
+async def send_gate(conn: AsyncConnection, rows: Sequence[OutboxRow]) -> dict[int, str]:
+    """The dispatcher's last check: queued texts that must not go out now.
+
+    Returns ``{outbox id: reason}``: notifications whose recipient opted out or
+    unsubscribed since they were queued, and any text written after its recipient
+    opted out (Twilio would refuse it with 21610: better canceled with the reason).
+    """
+    return await send_blocks(conn, [r.id for r in rows]) if rows else {}
+
+
+class SqlNotifications:
+    """``ports.NotificationRepository`` (``notifications``, joined to the outbox)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, items: Sequence[NewNotification], now: datetime) -> None:
+        await add(self._conn, items, now)
+
+    async def history(self, user_id: int, *, limit: int, offset: int) -> list[HistoryRow]:
+        return await history(self._conn, user_id, limit=limit, offset=offset)
+
+
+class SqlSenderNumbers:
+    """``ports.SenderNumbers`` (``numbers`` and ``conversations``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def latest(self, phones: Sequence[str]) -> dict[str, str]:
+        return await sender_numbers(self._conn, phones)
+
+    async def default(self) -> str | None:
+        return await default_sender(self._conn)

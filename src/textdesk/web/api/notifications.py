@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
+from textdesk.adapters.db.notifications import SqlNotifications
 from textdesk.adapters.db.subscriptions import SqlSubscriptions
 from textdesk.notifications import triggers
 from textdesk.notifications.sending import SKIP_REASONS, notification_history
@@ -79,7 +80,9 @@ async def list_notifications(
     """Newest first, each with its delivery status and, if not delivered, why."""
     if await subscription_of(SqlSubscriptions(conn), user_id) is None:
         raise _no_user(user_id)
-    entries = await notification_history(conn, user_id, limit=limit, offset=offset)
+    entries = await notification_history(
+        SqlNotifications(conn), user_id, limit=limit, offset=offset
+    )
     return [NotificationPublic.model_validate(e, from_attributes=True) for e in entries]
 
 
