@@ -39,6 +39,7 @@ from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.admin.agents import Authenticator
 from textdesk.admin.api_tokens import ApiTokens
 from textdesk.admin.numbers import NumberDirectory, Numbers
+from textdesk.admin.staff import Staff
 from textdesk.admin.users import Accounts
 from textdesk.channel import inbound
 from textdesk.channel.answering import Converser, InboxProcessor
@@ -86,6 +87,7 @@ class Admin:
     api_tokens: ApiTokens
     numbers: Numbers
     accounts: Accounts
+    staff: Staff
 
 
 def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
@@ -95,6 +97,7 @@ def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
         api_tokens=ApiTokens(admin_repositories.api_tokens_uow(db), clock),
         numbers=Numbers(admin_repositories.numbers_uow(db), clock),
         accounts=Accounts(admin_repositories.users_uow(db), clock),
+        staff=Staff(admin_repositories.staff_uow(db), clock),
     )
 
 

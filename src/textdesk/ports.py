@@ -818,6 +818,81 @@ class UserRepositories(Protocol):
     def users(self) -> UserRepository: ...
 
 
+@dataclass(frozen=True)
+class ListedAgent:
+    """An agent as listed for the operator, with the names of their open queues."""
+
+    id: int
+    name: str
+    email: str
+    role: str
+    capacity: int
+    presence: str
+    queues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpenChat:
+    """A chat that is not over: the texter's number and where it stands."""
+
+    phone: str
+    status: str
+
+
+@dataclass(frozen=True)
+class AgentFootprint:
+    """What an agent has left in textdesk: what removing them keeps or takes."""
+
+    open_chats: list[OpenChat]
+    queues: int
+    handoffs: int
+    lines: int
+
+
+@dataclass(frozen=True)
+class QueueFootprint:
+    """What a queue holds: the chats not over, its members, its ended chats."""
+
+    open_chats: list[OpenChat]
+    members: int
+    handoffs: int
+
+
+class StaffRepository(Protocol):
+    """Agents and queues as the operator lists and removes them (history kept)."""
+
+    async def agents_with_queues(self) -> list[ListedAgent]:
+        """Agents not removed, by name."""
+        ...
+
+    async def agent_by_email(self, email: str) -> AgentRow | None: ...
+
+    async def agent_footprint(self, agent_id: int) -> AgentFootprint: ...
+
+    async def remove_agent(self, agent_id: int, now: datetime) -> list[OpenChat]:
+        """Mark the agent removed; returns the chats that are theirs or offered to them,
+        and when there are any the caller rolls back (nothing is removed)."""
+        ...
+
+    async def queue_by_name(self, name: str) -> QueueRow | None: ...
+
+    async def queue_by_id(self, queue_id: int) -> QueueRow | None: ...
+
+    async def queue_footprint(self, queue_id: int) -> QueueFootprint: ...
+
+    async def remove_queue(self, queue_id: int, name: str, now: datetime) -> list[OpenChat]:
+        """Mark the queue removed; returns the chats waiting or active in it, and when
+        there are any the caller rolls back (nothing is removed)."""
+        ...
+
+
+class StaffRepositories(Protocol):
+    """What the staff use case reads and writes."""
+
+    @property
+    def staff(self) -> StaffRepository: ...
+
+
 # ------------------------------------------------------------------------------ records
 # The records as the REST API and the record page reach them: the built-in store
 # (``adapters/db/records.py``) today, ServiceNow next.  ``records.incidents`` is the use

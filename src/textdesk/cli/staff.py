@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import agents as agent_store
 from textdesk.admin import agents, staff
+from textdesk.bootstrap import admin_use_cases
 from textdesk.cli.common import (
     confirm_removal,
     console,
@@ -70,7 +71,7 @@ def agents_list() -> None:
     # takes and for a queue's name.
     for heading in ("email", "role", "capacity", "queues", "presence"):
         table.add_column(heading, no_wrap=True)
-    for a in with_db(load_settings(), lambda db: staff.list_agents(db=db)):
+    for a in with_db(load_settings(), lambda db: admin_use_cases(db).staff.list_agents()):
         table.add_row(
             str(a.id), a.name, a.email, a.role, str(a.capacity), ", ".join(a.queues), a.presence
         )
@@ -85,8 +86,8 @@ def agents_remove(
     """Remove a Workspace account; refused while a chat is theirs; asks first."""
     settings = load_settings()
     try:
-        agent = with_db(settings, lambda db: staff.find_agent(db=db, email=email))
-        held = with_db(settings, lambda db: staff.agent_footprint(db=db, agent=agent))
+        agent = with_db(settings, lambda db: admin_use_cases(db).staff.find_agent(email=email))
+        held = with_db(settings, lambda db: admin_use_cases(db).staff.agent_footprint(agent=agent))
         if held.open_chats:
             raise staff.StillInUse(agent.email, held.open_chats)
     except agents.AgentError as exc:
@@ -102,7 +103,7 @@ def agents_remove(
     )
     confirm_removal("Remove this agent?", yes=yes)
     try:
-        with_db(settings, lambda db: staff.remove_agent(db=db, clock=SystemClock(), agent=agent))
+        with_db(settings, lambda db: admin_use_cases(db).staff.remove_agent(agent=agent))
     except agents.AgentError as exc:
         console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from exc
@@ -178,8 +179,8 @@ def queues_remove(
     """Remove a queue; refused while chats are in it or it is the default; asks first."""
     settings = load_settings()
     try:
-        queue = with_db(settings, lambda db: staff.find_queue(db=db, name=name))
-        held = with_db(settings, lambda db: staff.queue_footprint(db=db, queue=queue))
+        queue = with_db(settings, lambda db: admin_use_cases(db).staff.find_queue(name=name))
+        held = with_db(settings, lambda db: admin_use_cases(db).staff.queue_footprint(queue=queue))
         if held.open_chats:
             raise staff.StillInUse(f"queue {queue.name}", held.open_chats)
         staff.refuse_default(queue)
@@ -195,7 +196,7 @@ def queues_remove(
     )
     confirm_removal("Remove this queue?", yes=yes)
     try:
-        with_db(settings, lambda db: staff.remove_queue(db=db, clock=SystemClock(), queue=queue))
+        with_db(settings, lambda db: admin_use_cases(db).staff.remove_queue(queue=queue))
     except agents.AgentError as exc:
         console.print(f"[red]refused:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(1) from exc

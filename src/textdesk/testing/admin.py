@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from textdesk.ports import Duplicate, NumberRow, TokenInfo, UserFootprint, UserRow
+from textdesk.ports import (
+    AgentFootprint,
+    AgentRow,
+    Duplicate,
+    ListedAgent,
+    NumberRow,
+    OpenChat,
+    QueueFootprint,
+    QueueRow,
+    TokenInfo,
+    UserFootprint,
+    UserRow,
+)
 from textdesk.testing.tables import FakeUnitOfWork
 
 _Tables = TypeVar("_Tables")
@@ -41,6 +53,20 @@ class StoredToken:
 
 
 @dataclass
+class StoredChat:
+    """A hand-off of ``AdminTables``: the texter, where it stands, and with whom."""
+
+    phone: str
+    status: str  # waiting | offered | active | ended …
+    queue_id: int
+    agent_id: int | None = None
+    offered_to: int | None = None
+
+
+OPEN_STATUSES = ("waiting", "offered", "active")
+
+
+@dataclass
 class AdminTables:
     """What the admin fakes store; a test reads and arranges it directly."""
 
@@ -49,6 +75,13 @@ class AdminTables:
     users: dict[int, UserRow] = field(default_factory=dict)
     # What removing an account would delete or unlink, by its id (none when absent).
     footprints: dict[int, UserFootprint] = field(default_factory=dict)
+    # Agents and queues not removed; a removed one is moved to ``removed_*``.
+    agents: dict[int, AgentRow] = field(default_factory=dict)
+    removed_agents: dict[int, AgentRow] = field(default_factory=dict)
+    queues: dict[int, QueueRow] = field(default_factory=dict)
+    removed_queues: dict[int, QueueRow] = field(default_factory=dict)
+    members: set[tuple[int, int]] = field(default_factory=set)  # (queue id, agent id)
+    chats: list[StoredChat] = field(default_factory=list)
 
 
 class FakeApiTokens:
@@ -172,3 +205,81 @@ def fake_users(
     tables: AdminTables | None = None,
 ) -> FakeReadingUnitOfWork[AdminTables, FakeUserRepositories]:
     return FakeReadingUnitOfWork(tables or AdminTables(), FakeUserRepositories)
+
+
+class FakeStaff:
+    """``ports.StaffRepository`` on ``AdminTables``: removals kept as history."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self._t = tables
+
+    def _open(self, keep: Callable[[StoredChat], bool]) -> list[OpenChat]:
+        return [
+            OpenChat(c.phone, c.status)
+            for c in self._t.chats
+            if c.status in OPEN_STATUSES and keep(c)
+        ]
+
+    async def agents_with_queues(self) -> list[ListedAgent]:
+        def queues_of(agent_id: int) -> tuple[str, ...]:
+            return tuple(
+                sorted(
+                    q.name for q in self._t.queues.values() if (q.id, agent_id) in self._t.members
+                )
+            )
+
+        return [
+            ListedAgent(a.id, a.name, a.email, a.role, a.capacity, a.presence, queues_of(a.id))
+            for a in sorted(self._t.agents.values(), key=lambda a: a.name)
+        ]
+
+    async def agent_by_email(self, email: str) -> AgentRow | None:
+        return next((a for a in self._t.agents.values() if a.email == email.lower()), None)
+
+    async def agent_footprint(self, agent_id: int) -> AgentFootprint:
+        return AgentFootprint(
+            open_chats=self._open(lambda c: agent_id in (c.agent_id, c.offered_to)),
+            queues=sum(1 for _, a in self._t.members if a == agent_id),
+            handoffs=sum(1 for c in self._t.chats if c.agent_id == agent_id),
+            lines=0,
+        )
+
+    async def remove_agent(self, agent_id: int, now: datetime) -> list[OpenChat]:
+        agent = self._t.agents.pop(agent_id)
+        self._t.removed_agents[agent_id] = agent
+        held = self._open(lambda c: agent_id in (c.agent_id, c.offered_to))
+        if not held:
+            self._t.members = {(q, a) for q, a in self._t.members if a != agent_id}
+        return held
+
+    async def queue_by_name(self, name: str) -> QueueRow | None:
+        return next((q for q in self._t.queues.values() if q.name == name), None)
+
+    async def queue_by_id(self, queue_id: int) -> QueueRow | None:
+        return self._t.queues.get(queue_id)
+
+    async def queue_footprint(self, queue_id: int) -> QueueFootprint:
+        return QueueFootprint(
+            open_chats=self._open(lambda c: c.queue_id == queue_id),
+            members=sum(1 for q, _ in self._t.members if q == queue_id),
+            handoffs=sum(
+                1 for c in self._t.chats if c.queue_id == queue_id and c.status not in OPEN_STATUSES
+            ),
+        )
+
+    async def remove_queue(self, queue_id: int, name: str, now: datetime) -> list[OpenChat]:
+        self._t.removed_queues[queue_id] = self._t.queues.pop(queue_id)
+        return self._open(lambda c: c.queue_id == queue_id)
+
+
+class FakeStaffRepositories:
+    """``ports.StaffRepositories`` on ``AdminTables``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self.staff = FakeStaff(tables)
+
+
+def fake_staff(
+    tables: AdminTables | None = None,
+) -> FakeReadingUnitOfWork[AdminTables, FakeStaffRepositories]:
+    return FakeReadingUnitOfWork(tables or AdminTables(), FakeStaffRepositories)

@@ -16,6 +16,7 @@ from textdesk.adapters.db.tables import agents
 from textdesk.adapters.db.workspace_views import SqlWorkspaceReads
 from textdesk.admin import staff
 from textdesk.admin.agents import AgentError, add_queue
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.live_agents import workspace_views
 from textdesk.live_agents.desk import Invalid
@@ -64,30 +65,32 @@ async def test_an_agent_is_removed_only_once_no_texter_waits_on_them(desk: Desk)
         assert (await browser.sign_in("dana@example.com")).status_code == 303
         offer = await _chat(desk, Phone(desk, TEXTER))
         assert offer.offered_to == dana
-        row = await staff.find_agent(db=desk.db, email="Dana@example.com")
+        row = await admin_use_cases(desk.db).staff.find_agent(email="Dana@example.com")
         with pytest.raises(staff.StillInUse, match=r"\+15551230001 \(offered\)"):
-            await staff.remove_agent(db=desk.db, clock=SystemClock(), agent=row)
-        assert [a.name for a in await staff.list_agents(db=desk.db)] == [
+            await admin_use_cases(desk.db, SystemClock()).staff.remove_agent(agent=row)
+        assert [a.name for a in await admin_use_cases(desk.db).staff.list_agents()] == [
             "Dana Agent",
             "Lee Colleague",
         ]
         assert (await browser.http.get("/workspace")).status_code == 200
 
         await _end(desk, dana, offer.conversation_id)
-        held = await staff.agent_footprint(db=desk.db, agent=row)
+        held = await admin_use_cases(desk.db).staff.agent_footprint(agent=row)
         assert (held.open_chats, held.queues, held.handoffs, held.lines) == (
             [],
             1,
             1,
             2,
         )  # her greeting and her answer
-        await staff.remove_agent(db=desk.db, clock=SystemClock(), agent=row)
+        await admin_use_cases(desk.db, SystemClock()).staff.remove_agent(agent=row)
 
-        assert [a.name for a in await staff.list_agents(db=desk.db)] == ["Lee Colleague"]
+        assert [a.name for a in await admin_use_cases(desk.db).staff.list_agents()] == [
+            "Lee Colleague"
+        ]
         assert (await browser.http.get("/workspace")).status_code != 200
         assert (await browser.sign_in("dana@example.com")).status_code != 303
         with pytest.raises(AgentError, match=r"no agent signs in as dana@example\.com"):
-            await staff.find_agent(db=desk.db, email="dana@example.com")
+            await admin_use_cases(desk.db).staff.find_agent(email="dana@example.com")
         named = await desk.rows(
             "SELECT a.name FROM handoffs h JOIN agents a ON a.id = h.agent_id "
             "UNION ALL SELECT a.name FROM transcript t JOIN agents a ON a.id = t.agent_id"
@@ -126,17 +129,17 @@ async def test_a_queue_is_removed_only_once_empty_and_keeps_its_history(desk: De
             conn, agent, cid, queue_id=billing_id, to_agent_id=None, note="", now=clock.now()
         )
 
-    billing = await staff.find_queue(db=desk.db, name="Billing")
+    billing = await admin_use_cases(desk.db).staff.find_queue(name="Billing")
     with pytest.raises(staff.StillInUse, match=r"queue Billing .*\+15551230001 \(waiting\)"):
-        await staff.remove_queue(db=desk.db, clock=clock, queue=billing)
-    default = await staff.find_queue(db=desk.db, name="Service desk")
+        await admin_use_cases(desk.db, clock).staff.remove_queue(queue=billing)
+    default = await admin_use_cases(desk.db).staff.find_queue(name="Service desk")
     with pytest.raises(AgentError, match="is the default queue"):
-        await staff.remove_queue(db=desk.db, clock=clock, queue=default)
+        await admin_use_cases(desk.db, clock).staff.remove_queue(queue=default)
 
     await _end(desk, lee, cid)
-    held = await staff.queue_footprint(db=desk.db, queue=billing)
+    held = await admin_use_cases(desk.db).staff.queue_footprint(queue=billing)
     assert (held.open_chats, held.members, held.handoffs) == ([], 1, 1)
-    await staff.remove_queue(db=desk.db, clock=clock, queue=billing)
+    await admin_use_cases(desk.db, clock).staff.remove_queue(queue=billing)
 
     async with desk.db.connect() as conn:
         assert [q.name for q in await agent_store.list_queues(conn)] == ["Service desk"]
@@ -150,7 +153,10 @@ async def test_a_queue_is_removed_only_once_empty_and_keeps_its_history(desk: De
         c=cid,
     )
     assert [r.name for r in kept] == [f"Billing (removed #{billing_id})"]
-    assert [a.queues for a in await staff.list_agents(db=desk.db)] == [("Service desk",), ()]
+    assert [a.queues for a in await admin_use_cases(desk.db).staff.list_agents()] == [
+        ("Service desk",),
+        (),
+    ]
 
     # No chat enters it any more; the name is free for a new queue.
     second = await _chat(desk, Phone(desk, "+15557654321"))

@@ -16,11 +16,18 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from textdesk.adapters.db import api_tokens, directory
+from textdesk.adapters.db import agents as agent_store
+from textdesk.adapters.db import api_tokens, directory, staff_removal
 from textdesk.adapters.db.repositories import SqlUnitOfWork
 from textdesk.ports import (
+    AgentFootprint,
+    AgentRow,
     Duplicate,
+    ListedAgent,
     NumberRow,
+    OpenChat,
+    QueueFootprint,
+    QueueRow,
     TokenInfo,
     UserFootprint,
     UserRow,
@@ -162,3 +169,49 @@ class SqlUserRepositories:
 def users_uow(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlUserRepositories]:
     """The accounts use case's unit of work."""
     return SqlReadingUnitOfWork(db, SqlUserRepositories)
+
+
+# --------------------------------------------------------------------------- staff
+
+
+class SqlStaff:
+    """``ports.StaffRepository`` (``adapters/db/staff_removal.py``, ``agents.py``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def agents_with_queues(self) -> list[ListedAgent]:
+        return await staff_removal.list_agents_with_queues(self._conn)
+
+    async def agent_by_email(self, email: str) -> AgentRow | None:
+        return await agent_store.agent_by_email(self._conn, email)
+
+    async def agent_footprint(self, agent_id: int) -> AgentFootprint:
+        return await staff_removal.agent_footprint(self._conn, agent_id)
+
+    async def remove_agent(self, agent_id: int, now: datetime) -> list[OpenChat]:
+        return await staff_removal.remove_agent(self._conn, agent_id, now)
+
+    async def queue_by_name(self, name: str) -> QueueRow | None:
+        return await agent_store.queue_by_name(self._conn, name)
+
+    async def queue_by_id(self, queue_id: int) -> QueueRow | None:
+        return await agent_store.queue_by_id(self._conn, queue_id)
+
+    async def queue_footprint(self, queue_id: int) -> QueueFootprint:
+        return await staff_removal.queue_footprint(self._conn, queue_id)
+
+    async def remove_queue(self, queue_id: int, name: str, now: datetime) -> list[OpenChat]:
+        return await staff_removal.remove_queue(self._conn, queue_id, name, now)
+
+
+class SqlStaffRepositories:
+    """``ports.StaffRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.staff = SqlStaff(conn)
+
+
+def staff_uow(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlStaffRepositories]:
+    """The staff use case's unit of work."""
+    return SqlReadingUnitOfWork(db, SqlStaffRepositories)

@@ -8,7 +8,6 @@ adapters/db/agents.py no longer finds it for sign-in, offers or lists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,19 +22,9 @@ from textdesk.adapters.db.tables import (
     queues,
     transcript,
 )
+from textdesk.ports import AgentFootprint, ListedAgent, OpenChat, QueueFootprint
 
 OPEN_STATUSES = ("waiting", "offered", "active")
-
-
-@dataclass(frozen=True)
-class ListedAgent:
-    id: int
-    name: str
-    email: str
-    role: str
-    capacity: int
-    presence: str
-    queues: tuple[str, ...]
 
 
 async def list_agents_with_queues(conn: AsyncConnection) -> list[ListedAgent]:
@@ -60,32 +49,14 @@ async def list_agents_with_queues(conn: AsyncConnection) -> list[ListedAgent]:
     ]
 
 
-@dataclass(frozen=True)
-class Open:
-    """A chat that is not over: the texter's number and where it stands."""
-
-    phone: str
-    status: str
-
-
-async def _open_chats(conn: AsyncConnection, where: ColumnElement[bool]) -> list[Open]:
+async def _open_chats(conn: AsyncConnection, where: ColumnElement[bool]) -> list[OpenChat]:
     rows = await conn.execute(
         select(conversations.c.phone, handoffs.c.status)
         .join(conversations, conversations.c.id == handoffs.c.conversation_id)
         .where(handoffs.c.status.in_(OPEN_STATUSES), where)
         .order_by(handoffs.c.id)
     )
-    return [Open(r.phone, r.status) for r in rows]
-
-
-@dataclass(frozen=True)
-class AgentFootprint:
-    """What an agent has left in textdesk: what removing them keeps or takes."""
-
-    open_chats: list[Open]
-    queues: int
-    handoffs: int
-    lines: int
+    return [OpenChat(r.phone, r.status) for r in rows]
 
 
 async def agent_footprint(conn: AsyncConnection, agent_id: int) -> AgentFootprint:
@@ -105,7 +76,7 @@ async def agent_footprint(conn: AsyncConnection, agent_id: int) -> AgentFootprin
     )
 
 
-async def remove_agent(conn: AsyncConnection, agent_id: int, now: datetime) -> list[Open]:
+async def remove_agent(conn: AsyncConnection, agent_id: int, now: datetime) -> list[OpenChat]:
     """Mark the agent removed; returns the chats that are theirs or offered to them,
     and when there are any the caller rolls back (nothing is removed).
 
@@ -133,13 +104,6 @@ async def remove_agent(conn: AsyncConnection, agent_id: int, now: datetime) -> l
     return held
 
 
-@dataclass(frozen=True)
-class QueueFootprint:
-    open_chats: list[Open]
-    members: int
-    handoffs: int
-
-
 async def queue_footprint(conn: AsyncConnection, queue_id: int) -> QueueFootprint:
     members = await conn.execute(select(func.count()).where(queue_members.c.queue_id == queue_id))
     ended = await conn.execute(
@@ -156,7 +120,7 @@ async def queue_footprint(conn: AsyncConnection, queue_id: int) -> QueueFootprin
 
 async def remove_queue(
     conn: AsyncConnection, queue_id: int, name: str, now: datetime
-) -> list[Open]:
+) -> list[OpenChat]:
     """Mark the queue removed; returns the chats waiting or active in it, and when
     there are any the caller rolls back (nothing is removed).
 
