@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import admin as admin_repositories
 from textdesk.adapters.db import live_agents as live_agent_store
+from textdesk.adapters.db import notification_repositories as notification_store
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db import repositories
 from textdesk.adapters.db.backlog import SqlOutboxBacklog
@@ -417,7 +418,13 @@ def _notifications(
     # A broken replies.yaml stops the start, like a bad topic.
     files = NotificationFiles(settings.notification_templates_dir)
     files.wording()
-    notifier = Notifier(db=db, clock=clock, files=files, views=views, on_enqueued=wake_sender)
+    notifier = Notifier(
+        uow=notification_store.notifying(db),
+        clock=clock,
+        templates=files,
+        views=views,
+        on_enqueued=wake_sender,
+    )
     # Polled: record events come from API requests, topics and agents in any process.
     return _Notifications(files, Loop("notifier", notifier.run_once, idle=0.5))
 

@@ -1136,6 +1136,57 @@ class DeliveryRepositories(Protocol):
     def notifications(self) -> NotificationRepository: ...
 
 
+@dataclass(frozen=True)
+class RecordEvent:
+    """A change to a record (state changed, commented, assigned…) to notify its caller of."""
+
+    id: int
+    record_id: int
+    kind: str
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class RecordEventRepository(Protocol):
+    """The feed of record changes the notifier turns into notifications."""
+
+    async def pending(self, *, limit: int) -> list[RecordEvent]:
+        """Events not yet notified, oldest first; no other transaction takes them
+        while this one holds them."""
+        ...
+
+    async def mark_handled(self, ids: Sequence[int], now: datetime) -> None: ...
+
+    async def record_numbers(self, record_ids: Sequence[int]) -> dict[int, str]:
+        """Record id to number (events name records by id)."""
+        ...
+
+
+class RecordReader(Protocol):
+    """Reads a record by its number (``RecordStore.get``)."""
+
+    async def get(self, number: str) -> Record | None: ...
+
+
+class PhoneAccounts(Protocol):
+    """Who holds a phone number: the account a record's caller phone belongs to."""
+
+    async def by_phone(self, phone: str) -> int | None: ...
+
+
+class NotifyingRepositories(DeliveryRepositories, Protocol):
+    """What turning record events and API requests into notifications reads and writes."""
+
+    @property
+    def events(self) -> RecordEventRepository: ...
+
+    @property
+    def records(self) -> RecordReader: ...
+
+    @property
+    def accounts(self) -> PhoneAccounts: ...
+
+
 # --------------------------------------------------------------------------- operations
 # What /readyz, /metrics and /media read (``ops/``): the database's answer, the outbox's
 # backlog and stored images.  The SQL is in ``adapters/db/``, the fakes in

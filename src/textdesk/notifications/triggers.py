@@ -13,20 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import TemplateSyntaxError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from textdesk.adapters.db import directory
-from textdesk.adapters.db import notifications as store
-from textdesk.adapters.db import records as record_store
-from textdesk.adapters.db import subscriptions as subs
-from textdesk.adapters.db.notification_repositories import SqlDelivery
-from textdesk.adapters.db.notifications import EventRow
-from textdesk.adapters.files.notification_files import NotificationFiles
 from textdesk.domain.records import Record
 from textdesk.domain.templating.render import TemplateTooCostly, compile_template
 from textdesk.notifications.sending import Draft, Report, context, deliver, render_body
-from textdesk.ports import Clock
-from textdesk.records.incidents import RecordViews
+from textdesk.ports import (
+    Clock,
+    NotificationTemplates,
+    NotifyingRepositories,
+    PhoneAccounts,
+    RecordEvent,
+    RecordViewer,
+    UnitOfWork,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +50,16 @@ def _event_body(source: str, ctx: Mapping[str, Any], kind: str) -> str:
         return ""
 
 
-async def _caller_of(conn: AsyncConnection, record: Record) -> int | None:
+async def _caller_of(accounts: PhoneAccounts, record: Record) -> int | None:
     """The account a record belongs to: its caller, or the account with the caller's phone."""
     if record.caller_id is not None:
         return record.caller_id
     if record.caller_phone:
-        found = await directory.users_by_phone(conn, [record.caller_phone])
-        user = found.get(record.caller_phone)
-        return user.id if user else None
+        return await accounts.by_phone(record.caller_phone)
     return None
 
 
-def _own_comment(event: EventRow, record: Record) -> bool:
+def _own_comment(event: RecordEvent, record: Record) -> bool:
     """A texter is not notified of the comment they just texted in themselves."""
     author = event.data.get("author")
     return event.kind == "commented" and author in (record.caller_name, record.caller_phone)
@@ -80,16 +77,16 @@ class Notifier:
     def __init__(
         self,
         *,
-        db: AsyncEngine,
+        uow: UnitOfWork[NotifyingRepositories],
         clock: Clock,
-        files: NotificationFiles,
-        views: RecordViews,
+        templates: NotificationTemplates,
+        views: RecordViewer,
         on_enqueued: Callable[[], None] = lambda: None,
         batch_size: int = 200,
     ) -> None:
-        self._db = db
+        self._uow = uow
         self._clock = clock
-        self._files = files
+        self._templates = templates
         self._views = views
         self._on_enqueued = on_enqueued
         self._batch = batch_size
@@ -97,28 +94,30 @@ class Notifier:
     async def run_once(self) -> int:
         """Handle one batch of record events; returns how many were handled."""
         now = self._clock.now()
-        async with self._db.begin() as conn:
-            events = await store.pending_events(conn, limit=self._batch)
+        async with self._uow.begin() as repos:
+            events = await repos.events.pending(limit=self._batch)
             if not events:
                 return 0
-            drafts = await self._drafts(conn, events)
-            report = await deliver(SqlDelivery(conn), drafts, now)
-            await store.mark_events_handled(conn, [e.id for e in events], now)
+            drafts = await self._drafts(repos, events)
+            report = await deliver(repos, drafts, now)
+            await repos.events.mark_handled([e.id for e in events], now)
         if report.queued:
             self._on_enqueued()
         return len(events)
 
-    async def _drafts(self, conn: AsyncConnection, events: Sequence[EventRow]) -> list[Draft]:
-        numbers = await store.record_numbers(conn, [e.record_id for e in events])
+    async def _drafts(
+        self, repos: NotifyingRepositories, events: Sequence[RecordEvent]
+    ) -> list[Draft]:
+        numbers = await repos.events.record_numbers([e.record_id for e in events])
         loaded: dict[int, tuple[Record, int | None]] = {}
-        templates = {kind: self._files.template(kind) for kind in {e.kind for e in events}}
+        templates = {kind: self._templates.template(kind) for kind in {e.kind for e in events}}
         wanted = [e for e in events if templates[e.kind] and e.record_id in numbers]
         for record_id in {e.record_id for e in wanted}:
-            record = await record_store.get(conn, numbers[record_id])
+            record = await repos.records.get(numbers[record_id])
             if record is not None:
-                loaded[record_id] = (record, await _caller_of(conn, record))
+                loaded[record_id] = (record, await _caller_of(repos.accounts, record))
         user_ids = [u for _, u in loaded.values() if u is not None]
-        found = await subs.recipients(conn, user_ids)
+        found = await repos.subscriptions.recipients(user_ids)
         drafts: list[Draft] = []
         for event in wanted:
             record, user_id = loaded.get(event.record_id, (None, None))
@@ -155,9 +154,9 @@ class Request:
     params: Mapping[str, Any] | None = None
 
 
-def _source(files: NotificationFiles, request: Request) -> str:
+def _source(templates: NotificationTemplates, request: Request) -> str:
     if request.template is not None:
-        found = files.template(request.template)
+        found = templates.template(request.template)
         if found is None:
             raise NotifyError(f"no notification template {request.template!r}", field="template")
         return found
@@ -171,30 +170,30 @@ def _source(files: NotificationFiles, request: Request) -> str:
 
 
 async def send(
-    conn: AsyncConnection,
+    repos: NotifyingRepositories,
     request: Request,
     *,
-    files: NotificationFiles,
-    views: RecordViews,
+    templates: NotificationTemplates,
+    views: RecordViewer,
     clock: Clock,
 ) -> Report:
     """Render and queue an API notification; subscription rules apply as for events."""
-    source = _source(files, request)
+    source = _source(templates, request)
     record: Record | None = None
     user_ids = list(dict.fromkeys(request.user_ids))
     if request.record_number is not None:
-        record = await record_store.get(conn, request.record_number)
+        record = await repos.records.get(request.record_number)
         if record is None:
             raise NotifyError(f"no record {request.record_number}", field="record_number")
         if not user_ids:
-            caller = await _caller_of(conn, record)
+            caller = await _caller_of(repos.accounts, record)
             if caller is None:
                 # The caller is a guest: there is no account to notify.
                 report = Report()
                 report.skipped["unknown"] += 1
                 return report
             user_ids = [caller]
-    found = await subs.recipients(conn, user_ids)
+    found = await repos.subscriptions.recipients(user_ids)
     drafts: list[Draft] = []
     for user_id in user_ids:
         # An event template sent by hand reads its event.* from the request's params.
@@ -219,4 +218,28 @@ async def send(
                 record_id=record.id if record is not None else None,
             )
         )
-    return await deliver(SqlDelivery(conn), drafts, clock.now(), found=found)
+    return await deliver(repos, drafts, clock.now(), found=found)
+
+
+class NotificationRequests:
+    """Notifications asked for through the API, each request in its own transaction."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork[NotifyingRepositories],
+        templates: NotificationTemplates,
+        views: RecordViewer,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._templates = templates
+        self._views = views
+        self._clock = clock
+
+    async def send(self, request: Request) -> Report:
+        """Render and queue ``request``; raises :class:`NotifyError` when it cannot be sent."""
+        async with self._uow.begin() as repos:
+            return await send(
+                repos, request, templates=self._templates, views=self._views, clock=self._clock
+            )

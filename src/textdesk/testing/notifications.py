@@ -1,5 +1,5 @@
 """Fakes of the notification use cases' ports: subscriptions, opt-outs, templates,
-the notifications' history and the numbers they are sent from."""
+the notifications' history and the numbers they are sent from, record events."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from textdesk.domain.records import Record
 from textdesk.domain.subscriptions import Wording
-from textdesk.ports import CarrierOptOut, Change, HistoryRow, NewNotification, Recipient
+from textdesk.ports import (
+    CarrierOptOut,
+    Change,
+    HistoryRow,
+    NewNotification,
+    Recipient,
+    RecordEvent,
+)
 from textdesk.testing.live_agents import FakeConversations
 from textdesk.testing.sending import FakeOutbox
 from textdesk.testing.tables import FakeTables, FakeUnitOfWork
@@ -33,6 +41,14 @@ class StoredNotification:
 
 
 @dataclass
+class StoredEvent:
+    """One record event of ``NotificationTables``."""
+
+    event: RecordEvent
+    handled_at: datetime | None = None
+
+
+@dataclass
 class NotificationTables(FakeTables):
     """``FakeTables`` and what notifications add; ``optouts`` holds the active opt-outs."""
 
@@ -46,7 +62,8 @@ class NotificationTables(FakeTables):
     # Our conversational numbers in configured order, and each texter's latest one.
     numbers: list[str] = field(default_factory=list)
     latest_number: dict[str, str] = field(default_factory=dict)
-    record_numbers: dict[int, str] = field(default_factory=dict)  # record id -> number
+    records: dict[int, Record] = field(default_factory=dict)  # by id
+    events: list[StoredEvent] = field(default_factory=list)
 
 
 class FakeSubscriptions:
@@ -150,7 +167,8 @@ class FakeNotifications:
         for n in mine[offset : offset + limit]:
             d = n.decision
             text = next((t for t in self._t.outbox if t.id == d.outbox_id), None)
-            number = self._t.record_numbers.get(d.record_id) if d.record_id else None
+            record = self._t.records.get(d.record_id) if d.record_id else None
+            number = record.number if record is not None else None
             rows.append(
                 HistoryRow(
                     id=n.id,
@@ -197,6 +215,63 @@ def fake_delivery(
 ) -> FakeUnitOfWork[NotificationTables, FakeDelivery]:
     """Queueing notifications and reading their history, in memory."""
     return FakeUnitOfWork(tables or NotificationTables(), FakeDelivery)
+
+
+class FakeRecordEvents:
+    """``ports.RecordEventRepository`` on ``NotificationTables.events``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self._t = tables
+
+    async def pending(self, *, limit: int) -> list[RecordEvent]:
+        waiting = [e.event for e in self._t.events if e.handled_at is None]
+        return sorted(waiting, key=lambda e: e.id)[:limit]
+
+    async def mark_handled(self, ids: Sequence[int], now: datetime) -> None:
+        for stored in self._t.events:
+            if stored.event.id in ids:
+                stored.handled_at = now
+
+    async def record_numbers(self, record_ids: Sequence[int]) -> dict[int, str]:
+        return {i: self._t.records[i].number for i in record_ids if i in self._t.records}
+
+
+class FakeRecordReader:
+    """``ports.RecordReader`` on ``NotificationTables.records``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self._t = tables
+
+    async def get(self, number: str) -> Record | None:
+        wanted = number.upper()
+        return next((r for r in self._t.records.values() if r.number.upper() == wanted), None)
+
+
+class FakePhoneAccounts:
+    """``ports.PhoneAccounts`` on ``NotificationTables.users``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self._t = tables
+
+    async def by_phone(self, phone: str) -> int | None:
+        return next((u.id for u in self._t.users.values() if u.phone == phone), None)
+
+
+class FakeNotifying(FakeDelivery):
+    """``ports.NotifyingRepositories`` on ``NotificationTables``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        super().__init__(tables)
+        self.events = FakeRecordEvents(tables)
+        self.records = FakeRecordReader(tables)
+        self.accounts = FakePhoneAccounts(tables)
+
+
+def fake_notifying(
+    tables: NotificationTables | None = None,
+) -> FakeUnitOfWork[NotificationTables, FakeNotifying]:
+    """The notifier's and API notifications' unit of work, in memory."""
+    return FakeUnitOfWork(tables or NotificationTables(), FakeNotifying)
 
 
 class FakeTemplates:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from textdesk.adapters.db.notifications import SqlNotifications, SqlSenderNumbers
+from textdesk.adapters.db import directory
+from textdesk.adapters.db.notifications import (
+    SqlNotifications,
+    SqlRecordEvents,
+    SqlSenderNumbers,
+)
+from textdesk.adapters.db.records import SqlRecordStore
 from textdesk.adapters.db.repositories import SqlConversations, SqlOutbox, SqlUnitOfWork
 from textdesk.adapters.db.subscriptions import SqlCarrierOptOuts, SqlSubscriptions
 
@@ -40,3 +46,29 @@ class SqlDelivery:
 def delivery(db: AsyncEngine) -> SqlUnitOfWork[SqlDelivery]:
     """The unit of work of reading an account's notifications."""
     return SqlUnitOfWork(db, SqlDelivery)
+
+
+class SqlPhoneAccounts:
+    """``ports.PhoneAccounts`` (``users`` by phone, ``adapters/db/directory.py``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def by_phone(self, phone: str) -> int | None:
+        user = (await directory.users_by_phone(self._conn, [phone])).get(phone)
+        return user.id if user else None
+
+
+class SqlNotifying(SqlDelivery):
+    """``ports.NotifyingRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn)
+        self.events = SqlRecordEvents(conn)
+        self.records = SqlRecordStore(conn)
+        self.accounts = SqlPhoneAccounts(conn)
+
+
+def notifying(db: AsyncEngine) -> SqlUnitOfWork[SqlNotifying]:
+    """The unit of work of the notifier and of API notifications."""
+    return SqlUnitOfWork(db, SqlNotifying)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +24,7 @@ from textdesk.ports import (
     HistoryRow,
     NewNotification,
     OutboxRow,
+    RecordEvent,
 )
 
 # Why a queued notification was not sent after all (outbox ``error_message``).
@@ -33,16 +32,7 @@ CANCELED_OPTED_OUT = "recipient opted out of all texts (STOP) before it was sent
 CANCELED_UNSUBSCRIBED = "recipient turned notifications off before it was sent"
 
 
-@dataclass(frozen=True)
-class EventRow:
-    id: int
-    record_id: int
-    kind: str
-    data: dict[str, Any]
-    created_at: datetime
-
-
-async def pending_events(conn: AsyncConnection, *, limit: int) -> list[EventRow]:
+async def pending_events(conn: AsyncConnection, *, limit: int) -> list[RecordEvent]:
     """Record events not yet turned into notifications, oldest first.
 
     On PostgreSQL the rows stay locked until the caller's transaction ends and other
@@ -63,7 +53,7 @@ async def pending_events(conn: AsyncConnection, *, limit: int) -> list[EventRow]
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return [
-        EventRow(r.id, r.record_id, r.kind, dict(r.data or {}), r.created_at)
+        RecordEvent(r.id, r.record_id, r.kind, dict(r.data or {}), r.created_at)
         for r in await conn.execute(query)
     ]
 
@@ -264,3 +254,19 @@ class SqlSenderNumbers:
 
     async def default(self) -> str | None:
         return await default_sender(self._conn)
+
+
+class SqlRecordEvents:
+    """``ports.RecordEventRepository`` (``record_events``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def pending(self, *, limit: int) -> list[RecordEvent]:
+        return await pending_events(self._conn, limit=limit)
+
+    async def mark_handled(self, ids: Sequence[int], now: datetime) -> None:
+        await mark_events_handled(self._conn, ids, now)
+
+    async def record_numbers(self, record_ids: Sequence[int]) -> dict[int, str]:
+        return await record_numbers(self._conn, record_ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
+from textdesk.adapters.db.notification_repositories import SqlNotifying
 from textdesk.adapters.db.notifications import SqlNotifications
 from textdesk.adapters.db.subscriptions import SqlSubscriptions
 from textdesk.notifications import triggers
@@ -58,9 +59,9 @@ async def send_notification(
     )
     try:
         report = await triggers.send(
-            conn,
+            SqlNotifying(conn),
             request,
-            files=container.notification_files,
+            templates=container.notification_files,
             views=container.record_views,
             clock=container.clock,
         )
