@@ -67,6 +67,7 @@ from textdesk.ports import (
     MediaFetcher,
     Pacer,
     RecordLinks,
+    RecordStore,
     SmsGateway,
     WorkspaceEvent,
 )
@@ -193,8 +194,13 @@ def build(
     clock: Clock | None = None,
     converser: Converser | None = None,
     gateway: SmsGateway | None = None,
+    remote_records: RecordStore | None = None,
 ) -> Container:
-    """Wire a container from settings; tests may swap the clock, converser or gateway."""
+    """Wire a container from settings; tests may swap the clock, converser or gateway.
+
+    ``remote_records``: the virtual agent's record store when it is another service
+    (its calls run outside every transaction); the built-in store otherwise.
+    """
     clock = clock or SystemClock()
     db = create_engine(settings.database_url)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -230,7 +236,13 @@ def build(
         clock=clock,
         http=http,
         converser=converser
-        or _virtual_agent(settings, engine=engine, views=records.views, files=notifications.files),
+        or _virtual_agent(
+            settings,
+            engine=engine,
+            views=records.views,
+            files=notifications.files,
+            remote_records=remote_records,
+        ),
         updates=updates,
         wake_sender=sending.loop.wake,
         wake_assigner=live.loop.wake,
@@ -480,8 +492,13 @@ def _live_agents(
 
 
 def _virtual_agent(
-    settings: Settings, *, engine: Engine, views: RecordViews, files: NotificationFiles
-) -> Converser:
+    settings: Settings,
+    *,
+    engine: Engine,
+    views: RecordViews,
+    files: NotificationFiles,
+    remote_records: RecordStore | None,
+) -> VirtualAgent:
     effects = EffectRunner(
         views=views,
         max_media_bytes=settings.media_max_bytes,
@@ -498,6 +515,7 @@ def _virtual_agent(
             grace=timedelta(seconds=settings.presence_grace_seconds),
             repositories=lambda turn: repositories.SqlHandoffRepositories(turn.conn),
         ),
+        remote_records=remote_records,
     )
 
 
@@ -548,6 +566,8 @@ def _inbound(
         on_enqueued=wake_sender,
         on_processed=processed,
         on_deferred=wake_inbox_loop,
+        # Only the virtual agent stops a turn before a remote effect, and resumes it.
+        resumer=converser if isinstance(converser, VirtualAgent) else None,
     )
     process_loop = Loop("inbox", processor.run_once, idle=1.0)
     committer = GroupCommitter(db)

@@ -124,6 +124,13 @@ class EventBus(Protocol):
 class RecordStore(Protocol):
     """The records a topic reads and writes: the built-in store (or, later, another)."""
 
+    @property
+    def remote(self) -> bool:
+        """True when its calls reach another service: they never run while a turn's
+        transaction is open (``domain/agent/awaiting.py``); False for the built-in store,
+        which works in the turn's transaction."""
+        ...
+
     async def get(self, number: str) -> Record | None:
         """The record numbered ``number`` (any case), whoever it belongs to."""
         ...
@@ -184,6 +191,9 @@ class EffectScope:
     records: RecordStore
     media: TurnMedia
     agents: TransferDesk
+    # The effect's key when it runs on a remote store (``domain/agent/awaiting.py``):
+    # a record it creates carries it, so a retried create finds the first one.
+    key: str | None = None
 
 
 # ------------------------------------------------ repositories: sending and live agents

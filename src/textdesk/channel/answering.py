@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final, Protocol
 
@@ -30,7 +30,8 @@ from textdesk.adapters.db.conversations import TranscriptEntry
 from textdesk.adapters.db.dialect import try_lock_keys
 from textdesk.adapters.db.inbox import InboxRow
 from textdesk.adapters.images import DEFAULT_MAX_PIXELS, DecodedImage, ImageRefused, decode_image
-from textdesk.domain.agent.messages import InboundText, MediaRef, Reply, Texter
+from textdesk.domain.agent.awaiting import Awaiting, gave_up
+from textdesk.domain.agent.messages import EffectResult, InboundText, MediaRef, Reply, Texter
 from textdesk.domain.twilio_forms import can_answer
 from textdesk.ports import Clock, MediaFetcher, NewMessage
 
@@ -65,6 +66,35 @@ def ready_in_order(queued: Sequence[InboxRow], wanted: set[str]) -> list[InboxRo
     return ready
 
 
+def _not_overtaking(rows: Sequence[InboxRow], ran: dict[int, _Ran]) -> list[InboxRow]:
+    """The rows a batch may answer: a turn still waiting holds its conversation's later texts.
+
+    A waiting row is taken only when its effect has just run for the very try saved
+    on it (re-read under the lock: another process may have resumed it meanwhile).
+    """
+    blocked: set[str] = set()
+    out: list[InboxRow] = []
+    for row in rows:
+        key = _key(row)
+        if key in blocked:
+            continue
+        if row.awaiting is not None:
+            done = ran.get(row.id)
+            if done is None or done.awaiting != Awaiting.from_dict(row.awaiting):
+                blocked.add(key)
+                continue
+        out.append(row)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What one batch's transaction wrote: the conversations, and whether a turn waits."""
+
+    touched: set[int]
+    waiting: bool
+
+
 @dataclass
 class TextInContext:
     """One inbound text in context, handed to the conversation logic."""
@@ -86,6 +116,8 @@ class ConverseOutcome:
     mode: str
     replies: list[Reply] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # transcript lines for staff only
+    # The turn stopped before a remote effect: the text stays unprocessed, waiting.
+    awaiting: Awaiting | None = None
 
 
 class Converser(Protocol):
@@ -96,6 +128,24 @@ class Converser(Protocol):
     ) -> ConverseOutcome: ...
 
 
+class Resumer(Protocol):
+    """Finishes turns that stopped before a remote effect (``domain/agent/awaiting.py``)."""
+
+    async def run_awaiting(
+        self, awaiting: Awaiting, *, texter: Texter, now: datetime, key: str
+    ) -> EffectResult:
+        """Run the effect, outside any transaction; raises when the remote store fails."""
+        ...
+
+    async def resume(
+        self,
+        turn: TextInContext,
+        state: dict[str, Any] | None,
+        awaiting: Awaiting,
+        result: EffectResult,
+    ) -> ConverseOutcome: ...
+
+
 class SilentConverser:
     """Records the text and replies nothing: the channel without a virtual agent."""
 
@@ -103,6 +153,14 @@ class SilentConverser:
         self, turn: TextInContext, state: dict[str, Any] | None, mode: str
     ) -> ConverseOutcome:
         return ConverseOutcome(state=state, mode=mode)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ran:
+    """A remote effect run before the batch: the one saved, and what it gave."""
+
+    awaiting: Awaiting
+    result: EffectResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +187,11 @@ class InboxProcessor:
         on_enqueued: Callable[[], None] = lambda: None,
         on_processed: Callable[[AbstractSet[int]], None] = lambda ids: None,
         on_deferred: Callable[[], None] = lambda: None,
+        resumer: Resumer | None = None,
     ) -> None:
         self._db = db
         self._converser = converser
+        self._resumer = resumer
         self._fetcher = fetcher
         self._clock = clock
         self._batch = batch_size
@@ -149,8 +209,9 @@ class InboxProcessor:
             return 0
         metrics.INBOX_LAG.set(max(0.0, (self._clock.now() - rows[0].received_at).total_seconds()))
         rows = await self._prefetch_media(rows)
+        ran = await self._run_awaiting(rows)
         with metrics.PROCESS_SECONDS.time():
-            touched = await self._process(rows)
+            touched = await self._process(rows, ran)
         if touched:
             self._on_enqueued()
             self._on_processed(touched)
@@ -188,17 +249,7 @@ class InboxProcessor:
                         entry["error"] = error or "fetch_failed"
                     resolved.append(entry)
                 await inbox.set_media(conn, row.id, resolved)
-            out.append(
-                InboxRow(
-                    row.id,
-                    row.message_sid,
-                    row.from_phone,
-                    row.to_phone,
-                    row.body,
-                    resolved,
-                    row.received_at,
-                )
-            )
+            out.append(replace(row, media=resolved))
         return out
 
     async def _fetch_one(
@@ -215,6 +266,51 @@ class InboxProcessor:
         except ImageRefused as refused:
             return None, None, refused.reason
         return data, image, None
+
+    async def _run_awaiting(self, rows: Sequence[InboxRow]) -> dict[int, _Ran]:
+        """Run the remote effects that turns wait on, before the batch's transaction.
+
+        A call that fails is tried again later (the row stays waiting, with its
+        conversation's later texts behind it); past the last try the turn goes on
+        with the failure.  The effect's key is the same for every try.
+        """
+        waiting = [r for r in rows if r.awaiting is not None]
+        if not waiting or self._resumer is None:
+            return {}
+        now = self._clock.now()
+        async with self._db.connect() as conn:
+            users = await directory.users_by_phone(conn, sorted({r.from_phone for r in waiting}))
+        ran: dict[int, _Ran] = {}
+        retries: dict[int, dict[str, Any] | None] = {}
+        for row in waiting:
+            assert row.awaiting is not None
+            awaiting = Awaiting.from_dict(row.awaiting)
+            if not awaiting.due(now):
+                continue
+            user = users.get(row.from_phone)
+            texter = Texter(row.from_phone, user.id if user else None, user.name if user else None)
+            try:
+                result = await self._resumer.run_awaiting(
+                    awaiting, texter=texter, now=now, key=awaiting.key(row.id)
+                )
+            except Exception:
+                later = awaiting.failed(now)
+                log.warning(
+                    "the record system failed on inbound %s (try %d); %s",
+                    row.message_sid,
+                    awaiting.attempts + 1,
+                    "trying again later" if later else "going on without it",
+                    exc_info=True,
+                )
+                if later is not None:
+                    retries[row.id] = later.to_dict()
+                    continue
+                result = gave_up()
+            ran[row.id] = _Ran(awaiting, result)
+        if retries:
+            async with self._db.begin() as conn:
+                await inbox.set_awaiting(conn, retries)
+        return ran
 
     async def process_arrivals(
         self, conn: AsyncConnection, arrivals: Sequence[InboxRow], *, locked: bool = False
@@ -243,11 +339,12 @@ class InboxProcessor:
                     if _key(r) in ours
                 ]
                 rows = ready_in_order(queued, set(new))
-                touched = await self._converse_rows(conn, rows, now)
+                batch = await self._converse_rows(conn, rows, now, {})
         except Exception:
             log.exception("answering %d new texts failed; the inbox loop will", len(arrivals))
             return Answered(frozenset(), deferred=True)
-        return Answered(touched, deferred=len(rows) < len(arrivals))
+        deferred = len(rows) < len(arrivals) or batch.waiting
+        return Answered(frozenset(batch.touched), deferred=deferred)
 
     def committed(self, answered: Answered) -> None:
         """The group commit holding :meth:`process_arrivals`' work has committed."""
@@ -257,18 +354,23 @@ class InboxProcessor:
         if answered.deferred:
             self._on_deferred()  # only now can the loop see the rows it is to answer
 
-    async def _process(self, candidates: Sequence[InboxRow]) -> set[int]:
+    async def _process(self, candidates: Sequence[InboxRow], ran: dict[int, _Ran]) -> set[int]:
         """Process what is not locked elsewhere; returns the conversations touched."""
         now = self._clock.now()
         async with self._db.begin() as conn:
             locked = await try_lock_keys(conn, sorted({_key(r) for r in candidates}))
             ids = [r.id for r in candidates if _key(r) in locked]
             rows = await inbox.pending_for(conn, ids) if ids else []
-            return await self._converse_rows(conn, rows, now)
+            batch = await self._converse_rows(conn, _not_overtaking(rows, ran), now, ran)
+            return batch.touched
 
     async def _converse_rows(
-        self, conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime
-    ) -> set[int]:
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[InboxRow],
+        now: datetime,
+        ran: dict[int, _Ran],
+    ) -> _Batch:
         """Each row through the converser, in order; everything written in ``conn``.
 
         The batch is tried whole under one savepoint.  Should any text fail, that is
@@ -279,13 +381,13 @@ class InboxProcessor:
         """
         rows = await self._set_aside_unanswerable(conn, rows, now)
         if not rows:
-            return set()
+            return _Batch(set(), waiting=False)
         try:
             async with conn.begin_nested():
-                return await self._converse_each(conn, rows, now, guarded=False)
+                return await self._converse_each(conn, rows, now, ran, guarded=False)
         except Exception:
             log.warning("a text in a batch of %d failed; one at a time now", len(rows))
-        return await self._converse_each(conn, rows, now, guarded=True)
+        return await self._converse_each(conn, rows, now, ran, guarded=True)
 
     @staticmethod
     async def _set_aside_unanswerable(
@@ -307,8 +409,14 @@ class InboxProcessor:
         return [r for r in rows if can_answer(r.from_phone)]
 
     async def _converse_each(
-        self, conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime, *, guarded: bool
-    ) -> set[int]:
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[InboxRow],
+        now: datetime,
+        ran: dict[int, _Ran],
+        *,
+        guarded: bool,
+    ) -> _Batch:
         phones = sorted({r.from_phone for r in rows})
         users = await directory.users_by_phone(conn, phones)
         convs = await conversations.load_or_create(
@@ -318,25 +426,33 @@ class InboxProcessor:
             now,
         )
         errors: dict[int, str] = {}
+        done: list[int] = []
+        # Conversations whose turn now waits on a remote effect: their later texts wait too.
+        waits: dict[int, dict[str, Any] | None] = {}
+        waiting: set[int] = set()
         # Transcript in the order things were said; bot lines get their outbox id later.
         timeline: list[TranscriptEntry | tuple[int, Reply]] = []
         for row in rows:
             conv = convs[(row.from_phone, row.to_phone)]
+            if conv.id in waiting:
+                continue
             user = users.get(row.from_phone)
             texter = Texter(
                 phone=row.from_phone,
                 user_id=user.id if user else None,
                 name=user.name if user else None,
             )
-            timeline.append(
-                TranscriptEntry(
-                    conv.id,
-                    "texter",
-                    row.body,
-                    tuple(str(m["key"]) for m in row.media if m.get("key")),
-                    inbox_id=row.id,
+            resumed = ran.get(row.id) if row.awaiting is not None else None
+            if resumed is None:  # a resumed text's own line was written when it came
+                timeline.append(
+                    TranscriptEntry(
+                        conv.id,
+                        "texter",
+                        row.body,
+                        tuple(str(m["key"]) for m in row.media if m.get("key")),
+                        inbox_id=row.id,
+                    )
                 )
-            )
             turn = TextInContext(
                 conn=conn,
                 conversation_id=conv.id,
@@ -355,7 +471,7 @@ class InboxProcessor:
             if guarded:
                 try:
                     async with conn.begin_nested():
-                        outcome = await self._converser.converse(turn, conv.state, conv.mode)
+                        outcome = await self._turn(turn, conv, resumed)
                 except Exception as exc:
                     log.exception("processing inbound %s failed", row.message_sid)
                     errors[row.id] = f"{type(exc).__name__}: {exc}"
@@ -363,14 +479,32 @@ class InboxProcessor:
                         state=conv.state, mode=conv.mode, replies=[Reply(APOLOGY)]
                     )
             else:
-                outcome = await self._converser.converse(turn, conv.state, conv.mode)
+                outcome = await self._turn(turn, conv, resumed)
             conv.state, conv.mode = outcome.state, outcome.mode
             timeline.extend(TranscriptEntry(conv.id, "system", n) for n in outcome.notes)
             timeline.extend((conv.id, reply) for reply in outcome.replies)
+            if outcome.awaiting is not None:
+                waits[row.id] = outcome.awaiting.to_dict()
+                waiting.add(conv.id)
+            else:
+                done.append(row.id)
+                if resumed is not None:
+                    waits[row.id] = None
         await self._write_replies(conn, timeline, convs, now)
         await conversations.save(conn, list(convs.values()), now)
-        await inbox.mark_processed(conn, [r.id for r in rows], now, errors)
-        return {c.id for c in convs.values()}
+        if waits:
+            await inbox.set_awaiting(conn, waits)
+        await inbox.mark_processed(conn, done, now, errors)
+        return _Batch({c.id for c in convs.values()}, waiting=bool(waiting))
+
+    async def _turn(
+        self, turn: TextInContext, conv: conversations.ConversationRow, resumed: _Ran | None
+    ) -> ConverseOutcome:
+        """A new text through the converser, or a waiting turn resumed with its result."""
+        if resumed is None:
+            return await self._converser.converse(turn, conv.state, conv.mode)
+        assert self._resumer is not None  # only a resumer's turns wait
+        return await self._resumer.resume(turn, conv.state, resumed.awaiting, resumed.result)
 
     @staticmethod
     async def _write_replies(

@@ -12,6 +12,7 @@ would answer the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from textdesk.domain.agent.engine import MAX_EFFECTS, Engine, Step
@@ -82,6 +83,8 @@ class EffectRunner:
                     new = requested_record(fields, texter=texter, attachments=attachments)
                 except InvalidRecord as exc:
                     return EffectResult(ok=False, error=str(exc))
+                if scope.key is not None:
+                    new = replace(new, key=scope.key)
                 return EffectResult(value=self._view(await records.create(new, now=now)))
             case UpdateRecord(number=number, fields=fields):
                 if await _texters(records, number, texter) is None:
@@ -137,6 +140,18 @@ async def _texters(records: RecordStore, number: str, texter: Texter) -> Record 
     return record
 
 
+@dataclass(frozen=True)
+class Settled:
+    """Where :func:`settle` left a turn: its step, and how many effects it ran in all."""
+
+    step: Step
+    effects: int
+
+
+def never(effect: Effect) -> bool:
+    return False
+
+
 async def settle(
     engine: Engine,
     step: Step,
@@ -144,18 +159,25 @@ async def settle(
     scope: EffectScope,
     *,
     on_step: Callable[[Step], None] = lambda step: None,
-) -> Step:
+    stop_before: Callable[[Effect], bool] = never,
+    done: int = 0,
+) -> Settled:
     """Run the effects ``step`` asks for, resuming the engine after each, until it rests.
 
-    One Step with every reply and problem in order, no effect, and ``ended`` if any
-    step ended.  ``on_step`` sees each step as it comes (the first included).
-    Raises ``RuntimeError`` past :data:`MAX_EFFECTS`: the topic loops.
+    One Step with every reply and problem in order, and ``ended`` if any step ended;
+    its ``effect`` is None, unless ``stop_before`` said to stop before it (an effect
+    on another service, run outside the turn's transaction: ``domain/agent/awaiting.py``).
+    ``on_step`` sees each step as it comes (the first included).  ``done``: effects
+    the turn ran before (a resumed turn): the budget of :data:`MAX_EFFECTS` is the
+    turn's.  Raises ``RuntimeError`` past it: the topic loops.
     """
     replies, problems, ended = list(step.replies), list(step.problems), step.ended
     on_step(step)
-    for _ in range(MAX_EFFECTS):
-        if step.effect is None:
-            return Step(step.state, tuple(replies), None, ended, tuple(problems))
+    for ran in range(done, MAX_EFFECTS):
+        if step.effect is None or stop_before(step.effect):
+            return Settled(
+                Step(step.state, tuple(replies), step.effect, ended, tuple(problems)), ran
+            )
         result = await runner.run(step.effect, scope)
         step = engine.resume(step.state, result, scope.texter, scope.now)
         on_step(step)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from textdesk.channel.answering import ConverseOutcome, TextInContext
-from textdesk.channel.effects import EffectRunner, settle
+from textdesk.channel.effects import EffectRunner, never, settle
+from textdesk.domain.agent.awaiting import RECORD_EFFECTS, Awaiting
 from textdesk.domain.agent.engine import Engine, Step
-from textdesk.domain.agent.messages import EffectResult, Reply, Transfer
+from textdesk.domain.agent.messages import Effect, EffectResult, Reply, Texter, Transfer
 from textdesk.domain.agent.state import ConversationState
 from textdesk.live_agents.handoff import LiveAgents
 from textdesk.notifications.subscriptions import SubscriptionCommands
@@ -38,13 +40,17 @@ class VirtualAgent:
         *,
         records: Callable[[TextInContext], RecordStore],
         agents: LiveAgents,
+        remote_records: RecordStore | None = None,
     ) -> None:
         """``records``: the record store in the turn's transaction; ``agents``: the
-        hand-off, asked for transfers and told of each text while one is open."""
+        hand-off, asked for transfers and told of each text while one is open;
+        ``remote_records``: a record store in another service, used instead of
+        ``records`` and only ever called outside a transaction."""
         self.engine = engine
         self._effects = effects
         self._commands = commands
         self._records = records
+        self._remote = remote_records
         self._agents = agents
 
     def _scope(self, turn: TextInContext) -> EffectScope:
@@ -52,10 +58,16 @@ class VirtualAgent:
         return EffectScope(
             texter=turn.texter,
             now=turn.now,
-            records=self._records(turn),
+            records=self._remote or self._records(turn),
             media=_Prefetched(tuple(_attachment(m) for m in turn.media)),
             agents=_TurnTransfers(self._agents.request, turn),
         )
+
+    def _stop_before(self, scope: EffectScope) -> Callable[[Effect], bool]:
+        """Which effects the turn's transaction must not wait for: a remote store's."""
+        if not scope.records.remote:
+            return never
+        return lambda effect: isinstance(effect, RECORD_EFFECTS)
 
     async def converse(
         self, turn: TextInContext, state: dict[str, Any] | None, mode: str
@@ -69,7 +81,7 @@ class VirtualAgent:
         current = ConversationState.from_dict(state) if state else None
         with_agent = self.engine.routes_to_agent(current)
         try:
-            step, replies = await self._run(
+            step, awaiting = await self._run(
                 self.engine.handle(current, turn.text, turn.texter, turn.now), turn
             )
         except Exception:
@@ -82,20 +94,66 @@ class VirtualAgent:
                 await self._agents.texter_left(turn)
             else:
                 await self._agents.texter_spoke(turn)
-        return ConverseOutcome(state=step.state.to_dict(), mode=step.state.mode, replies=replies)
+        return ConverseOutcome(
+            state=step.state.to_dict(),
+            mode=step.state.mode,
+            replies=list(step.replies),
+            awaiting=awaiting,
+        )
 
-    async def _run(self, step: Step, turn: TextInContext) -> tuple[Step, list[Reply]]:
+    async def _run(
+        self, step: Step, turn: TextInContext, *, done: int = 0
+    ) -> tuple[Step, Awaiting | None]:
+        """The turn's effects run; the step it rests at, or the remote one it waits on."""
         if step.effect is None:  # most texts: no effect, so no ports to bind
             _log_problems(step, turn)
-            return step, list(step.replies)
+            return step, None
+        scope = self._scope(turn)
         settled = await settle(
             self.engine,
             step,
             self._effects,
-            self._scope(turn),
+            scope,
             on_step=lambda each: _log_problems(each, turn),
+            stop_before=self._stop_before(scope),
+            done=done,
         )
-        return settled, list(settled.replies)
+        effect = settled.step.effect
+        return settled.step, (Awaiting(effect, settled.effects + 1) if effect else None)
+
+    async def run_awaiting(
+        self, awaiting: Awaiting, *, texter: Texter, now: datetime, key: str
+    ) -> EffectResult:
+        """Carry out a remote effect a turn stopped before, with no transaction open."""
+        if self._remote is None:
+            raise RuntimeError("a turn waits on a remote record store, but none is configured")
+        scope = EffectScope(
+            texter=texter,
+            now=now,
+            records=self._remote,
+            media=_Prefetched(()),  # never asked: only record effects wait
+            agents=_NoTransfers(),
+            key=key,
+        )
+        return await self._effects.run(awaiting.effect, scope)
+
+    async def resume(
+        self,
+        turn: TextInContext,
+        state: dict[str, Any] | None,
+        awaiting: Awaiting,
+        result: EffectResult,
+    ) -> ConverseOutcome:
+        """Go on with a turn that waited on ``awaiting``, now that ``result`` is in."""
+        current = ConversationState.from_dict(state) if state else ConversationState()
+        step = self.engine.resume(current, result, turn.texter, turn.now)
+        step, again = await self._run(step, turn, done=awaiting.number)
+        return ConverseOutcome(
+            state=step.state.to_dict(),
+            mode=step.state.mode,
+            replies=list(step.replies),
+            awaiting=again,
+        )
 
     async def _rescue(
         self, turn: TextInContext, current: ConversationState | None, mode: str
@@ -132,6 +190,13 @@ class _Prefetched:
 
     async def fetch(self) -> tuple[Attachment, ...]:
         return self.attachments
+
+
+class _NoTransfers:
+    """The hand-off of a turn run outside its transaction: never asked (see run_awaiting)."""
+
+    async def request(self, transfer: Transfer) -> EffectResult:
+        raise RuntimeError("a transfer never waits on a remote service")
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,9 @@ class NewRecord:
     caller_phone: str | None
     state: str = "New"
     attachments: tuple[str, ...] = ()
+    # Set when a remote store creates it (``domain/agent/awaiting.py``): the same for
+    # every try, so a create retried after a crash finds the record, not a second one.
+    key: str | None = None
 
 
 def new_record(

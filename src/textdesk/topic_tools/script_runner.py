@@ -297,7 +297,7 @@ async def play_script(script: Script, topics: TopicSet, *, zone: tzinfo = UTC) -
         inbound = InboundText(step.say or "", media, received_at=now)
         try:
             first = engine.handle(state, inbound, texter, now)
-            settled = await settle(engine, first, runner, world.scope(media))
+            settled = (await settle(engine, first, runner, world.scope(media))).step
         except Exception as exc:
             # A designer's tool reports a crash like any failure, at the step it hit.
             done.append(StepResult(number, line, step, failures=(f"the agent crashed: {exc!r}",)))

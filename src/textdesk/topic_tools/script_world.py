@@ -51,6 +51,8 @@ class MemoryRecords:
     their account.
     """
 
+    remote = False
+
     def __init__(self, names: Mapping[int, str] | None = None) -> None:
         self.records: list[Record] = []
         self._names = dict(names or {})

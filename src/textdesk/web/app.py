@@ -16,7 +16,7 @@ from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.bootstrap import Container, build
 from textdesk.channel.answering import Converser
 from textdesk.config import Settings
-from textdesk.ports import Clock
+from textdesk.ports import Clock, RecordStore
 from textdesk.web import auth, ops
 from textdesk.web.api import docs, errors, notifications, people, records
 from textdesk.web.forwarded import ForwardedHeaders
@@ -37,6 +37,7 @@ def create_app(
     converser: Converser | None = None,
     settle_heap: bool = False,
     clock: Clock | None = None,
+    remote_records: RecordStore | None = None,
 ) -> FastAPI:
     """Build the ASGI app.
 
@@ -49,7 +50,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        current = container or build(settings, converser=converser, clock=clock)
+        current = container or build(
+            settings, converser=converser, clock=clock, remote_records=remote_records
+        )
         app.state.container = current
         app.state.closing = closing = Closing()
         closing.install()

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.unit.domain.agent.chat_helpers import topic, topic_set
-from textdesk.channel.effects import EffectRunner, settle
+from textdesk.channel.effects import EffectRunner, Settled, settle
 from textdesk.domain.agent.engine import Engine
 from textdesk.domain.agent.messages import (
     AddComment,
@@ -283,9 +283,9 @@ def _settle(world: World, topics: Any, text: str) -> Any:
     async def go() -> Any:
         runner = EffectRunner(views=LinkedViews())
         first = engine.handle(None, InboundText("hi"), world.texter, NOW)
-        rested = await settle(engine, first, runner, world.scope())
+        rested = (await settle(engine, first, runner, world.scope())).step
         step = engine.handle(rested.state, InboundText(text), world.texter, NOW)
-        return await settle(engine, step, runner, world.scope())
+        return (await settle(engine, step, runner, world.scope())).step
 
     return asyncio.run(go())
 
@@ -328,6 +328,50 @@ def test_a_topic_looping_through_effects_stops_after_twenty_as_in_production() -
         _settle(world, topics, "1")
     assert isinstance(world.records, CountingRecords)
     assert world.records.gets == 20
+
+
+def test_settling_stops_before_a_remote_effect_with_the_replies_said_so_far() -> None:
+    """A remote store's effect is left to run outside the transaction; resumed, the turn
+    goes on with the same budget of effects."""
+    world = World()
+    topics = topic_set(
+        topic(
+            "report",
+            {"type": "message", "text": "Opening it"},
+            {
+                "type": "create_record",
+                "table": "incident",
+                "fields": {"short_description": "Printer jam", "urgency": 2},
+                "var": "incident",
+            },
+            {"type": "card", "record": "incident"},
+        )
+    )
+    engine = Engine(topics)
+    runner = EffectRunner(views=LinkedViews())
+
+    def remote(effect: Effect) -> bool:
+        return isinstance(effect, CreateRecord)
+
+    async def go() -> tuple[Settled, Settled]:
+        first = engine.handle(None, InboundText("hi"), world.texter, NOW)
+        rested = (await settle(engine, first, runner, world.scope())).step
+        step = engine.handle(rested.state, InboundText("1"), world.texter, NOW)
+        stopped = await settle(engine, step, runner, world.scope(), stop_before=remote)
+        assert stopped.step.effect is not None
+        result = await runner.run(stopped.step.effect, world.scope())
+        again = engine.resume(stopped.step.state, result, world.texter, NOW)
+        return stopped, await settle(
+            engine, again, runner, world.scope(), stop_before=remote, done=stopped.effects + 1
+        )
+
+    stopped, finished = asyncio.run(go())
+    assert isinstance(stopped.step.effect, CreateRecord)
+    assert [r.body for r in stopped.step.replies] == ["Opening it"]
+    assert stopped.effects == 0  # none ran before it
+    assert finished.step.effect is None
+    assert "Number: INC0010001" in "\n".join(r.body for r in finished.step.replies)
+    assert finished.effects == 1
 
 
 def test_the_in_memory_store_numbers_records_as_the_sql_store_does() -> None:

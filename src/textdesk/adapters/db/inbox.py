@@ -27,6 +27,8 @@ class InboxRow:
     body: str
     media: list[dict[str, Any]]
     received_at: datetime
+    # The remote effect its turn waits on (``domain/agent/awaiting.py``), as saved.
+    awaiting: dict[str, Any] | None = None
 
 
 async def store(
@@ -100,6 +102,7 @@ def _row(r: Any) -> InboxRow:
         body=r.body,
         media=list(r.media or []),
         received_at=r.received_at,
+        awaiting=r.awaiting,
     )
 
 
@@ -111,6 +114,7 @@ _COLUMNS = (
     inbox.c.body,
     inbox.c.media,
     inbox.c.received_at,
+    inbox.c.awaiting,
 )
 
 
@@ -134,6 +138,12 @@ async def pending_for(conn: AsyncConnection, ids: Sequence[int]) -> list[InboxRo
 
 async def set_media(conn: AsyncConnection, inbox_id: int, media: list[dict[str, Any]]) -> None:
     await conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(media=media))
+
+
+async def set_awaiting(conn: AsyncConnection, waits: dict[int, dict[str, Any] | None]) -> None:
+    """Save (or clear, with None) the remote effect each text's turn waits on."""
+    for inbox_id, awaiting in waits.items():
+        await conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(awaiting=awaiting))
 
 
 async def mark_processed(

@@ -232,6 +232,8 @@ class SqlRecordStore:
     """This store as ``ports.RecordRepository`` (a topic's ``RecordStore`` and more), in
     one transaction."""
 
+    remote = False  # in the turn's own transaction: no record waits on another service
+
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 

@@ -96,6 +96,9 @@ inbox = Table(
     # The form as posted (percent-encoded), when the columns above could not hold it
     # as it was: a NUL replaced, an over-long sender shortened, a repeated field.
     Column("raw_form", Text, nullable=True),
+    # Unprocessed, its turn stopped before a remote record store's call: that effect
+    # (``domain/agent/awaiting.py``), run by the inbox loop outside any transaction.
+    Column("awaiting", Json, nullable=True),
     Index("ix_inbox_pending", "processed_at", "id"),
 )
 
