@@ -18,7 +18,7 @@ from textdesk.adapters.db import admin as admin_repositories
 from textdesk.adapters.db import live_agents as live_agent_store
 from textdesk.adapters.db import notification_repositories as notification_store
 from textdesk.adapters.db import records as record_store
-from textdesk.adapters.db import repositories
+from textdesk.adapters.db import repositories, sandbox_threads
 from textdesk.adapters.db.backlog import SqlOutboxBacklog
 from textdesk.adapters.db.database import SqlDatabaseProbe, create_engine
 from textdesk.adapters.db.group_commit import GroupCommitter
@@ -40,6 +40,7 @@ from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.admin.agents import Authenticator
 from textdesk.admin.api_tokens import ApiTokens
 from textdesk.admin.numbers import NumberDirectory, Numbers
+from textdesk.admin.simulator import PhoneSimulator
 from textdesk.admin.staff import Staff
 from textdesk.admin.users import Accounts
 from textdesk.channel import inbound
@@ -121,6 +122,7 @@ class Container:
     readiness: Readiness
     outbox_gauges: OutboxGauges
     media_files: MediaFiles
+    simulator: PhoneSimulator
     gateway: SmsGateway
     fetcher: MediaFetcher
     processor: InboxProcessor
@@ -262,6 +264,8 @@ def build(
         readiness=ops.readiness,
         outbox_gauges=ops.outbox_gauges,
         media_files=ops.media_files,
+        # The demo's phone: its routes exist only in sandbox mode; it only reads.
+        simulator=PhoneSimulator(sandbox_threads.simulator_uow(db), sending.signer),
         gateway=sending.gateway,
         fetcher=inbound.fetcher,
         processor=inbound.processor,

@@ -1289,3 +1289,81 @@ class MediaTokens(Protocol):
     def key_for(self, token: str) -> str | None:
         """The media key a token names; None when forged or expired."""
         ...
+
+
+# ---------------------------------------------------------------------------- simulator
+# What the demo's phone simulator reads (``admin/simulator.py``): one phone's texts with
+# the desk, as stored.  The SQL is in ``adapters/db/sandbox_threads.py``, the fakes in
+# ``testing/simulator.py``.
+
+
+@dataclass(frozen=True)
+class ReceivedText:
+    """A text the phone sent us; ``media`` items carry ``key`` once stored."""
+
+    message_sid: str
+    body: str
+    media: list[dict[str, Any]]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SentText:
+    """A text we sent the phone (or tried to: ``twilio_sid`` is None until accepted)."""
+
+    id: int
+    twilio_sid: str | None
+    from_phone: str
+    body: str
+    media: list[str]
+    status: str
+    encoding: str
+    segments: int
+    error_code: int | None
+    at: datetime
+
+
+class PhoneThreads(Protocol):
+    """One phone's texts with the desk: the inbox's and the outbox's rows for it."""
+
+    async def received_from(self, *, phone: str, number: str, limit: int) -> list[ReceivedText]:
+        """The newest ``limit`` texts ``phone`` sent to ``number``, oldest first."""
+        ...
+
+    async def sent_to(self, *, phone: str, limit: int) -> list[SentText]:
+        """The newest ``limit`` texts to ``phone`` from any of our numbers, oldest first."""
+        ...
+
+    async def delivered_to(self, *, phone: str, after: int, limit: int) -> list[SentText]:
+        """Texts to ``phone`` that Twilio accepted, with ids above ``after``, oldest first."""
+        ...
+
+    async def last_delivered_id(self, *, phone: str) -> int:
+        """The highest id Twilio accepted for ``phone`` (0 for none)."""
+        ...
+
+    async def media_of(self, message_sid: str) -> list[dict[str, Any]] | None:
+        """The media items of one inbound text, or None when there is no such text."""
+        ...
+
+
+class ImageRepository(Protocol):
+    """Stored images, read on the connection of the repositories they come with."""
+
+    async def load(self, key: str) -> StoredMedia | None: ...
+
+
+class SimulatorRepositories(Protocol):
+    """What the phone simulator reads."""
+
+    @property
+    def threads(self) -> PhoneThreads: ...
+
+    @property
+    def numbers(self) -> NumberRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def images(self) -> ImageRepository: ...

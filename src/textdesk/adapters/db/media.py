@@ -73,6 +73,16 @@ async def load(conn: AsyncConnection, key: str) -> StoredMedia | None:
     return StoredMedia(key, row.content_type, bytes(row.data)) if row else None
 
 
+class SqlImages:
+    """``ports.ImageRepository`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def load(self, key: str) -> StoredMedia | None:
+        return await load(self._conn, key)
+
+
 class SqlMediaStore:
     """``ports.MediaStore``: each call on a connection of its own."""
 

@@ -8,45 +8,20 @@ sent (with its photos' media keys once fetched), the outbox every text sent to i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from textdesk.adapters.db.admin import SqlNumbers, SqlReadingUnitOfWork, SqlUsers
+from textdesk.adapters.db.media import SqlImages
 from textdesk.adapters.db.tables import inbox, outbox
-
-
-@dataclass(frozen=True)
-class Received:
-    """A text the phone sent us; ``media`` items carry ``key`` once stored."""
-
-    message_sid: str
-    body: str
-    media: list[dict[str, Any]]
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Sent:
-    """A text we sent the phone (or tried to: ``twilio_sid`` is None until accepted)."""
-
-    id: int
-    twilio_sid: str | None
-    from_phone: str
-    body: str
-    media: list[str]
-    status: str
-    encoding: str
-    segments: int
-    error_code: int | None
-    at: datetime
+from textdesk.ports import ReceivedText, SentText
 
 
 async def received_from(
     conn: AsyncConnection, *, phone: str, number: str, limit: int
-) -> list[Received]:
+) -> list[ReceivedText]:
     """The newest ``limit`` texts ``phone`` sent to ``number``, oldest first."""
     rows = await conn.execute(
         select(inbox.c.message_sid, inbox.c.body, inbox.c.media, inbox.c.received_at)
@@ -54,7 +29,7 @@ async def received_from(
         .order_by(inbox.c.id.desc())
         .limit(limit)
     )
-    found = [Received(r.message_sid, r.body, list(r.media or []), r.received_at) for r in rows]
+    found = [ReceivedText(r.message_sid, r.body, list(r.media or []), r.received_at) for r in rows]
     return found[::-1]
 
 
@@ -73,8 +48,8 @@ def _sent_query() -> Any:
     )
 
 
-def _sent(r: Any) -> Sent:
-    return Sent(
+def _sent(r: Any) -> SentText:
+    return SentText(
         r.id,
         r.twilio_sid,
         r.from_phone,
@@ -88,7 +63,7 @@ def _sent(r: Any) -> Sent:
     )
 
 
-async def sent_to(conn: AsyncConnection, *, phone: str, limit: int) -> list[Sent]:
+async def sent_to(conn: AsyncConnection, *, phone: str, limit: int) -> list[SentText]:
     """The newest ``limit`` texts to ``phone`` from any of our numbers, oldest first."""
     rows = await conn.execute(
         _sent_query().where(outbox.c.to_phone == phone).order_by(outbox.c.id.desc()).limit(limit)
@@ -96,7 +71,9 @@ async def sent_to(conn: AsyncConnection, *, phone: str, limit: int) -> list[Sent
     return [_sent(r) for r in rows][::-1]
 
 
-async def delivered_to(conn: AsyncConnection, *, phone: str, after: int, limit: int) -> list[Sent]:
+async def delivered_to(
+    conn: AsyncConnection, *, phone: str, after: int, limit: int
+) -> list[SentText]:
     """Texts to ``phone`` that Twilio accepted, with ids above ``after``, oldest first.
 
     A usable cursor: texts to one phone are sent in id order (the dispatcher sends
@@ -130,3 +107,40 @@ async def media_of(conn: AsyncConnection, message_sid: str) -> list[dict[str, An
     found = await conn.execute(select(inbox.c.media).where(inbox.c.message_sid == message_sid))
     row = found.first()
     return None if row is None else list(row.media or [])
+
+
+class SqlPhoneThreads:
+    """``ports.PhoneThreads`` (the functions above) on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def received_from(self, *, phone: str, number: str, limit: int) -> list[ReceivedText]:
+        return await received_from(self._conn, phone=phone, number=number, limit=limit)
+
+    async def sent_to(self, *, phone: str, limit: int) -> list[SentText]:
+        return await sent_to(self._conn, phone=phone, limit=limit)
+
+    async def delivered_to(self, *, phone: str, after: int, limit: int) -> list[SentText]:
+        return await delivered_to(self._conn, phone=phone, after=after, limit=limit)
+
+    async def last_delivered_id(self, *, phone: str) -> int:
+        return await last_delivered_id(self._conn, phone=phone)
+
+    async def media_of(self, message_sid: str) -> list[dict[str, Any]] | None:
+        return await media_of(self._conn, message_sid)
+
+
+class SqlSimulatorRepositories:
+    """``ports.SimulatorRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.threads = SqlPhoneThreads(conn)
+        self.numbers = SqlNumbers(conn)
+        self.users = SqlUsers(conn)
+        self.images = SqlImages(conn)
+
+
+def simulator_uow(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlSimulatorRepositories]:
+    """The phone simulator's unit of work (it only reads)."""
+    return SqlReadingUnitOfWork(db, SqlSimulatorRepositories)

@@ -11,13 +11,10 @@ Without a sandbox (real Twilio configured, or not a demo install) every route an
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import httpx
@@ -27,10 +24,8 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
-from textdesk.adapters.db import directory, media, sandbox_threads
-from textdesk.adapters.signed_urls import MediaUrlSigner
 from textdesk.adapters.twilio.sandbox import FakeTwilio
-from textdesk.bootstrap import Container
+from textdesk.admin.simulator import INLINE_TYPES, NoSuchAttachment, Thread
 from textdesk.domain.sms import is_e164
 from textdesk.web.deps import ContainerDep
 
@@ -42,10 +37,6 @@ _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 # Generous on purpose: an oversized image is worth trying (textdesk must refuse
 # it), but the sandbox keeps uploads in memory.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-# Formats a browser renders without running anything; everything else is
-# served as a download, so an uploaded HTML or SVG file cannot script our origin.
-_INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"})
-_THREAD_LIMIT = 200
 
 
 def _linkify(text: str) -> Markup:
@@ -100,123 +91,11 @@ def refuse_cross_site(request: Request) -> None:
         raise HTTPException(403, "cross-site request refused")
 
 
-# --------------------------------------------------------------------- the thread
-
-
-# Why textdesk did not keep a file, in words (the inbox keeps the short code).
-_PROBLEMS = {
-    "not_image": "it is not a photo (only JPEG, PNG, GIF and WebP images are kept)",
-    "too_large": "it is larger than textdesk accepts",
-    "too_many_pixels": "the picture is too big (too many pixels)",
-    "unreadable": "the image is damaged or cut short",
-    "fetch_failed": "it could not be downloaded from Twilio",
-    "forbidden_origin": "its address is not one of Twilio's, so it was not downloaded",
-}
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file on a text; ``inline`` ones are shown as images, the rest as links."""
-
-    url: str
-    content_type: str
-    inline: bool
-    problem: str | None = None
-
-    @property
-    def problem_text(self) -> str | None:
-        """Why it was not kept, as a person says it."""
-        if self.problem is None:
-            return None
-        return _PROBLEMS.get(self.problem, "textdesk could not use it")
-
-
-@dataclass(frozen=True)
-class Bubble:
-    """One text on the simulated phone's screen."""
-
-    key: str
-    side: Literal["texter", "bot"]
-    body: str
-    at: datetime
-    media: tuple[Attachment, ...] = ()
-    status: str | None = None
-    detail: str = ""
-    via: str | None = None
-
-
-@dataclass(frozen=True)
-class Thread:
-    bubbles: list[Bubble]
-    version: str
-
-
-def _texter_bubble(text: sandbox_threads.Received) -> Bubble:
-    media = tuple(
-        Attachment(
-            url=f"/simulator/media/{text.message_sid}/{index}",
-            content_type=str(item.get("content_type", "")),
-            inline=str(item.get("content_type", "")) in _INLINE_TYPES,
-            problem=item.get("error"),
-        )
-        for index, item in enumerate(text.media)
-    )
-    return Bubble(text.message_sid, "texter", text.body, text.at, media)
-
-
-def _bot_bubble(text: sandbox_threads.Sent, number: str, media: MediaUrlSigner) -> Bubble:
-    details = []
-    if text.segments > 1:
-        details.append(f"{text.segments} segments")
-    if text.body and text.encoding == "UCS-2":
-        details.append("UCS-2")
-    if text.error_code is not None:
-        details.append(f"error {text.error_code}")
-    images = tuple(Attachment(media.url_for(key), "image", inline=True) for key in text.media)
-    return Bubble(
-        f"out-{text.id}",
-        "bot",
-        text.body,
-        text.at,
-        images,
-        status=text.status,
-        detail=" · ".join(details),
-        via=text.from_phone if text.from_phone != number else None,
-    )
-
-
-async def load_thread(container: Container, *, phone: str, number: str) -> Thread:
-    """What ``phone`` sent to ``number`` and every text textdesk sent it, as stored."""
-    async with container.db.connect() as conn:
-        received = await sandbox_threads.received_from(
-            conn, phone=phone, number=number, limit=_THREAD_LIMIT
-        )
-        sent = await sandbox_threads.sent_to(conn, phone=phone, limit=_THREAD_LIMIT)
-    bubbles = [_texter_bubble(r) for r in received]
-    # Texts from our other numbers (notifications) show too, labelled, as they
-    # matter to whoever tries the simulator; a real phone would file them apart.
-    bubbles += [_bot_bubble(m, number, container.signer) for m in sent]
-    bubbles.sort(key=lambda b: (b.at, b.side == "bot"))
-    # Media problems are filled in after the text arrives, so they are part of the version.
-    fingerprint = "|".join(
-        f"{b.key}:{b.status}:" + ",".join(str(a.problem) for a in b.media) for b in bubbles
-    )
-    return Thread(bubbles, hashlib.sha256(fingerprint.encode()).hexdigest()[:16])
-
-
 def _render_thread(request: Request, thread: Thread) -> HTMLResponse:
     return templates.TemplateResponse(request, "simulator_thread.html", {"thread": thread})
 
 
 # --------------------------------------------------------------------- routes
-
-
-def _guest_phone(taken: set[str]) -> str:
-    # +1 555-02xx-xxxx: fictional like the demo accounts (555-0123-...), never theirs.
-    while True:
-        phone = f"+155502{secrets.randbelow(100_000):05d}"
-        if phone not in taken:
-            return phone
 
 
 @router.get("")
@@ -228,24 +107,15 @@ async def page(
     number: str = "",
 ) -> HTMLResponse:
     """GET /simulator: the phone, with its pickers for who texts which number."""
-    async with container.db.connect() as conn:
-        accounts = [u for u in await directory.list_users(conn) if u.phone]
-        numbers = [
-            n.phone for n in await directory.list_numbers(conn) if n.purpose == "conversational"
-        ]
-    known = {u.phone for u in accounts if u.phone}
-    guest = _guest_phone(known)
-    if not is_e164(phone):
-        phone = (accounts[0].phone or guest) if accounts else guest
-    number = number if number in numbers else (numbers[0] if numbers else "")
-    thread = await load_thread(container, phone=phone, number=number)
+    setup = await container.simulator.setup(phone=phone, number=number)
+    thread = await container.simulator.thread(phone=setup.phone, number=setup.number)
     context = {
-        "accounts": accounts,
-        "numbers": numbers,
-        "phone": phone,
-        "number": number,
-        "guest": guest,
-        "returning_guest": phone if phone not in known else None,
+        "accounts": setup.accounts,
+        "numbers": setup.numbers,
+        "phone": setup.phone,
+        "number": setup.number,
+        "guest": setup.guest,
+        "returning_guest": setup.returning_guest,
         "thread": thread,
     }
     return templates.TemplateResponse(request, "simulator.html", context)
@@ -261,7 +131,7 @@ async def thread_fragment(
     version: str = "",
 ) -> Response:
     """The thread as an HTML fragment; 204 when it still matches ``version`` (polling)."""
-    thread = await load_thread(container, phone=phone, number=number)
+    thread = await container.simulator.thread(phone=phone, number=number)
     if version and version == thread.version:
         return Response(status_code=204)
     return _render_thread(request, thread)
@@ -312,7 +182,7 @@ async def send(
         return PlainTextResponse(f"textdesk answered {answer.status_code}: {detail}", 502)
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"sid": sid})
-    thread = await load_thread(container, phone=phone, number=number)
+    thread = await container.simulator.thread(phone=phone, number=number)
     return _render_thread(request, thread)
 
 
@@ -325,20 +195,7 @@ async def messages_json(
     Without ``after``: the latest ones, and ``next`` is "from now on". The cursor is
     an outbox id, so it means the same in every process and after a restart.
     """
-    async with container.db.connect() as conn:
-        numbers = [
-            n.phone for n in await directory.list_numbers(conn) if n.purpose == "conversational"
-        ]
-        if after is None:
-            cursor = await sandbox_threads.last_delivered_id(conn, phone=phone)
-            sent = await sandbox_threads.delivered_to(
-                conn, phone=phone, after=max(0, cursor - _THREAD_LIMIT), limit=_THREAD_LIMIT
-            )
-        else:
-            sent = await sandbox_threads.delivered_to(
-                conn, phone=phone, after=after, limit=_THREAD_LIMIT
-            )
-            cursor = sent[-1].id if sent else after
+    delivered = await container.simulator.delivered(phone=phone, after=after)
     items = [
         {
             "sid": m.twilio_sid,
@@ -350,9 +207,9 @@ async def messages_json(
             "num_segments": m.segments,
             "created_at": m.at.isoformat(),
         }
-        for m in sent
+        for m in delivered.sent
     ]
-    return JSONResponse({"messages": items, "next": cursor, "numbers": numbers})
+    return JSONResponse({"messages": items, "next": delivered.cursor, "numbers": delivered.numbers})
 
 
 @router.get("/media/{message_sid}/{index}")
@@ -364,16 +221,13 @@ async def texter_media(
     Photos textdesk kept are in its database (so they survive a restart); a file it
     refused, such as a PDF, is only in the sandbox's memory while it runs.
     """
-    async with container.db.connect() as conn:
-        items = await sandbox_threads.media_of(conn, message_sid)
-        if not items or not 0 <= index < len(items):
-            raise HTTPException(404, "no such attachment")
-        key = items[index].get("key")
-        # Stored once textdesk fetched it: served from the database, like any photo.
-        stored = await media.load(conn, str(key)) if key else None
-    if stored is not None:
-        return _attachment(stored.data, stored.content_type)
-    url = str(items[index].get("url", ""))
+    try:
+        found = await container.simulator.texter_file(message_sid, index)
+    except NoSuchAttachment as exc:
+        raise HTTPException(404, str(exc)) from exc
+    if found.stored is not None:
+        return _attachment(found.stored.data, found.stored.content_type)
+    url = found.url
     if not url.startswith(sandbox.base_url + "/"):
         raise HTTPException(404, "that attachment is not held by the sandbox")
     # In-process: no second trip through the network to reach our own mount.
@@ -393,7 +247,7 @@ def _attachment(data: bytes, content_type: str) -> Response:
     """A texter's file as a response that cannot script our origin."""
     kind = content_type.split(";", maxsplit=1)[0].strip().lower()
     headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
-    if kind not in _INLINE_TYPES:
+    if kind not in INLINE_TYPES:
         kind = "application/octet-stream"
         headers["Content-Disposition"] = "attachment"
     return Response(data, media_type=kind, headers=headers)
