@@ -407,7 +407,7 @@ def _reconciling(
 ) -> Loop:
     """Asks Twilio about sent texts whose status never arrived."""
     reconciler = Reconciler(
-        db=db,
+        uow=repositories.reconciling(db),
         gateway=gateway,
         clock=clock,
         after=timedelta(seconds=settings.reconcile_after_seconds),

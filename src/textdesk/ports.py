@@ -1367,3 +1367,39 @@ class SimulatorRepositories(Protocol):
 
     @property
     def images(self) -> ImageRepository: ...
+
+
+# ------------------------------------------------------- repositories: reconciliation
+# What ``channel/reconcile.py`` reads and writes: sent texts whose final status never
+# came, and the statuses learned by asking Twilio.
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A sent text's status as Twilio reports it (a callback, or an answer when asked)."""
+
+    sid: str
+    status: str
+    error_code: int | None
+    received_at: datetime
+
+
+class StatusRepository(Protocol):
+    """Sent texts' statuses: each only ever moves forward (``domain/delivery.py``)."""
+
+    async def claim_checks(self, *, now: datetime, after: timedelta, limit: int) -> list[str]:
+        """Sids of texts with no news for ``after``, each booked for its next question,
+        so no two processes ask about one text."""
+        ...
+
+    async def apply_reconciled(self, updates: Sequence[StatusUpdate]) -> list[int | None]:
+        """Move each text forward; per update its conversation id (0: none) when it
+        moved, None when it changed nothing."""
+        ...
+
+
+class ReconcileRepositories(Protocol):
+    """What one reconciliation transaction reads and writes."""
+
+    @property
+    def statuses(self) -> StatusRepository: ...

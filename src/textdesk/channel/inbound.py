@@ -36,11 +36,10 @@ from textdesk.adapters.db import inbox, outbox
 from textdesk.adapters.db.conversations import lock_key
 from textdesk.adapters.db.dialect import lock_keys_waiting_at_most
 from textdesk.adapters.db.group_commit import GroupCommitter, WriteKind, Written
-from textdesk.adapters.db.outbox import StatusUpdate
 from textdesk.admin.numbers import NumberDirectory
 from textdesk.channel.answering import NOTHING_ANSWERED, Answered, InboxProcessor
 from textdesk.domain.twilio_forms import InboundSms
-from textdesk.ports import Clock
+from textdesk.ports import Clock, StatusUpdate
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from textdesk.adapters.db import outbox
-from textdesk.adapters.db.outbox import StatusUpdate
 from textdesk.domain.delivery import LookupFailed
-from textdesk.ports import Clock, SmsGateway, WorkspaceEvent
+from textdesk.ports import (
+    Clock,
+    ReconcileRepositories,
+    SmsGateway,
+    StatusUpdate,
+    UnitOfWork,
+    WorkspaceEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +30,14 @@ class Reconciler:
     def __init__(
         self,
         *,
-        db: AsyncEngine,
+        uow: UnitOfWork[ReconcileRepositories],
         gateway: SmsGateway,
         clock: Clock,
         after: timedelta,
         rate: float,
         publish: Callable[[WorkspaceEvent], Awaitable[None]] | None = None,
     ) -> None:
-        self._db = db
+        self._uow = uow
         self._gateway = gateway
         self._clock = clock
         self._after = after
@@ -43,9 +46,9 @@ class Reconciler:
 
     async def run_once(self) -> int:
         """Ask about up to a second's worth of messages; returns how many were asked."""
-        async with self._db.begin() as conn:
-            sids = await outbox.claim_status_checks(
-                conn, now=self._clock.now(), after=self._after, limit=max(1, int(self._rate))
+        async with self._uow.begin() as repos:
+            sids = await repos.statuses.claim_checks(
+                now=self._clock.now(), after=self._after, limit=max(1, int(self._rate))
             )
         updates: list[StatusUpdate] = []
         for index, sid in enumerate(sids):
@@ -59,8 +62,8 @@ class Reconciler:
                 continue
             updates.append(StatusUpdate(sid, status, code, self._clock.now()))
         if updates:
-            async with self._db.begin() as conn:
-                moved = await outbox.apply_reconciled(conn, updates)
+            async with self._uow.begin() as repos:
+                moved = await repos.statuses.apply_reconciled(updates)
             changed = {cid for cid in moved if cid is not None}
             if changed:
                 log.info(

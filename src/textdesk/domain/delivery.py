@@ -138,6 +138,8 @@ def gave_up_reason(window: timedelta, last_error: str | None) -> str:
 
 # Carriers without delivery receipts leave a message "sent" for good: stop asking then.
 RECONCILE_HORIZON = timedelta(hours=48)
+# Accepted by Twilio, no final status yet: what reconciliation asks about.
+IN_FLIGHT = ("accepted", "scheduled", "queued", "sending", "sent")
 
 
 def next_status_check(sent_at: datetime, now: datetime, after: timedelta) -> datetime:

@@ -270,6 +270,14 @@ class FakeGateway:
         self._accepted[(to, from_, body)] = result
         self._statuses[sid] = ("queued", None)
 
+    def status_now(self, sid: str, status: str, error_code: int | None = None) -> None:
+        """What Twilio says of ``sid`` when asked from now on."""
+        self._statuses[sid] = (status, error_code)
+
+    def forget(self, sid: str) -> None:
+        """Twilio cannot say what became of ``sid`` (a 404): ``status_of`` raises."""
+        self._statuses.pop(sid, None)
+
     async def send(
         self,
         *,

@@ -48,6 +48,7 @@ class StoredText:
     sent_at: datetime | None = None
     error_code: int | None = None
     error_message: str | None = None
+    updated_at: datetime | None = None  # the last news of it (defaults to created_at)
 
 
 @dataclass

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, NUMBER, TEXTER, Desk
 from textdesk.adapters.db import outbox as outbox_store
 from textdesk.adapters.db.database import create_engine
+from textdesk.adapters.db.repositories import reconciling
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.channel.reconcile import Reconciler
+from textdesk.ports import StatusUpdate
 from textdesk.testing.clock import FixedClock
 
 AFTER = timedelta(minutes=10)
@@ -71,7 +73,9 @@ async def rig(database_url: str, fake_twilio: FakeTwilio) -> AsyncIterator[Rig]:
         gateway = TwilioRestGateway(
             client, api_url=fake_twilio.base_url, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN
         )
-        reconciler = Reconciler(db=db, gateway=gateway, clock=clock, after=AFTER, rate=50.0)
+        reconciler = Reconciler(
+            uow=reconciling(db), gateway=gateway, clock=clock, after=AFTER, rate=50.0
+        )
         yield Rig(db, fake_twilio, clock, gateway, reconciler)
     await db.dispose()
 
@@ -92,7 +96,7 @@ async def test_a_message_with_a_final_status_is_not_asked_about(rig: Rig) -> Non
     done_id, done_sid = await rig.sent("done")
     _, open_sid = await rig.sent("open")
     async with rig.db.begin() as conn:
-        update = outbox_store.StatusUpdate(done_sid, "delivered", None, rig.clock.now())
+        update = StatusUpdate(done_sid, "delivered", None, rig.clock.now())
         await outbox_store.apply_status_updates(conn, [update])
     rig.clock.advance(AFTER.total_seconds() * 10)
     await rig.reconciler.run_once()

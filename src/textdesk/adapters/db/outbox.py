@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy.orm import aliased
 from textdesk.adapters.db.dialect import insert_ignoring_conflicts, insert_numbered, lock_keys
 from textdesk.adapters.db.tables import carrier_optouts, message_events, outbox
 from textdesk.domain.delivery import (
+    IN_FLIGHT,
     RECONCILE_HORIZON,
     describe_error,
     is_opt_out,
@@ -21,7 +21,7 @@ from textdesk.domain.delivery import (
     next_status_check,
 )
 from textdesk.domain.sms import sms_cost
-from textdesk.ports import NewMessage, OutboxRow
+from textdesk.ports import NewMessage, OutboxRow, StatusUpdate
 
 
 def _cost(body: str) -> tuple[str, int]:
@@ -374,14 +374,6 @@ async def mark_opted_out(
     )
 
 
-@dataclass(frozen=True)
-class StatusUpdate:
-    sid: str
-    status: str
-    error_code: int | None
-    received_at: datetime
-
-
 async def apply_status_updates(
     conn: AsyncConnection, updates: Sequence[StatusUpdate]
 ) -> list[int | None]:
@@ -462,10 +454,6 @@ async def _update_by_sid(conn: AsyncConnection, changes: dict[str, dict[str, Any
             .values({c: bindparam(f"b_{c}", type_=outbox.c[c].type) for c in columns})
         )
         await conn.execute(statement, params_list)
-
-
-# Accepted by Twilio, no final status yet: what reconciliation asks about.
-IN_FLIGHT = ("accepted", "scheduled", "queued", "sending", "sent")
 
 
 async def claim_status_checks(

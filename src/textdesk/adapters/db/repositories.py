@@ -19,7 +19,14 @@ from textdesk.adapters.db.dialect import lock_keys
 from textdesk.adapters.db.handoffs import SqlHandoffs
 from textdesk.domain.live_agents import AgentLoad
 from textdesk.domain.sender_pauses import Pause
-from textdesk.ports import ConversationRow, NewMessage, OutboxRow, QueueRow, TranscriptEntry
+from textdesk.ports import (
+    ConversationRow,
+    NewMessage,
+    OutboxRow,
+    QueueRow,
+    StatusUpdate,
+    TranscriptEntry,
+)
 
 Repositories = TypeVar("Repositories")
 
@@ -245,3 +252,28 @@ class SqlHandoffRepositories:
         self.handoffs = SqlHandoffs(conn)
         self.agents = SqlAgents(conn)
         self.conversations = SqlConversations(conn)
+
+
+class SqlStatuses:
+    """``ports.StatusRepository`` (``adapters/db/outbox.py``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def claim_checks(self, *, now: datetime, after: timedelta, limit: int) -> list[str]:
+        return await outbox.claim_status_checks(self._conn, now=now, after=after, limit=limit)
+
+    async def apply_reconciled(self, updates: Sequence[StatusUpdate]) -> list[int | None]:
+        return await outbox.apply_reconciled(self._conn, updates)
+
+
+class SqlReconciling:
+    """``ports.ReconcileRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.statuses = SqlStatuses(conn)
+
+
+def reconciling(db: AsyncEngine) -> SqlUnitOfWork[SqlReconciling]:
+    """The reconciler's unit of work."""
+    return SqlUnitOfWork(db, SqlReconciling)
