@@ -19,7 +19,6 @@ from redis.asyncio import Redis
 from textdesk.ports import AgentEvent, WorkspaceEvent
 
 log = logging.getLogger(__name__)
-CHANNEL = "textdesk:events"
 # A browser tab that stops reading loses old events rather than growing memory.
 _QUEUE_LIMIT = 1000
 
@@ -50,6 +49,17 @@ def from_wire(data: str | bytes) -> WorkspaceEvent | None:
     if "agent_id" in raw:
         return AgentEvent(kind, cid, raw["agent_id"])
     return WorkspaceEvent(kind, cid)
+
+
+def channel_of(redis: Redis) -> str:
+    """The pub/sub channel of the install whose Redis database ``redis`` uses.
+
+    Keys belong to a database, but a pub/sub channel is the whole server's: two
+    installs sharing a Redis server, each with its own database (staging and
+    production, say), would otherwise hear each other's events.
+    """
+    db = redis.connection_pool.connection_kwargs.get("db", 0)
+    return f"textdesk:{db}:events"
 
 
 class MemoryBus:
@@ -104,6 +114,7 @@ class RedisBus(MemoryBus):
     def __init__(self, redis: Redis) -> None:
         super().__init__()
         self._redis = redis
+        self.channel = channel_of(redis)
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -119,13 +130,13 @@ class RedisBus(MemoryBus):
                 await self._task
 
     async def publish(self, event: WorkspaceEvent) -> None:
-        await self._redis.publish(CHANNEL, to_wire(event))
+        await self._redis.publish(self.channel, to_wire(event))
 
     async def _listen(self) -> None:
         while True:
             try:
                 async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                    await pubsub.subscribe(self.channel)
                     self._ready.set()
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
