@@ -6,7 +6,8 @@ import hashlib
 import ipaddress
 from functools import cached_property
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -160,6 +161,22 @@ class Settings(BaseSettings):
         "X-Forwarded-For and X-Forwarded-Proto are believed; none by default.",
     )
 
+    # ServiceNow as the record store (docs/servicenow.md); read only when
+    # TEXTDESK_RECORDS=servicenow, checked together by _servicenow_complete.
+    records: Literal["builtin", "servicenow"] = Field(
+        default="builtin",
+        alias="TEXTDESK_RECORDS",
+        description="Where incidents live: textdesk's own store, or a ServiceNow instance.",
+    )
+    servicenow_instance_url: str | None = Field(default=None, alias="SERVICENOW_INSTANCE_URL")
+    servicenow_username: str | None = Field(default=None, alias="SERVICENOW_USERNAME")
+    servicenow_password: str | None = Field(default=None, alias="SERVICENOW_PASSWORD")
+    servicenow_client_id: str | None = Field(default=None, alias="SERVICENOW_CLIENT_ID")
+    servicenow_client_secret: str | None = Field(default=None, alias="SERVICENOW_CLIENT_SECRET")
+    servicenow_events_secret: str | None = Field(
+        default=None, alias="TEXTDESK_SERVICENOW_EVENTS_SECRET"
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses(cls, value: str) -> str:
@@ -194,6 +211,22 @@ class Settings(BaseSettings):
         if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
             raise ValueError("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither")
         return self
+
+    @model_validator(mode="after")
+    def _servicenow_complete(self) -> Self:
+        if self.records != "servicenow":
+            return self
+        problem = servicenow_problem(self)
+        if problem:
+            raise ValueError(f"TEXTDESK_RECORDS=servicenow: {problem}")
+        assert self.servicenow_instance_url is not None
+        self.servicenow_instance_url = self.servicenow_instance_url.strip().rstrip("/")
+        return self
+
+    @property
+    def servicenow_oauth(self) -> bool:
+        """OAuth 2 (password grant) rather than basic auth: a client id is set."""
+        return bool(self.servicenow_client_id)
 
     def _strong_secret_key(self) -> str:
         # A guessable key lets anyone sign a Workspace session (as the admin), a signed
@@ -287,6 +320,36 @@ class Settings(BaseSettings):
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def servicenow_problem(settings: Settings) -> str | None:
+    """What is missing or wrong for ServiceNow as the record store, or ``None``."""
+    url = (settings.servicenow_instance_url or "").strip()
+    if not url:
+        return "set SERVICENOW_INSTANCE_URL to the instance's address, e.g. https://acme.service-now.com"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"SERVICENOW_INSTANCE_URL {url!r} is not an address such as https://acme.service-now.com"
+    # Every call carries the integration user's password or token: not in clear text,
+    # except to a stand-in on this machine.
+    if parts.scheme != "https" and parts.hostname not in _LOOPBACK_HOSTS:
+        return (
+            f"SERVICENOW_INSTANCE_URL {url!r} must use https (credentials travel with every call)"
+        )
+    if not (settings.servicenow_username and settings.servicenow_password):
+        return (
+            "set SERVICENOW_USERNAME and SERVICENOW_PASSWORD (the integration user; "
+            "OAuth's password grant needs them too)"
+        )
+    if bool(settings.servicenow_client_id) != bool(settings.servicenow_client_secret):
+        return (
+            "set both SERVICENOW_CLIENT_ID and SERVICENOW_CLIENT_SECRET for OAuth, or "
+            "neither for basic auth"
+        )
+    return None
 
 
 def zone_named(name: str) -> ZoneInfo:
