@@ -57,8 +57,9 @@ from textdesk.live_agents.desk import Desk
 from textdesk.live_agents.handoff import LiveAgents
 from textdesk.live_agents.presence import Heartbeat
 from textdesk.live_agents.workspace_updates import WorkspaceUpdates
-from textdesk.notifications.subscriptions import SubscriptionCommands
-from textdesk.notifications.triggers import Notifier
+from textdesk.notifications.sending import NotificationHistory
+from textdesk.notifications.subscriptions import SubscriptionCommands, SubscriptionSettings
+from textdesk.notifications.triggers import NotificationRequests, Notifier
 from textdesk.ops.media_files import MediaFiles
 from textdesk.ops.outbox_gauges import OutboxGauges
 from textdesk.ops.readiness import Readiness
@@ -104,6 +105,18 @@ def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
     )
 
 
+# The notification use cases (``notifications/``) the routes call.
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """Staff's and the API's subscription changes, API notifications, their history."""
+
+    subscriptions: SubscriptionSettings
+    requests: NotificationRequests
+    history: NotificationHistory
+
+
 @dataclass
 class Container:
     """Everything a running textdesk process holds."""
@@ -127,7 +140,7 @@ class Container:
     fetcher: MediaFetcher
     processor: InboxProcessor
     dispatcher: Dispatcher
-    notification_files: NotificationFiles
+    notifications: Notifications
     engine: Engine
     bus: EventBus
     updates: WorkspaceUpdates
@@ -270,7 +283,7 @@ def build(
         fetcher=inbound.fetcher,
         processor=inbound.processor,
         dispatcher=sending.dispatcher,
-        notification_files=notifications.files,
+        notifications=notifications.use_cases,
         loops=[inbound.loop, sending.loop, live.loop, notifications.loop, reconcile_loop],
         redis=redis,
         engine=engine,
@@ -421,6 +434,7 @@ def _reconciling(
 class _Notifications:
     files: NotificationFiles
     loop: Loop
+    use_cases: Notifications
 
 
 def _notifications(
@@ -441,8 +455,17 @@ def _notifications(
         views=views,
         on_enqueued=wake_sender,
     )
+    use_cases = Notifications(
+        subscriptions=SubscriptionSettings(
+            uow=notification_store.subscription_settings(db), clock=clock
+        ),
+        requests=NotificationRequests(
+            uow=notification_store.notifying(db), templates=files, views=views, clock=clock
+        ),
+        history=NotificationHistory(uow=notification_store.delivery(db)),
+    )
     # Polled: record events come from API requests, topics and agents in any process.
-    return _Notifications(files, Loop("notifier", notifier.run_once, idle=0.5))
+    return _Notifications(files, Loop("notifier", notifier.run_once, idle=0.5), use_cases)
 
 
 @dataclass(frozen=True)

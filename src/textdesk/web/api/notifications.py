@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from textdesk.adapters.db.notification_repositories import SqlNotifying
-from textdesk.adapters.db.notifications import SqlNotifications
-from textdesk.adapters.db.subscriptions import SqlSubscriptions
 from textdesk.notifications import triggers
-from textdesk.notifications.sending import SKIP_REASONS, notification_history
-from textdesk.notifications.subscriptions import SubscriptionView, set_subscription, subscription_of
+from textdesk.notifications.sending import SKIP_REASONS
+from textdesk.notifications.subscriptions import SubscriptionView
 from textdesk.web.api.errors import field_error
 from textdesk.web.api.fields import Limit, Offset, PathId
 from textdesk.web.api.notification_schemas import (
@@ -20,7 +17,7 @@ from textdesk.web.api.notification_schemas import (
     SubscriptionPublic,
     SubscriptionUpdate,
 )
-from textdesk.web.deps import ApiClient, ContainerDep, Tx
+from textdesk.web.deps import ApiClient, ContainerDep
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
@@ -47,7 +44,7 @@ def _public(view: SubscriptionView) -> SubscriptionPublic:
     "/notifications", response_model=NotificationResult, status_code=status.HTTP_202_ACCEPTED
 )
 async def send_notification(
-    body: NotificationCreate, client: ApiClient, container: ContainerDep, conn: Tx
+    body: NotificationCreate, client: ApiClient, container: ContainerDep
 ) -> NotificationResult:
     """Queue a templated notification for subscribed accounts; the others are counted."""
     request = triggers.Request(
@@ -58,13 +55,7 @@ async def send_notification(
         params=body.params,
     )
     try:
-        report = await triggers.send(
-            SqlNotifying(conn),
-            request,
-            templates=container.notification_files,
-            views=container.record_views,
-            clock=container.clock,
-        )
+        report = await container.notifications.requests.send(request)
     except triggers.NotifyError as exc:
         if exc.field is not None:
             raise field_error(exc.field, str(exc)) from exc
@@ -76,21 +67,25 @@ async def send_notification(
 
 @router.get("/users/{user_id}/notifications", response_model=list[NotificationPublic])
 async def list_notifications(
-    user_id: PathId, client: ApiClient, conn: Tx, limit: Limit = 50, offset: Offset = 0
+    user_id: PathId,
+    client: ApiClient,
+    container: ContainerDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[NotificationPublic]:
     """Newest first, each with its delivery status and, if not delivered, why."""
-    if await subscription_of(SqlSubscriptions(conn), user_id) is None:
+    entries = await container.notifications.history.of(user_id, limit=limit, offset=offset)
+    if entries is None:
         raise _no_user(user_id)
-    entries = await notification_history(
-        SqlNotifications(conn), user_id, limit=limit, offset=offset
-    )
     return [NotificationPublic.model_validate(e, from_attributes=True) for e in entries]
 
 
 @router.get("/users/{user_id}/subscription", response_model=SubscriptionPublic)
-async def get_subscription(user_id: PathId, client: ApiClient, conn: Tx) -> SubscriptionPublic:
+async def get_subscription(
+    user_id: PathId, client: ApiClient, container: ContainerDep
+) -> SubscriptionPublic:
     """The SMS notification setting, the carrier opt-out state and every change."""
-    view = await subscription_of(SqlSubscriptions(conn), user_id)
+    view = await container.notifications.subscriptions.view(user_id)
     if view is None:
         raise _no_user(user_id)
     return _public(view)
@@ -98,18 +93,12 @@ async def get_subscription(user_id: PathId, client: ApiClient, conn: Tx) -> Subs
 
 @router.put("/users/{user_id}/subscription", response_model=SubscriptionPublic)
 async def put_subscription(
-    user_id: PathId, body: SubscriptionUpdate, client: ApiClient, container: ContainerDep, conn: Tx
+    user_id: PathId, body: SubscriptionUpdate, client: ApiClient, container: ContainerDep
 ) -> SubscriptionPublic:
     """Turn notifications on or off (audited as ``api``); a carrier opt-out still wins."""
-    if await subscription_of(SqlSubscriptions(conn), user_id) is None:
-        raise _no_user(user_id)
-    await set_subscription(
-        SqlSubscriptions(conn),
-        user_id=user_id,
-        enabled=body.enabled,
-        source="api",
-        now=container.clock.now(),
+    view = await container.notifications.subscriptions.change(
+        user_id, enabled=body.enabled, source="api"
     )
-    view = await subscription_of(SqlSubscriptions(conn), user_id)
-    assert view is not None
+    if view is None:
+        raise _no_user(user_id)
     return _public(view)

@@ -13,16 +13,19 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
-from textdesk.adapters.db import conversations
-from textdesk.adapters.db import workspace_views as views
-from textdesk.adapters.db.subscriptions import SqlSubscriptions
-from textdesk.notifications.subscriptions import set_subscription
+from textdesk.notifications.subscriptions import MAX_REASON, StaffChange
 from textdesk.web.auth import ActingAgent
 from textdesk.web.deps import ContainerDep
 from textdesk.web.workspace.render import refusal
 
 router = APIRouter(prefix="/conversations")
-MAX_REASON = 500
+# What the admin is told when the change is refused, and with which status.
+REFUSALS = {
+    StaffChange.NOT_ADMIN: ("only an admin may change a texter's notifications", 403),
+    StaffChange.NO_REASON: (f"give a reason (up to {MAX_REASON} characters)", 422),
+    StaffChange.NO_CONVERSATION: ("no such conversation", 404),
+    StaffChange.GUEST: ("guests have no notifications to change", 409),
+}
 
 
 @router.post("/{cid}/subscription")
@@ -34,25 +37,10 @@ async def change_subscription(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Set the texter's notifications to ``enabled``; ``reason`` is required and kept."""
-    why = reason.strip()
-    if not agent.is_admin:
-        return refusal("only an admin may change a texter's notifications", 403)
-    if not why or len(why) > MAX_REASON or "\x00" in why:
-        return refusal(f"give a reason (up to {MAX_REASON} characters)", 422)
-    async with container.db.begin() as conn:
-        if cid not in await views.visible_among(conn, agent, [cid]):
-            return refusal("no such conversation", 404)
-        conv = await conversations.get(conn, cid)
-        if conv is None or conv.user_id is None:
-            return refusal("guests have no notifications to change", 409)
-        await set_subscription(
-            SqlSubscriptions(conn),
-            user_id=conv.user_id,
-            enabled=enabled,
-            source="workspace",
-            now=container.clock.now(),
-            reason=why,
-            actor=agent.name,
-        )
+    outcome = await container.notifications.subscriptions.change_for_texter(
+        cid, enabled=enabled, reason=reason, actor=agent.name, is_admin=agent.is_admin
+    )
+    if outcome in REFUSALS:
+        return refusal(*REFUSALS[outcome])
     url = f"/workspace/conversations/{cid}"
     return Response(status_code=200, headers={"HX-Redirect": url, "Cache-Control": "no-store"})
