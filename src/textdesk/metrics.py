@@ -27,3 +27,9 @@ OUTBOX_RETRYING = Gauge(
 SENDERS_PAUSED = Gauge(
     "textdesk_senders_paused", "Sender numbers whose sends are held while Twilio keeps failing"
 )
+# ServiceNow as the record store (adapters/servicenow/client.py): every call's outcome
+# (ok, not_found, refused, rate_limited, server_error, timeout, unreachable,
+# breaker_open, auth_failed), so an operator sees an instance failing before texters say so.
+SERVICENOW_REQUESTS = Counter(
+    "textdesk_servicenow_requests_total", "Calls to the ServiceNow instance by outcome", ["outcome"]
+)
