@@ -27,6 +27,7 @@ from textdesk.adapters.db.notification_repositories import SqlSubscriptionReposi
 from textdesk.adapters.db.notifications import send_gate
 from textdesk.adapters.db.records import SqlRecordStore
 from textdesk.adapters.files.notification_files import NotificationFiles
+from textdesk.adapters.image_checks import PillowImageChecker
 from textdesk.adapters.images import ThreadedPreviews
 from textdesk.adapters.loops import Loop
 from textdesk.adapters.pubsub import MemoryBus, RedisBus
@@ -488,16 +489,20 @@ def _live_agents(
     """The agents' desk, the assigner that offers, reminds and closes chats, and the
     heartbeat that tells every process whose Workspace is open here."""
     desk = Desk(
+        uow=live_agent_store.desk(db),
+        clock=clock,
         engine=engine,
         record_views=views,
+        images=PillowImageChecker(),
         max_image_bytes=settings.media_max_bytes,
         max_image_pixels=settings.media_max_pixels,
     )
     assigner = Assigner(
         uow=repositories.assignment(
             db,
-            end_chat=lambda conn, conversation_id, now: desk.end(
-                conn, None, conversation_id, now, ended_by="timeout"
+            # On the pass's own connection: its locks are already held.
+            end_chat=lambda conn, conversation_id, now: desk.at(live_agent_store.SqlDesk(conn)).end(
+                None, conversation_id, now, ended_by="timeout"
             ),
         ),
         clock=clock,

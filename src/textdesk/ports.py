@@ -689,6 +689,125 @@ class WorkspaceReads(Protocol):
         ...
 
 
+# --- the agents' actions (``live_agents/desk``) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    """A conversation's open hand-off as the desk acts on it."""
+
+    id: int
+    queue_id: int
+    status: str  # waiting | offered | active
+    agent_id: int | None
+    offered_to: int | None
+
+
+class ChatRepository(Protocol):
+    """Hand-offs as the desk moves them: accepted, answered, handed on, ended."""
+
+    async def open_chat(self, conversation_id: int) -> ChatRow | None:
+        """The conversation's open hand-off (the newest, should there be two)."""
+        ...
+
+    async def accept(self, handoff_id: int, agent_id: int, now: datetime) -> None:
+        """Active with ``agent_id``, the offer withdrawn; the agent counts as having spoken."""
+        ...
+
+    async def agent_spoke(self, handoff_id: int, now: datetime) -> None: ...
+
+    async def end(self, handoff_id: int, now: datetime, *, ended_by: str) -> None: ...
+
+    async def hand_on(
+        self,
+        handoff_id: int,
+        *,
+        queue_id: int,
+        declined: Sequence[int],
+        note: str | None,
+        offer_to: int | None,
+        now: datetime,
+    ) -> None:
+        """Back in ``queue_id``'s line, or offered to ``offer_to``; nobody holds it now."""
+        ...
+
+
+class DeskAgents(AgentRepository, Protocol):
+    """Agents and queues as the desk looks them up."""
+
+    async def agent_by_id(self, agent_id: int) -> AgentRow | None: ...
+
+    async def queue_by_id(self, queue_id: int) -> QueueRow | None: ...
+
+    async def queue_ids_of(self, agent_id: int) -> set[int]:
+        """The queues the agent is a member of."""
+        ...
+
+
+class DeskConversations(ConversationRepository, Protocol):
+    """Conversations, whose state and mode the desk changes as agents come and go."""
+
+    async def save(self, rows: Sequence[ConversationRow], now: datetime) -> None: ...
+
+
+class RecordLookup(Protocol):
+    """Finds one record by its number (any case), whoever it belongs to."""
+
+    async def get(self, number: str) -> Record | None: ...
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    """An upload that decoded as an image, with the small preview pages show."""
+
+    content_type: str
+    preview: bytes
+    preview_type: str
+
+
+class ImageChecker(Protocol):
+    """Decodes an upload in full (CPU work: the desk runs it in a thread)."""
+
+    def check(self, data: bytes, *, max_pixels: int) -> CheckedImage | str:
+        """The image, or why it is refused (``too_many_pixels``, ``not_image``, …)."""
+        ...
+
+
+class UploadStore(Protocol):
+    """Where an agent's images are kept for Twilio to fetch and pages to show."""
+
+    async def save(self, image: CheckedImage, data: bytes, now: datetime) -> str:
+        """Keep ``data`` and its preview; returns the stored key."""
+        ...
+
+
+class DeskRepositories(Protocol):
+    """What one of an agent's actions reads and writes, under the conversation's lock."""
+
+    @property
+    def conversations(self) -> DeskConversations: ...
+
+    @property
+    def chats(self) -> ChatRepository: ...
+
+    @property
+    def agents(self) -> DeskAgents: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def records(self) -> RecordLookup: ...
+
+    @property
+    def uploads(self) -> UploadStore: ...
+
+    @property
+    def views(self) -> WorkspaceReads:
+        """Who may see the conversation, asked in the action's own transaction."""
+        ...
+
+
 # --------------------------------------------------- repositories: admin (admin/*)
 # Numbers, accounts, agents, queues and API tokens, as the operator's commands, the
 # REST API and the Workspace's sign-in read and write them.  The SQL adapters are in

@@ -2,8 +2,10 @@
 
 Every action runs in one transaction under the conversation's lock, the same lock
 inbox processing takes, so an agent's reply and a texter's text never interleave
-half-written.  Who may act is decided by ``domain/chat_access.py`` before anything
-is written; a refusal raises one of the ``DeskError`` kinds below and, the
+half-written.  The Workspace's actions first check, in that same transaction, that
+the agent may see the conversation at all (``Hidden`` otherwise, as for an id that
+does not exist).  Who may act is then decided by ``domain/chat_access.py`` before
+anything is written; a refusal raises one of the ``DeskError`` kinds below and, the
 transaction being rolled back, leaves the chat, its transcript and the outbox as
 they were.
 """
@@ -11,23 +13,12 @@ they were.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from textdesk.adapters.db import agents as agent_store
-from textdesk.adapters.db import conversations, media, outbox
-from textdesk.adapters.db import records as record_store
-from textdesk.adapters.db.agents import AgentRow
-from textdesk.adapters.db.conversations import ConversationRow, TranscriptEntry
-from textdesk.adapters.db.dialect import lock_key
-from textdesk.adapters.db.handoffs import current_handoff
-from textdesk.adapters.db.tables import handoffs
-from textdesk.adapters.images import DEFAULT_MAX_PIXELS, DecodedImage, ImageRefused, decode_image
 from textdesk.domain.agent.cards import card_text
 from textdesk.domain.agent.engine import Engine
 from textdesk.domain.agent.messages import Texter
@@ -44,8 +35,19 @@ from textdesk.domain.chat_access import (
 from textdesk.domain.records import belongs_to
 from textdesk.domain.sms import gsm_safe
 from textdesk.domain.topics.nodes import CardField
-from textdesk.ports import NewMessage
-from textdesk.records.incidents import RecordViews
+from textdesk.ports import (
+    AgentRow,
+    ChatRow,
+    CheckedImage,
+    Clock,
+    ConversationRow,
+    DeskRepositories,
+    ImageChecker,
+    NewMessage,
+    RecordViewer,
+    TranscriptEntry,
+    UnitOfWork,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,15 @@ CARD_FIELDS = [
     CardField(field="priority"),
     CardField(field="assigned_to"),
 ]
+NOT_FOUND = "no such conversation"
 
 
 class DeskError(ValueError):
     """An action the agent may not take now; the message says why."""
+
+
+class Hidden(DeskError):
+    """The agent may not see the conversation (or there is none by that id)."""
 
 
 class NotYours(DeskError):
@@ -84,50 +91,184 @@ def _actor(agent: AgentRow) -> Actor:
     return Actor(id=agent.id, is_admin=agent.is_admin)
 
 
-def _chat(current: Any) -> OpenChat | None:
+def _chat(current: ChatRow | None) -> OpenChat | None:
     if current is None:
         return None
     return OpenChat(status=current.status, agent_id=current.agent_id, offered_to=current.offered_to)
 
 
-@dataclass
-class Desk:
-    """The agent's side of conversations."""
+def _state(conv: ConversationRow) -> ConversationState:
+    return (
+        ConversationState.from_dict(conv.state) if conv.state else ConversationState(greeted=True)
+    )
+
+
+# One action on the transaction's ``DeskActions``, at the time the transaction read.
+Action = Callable[["DeskActions", datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DeskRules:
+    """What every action needs besides its transaction: the engine, how records show."""
 
     engine: Engine
-    record_views: RecordViews
-    max_image_bytes: int
-    max_image_pixels: int = DEFAULT_MAX_PIXELS
+    record_views: RecordViewer
+
+
+class Desk:
+    """The agent's side of conversations: each action in a transaction of its own.
+
+    ``images`` decodes uploads (``max_image_bytes``, ``max_image_pixels``: the caps).
+    """
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork[DeskRepositories],
+        clock: Clock,
+        engine: Engine,
+        record_views: RecordViewer,
+        images: ImageChecker,
+        max_image_bytes: int,
+        max_image_pixels: int,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._rules = DeskRules(engine, record_views)
+        self._images = images
+        self.max_image_bytes = max_image_bytes
+        self.max_image_pixels = max_image_pixels
+
+    def at(self, repositories: DeskRepositories) -> DeskActions:
+        """The actions on a transaction someone else holds (the assigner's, closing a
+        chat left idle)."""
+        return DeskActions(repositories, self._rules)
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[DeskActions]:
+        """Actions in one transaction, without the Workspace's visibility check."""
+        async with self._uow.begin() as repositories:
+            yield self.at(repositories)
+
+    async def act(self, agent: AgentRow, conversation_id: int, action: Action) -> None:
+        """Run one Workspace action on a conversation the agent may see (else ``Hidden``)."""
+        async with self._uow.begin() as repositories:
+            if conversation_id not in await repositories.views.visible_among(
+                agent, {conversation_id}
+            ):
+                raise Hidden(NOT_FOUND)
+            await action(self.at(repositories), self._clock.now())
+
+    async def accept(self, agent: AgentRow, conversation_id: int) -> None:
+        await self.act(
+            agent, conversation_id, lambda at, now: at.accept(agent, conversation_id, now)
+        )
+
+    async def reply_text(self, agent: AgentRow, conversation_id: int, body: str) -> None:
+        await self.act(
+            agent, conversation_id, lambda at, now: at.reply_text(agent, conversation_id, body, now)
+        )
+
+    async def reply_card(self, agent: AgentRow, conversation_id: int, number: str) -> None:
+        await self.act(
+            agent,
+            conversation_id,
+            lambda at, now: at.reply_card(agent, conversation_id, number, now),
+        )
+
+    async def reply_image(
+        self,
+        agent: AgentRow,
+        conversation_id: int,
+        data: bytes,
+        image: CheckedImage | Invalid,
+        caption: str,
+    ) -> None:
+        """Send ``data`` by MMS; ``image`` is what :meth:`decode_upload` made of it."""
+        await self.act(
+            agent,
+            conversation_id,
+            lambda at, now: at.reply_image(agent, conversation_id, data, image, caption, now),
+        )
+
+    async def transfer(
+        self,
+        agent: AgentRow,
+        conversation_id: int,
+        *,
+        queue_id: int | None,
+        to_agent_id: int | None,
+        note: str,
+    ) -> None:
+        await self.act(
+            agent,
+            conversation_id,
+            lambda at, now: at.transfer(
+                agent,
+                conversation_id,
+                queue_id=queue_id,
+                to_agent_id=to_agent_id,
+                note=note,
+                now=now,
+            ),
+        )
+
+    async def end(self, agent: AgentRow, conversation_id: int) -> None:
+        await self.act(agent, conversation_id, lambda at, now: at.end(agent, conversation_id, now))
+
+    async def decode_upload(self, data: bytes) -> CheckedImage:
+        """Check an agent's upload before any transaction: size, then a full decode.
+
+        Decoding runs in a thread, outside the transaction, so neither the event loop
+        nor the database's write lock waits on it.
+        """
+        if len(data) > self.max_image_bytes:
+            raise Invalid(f"the image is larger than {self.max_image_bytes // (1024 * 1024)} MB")
+        checked = await asyncio.to_thread(
+            self._images.check, data, max_pixels=self.max_image_pixels
+        )
+        if isinstance(checked, CheckedImage):
+            return checked
+        if checked == "too_many_pixels":
+            limit = self.max_image_pixels / 1_000_000
+            raise Invalid(f"the image has more than {limit:g} megapixels")
+        raise Invalid("only JPEG, PNG, GIF or WebP images can be sent")
+
+
+class DeskActions:
+    """The agent's actions within one transaction (``Desk.act``, ``Desk.begin``)."""
+
+    def __init__(self, repositories: DeskRepositories, rules: DeskRules) -> None:
+        self._r = repositories
+        self._rules = rules
 
     async def _open(
-        self, conn: AsyncConnection, agent: AgentRow, conversation_id: int
-    ) -> tuple[ConversationRow, Any]:
-        conv = await conversations.get(conn, conversation_id)
+        self, agent: AgentRow, conversation_id: int
+    ) -> tuple[ConversationRow, ChatRow | None]:
+        conv = await self._r.conversations.get(conversation_id)
         if conv is None:
             raise Conflict("no such conversation")
-        await lock_key(conn, conversations.lock_key(conv.phone, conv.number))
-        current = await current_handoff(conn, conversation_id)
+        await self._r.conversations.lock({(conv.phone, conv.number)})
+        current = await self._r.chats.open_chat(conversation_id)
         # A conversation nobody handed over is the bot's; one handed on to a queue
         # the agent is not in is that queue's (its history stays readable).
         if (
             current is not None
             and not agent.is_admin
-            and current.queue_id not in await agent_store.queue_ids_of(conn, agent.id)
+            and current.queue_id not in await self._r.agents.queue_ids_of(agent.id)
         ):
             raise NotYours("this conversation is not in your queues")
         return conv, current
 
     async def _say(
         self,
-        conn: AsyncConnection,
         conv: ConversationRow,
         agent: AgentRow | None,
         body: str,
         now: datetime,
         media_keys: tuple[str, ...] = (),
     ) -> None:
-        [outbox_id] = await outbox.enqueue(
-            conn,
+        [outbox_id] = await self._r.outbox.enqueue(
             [
                 NewMessage(
                     to_phone=conv.phone,
@@ -140,8 +281,7 @@ class Desk:
             ],
             now,
         )
-        await conversations.append(
-            conn,
+        await self._r.conversations.append(
             [
                 TranscriptEntry(
                     conv.id,
@@ -155,176 +295,122 @@ class Desk:
             now,
         )
 
-    async def accept(
-        self, conn: AsyncConnection, agent: AgentRow, conversation_id: int, now: datetime
-    ) -> None:
+    async def accept(self, agent: AgentRow, conversation_id: int, now: datetime) -> None:
         """Take a waiting texter (offered to this agent, or picked from the queue)."""
-        conv, current = await self._open(conn, agent, conversation_id)
+        conv, current = await self._open(agent, conversation_id)
         _enforce(may_accept(_actor(agent), _chat(current)))
-        await conn.execute(
-            update(handoffs)
-            .where(handoffs.c.id == current.id)
-            .values(
-                status="active",
-                agent_id=agent.id,
-                accepted_at=now,
-                offered_to=None,
-                last_agent_at=now,
-            )
-        )
-        await agent_store.mark_assigned(conn, [agent.id], now)
-        state = (
-            ConversationState.from_dict(conv.state)
-            if conv.state
-            else ConversationState(greeted=True)
-        )
-        joined = self.engine.agent_joined(state, now)
+        assert current is not None  # may_accept refuses when there is no open chat
+        await self._r.chats.accept(current.id, agent.id, now)
+        await self._r.agents.mark_assigned([agent.id], now)
+        joined = self._rules.engine.agent_joined(_state(conv), now)
         conv.state, conv.mode = joined.to_dict(), joined.mode
-        await conversations.save(conn, [conv], now)
-        await conversations.append(
-            conn, [TranscriptEntry(conv.id, "system", f"{agent.name} joined")], now
+        await self._r.conversations.save([conv], now)
+        await self._r.conversations.append(
+            [TranscriptEntry(conv.id, "system", f"{agent.name} joined")], now
         )
         first = agent.name.split()[0] if agent.name else "An agent"
         await self._say(
-            conn, conv, agent, f"Hi, this is {first} from the service desk. How can I help?", now
+            conv, agent, f"Hi, this is {first} from the service desk. How can I help?", now
         )
 
     async def _active(
-        self, conn: AsyncConnection, agent: AgentRow, conversation_id: int
-    ) -> tuple[ConversationRow, Any]:
-        conv, current = await self._open(conn, agent, conversation_id)
+        self, agent: AgentRow, conversation_id: int
+    ) -> tuple[ConversationRow, ChatRow]:
+        conv, current = await self._open(agent, conversation_id)
         _enforce(may_talk(_actor(agent), _chat(current)))
+        assert current is not None  # may_talk refuses when there is no open chat
         return conv, current
 
-    async def _touch(self, conn: AsyncConnection, handoff_id: int, now: datetime) -> None:
-        await conn.execute(
-            update(handoffs).where(handoffs.c.id == handoff_id).values(last_agent_at=now)
-        )
-
     async def reply_text(
-        self, conn: AsyncConnection, agent: AgentRow, conversation_id: int, body: str, now: datetime
+        self, agent: AgentRow, conversation_id: int, body: str, now: datetime
     ) -> None:
         # Curly quotes and dashes typed or pasted by an agent would make the whole text
         # UCS-2 (70 characters a segment): they go as their plain look-alikes.
-        conv, current = await self._active(conn, agent, conversation_id)
+        conv, current = await self._active(agent, conversation_id)
         text = gsm_safe(body.strip())
         if not text:
             raise Invalid("the message is empty")
         if len(text) > 1600:
             raise Invalid("a text can be at most 1600 characters")
-        await self._say(conn, conv, agent, text, now)
-        await self._touch(conn, current.id, now)
+        await self._say(conv, agent, text, now)
+        await self._r.chats.agent_spoke(current.id, now)
 
     async def reply_card(
-        self,
-        conn: AsyncConnection,
-        agent: AgentRow,
-        conversation_id: int,
-        number: str,
-        now: datetime,
+        self, agent: AgentRow, conversation_id: int, number: str, now: datetime
     ) -> None:
-        conv, current = await self._active(conn, agent, conversation_id)
-        record = await record_store.get(conn, number)
+        conv, current = await self._active(agent, conversation_id)
+        record = await self._r.records.get(number)
         if record is None:
             raise Invalid(f"no record {number}")
         if not belongs_to(record, user_id=conv.user_id, phone=conv.phone):
             raise Invalid(f"{number} is not one of this texter's records")
-        body = card_text(self.record_views.view(record), CARD_FIELDS, link=True)
-        await self._say(conn, conv, agent, body, now)
-        await self._touch(conn, current.id, now)
-
-    async def decode_upload(self, data: bytes) -> DecodedImage:
-        """Check an agent's upload before any transaction: size, then a full decode.
-
-        Decoding runs in a thread, outside the transaction, so neither the event loop
-        nor the database's write lock waits on it.
-        """
-        if len(data) > self.max_image_bytes:
-            raise Invalid(f"the image is larger than {self.max_image_bytes // (1024 * 1024)} MB")
-        try:
-            return await asyncio.to_thread(decode_image, data, max_pixels=self.max_image_pixels)
-        except ImageRefused as refused:
-            if refused.reason == "too_many_pixels":
-                limit = self.max_image_pixels / 1_000_000
-                raise Invalid(f"the image has more than {limit:g} megapixels") from refused
-            raise Invalid("only JPEG, PNG, GIF or WebP images can be sent") from refused
+        body = card_text(self._rules.record_views.view(record), CARD_FIELDS, link=True)
+        await self._say(conv, agent, body, now)
+        await self._r.chats.agent_spoke(current.id, now)
 
     async def reply_image(
         self,
-        conn: AsyncConnection,
         agent: AgentRow,
         conversation_id: int,
         data: bytes,
-        image: DecodedImage | Invalid,
+        image: CheckedImage | Invalid,
         caption: str,
         now: datetime,
     ) -> None:
-        """Send ``data`` by MMS; ``image`` is what :meth:`decode_upload` made of it.
+        """Send ``data`` by MMS; ``image`` is what ``Desk.decode_upload`` made of it.
 
         A refusal from the decode is raised only after the access check, so whose
         chat it is decides first, as for every other action.
         """
-        conv, current = await self._active(conn, agent, conversation_id)
+        conv, current = await self._active(agent, conversation_id)
         if isinstance(image, Invalid):
             raise image
-        key = await media.save(
-            conn,
-            data=data,
-            content_type=image.content_type,
-            now=now,
-            preview=(image.preview, image.preview_type),
-        )
-        await self._say(conn, conv, agent, caption.strip(), now, media_keys=(key,))
-        await self._touch(conn, current.id, now)
+        key = await self._r.uploads.save(image, data, now)
+        await self._say(conv, agent, caption.strip(), now, media_keys=(key,))
+        await self._r.chats.agent_spoke(current.id, now)
 
     async def end(
         self,
-        conn: AsyncConnection,
         agent: AgentRow | None,
         conversation_id: int,
         now: datetime,
         *,
         ended_by: str = "agent",
     ) -> None:
-        """End the chat: the texter is told and is back with the virtual agent."""
+        """End the chat: the texter is told and is back with the virtual agent.
+
+        Without ``agent``, on the desk's behalf (a chat left idle): no access rule
+        applies, and a conversation with no open chat is left as it is.
+        """
         if agent is not None:
-            conv, current = await self._active(conn, agent, conversation_id)
+            conv, current = await self._active(agent, conversation_id)
         else:
-            found = await conversations.get(conn, conversation_id)
+            found = await self._r.conversations.get(conversation_id)
             if found is None:
                 return
             conv = found
-            await lock_key(conn, conversations.lock_key(conv.phone, conv.number))
-            current = await current_handoff(conn, conversation_id)
-            if current is None:
+            await self._r.conversations.lock({(conv.phone, conv.number)})
+            still_open = await self._r.chats.open_chat(conversation_id)
+            if still_open is None:
                 return
-        await conn.execute(
-            update(handoffs)
-            .where(handoffs.c.id == current.id)
-            .values(status="ended", ended_at=now, ended_by=ended_by)
-        )
-        state = (
-            ConversationState.from_dict(conv.state)
-            if conv.state
-            else ConversationState(greeted=True)
-        )
+            current = still_open
+        await self._r.chats.end(current.id, now, ended_by=ended_by)
         texter = Texter(phone=conv.phone, user_id=conv.user_id)
-        step = self.engine.agent_left(state, texter, now)
+        step = self._rules.engine.agent_left(_state(conv), texter, now)
         for problem in step.problems:
             log.error("conversation %s: %s", conv.id, problem)
         conv.state, conv.mode = step.state.to_dict(), step.state.mode
-        await conversations.save(conn, [conv], now)
+        await self._r.conversations.save([conv], now)
         who = agent.name if agent else "timer"
-        await conversations.append(
-            conn, [TranscriptEntry(conv.id, "system", f"Chat ended by {who}")], now
+        await self._r.conversations.append(
+            [TranscriptEntry(conv.id, "system", f"Chat ended by {who}")], now
         )
         closing = "Thanks for chatting with the service desk."
         body = "\n\n".join([closing, *(r.body for r in step.replies)])
-        await self._say(conn, conv, None, body, now)
+        await self._say(conv, None, body, now)
 
     async def transfer(
         self,
-        conn: AsyncConnection,
         agent: AgentRow,
         conversation_id: int,
         *,
@@ -334,43 +420,43 @@ class Desk:
         now: datetime,
     ) -> None:
         """Move the chat to another queue (back in line) or offer it to another agent."""
-        conv, current = await self._open(conn, agent, conversation_id)
+        conv, current = await self._open(agent, conversation_id)
         _enforce(may_transfer(_actor(agent), _chat(current), to_agent_id))
+        assert current is not None  # may_transfer refuses when there is no open chat
         target_queue = current.queue_id
         if queue_id is not None:
-            queue = await agent_store.queue_by_id(conn, queue_id)
+            queue = await self._r.agents.queue_by_id(queue_id)
             if queue is None:
                 raise Invalid("no such queue")
             target_queue = queue.id
-        # The sender counts as having declined it: should nobody accept in time, the
-        # assigner offers it to someone else in the queue, not back to the sender.
-        values: dict[str, Any] = {
-            "queue_id": target_queue,
-            "status": "waiting",
-            "agent_id": None,
-            "offered_to": None,
-            "declined": [agent.id],
-            "note": note.strip() or None,
-        }
         target_name = None
         if to_agent_id is not None:
-            other = await agent_store.agent_by_id(conn, to_agent_id)
+            other = await self._r.agents.agent_by_id(to_agent_id)
             if other is None:
                 raise Invalid("no such agent")
-            values.update(status="offered", offered_to=other.id, offered_at=now)
             target_name = other.name
-        await conn.execute(update(handoffs).where(handoffs.c.id == current.id).values(**values))
-        state = (
-            ConversationState.from_dict(conv.state)
-            if conv.state
-            else ConversationState(greeted=True)
+        # The sender counts as having declined it: should nobody accept in time, the
+        # assigner offers it to someone else in the queue, not back to the sender.
+        await self._r.chats.hand_on(
+            current.id,
+            queue_id=target_queue,
+            declined=[agent.id],
+            note=note.strip() or None,
+            offer_to=to_agent_id,
+            now=now,
         )
+        state = _state(conv)
         state.mode = "queued"
         conv.state, conv.mode = state.to_dict(), "queued"
-        await conversations.save(conn, [conv], now)
-        where = target_name or (await agent_store.queue_by_id(conn, target_queue)).name  # type: ignore[union-attr]
+        await self._r.conversations.save([conv], now)
+        where = target_name
+        if not where:
+            # Looked up (again) by id: the chat's own queue was never read above.
+            target = await self._r.agents.queue_by_id(target_queue)
+            assert target is not None  # the chat's queue, or the one found above
+            where = target.name
         line = f"{agent.name} transferred the chat to {where}" + (
             f": {note.strip()}" if note.strip() else ""
         )
-        await conversations.append(conn, [TranscriptEntry(conv.id, "system", line)], now)
-        await self._say(conn, conv, None, "I'm passing you to a colleague. Please stand by.", now)
+        await self._r.conversations.append([TranscriptEntry(conv.id, "system", line)], now)
+        await self._say(conv, None, "I'm passing you to a colleague. Please stand by.", now)

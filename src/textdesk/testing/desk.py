@@ -11,8 +11,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from textdesk.ports import AgentRow, InboxRow, ListedRow, ListedState, QueueRow
-from textdesk.testing.tables import FakeTables, FakeUnitOfWork
+from textdesk.domain.records import Record
+from textdesk.ports import (
+    AgentRow,
+    ChatRow,
+    CheckedImage,
+    ConversationRow,
+    InboxRow,
+    ListedRow,
+    ListedState,
+    QueueRow,
+)
+from textdesk.testing.live_agents import FakeAgents, FakeConversations
+from textdesk.testing.records import FakeRecordStore, RecordTables
+from textdesk.testing.sending import FakeOutbox
+from textdesk.testing.tables import FakeTables, FakeUnitOfWork, StoredHandoff
 
 
 class FakePresence:
@@ -91,3 +104,138 @@ class FakeWorkspaceReads:
     async def agents(self) -> list[AgentRow]:
         self.queries.append(("agents", {}))
         return list(self.agent_rows)
+
+
+# --- the agents' actions -----------------------------------------------------------------
+
+
+@dataclass
+class DeskTables(FakeTables):
+    """``FakeTables`` with what only the desk reads or writes."""
+
+    staff: dict[int, AgentRow] = field(default_factory=dict)  # as sessions find agents
+    records: list[Record] = field(default_factory=list)
+    uploads: dict[str, tuple[CheckedImage, bytes]] = field(default_factory=dict)
+    notes: dict[int, str | None] = field(default_factory=dict)  # hand-off id -> transfer note
+    # Conversations the agents acting may see; None: all of them.
+    visible: set[int] | None = None
+
+
+class FakeChats:
+    """``ports.ChatRepository`` on ``FakeTables.handoffs``."""
+
+    def __init__(self, tables: DeskTables) -> None:
+        self._t = tables
+
+    async def open_chat(self, conversation_id: int) -> ChatRow | None:
+        open_ = [
+            h
+            for h in self._t.handoffs
+            if h.conversation_id == conversation_id and h.status in ("waiting", "offered", "active")
+        ]
+        if not open_:
+            return None
+        h = max(open_, key=lambda h: h.id)
+        return ChatRow(h.id, h.queue_id, h.status, h.agent_id, h.offered_to)
+
+    def _h(self, handoff_id: int) -> StoredHandoff:
+        return self._t.handoff(handoff_id)
+
+    async def accept(self, handoff_id: int, agent_id: int, now: datetime) -> None:
+        h = self._h(handoff_id)
+        h.status, h.agent_id, h.accepted_at, h.offered_to = "active", agent_id, now, None
+        h.last_agent_at = now
+
+    async def agent_spoke(self, handoff_id: int, now: datetime) -> None:
+        self._h(handoff_id).last_agent_at = now
+
+    async def end(self, handoff_id: int, now: datetime, *, ended_by: str) -> None:
+        h = self._h(handoff_id)
+        h.status, h.ended_at, h.ended_by = "ended", now, ended_by
+
+    async def hand_on(
+        self,
+        handoff_id: int,
+        *,
+        queue_id: int,
+        declined: Sequence[int],
+        note: str | None,
+        offer_to: int | None,
+        now: datetime,
+    ) -> None:
+        h = self._h(handoff_id)
+        h.queue_id, h.status, h.agent_id, h.offered_to = queue_id, "waiting", None, None
+        h.declined = list(declined)
+        self._t.notes[handoff_id] = note
+        if offer_to is not None:
+            h.status, h.offered_to, h.offered_at = "offered", offer_to, now
+
+
+class FakeDeskAgents(FakeAgents):
+    """``ports.DeskAgents``: ``DeskTables.staff`` for who they are, ``agents`` for queues."""
+
+    def __init__(self, tables: DeskTables) -> None:
+        super().__init__(tables)
+        self._desk = tables
+
+    async def agent_by_id(self, agent_id: int) -> AgentRow | None:
+        return self._desk.staff.get(agent_id)
+
+    async def queue_by_id(self, queue_id: int) -> QueueRow | None:
+        return self._desk.queues.get(queue_id)
+
+    async def queue_ids_of(self, agent_id: int) -> set[int]:
+        found = self._desk.agents.get(agent_id)
+        return set(found.queues) if found is not None else set()
+
+
+class FakeDeskConversations(FakeConversations):
+    """``ports.DeskConversations`` on ``FakeTables.conversations``."""
+
+    def __init__(self, tables: DeskTables) -> None:
+        super().__init__(tables)
+        self._desk = tables
+
+    async def save(self, rows: Sequence[ConversationRow], now: datetime) -> None:
+        for row in rows:
+            self._desk.conversations[row.id] = row
+
+
+class FakeUploads:
+    """``ports.UploadStore`` on ``DeskTables.uploads``: keys ``att/1``, ``att/2``, …"""
+
+    def __init__(self, tables: DeskTables) -> None:
+        self._t = tables
+
+    async def save(self, image: CheckedImage, data: bytes, now: datetime) -> str:
+        key = f"att/{len(self._t.uploads) + 1}"
+        self._t.uploads[key] = (image, data)
+        return key
+
+
+@dataclass
+class FakeImageChecker:
+    """``ports.ImageChecker``: every upload is a PNG, unless ``refuse`` names why not."""
+
+    refuse: str | None = None
+
+    def check(self, data: bytes, *, max_pixels: int) -> CheckedImage | str:
+        return self.refuse or CheckedImage("image/png", b"preview", "image/jpeg")
+
+
+class FakeDesk:
+    """``ports.DeskRepositories`` on ``DeskTables``."""
+
+    def __init__(self, tables: DeskTables) -> None:
+        self.conversations = FakeDeskConversations(tables)
+        self.chats = FakeChats(tables)
+        self.agents = FakeDeskAgents(tables)
+        self.outbox = FakeOutbox(tables)
+        self.records = FakeRecordStore(RecordTables(records=tables.records))
+        self.uploads = FakeUploads(tables)
+        self.views = FakeWorkspaceReads(visible=tables.visible)
+
+
+def fake_desk(tables: DeskTables | None = None) -> FakeUnitOfWork[DeskTables, FakeDesk]:
+    """The desk's unit of work, in memory."""
+    return FakeUnitOfWork(tables or DeskTables(), FakeDesk)

@@ -20,6 +20,7 @@ from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.live_agents import workspace_views
 from textdesk.live_agents.desk import Invalid
+from textdesk.ports import AgentRow
 
 
 @pytest.fixture
@@ -47,12 +48,19 @@ async def _chat(desk: Desk, phone: Phone) -> Any:
 async def _end(desk: Desk, agent_id: int, conversation_id: int) -> None:
     """The agent accepts the chat, answers and ends it."""
     now = SystemClock().now()
-    async with desk.db.begin() as conn:
+    agent = await _agent_row(desk, agent_id)
+    async with desk.container.desk.begin() as actions:
+        await actions.accept(agent, conversation_id, now)
+        await actions.reply_text(agent, conversation_id, "Fixed it.", now)
+        await actions.end(agent, conversation_id, now)
+
+
+async def _agent_row(desk: Desk, agent_id: int) -> AgentRow:
+    """The agent as the Workspace's session finds them."""
+    async with desk.db.connect() as conn:
         agent = await agent_store.agent_by_id(conn, agent_id)
-        assert agent is not None
-        await desk.container.desk.accept(conn, agent, conversation_id, now)
-        await desk.container.desk.reply_text(conn, agent, conversation_id, "Fixed it.", now)
-        await desk.container.desk.end(conn, agent, conversation_id, now)
+    assert agent is not None
+    return agent
 
 
 async def test_an_agent_is_removed_only_once_no_texter_waits_on_them(desk: Desk) -> None:
@@ -121,12 +129,11 @@ async def test_a_queue_is_removed_only_once_empty_and_keeps_its_history(desk: De
     lee = await new_agent(desk.db, "Lee Colleague", queues=["Billing"], available=False)
     offer = await _chat(desk, Phone(desk, TEXTER))
     cid = offer.conversation_id
-    async with desk.db.begin() as conn:
-        agent = await agent_store.agent_by_id(conn, dana)
-        assert agent is not None
-        await desk.container.desk.accept(conn, agent, cid, clock.now())
-        await desk.container.desk.transfer(
-            conn, agent, cid, queue_id=billing_id, to_agent_id=None, note="", now=clock.now()
+    agent = await _agent_row(desk, dana)
+    async with desk.container.desk.begin() as actions:
+        await actions.accept(agent, cid, clock.now())
+        await actions.transfer(
+            agent, cid, queue_id=billing_id, to_agent_id=None, note="", now=clock.now()
         )
 
     billing = await admin_use_cases(desk.db).staff.find_queue(name="Billing")
@@ -160,13 +167,11 @@ async def test_a_queue_is_removed_only_once_empty_and_keeps_its_history(desk: De
 
     # No chat enters it any more; the name is free for a new queue.
     second = await _chat(desk, Phone(desk, "+15557654321"))
-    async with desk.db.begin() as conn:
-        agent = await agent_store.agent_by_id(conn, dana)
-        assert agent is not None
-        await desk.container.desk.accept(conn, agent, second.conversation_id, clock.now())
+    agent = await _agent_row(desk, dana)
+    async with desk.container.desk.begin() as actions:
+        await actions.accept(agent, second.conversation_id, clock.now())
         with pytest.raises(Invalid, match="no such queue"):
-            await desk.container.desk.transfer(
-                conn,
+            await actions.transfer(
                 agent,
                 second.conversation_id,
                 queue_id=billing_id,

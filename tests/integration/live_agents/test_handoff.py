@@ -20,6 +20,7 @@ from textdesk.admin.agents import add_agent, add_queue, set_presence
 from textdesk.channel.answering import Converser
 from textdesk.domain.agent.messages import InboundText
 from textdesk.live_agents.desk import DeskError
+from textdesk.ports import AgentRow
 
 OTHER = "+15557654321"
 THIRD = "+15557654322"
@@ -105,10 +106,9 @@ async def test_a_chat_from_request_to_end(desk: Desk) -> None:
     assert offer.offered_to == dana  # type: ignore[attr-defined]
 
     now = SystemClock().now()
-    async with desk.db.begin() as conn:
-        agent = await agent_store.agent_by_id(conn, dana)
-        assert agent is not None
-        await desk.container.desk.accept(conn, agent, offer.conversation_id, now)  # type: ignore[attr-defined]
+    agent = await _agent_row(desk, dana)
+    async with desk.container.desk.begin() as actions:
+        await actions.accept(agent, offer.conversation_id, now)  # type: ignore[attr-defined]
     desk.container.loops[1].wake()
     assert "this is Dana" in (await desk.fake.wait_for_messages(phone.seen + 1, to=TEXTER))[-1].body
     phone.seen += 1
@@ -119,11 +119,9 @@ async def test_a_chat_from_request_to_end(desk: Desk) -> None:
     lines = [r.body for r in await desk.rows("SELECT body FROM transcript WHERE author='texter'")]
     assert lines[-2:] == ["my screen is black", "menu"]
 
-    async with desk.db.begin() as conn:
-        await desk.container.desk.reply_text(
-            conn, agent, offer.conversation_id, "Try the power button.", now
-        )  # type: ignore[attr-defined]
-        await desk.container.desk.end(conn, agent, offer.conversation_id, now)  # type: ignore[attr-defined]
+    async with desk.container.desk.begin() as actions:
+        await actions.reply_text(agent, offer.conversation_id, "Try the power button.", now)  # type: ignore[attr-defined]
+        await actions.end(agent, offer.conversation_id, now)  # type: ignore[attr-defined]
     desk.container.loops[1].wake()
     sent = await desk.fake.wait_for_messages(phone.seen + 2, to=TEXTER)
     assert sent[-2].body == "Try the power button."
@@ -195,13 +193,12 @@ async def _transfer_to(desk: Desk, sender: int, colleague: int) -> Any:
     first = await _offered(desk)
     cid = first.conversation_id  # type: ignore[attr-defined]
     clock = SystemClock()
-    async with desk.db.begin() as conn:
-        agent = await agent_store.agent_by_id(conn, sender)
-        assert agent is not None
-        assert first.offered_to == sender  # type: ignore[attr-defined]
-        await desk.container.desk.accept(conn, agent, cid, clock.now())
-        await desk.container.desk.transfer(
-            conn, agent, cid, queue_id=None, to_agent_id=colleague, note="", now=clock.now()
+    agent = await _agent_row(desk, sender)
+    assert first.offered_to == sender  # type: ignore[attr-defined]
+    async with desk.container.desk.begin() as actions:
+        await actions.accept(agent, cid, clock.now())
+        await actions.transfer(
+            agent, cid, queue_id=None, to_agent_id=colleague, note="", now=clock.now()
         )
     return await _handoff(desk)
 
@@ -265,13 +262,10 @@ async def test_an_agent_outside_the_queue_cannot_act(desk: Desk) -> None:
     await phone.say("hi")
     await phone.say("agent")
     offer = await _offered(desk)
-    async with desk.db.begin() as conn:
-        agent = await agent_store.agent_by_id(conn, outsider)
-        assert agent is not None
+    agent = await _agent_row(desk, outsider)
+    async with desk.container.desk.begin() as actions:
         with pytest.raises(DeskError, match="not in your queues"):
-            await desk.container.desk.accept(
-                conn, agent, offer.conversation_id, SystemClock().now()
-            )  # type: ignore[attr-defined]
+            await actions.accept(agent, offer.conversation_id, SystemClock().now())  # type: ignore[attr-defined]
 
 
 async def _backdate(desk: Desk, phone: str, **columns: timedelta) -> None:
@@ -287,10 +281,17 @@ async def _backdate(desk: Desk, phone: str, **columns: timedelta) -> None:
 
 
 async def _accept(desk: Desk, agent_id: int, conversation_id: int) -> None:
-    async with desk.db.begin() as conn:
+    agent = await _agent_row(desk, agent_id)
+    async with desk.container.desk.begin() as actions:
+        await actions.accept(agent, conversation_id, SystemClock().now())
+
+
+async def _agent_row(desk: Desk, agent_id: int) -> AgentRow:
+    """The agent as the Workspace's session finds them."""
+    async with desk.db.connect() as conn:
         agent = await agent_store.agent_by_id(conn, agent_id)
-        assert agent is not None
-        await desk.container.desk.accept(conn, agent, conversation_id, SystemClock().now())
+    assert agent is not None
+    return agent
 
 
 async def test_waiting_texters_hear_when_their_place_in_line_changes(desk: Desk) -> None:

@@ -16,8 +16,8 @@ A refused action changes nothing and answers, whatever the action:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from collections.abc import Awaitable
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -27,21 +27,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.agents import AgentRow
 from textdesk.adapters.db.workspace_views import SqlWorkspaceReads
-from textdesk.adapters.images import DecodedImage
 from textdesk.bootstrap import Container
 from textdesk.live_agents import conversation_list
 from textdesk.live_agents import workspace_views as views
 from textdesk.live_agents.conversation_view import ConversationView, conversation_view
-from textdesk.live_agents.desk import Conflict, DeskError, Invalid, NotYours
+from textdesk.live_agents.desk import Conflict, DeskError, Hidden, Invalid, NotYours
 from textdesk.live_agents.workspace_updates import AgentChange
+from textdesk.ports import CheckedImage
 from textdesk.web.auth import ActingAgent, ApiAgent, PageAgent
 from textdesk.web.deps import ContainerDep
 from textdesk.web.workspace.render import refusal, render, wake
 
 router = APIRouter(prefix="/conversations")
 NOT_FOUND = "no such conversation"
-Action = Callable[[AsyncConnection, datetime], Awaitable[None]]
-_REFUSED: dict[type[DeskError], int] = {NotYours: 403, Conflict: 409, Invalid: 422}
+_REFUSED: dict[type[DeskError], int] = {Hidden: 404, NotYours: 403, Conflict: 409, Invalid: 422}
 
 
 async def _read(
@@ -153,14 +152,11 @@ async def live(request: Request, container: ContainerDep, agent: ApiAgent, cid: 
 
 
 async def _perform(
-    container: Container, agent: AgentRow, cid: int, action: Action, change: AgentChange
+    container: Container, agent: AgentRow, cid: int, action: Awaitable[None], change: AgentChange
 ) -> Response | None:
-    """Run one desk action in one transaction; a refusal as a response, None when done."""
+    """Run one desk action (its own transaction); a refusal as a response, None when done."""
     try:
-        async with container.db.begin() as conn:
-            if cid not in await views.visible_among(SqlWorkspaceReads(conn), agent, [cid]):
-                return refusal(NOT_FOUND, 404)
-            await action(conn, container.clock.now())
+        await action
     except DeskError as exc:
         return refusal(str(exc), _REFUSED.get(type(exc), 409))
     await container.updates.agent_acted(change, cid, agent.id)
@@ -176,10 +172,7 @@ def _go(url: str) -> Response:
 @router.post("/{cid}/accept")
 async def accept(container: ContainerDep, agent: ActingAgent, cid: int) -> Response:
     """Take the chat (offered to this agent, or picked from the queue)."""
-    desk = container.desk
-    done = await _perform(
-        container, agent, cid, lambda c, now: desk.accept(c, agent, cid, now), "queue"
-    )
+    done = await _perform(container, agent, cid, container.desk.accept(agent, cid), "queue")
     return done or _go(f"/workspace/conversations/{cid}")
 
 
@@ -192,14 +185,8 @@ async def reply(
     body: Annotated[str, Form()] = "",
 ) -> Response:
     """Send a text."""
-    desk = container.desk
-    done = await _perform(
-        container,
-        agent,
-        cid,
-        lambda c, now: desk.reply_text(c, agent, cid, body, now),
-        "conversation",
-    )
+    action = container.desk.reply_text(agent, cid, body)
+    done = await _perform(container, agent, cid, action, "conversation")
     return done or await _live(request, container, agent, cid)
 
 
@@ -214,14 +201,8 @@ async def card(
     """Send one of the texter's records as a card (compact fields and a link)."""
     if not number:
         return refusal("pick one of the texter's records", 422)
-    desk = container.desk
-    done = await _perform(
-        container,
-        agent,
-        cid,
-        lambda c, now: desk.reply_card(c, agent, cid, number, now),
-        "conversation",
-    )
+    action = container.desk.reply_card(agent, cid, number)
+    done = await _perform(container, agent, cid, action, "conversation")
     return done or await _live(request, container, agent, cid)
 
 
@@ -241,18 +222,13 @@ async def image(
     data = await file.read(container.settings.media_max_bytes + 1)
     desk = container.desk
     # Decoded here, outside the transaction; a refusal is the desk's to raise in turn.
-    image: DecodedImage | Invalid
+    image: CheckedImage | Invalid
     try:
         image = await desk.decode_upload(data)
     except Invalid as exc:
         image = exc
-    done = await _perform(
-        container,
-        agent,
-        cid,
-        lambda c, now: desk.reply_image(c, agent, cid, data, image, caption, now),
-        "conversation",
-    )
+    action = desk.reply_image(agent, cid, data, image, caption)
+    done = await _perform(container, agent, cid, action, "conversation")
     return done or await _live(request, container, agent, cid)
 
 
@@ -270,24 +246,13 @@ async def transfer(
         return refusal("choose a queue or an agent to transfer to", 422)
     queue_id = int(raw) if kind == "queue" else None
     to_agent = int(raw) if kind == "agent" else None
-    desk = container.desk
-    done = await _perform(
-        container,
-        agent,
-        cid,
-        lambda c, now: desk.transfer(
-            c, agent, cid, queue_id=queue_id, to_agent_id=to_agent, note=note, now=now
-        ),
-        "queue",
-    )
+    action = container.desk.transfer(agent, cid, queue_id=queue_id, to_agent_id=to_agent, note=note)
+    done = await _perform(container, agent, cid, action, "queue")
     return done or _go("/workspace")
 
 
 @router.post("/{cid}/end")
 async def end(container: ContainerDep, agent: ActingAgent, cid: int) -> Response:
     """End the chat: the texter gets the closing text and is back with the bot."""
-    desk = container.desk
-    done = await _perform(
-        container, agent, cid, lambda c, now: desk.end(c, agent, cid, now), "ended"
-    )
+    done = await _perform(container, agent, cid, container.desk.end(agent, cid), "ended")
     return done or _go(f"/workspace/conversations/{cid}")
