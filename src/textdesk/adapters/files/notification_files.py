@@ -52,7 +52,8 @@ def parse_wording(text: str, base: Wording | None = None) -> Wording:
 
 
 class NotificationFiles:
-    """The templates folder (``TEXTDESK_NOTIFICATION_TEMPLATES_DIR``) over the packaged one."""
+    """``ports.NotificationTemplates``: the templates folder
+    (``TEXTDESK_NOTIFICATION_TEMPLATES_DIR``) over the packaged one."""
 
     def __init__(self, directory: Path, fallback: Path = PACKAGED_DIR) -> None:
         self.directory = directory
