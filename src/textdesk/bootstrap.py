@@ -38,7 +38,7 @@ from textdesk.adapters.twilio import media_origins
 from textdesk.adapters.twilio.api_transport import LeanTransport, proxied
 from textdesk.adapters.twilio.media import TwilioMediaFetcher
 from textdesk.adapters.twilio.rest import TwilioRestGateway
-from textdesk.admin.agents import Authenticator
+from textdesk.admin.agents import AgentAccounts, Authenticator
 from textdesk.admin.api_tokens import ApiTokens
 from textdesk.admin.numbers import NumberDirectory, Numbers
 from textdesk.admin.simulator import PhoneSimulator
@@ -93,6 +93,7 @@ class Admin:
     numbers: Numbers
     accounts: Accounts
     staff: Staff
+    agents: AgentAccounts
 
 
 def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
@@ -103,6 +104,7 @@ def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
         numbers=Numbers(admin_repositories.numbers_uow(db), clock),
         accounts=Accounts(admin_repositories.users_uow(db), clock),
         staff=Staff(admin_repositories.staff_uow(db), clock),
+        agents=AgentAccounts(admin_repositories.agent_accounts_uow(db), clock),
     )
 
 
@@ -293,7 +295,8 @@ def build(
         desk=live.desk,
         # Sign-in tallies are shared by every process: in Redis, or else the database.
         authenticator=Authenticator(
-            db, RedisTallies(redis, clock) if redis is not None else DatabaseTallies(db, clock)
+            admin_repositories.agent_accounts_uow(db),
+            RedisTallies(redis, clock) if redis is not None else DatabaseTallies(db, clock),
         ),
         heartbeat=live.heartbeat,
         heartbeat_loop=Loop("heartbeat", live.heartbeat.beat_all, idle=live.heartbeat.every),

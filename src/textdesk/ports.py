@@ -1022,6 +1022,70 @@ class StaffRepositories(Protocol):
     def staff(self) -> StaffRepository: ...
 
 
+class AgentAccountRepository(Protocol):
+    """Agents' accounts, their queues and memberships, as the operator and sign-in see them."""
+
+    async def insert_agent(
+        self, *, name: str, email: str, password_hash: str, role: str, capacity: int, now: datetime
+    ) -> int:
+        """The new agent's id, signed out; :class:`Duplicate` when the email is taken."""
+        ...
+
+    async def agent_by_id(self, agent_id: int) -> AgentRow | None:
+        """The agent, unless removed."""
+        ...
+
+    async def agent_by_email(self, email: str) -> AgentRow | None:
+        """The agent who signs in as ``email``, unless removed."""
+        ...
+
+    async def list_agents(self) -> list[AgentRow]:
+        """Agents not removed, by name."""
+        ...
+
+    async def set_presence(self, agent_id: int, presence: str) -> None: ...
+
+    async def sign_out(self, agent_id: int) -> None:
+        """Offline, and every session issued so far is void."""
+        ...
+
+    async def default_queue(self) -> QueueRow | None: ...
+
+    async def queue_by_name(self, name: str) -> QueueRow | None: ...
+
+    async def list_queues(self) -> list[QueueRow]:
+        """Queues not removed, by name."""
+        ...
+
+    async def upsert_queue(
+        self,
+        *,
+        name: str,
+        timezone: str,
+        hours: dict[str, list[str]] | None,
+        is_default: bool,
+        now: datetime,
+    ) -> int:
+        """Create or update the queue named ``name``; the first queue is the default
+        until another is named so.  Returns its id."""
+        ...
+
+    async def add_member(self, queue_id: int, agent_id: int) -> None:
+        """The agent joins the queue (nothing when already a member)."""
+        ...
+
+    async def loads(self, queue_id: int, *, seen_since: datetime) -> list[AgentLoad]:
+        """A queue's members with their chats."""
+        ...
+
+
+class AgentAccountRepositories(Protocol):
+    """What the agent-account use cases and the sign-in read and write."""
+
+    @property
+    def agents(self) -> AgentAccountRepository: ...
+
+
 # ------------------------------------------------------------------------------ records
 # The records as the REST API and the record page reach them: the built-in store
 # (``adapters/db/records.py``) today, ServiceNow next.  ``records.incidents`` is the use

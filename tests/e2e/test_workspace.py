@@ -15,7 +15,7 @@ from tests.integration.workspace_helpers import PASSWORD, at_desk, new_agent
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
-from textdesk.admin.agents import set_presence
+from textdesk.bootstrap import admin_use_cases
 from textdesk.web.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -175,7 +175,7 @@ async def _colleague_comes_in(database_url: str, agent_id: int) -> None:
     """Lee sets himself available in his own Workspace (another tab, another process)."""
     db = create_engine(database_url)
     try:
-        await set_presence(db=db, agent_id=agent_id, presence="available")
+        await admin_use_cases(db).agents.set_presence(agent_id=agent_id, presence="available")
         await at_desk(db, agent_id)
     finally:
         await db.dispose()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import agents as agent_store
-from textdesk.admin.agents import add_agent, set_presence
+from textdesk.bootstrap import admin_use_cases
 
 PASSWORD = "a-long-password"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -36,9 +36,7 @@ async def new_agent(
     queues: Sequence[str] = (),
     available: bool = True,
 ) -> int:
-    agent_id = await add_agent(
-        db=db,
-        clock=SystemClock(),
+    agent_id = await admin_use_cases(db, SystemClock()).agents.add_agent(
         name=name,
         email=f"{name.split(maxsplit=1)[0].lower()}@example.com",
         password=PASSWORD,
@@ -46,7 +44,7 @@ async def new_agent(
         queues=list(queues),
     )
     if available:
-        await set_presence(db=db, agent_id=agent_id, presence="available")
+        await admin_use_cases(db).agents.set_presence(agent_id=agent_id, presence="available")
         await at_desk(db, agent_id)
     return agent_id
 

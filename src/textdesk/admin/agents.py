@@ -11,14 +11,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from textdesk.adapters.db import agents as store
-from textdesk.adapters.db.agents import AgentRow
 from textdesk.domain.live_agents import PRESENCES, parse_hours
 from textdesk.domain.sign_in_throttle import SignInLimits, Tally, ThrottleVerdict
-from textdesk.ports import Clock
+from textdesk.ports import (
+    AgentAccountRepositories,
+    AgentRow,
+    Clock,
+    Duplicate,
+    QueueRow,
+    ReadingUnitOfWork,
+)
 
 ROLES = ("agent", "admin")
 _hasher = PasswordHasher()
@@ -28,82 +31,119 @@ class AgentError(ValueError):
     """A refused agent or queue change, with a message for the operator."""
 
 
-async def add_agent(
-    *,
-    db: AsyncEngine,
-    clock: Clock,
-    name: str,
-    email: str,
-    password: str,
-    role: str = "agent",
-    capacity: int = 3,
-    queues: Sequence[str] = (),
-) -> int:
-    if role not in ROLES:
-        raise AgentError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 10:
-        raise AgentError("the password needs at least 10 characters")
-    if "@" not in email:
-        raise AgentError(f"{email!r} is not an email address")
-    try:
-        async with db.begin() as conn:
-            agent_id = await store.insert_agent(
-                conn,
-                name=name.strip(),
-                email=email.strip(),
-                password_hash=_hasher.hash(password),
-                role=role,
-                capacity=capacity,
-                now=clock.now(),
+class AgentAccounts:
+    """Creates agents and queues, and changes an agent's presence or sessions."""
+
+    def __init__(
+        self,
+        uow: ReadingUnitOfWork[AgentAccountRepositories],
+        clock: Clock,
+        *,
+        hasher: PasswordHasher = _hasher,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._hasher = hasher
+
+    async def add_agent(
+        self,
+        *,
+        name: str,
+        email: str,
+        password: str,
+        role: str = "agent",
+        capacity: int = 3,
+        queues: Sequence[str] = (),
+    ) -> int:
+        """Create a Workspace account in ``queues`` (none named: the default queue, made
+        if there is none yet)."""
+        if role not in ROLES:
+            raise AgentError(f"role must be one of {', '.join(ROLES)}")
+        if len(password) < 10:
+            raise AgentError("the password needs at least 10 characters")
+        if "@" not in email:
+            raise AgentError(f"{email!r} is not an email address")
+        try:
+            async with self._uow.begin() as repos:
+                agent_id = await repos.agents.insert_agent(
+                    name=name.strip(),
+                    email=email.strip(),
+                    password_hash=self._hasher.hash(password),
+                    role=role,
+                    capacity=capacity,
+                    now=self._clock.now(),
+                )
+                names = list(queues)
+                if not names:
+                    default = await repos.agents.default_queue()
+                    if default is None:
+                        default_id = await repos.agents.upsert_queue(
+                            name="Service desk",
+                            timezone="UTC",
+                            hours=None,
+                            is_default=True,
+                            now=self._clock.now(),
+                        )
+                    else:
+                        default_id = default.id
+                    await repos.agents.add_member(default_id, agent_id)
+                for queue_name in names:
+                    queue = await repos.agents.queue_by_name(queue_name)
+                    if queue is None:
+                        raise AgentError(
+                            f"no queue named {queue_name!r}; create it with 'textdesk queues add'"
+                        )
+                    await repos.agents.add_member(queue.id, agent_id)
+        except Duplicate as exc:
+            raise AgentError(f"an agent with the email {email} already exists") from exc
+        return agent_id
+
+    async def add_queue(
+        self,
+        *,
+        name: str,
+        timezone: str = "UTC",
+        hours: dict[str, list[str]] | None = None,
+        is_default: bool = False,
+    ) -> int:
+        """Create or update a queue; its timezone and hours are checked first."""
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise AgentError(f"unknown timezone {timezone!r}") from exc
+        try:
+            parse_hours(hours)
+        except ValueError as exc:
+            raise AgentError(str(exc)) from exc
+        async with self._uow.begin() as repos:
+            return await repos.agents.upsert_queue(
+                name=name,
+                timezone=timezone,
+                hours=hours,
+                is_default=is_default,
+                now=self._clock.now(),
             )
-            names = list(queues)
-            if not names:
-                default = await store.default_queue(conn)
-                if default is None:
-                    default_id = await store.upsert_queue(
-                        conn,
-                        name="Service desk",
-                        timezone="UTC",
-                        hours=None,
-                        is_default=True,
-                        now=clock.now(),
-                    )
-                else:
-                    default_id = default.id
-                await store.add_member(conn, default_id, agent_id)
-            for queue_name in names:
-                queue = await store.queue_by_name(conn, queue_name)
-                if queue is None:
-                    raise AgentError(
-                        f"no queue named {queue_name!r}; create it with 'textdesk queues add'"
-                    )
-                await store.add_member(conn, queue.id, agent_id)
-    except IntegrityError as exc:
-        raise AgentError(f"an agent with the email {email} already exists") from exc
-    return agent_id
 
+    async def queues_with_members(self) -> list[tuple[QueueRow, list[str]]]:
+        """Each queue, by name, with the names of its agents (removed ones left out)."""
+        async with self._uow.read() as repos:
+            people = {a.id: a.name for a in await repos.agents.list_agents()}
+            listed = []
+            for queue in await repos.agents.list_queues():
+                loads = await repos.agents.loads(queue.id, seen_since=self._clock.now())
+                listed.append((queue, [people[a.id] for a in loads if a.id in people]))
+            return listed
 
-async def add_queue(
-    *,
-    db: AsyncEngine,
-    clock: Clock,
-    name: str,
-    timezone: str = "UTC",
-    hours: dict[str, list[str]] | None = None,
-    is_default: bool = False,
-) -> int:
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise AgentError(f"unknown timezone {timezone!r}") from exc
-    try:
-        parse_hours(hours)
-    except ValueError as exc:
-        raise AgentError(str(exc)) from exc
-    async with db.begin() as conn:
-        return await store.upsert_queue(
-            conn, name=name, timezone=timezone, hours=hours, is_default=is_default, now=clock.now()
-        )
+    async def sign_out(self, *, agent_id: int) -> None:
+        """The agent left: no more offers, and no session issued so far stays valid."""
+        async with self._uow.begin() as repos:
+            await repos.agents.sign_out(agent_id)
+
+    async def set_presence(self, *, agent_id: int, presence: str) -> None:
+        if presence not in PRESENCES:
+            raise AgentError(f"presence must be one of {', '.join(PRESENCES)}")
+        async with self._uow.begin() as repos:
+            await repos.agents.set_presence(agent_id, presence)
 
 
 class Tallies(Protocol):
@@ -124,9 +164,9 @@ class TooManySignIns(Exception):
         self.wait = wait
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def _verify(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
     try:
-        return bool(_hasher.verify(password_hash, password))
+        return bool(hasher.verify(password_hash, password))
     except (VerificationError, InvalidHashError):
         return False
 
@@ -135,15 +175,21 @@ class Authenticator:
     """Checks passwords, within the limits of ``domain/sign_in_throttle.py``."""
 
     def __init__(
-        self, db: AsyncEngine, tallies: Tallies, limits: SignInLimits | None = None
+        self,
+        uow: ReadingUnitOfWork[AgentAccountRepositories],
+        tallies: Tallies,
+        limits: SignInLimits | None = None,
+        *,
+        hasher: PasswordHasher = _hasher,
     ) -> None:
-        self._db = db
+        self._uow = uow
+        self._hasher = hasher
         self._tallies = tallies
         self._limits = limits or SignInLimits()
         # Verified against when the email is unknown, so a miss costs as long as a wrong
         # password.  Made here, when a server starts, not at import: every CLI command
         # imports this module, and a hash costs as much as a sign-in.
-        self._dummy_hash = _hasher.hash("textdesk-no-such-agent")
+        self._dummy_hash = hasher.hash("textdesk-no-such-agent")
 
     async def sign_in(self, email: str, password: str, address: str) -> AgentRow | None:
         """The agent, or None for a wrong email or password; :class:`TooManySignIns`
@@ -161,28 +207,24 @@ class Authenticator:
         # No agent's email holds a NUL or passes the column's 320 characters (and
         # PostgreSQL refuses a NUL in a query): such an email is simply a wrong one.
         if "\x00" not in email and len(email.strip()) <= 320:
-            async with self._db.connect() as conn:
-                agent = await store.agent_by_email(conn, email.strip())
+            async with self._uow.read() as repos:
+                agent = await repos.agents.agent_by_email(email.strip())
         # argon2 takes tens of milliseconds of CPU by design: off the event loop, so
         # webhooks are not held up while someone signs in.  An unknown email is
         # checked against a dummy hash so it takes as long as a wrong password.
         ok = await asyncio.to_thread(
-            _verify, agent.password_hash if agent else self._dummy_hash, password
+            _verify, self._hasher, agent.password_hash if agent else self._dummy_hash, password
         )
         if not ok or agent is None:
             return None  # counted already
         await self._tallies.update(keys.all(), partial(self._limits.succeeded, keys))
         return agent
 
-
-async def sign_out(*, db: AsyncEngine, agent_id: int) -> None:
-    """The agent left: no more offers, and no session issued so far stays valid."""
-    async with db.begin() as conn:
-        await store.sign_out(conn, agent_id)
-
-
-async def set_presence(*, db: AsyncEngine, agent_id: int, presence: str) -> None:
-    if presence not in PRESENCES:
-        raise AgentError(f"presence must be one of {', '.join(PRESENCES)}")
-    async with db.begin() as conn:
-        await store.set_presence(conn, agent_id, presence)
+    async def session_agent(self, agent_id: int, epoch: object) -> AgentRow | None:
+        """The agent of a session, read afresh: None once removed, or once signed out
+        since the session began (its ``epoch`` is an older one)."""
+        async with self._uow.read() as repos:
+            agent = await repos.agents.agent_by_id(agent_id)
+        if agent is None or epoch != agent.session_epoch:
+            return None
+        return agent

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db import directory
 from textdesk.adapters.db import records as record_store
-from textdesk.adapters.db.admin import numbers_uow, users_uow
-from textdesk.admin.agents import add_agent, add_queue
+from textdesk.adapters.db.admin import agent_accounts_uow, numbers_uow, users_uow
+from textdesk.admin.agents import AgentAccounts
 from textdesk.admin.numbers import Numbers
 from textdesk.admin.users import Accounts
 from textdesk.demo import DEMO_DIR
@@ -34,16 +34,15 @@ async def seed(*, db: AsyncEngine, clock: Clock) -> list[str]:
     done = [f"number {number} (conversational)"]
     report = await Accounts(users_uow(db), clock).import_csv(DEMO_DIR / "users.csv")
     done.append(f"accounts: {report.added} added, {report.skipped} already there")
-    await add_queue(db=db, clock=clock, name="Service desk", is_default=True)
+    agents = AgentAccounts(agent_accounts_uow(db), clock)
+    await agents.add_queue(name="Service desk", is_default=True)
     async with db.connect() as conn:
         existing = {a.email for a in await agent_store.list_agents(conn)}
         have_records = bool(await record_store.list_records(conn, limit=1))
         people = await directory.users_by_phone(conn, [p for p, *_ in DEMO_INCIDENTS])
     for name, email, role in DEMO_AGENTS:
         if email not in existing:
-            await add_agent(
-                db=db, clock=clock, name=name, email=email, password=DEMO_PASSWORD, role=role
-            )
+            await agents.add_agent(name=name, email=email, password=DEMO_PASSWORD, role=role)
     done.append(
         "workspace sign-in: "
         + ", ".join(f"{email} ({role})" for _, email, role in DEMO_AGENTS)

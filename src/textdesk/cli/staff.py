@@ -6,10 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from textdesk.adapters.clock import SystemClock
-from textdesk.adapters.db import agents as agent_store
 from textdesk.admin import agents, staff
 from textdesk.bootstrap import admin_use_cases
 from textdesk.cli.common import (
@@ -42,13 +39,10 @@ def agents_add(
 ) -> None:
     """Create a Workspace account."""
     settings = load_settings()
-    clock = SystemClock()
     try:
         agent_id = with_db(
             settings,
-            lambda db: agents.add_agent(
-                db=db,
-                clock=clock,
+            lambda db: admin_use_cases(db).agents.add_agent(
                 name=name,
                 email=email,
                 password=password,
@@ -123,13 +117,12 @@ def queues_add(
 ) -> None:
     """Create or update a queue."""
     settings = load_settings()
-    clock = SystemClock()
     try:
         parsed = hours_from_text(hours)
         with_db(
             settings,
-            lambda db: agents.add_queue(
-                db=db, clock=clock, name=name, timezone=timezone, hours=parsed, is_default=default
+            lambda db: admin_use_cases(db).agents.add_queue(
+                name=name, timezone=timezone, hours=parsed, is_default=default
             ),
         )
     except (agents.AgentError, InvalidHours) as exc:
@@ -142,32 +135,18 @@ def queues_add(
 def queues_list() -> None:
     """List queues and their members."""
     settings = load_settings()
-
-    async def work(db: AsyncEngine) -> list[tuple[str, str, str, str]]:
-        async with db.connect() as conn:
-            people = {a.id: a.name for a in await agent_store.list_agents(conn)}
-            rows = []
-            for q in await agent_store.list_queues(conn):
-                loads = await agent_store.loads(conn, q.id, seen_since=SystemClock().now())
-                members = [people[a.id] for a in loads if a.id in people]
-                when = (
-                    "always"
-                    if q.hours is None
-                    else ", ".join(f"{d} {h[0]}-{h[1]}" for d, h in q.hours.items())
-                )
-                rows.append(
-                    (
-                        q.name + (" (default)" if q.is_default else ""),
-                        q.timezone,
-                        when,
-                        ", ".join(members),
-                    )
-                )
-            return rows
-
     table = Table("queue", "timezone", "hours", "agents")
-    for row in with_db(settings, work):
-        table.add_row(*row)
+    for q, members in with_db(
+        settings, lambda db: admin_use_cases(db).agents.queues_with_members()
+    ):
+        when = (
+            "always"
+            if q.hours is None
+            else ", ".join(f"{d} {h[0]}-{h[1]}" for d, h in q.hours.items())
+        )
+        table.add_row(
+            q.name + (" (default)" if q.is_default else ""), q.timezone, when, ", ".join(members)
+        )
     console.print(table)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from textdesk.domain.live_agents import AgentLoad
 from textdesk.ports import (
     AgentFootprint,
     AgentRow,
@@ -283,3 +285,106 @@ def fake_staff(
     tables: AdminTables | None = None,
 ) -> FakeReadingUnitOfWork[AdminTables, FakeStaffRepositories]:
     return FakeReadingUnitOfWork(tables or AdminTables(), FakeStaffRepositories)
+
+
+class FakeAgentAccounts:
+    """``ports.AgentAccountRepository`` on ``AdminTables``: emails kept lowercase and unique."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self._t = tables
+
+    async def insert_agent(
+        self, *, name: str, email: str, password_hash: str, role: str, capacity: int, now: datetime
+    ) -> int:
+        if any(a.email == email.lower() for a in self._t.agents.values()):
+            raise Duplicate(f"agents.email {email}")
+        agent_id = max([*self._t.agents, *self._t.removed_agents], default=0) + 1
+        self._t.agents[agent_id] = AgentRow(
+            agent_id, name, email.lower(), role, "offline", capacity, password_hash
+        )
+        return agent_id
+
+    async def agent_by_id(self, agent_id: int) -> AgentRow | None:
+        return self._t.agents.get(agent_id)
+
+    async def agent_by_email(self, email: str) -> AgentRow | None:
+        return next((a for a in self._t.agents.values() if a.email == email.lower()), None)
+
+    async def list_agents(self) -> list[AgentRow]:
+        return sorted(self._t.agents.values(), key=lambda a: a.name)
+
+    async def set_presence(self, agent_id: int, presence: str) -> None:
+        if agent_id in self._t.agents:
+            self._t.agents[agent_id] = dataclasses.replace(
+                self._t.agents[agent_id], presence=presence
+            )
+
+    async def sign_out(self, agent_id: int) -> None:
+        if agent_id in self._t.agents:
+            agent = self._t.agents[agent_id]
+            self._t.agents[agent_id] = dataclasses.replace(
+                agent, presence="offline", session_epoch=agent.session_epoch + 1
+            )
+
+    async def default_queue(self) -> QueueRow | None:
+        return next((q for q in self._t.queues.values() if q.is_default), None)
+
+    async def queue_by_name(self, name: str) -> QueueRow | None:
+        return next((q for q in self._t.queues.values() if q.name == name), None)
+
+    async def list_queues(self) -> list[QueueRow]:
+        return sorted(self._t.queues.values(), key=lambda q: q.name)
+
+    async def upsert_queue(
+        self,
+        *,
+        name: str,
+        timezone: str,
+        hours: dict[str, list[str]] | None,
+        is_default: bool,
+        now: datetime,
+    ) -> int:
+        existing = await self.queue_by_name(name)
+        # As the SQL: the first queue is the default until another is named so.
+        is_default = is_default or await self.default_queue() is None
+        if is_default:
+            for q in list(self._t.queues.values()):
+                self._t.queues[q.id] = dataclasses.replace(q, is_default=False)
+        if existing is not None:
+            self._t.queues[existing.id] = QueueRow(
+                existing.id, name, is_default or existing.is_default, timezone, hours
+            )
+            return existing.id
+        queue_id = max([*self._t.queues, *self._t.removed_queues], default=0) + 1
+        self._t.queues[queue_id] = QueueRow(queue_id, name, is_default, timezone, hours)
+        return queue_id
+
+    async def add_member(self, queue_id: int, agent_id: int) -> None:
+        self._t.members.add((queue_id, agent_id))
+
+    async def loads(self, queue_id: int, *, seen_since: datetime) -> list[AgentLoad]:
+        return [
+            AgentLoad(
+                a.id,
+                a.presence,
+                a.capacity,
+                sum(1 for c in self._t.chats if a.id in (c.agent_id, c.offered_to)),
+                None,
+                reachable=a.last_seen_at is not None and a.last_seen_at >= seen_since,
+            )
+            for a in self._t.agents.values()
+            if (queue_id, a.id) in self._t.members
+        ]
+
+
+class FakeAgentAccountRepositories:
+    """``ports.AgentAccountRepositories`` on ``AdminTables``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self.agents = FakeAgentAccounts(tables)
+
+
+def fake_agent_accounts(
+    tables: AdminTables | None = None,
+) -> FakeReadingUnitOfWork[AdminTables, FakeAgentAccountRepositories]:
+    return FakeReadingUnitOfWork(tables or AdminTables(), FakeAgentAccountRepositories)

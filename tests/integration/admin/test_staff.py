@@ -15,7 +15,7 @@ from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db.tables import agents
 from textdesk.adapters.db.workspace_views import SqlWorkspaceReads
 from textdesk.admin import staff
-from textdesk.admin.agents import AgentError, add_queue
+from textdesk.admin.agents import AgentError
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.live_agents import workspace_views
@@ -125,7 +125,7 @@ async def test_a_queue_is_removed_only_once_empty_and_keeps_its_history(desk: De
     enters it, its ended chats stay in it and its team still reads them."""
     clock = SystemClock()
     dana = await new_agent(desk.db, "Dana Agent")
-    billing_id = await add_queue(db=desk.db, clock=clock, name="Billing")
+    billing_id = await admin_use_cases(desk.db, clock).agents.add_queue(name="Billing")
     lee = await new_agent(desk.db, "Lee Colleague", queues=["Billing"], available=False)
     offer = await _chat(desk, Phone(desk, TEXTER))
     cid = offer.conversation_id
@@ -179,4 +179,4 @@ async def test_a_queue_is_removed_only_once_empty_and_keeps_its_history(desk: De
                 note="",
                 now=clock.now(),
             )
-    assert await add_queue(db=desk.db, clock=clock, name="Billing") != billing_id
+    assert await admin_use_cases(desk.db, clock).agents.add_queue(name="Billing") != billing_id

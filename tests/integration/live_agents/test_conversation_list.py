@@ -13,7 +13,6 @@ from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import conversations
 from textdesk.adapters.db import records as record_store
-from textdesk.admin.agents import add_queue
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.live_agents.conversation_list import PAGE_SIZE
@@ -32,8 +31,8 @@ def converser() -> Converser | None:
 async def people(desk: Desk) -> AsyncIterator[dict[str, AgentBrowser]]:
     """Dana (Service desk), Lee (Hardware) and Sam (admin), signed in."""
     clock = SystemClock()
-    await add_queue(db=desk.db, clock=clock, name="Service desk", is_default=True)
-    await add_queue(db=desk.db, clock=clock, name="Hardware")
+    await admin_use_cases(desk.db, clock).agents.add_queue(name="Service desk", is_default=True)
+    await admin_use_cases(desk.db, clock).agents.add_queue(name="Hardware")
     await new_agent(desk.db, "Dana Agent", queues=["Service desk"])
     await new_agent(desk.db, "Lee Outsider", queues=["Hardware"], available=False)
     await new_agent(desk.db, "Sam Admin", role="admin", queues=["Hardware"], available=False)

@@ -16,7 +16,7 @@ from tests.integration.workspace_helpers import at_desk
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db.tables import handoffs
-from textdesk.admin.agents import add_agent, add_queue, set_presence
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.domain.agent.messages import InboundText
 from textdesk.live_agents.desk import DeskError
@@ -32,16 +32,14 @@ def converser() -> Converser | None:
 
 
 async def _agent(desk: Desk, name: str, *, queues: list[str] | None = None, on: bool = True) -> int:
-    agent_id = await add_agent(
-        db=desk.db,
-        clock=SystemClock(),
+    agent_id = await admin_use_cases(desk.db, SystemClock()).agents.add_agent(
         name=name,
         email=f"{name.lower()}@example.com",
         password="a-long-password",
         queues=queues or [],
     )
     if on:
-        await set_presence(db=desk.db, agent_id=agent_id, presence="available")
+        await admin_use_cases(desk.db).agents.set_presence(agent_id=agent_id, presence="available")
         await at_desk(desk.db, agent_id)
     return agent_id
 
@@ -78,9 +76,7 @@ async def test_nobody_available_gets_the_no_agent_text(desk: Desk) -> None:
 
 async def test_out_of_hours_says_so(desk: Desk) -> None:
     """A queue closed every day answers with the out-of-hours text."""
-    await add_queue(
-        db=desk.db,
-        clock=SystemClock(),
+    await admin_use_cases(desk.db, SystemClock()).agents.add_queue(
         name="Nights",
         is_default=True,
         hours={"mon": ["00:00", "00:01"]},
@@ -254,8 +250,10 @@ async def test_a_lapsed_transfer_waits_in_line_when_only_its_sender_is_free(
 
 async def test_an_agent_outside_the_queue_cannot_act(desk: Desk) -> None:
     """Agents act only on conversations of their queues."""
-    await add_queue(db=desk.db, clock=SystemClock(), name="Service desk", is_default=True)
-    await add_queue(db=desk.db, clock=SystemClock(), name="Hardware")
+    await admin_use_cases(desk.db, SystemClock()).agents.add_queue(
+        name="Service desk", is_default=True
+    )
+    await admin_use_cases(desk.db, SystemClock()).agents.add_queue(name="Hardware")
     await _agent(desk, "Dana")
     outsider = await _agent(desk, "Lee", queues=["Hardware"], on=False)
     phone = Phone(desk, TEXTER)
@@ -296,15 +294,13 @@ async def _agent_row(desk: Desk, agent_id: int) -> AgentRow:
 
 async def test_waiting_texters_hear_when_their_place_in_line_changes(desk: Desk) -> None:
     """Moving up the line is texted, but not within a minute of the last such text."""
-    dana = await add_agent(
-        db=desk.db,
-        clock=SystemClock(),
+    dana = await admin_use_cases(desk.db, SystemClock()).agents.add_agent(
         name="Dana",
         email="dana@example.com",
         password="a-long-password",
         capacity=1,
     )
-    await set_presence(db=desk.db, agent_id=dana, presence="available")
+    await admin_use_cases(desk.db).agents.set_presence(agent_id=dana, presence="available")
     await at_desk(desk.db, dana)
     busy, second, third = Phone(desk, TEXTER), Phone(desk, OTHER), Phone(desk, THIRD)
     await busy.say("hi")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from textdesk.adapters.db import agents as agent_store
 from textdesk.adapters.db import api_tokens, directory, staff_removal
 from textdesk.adapters.db.repositories import SqlUnitOfWork
+from textdesk.domain.live_agents import AgentLoad
 from textdesk.ports import (
     AgentFootprint,
     AgentRow,
@@ -215,3 +216,81 @@ class SqlStaffRepositories:
 def staff_uow(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlStaffRepositories]:
     """The staff use case's unit of work."""
     return SqlReadingUnitOfWork(db, SqlStaffRepositories)
+
+
+# ------------------------------------------------------------------ agent accounts
+
+
+class SqlAgentAccounts:
+    """``ports.AgentAccountRepository`` (``adapters/db/agents.py``)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def insert_agent(
+        self, *, name: str, email: str, password_hash: str, role: str, capacity: int, now: datetime
+    ) -> int:
+        return await agent_store.insert_agent(
+            self._conn,
+            name=name,
+            email=email,
+            password_hash=password_hash,
+            role=role,
+            capacity=capacity,
+            now=now,
+        )
+
+    async def agent_by_id(self, agent_id: int) -> AgentRow | None:
+        return await agent_store.agent_by_id(self._conn, agent_id)
+
+    async def agent_by_email(self, email: str) -> AgentRow | None:
+        return await agent_store.agent_by_email(self._conn, email)
+
+    async def list_agents(self) -> list[AgentRow]:
+        return await agent_store.list_agents(self._conn)
+
+    async def set_presence(self, agent_id: int, presence: str) -> None:
+        await agent_store.set_presence(self._conn, agent_id, presence)
+
+    async def sign_out(self, agent_id: int) -> None:
+        await agent_store.sign_out(self._conn, agent_id)
+
+    async def default_queue(self) -> QueueRow | None:
+        return await agent_store.default_queue(self._conn)
+
+    async def queue_by_name(self, name: str) -> QueueRow | None:
+        return await agent_store.queue_by_name(self._conn, name)
+
+    async def list_queues(self) -> list[QueueRow]:
+        return await agent_store.list_queues(self._conn)
+
+    async def upsert_queue(
+        self,
+        *,
+        name: str,
+        timezone: str,
+        hours: dict[str, list[str]] | None,
+        is_default: bool,
+        now: datetime,
+    ) -> int:
+        return await agent_store.upsert_queue(
+            self._conn, name=name, timezone=timezone, hours=hours, is_default=is_default, now=now
+        )
+
+    async def add_member(self, queue_id: int, agent_id: int) -> None:
+        await agent_store.add_member(self._conn, queue_id, agent_id)
+
+    async def loads(self, queue_id: int, *, seen_since: datetime) -> list[AgentLoad]:
+        return await agent_store.loads(self._conn, queue_id, seen_since=seen_since)
+
+
+class SqlAgentAccountRepositories:
+    """``ports.AgentAccountRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.agents = SqlAgentAccounts(conn)
+
+
+def agent_accounts_uow(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlAgentAccountRepositories]:
+    """The unit of work of the agent-account use cases and of the sign-in."""
+    return SqlReadingUnitOfWork(db, SqlAgentAccountRepositories)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from textdesk.adapters.db.agents import AgentRow
-from textdesk.admin.agents import AgentError, TooManySignIns, set_presence, sign_out
+from textdesk.admin.agents import AgentError, TooManySignIns
 from textdesk.domain.sms import gsm_safe, sms_cost, ucs2_culprits
 from textdesk.live_agents import workspace_views as views
 from textdesk.web.auth import (
@@ -84,7 +84,7 @@ def _in_words(seconds: float) -> str:
 @router.post("/logout")
 async def logout(request: Request, container: ContainerDep, agent: ActingAgent) -> Response:
     """Sign out; an agent who left is offered no more chats."""
-    await sign_out(db=container.db, agent_id=agent.id)
+    await container.admin.agents.sign_out(agent_id=agent.id)
     end_session(request)
     return RedirectResponse("/workspace/login", status_code=303)
 
@@ -120,7 +120,7 @@ async def presence(
 ) -> Response:
     """Available, away or offline: only available agents are offered chats."""
     try:
-        await set_presence(db=container.db, agent_id=agent.id, presence=presence)
+        await container.admin.agents.set_presence(agent_id=agent.id, presence=presence)
     except AgentError as exc:
         return refusal(str(exc), 422)
     wake(container, "assigner")  # someone just became free: offer them the line now

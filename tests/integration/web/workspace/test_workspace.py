@@ -20,7 +20,6 @@ from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.tables import handoffs
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
-from textdesk.admin.agents import add_queue
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.web.app import create_app
@@ -168,8 +167,8 @@ async def test_agents_see_only_their_queues_and_admins_see_all(
 ) -> None:
     """Another queue's agent gets 404 and no live events, until the chat is moved to them."""
     clock = SystemClock()
-    await add_queue(db=desk.db, clock=clock, name="Service desk", is_default=True)
-    hardware = await add_queue(db=desk.db, clock=clock, name="Hardware")
+    await admin_use_cases(desk.db, clock).agents.add_queue(name="Service desk", is_default=True)
+    hardware = await admin_use_cases(desk.db, clock).agents.add_queue(name="Hardware")
     await new_agent(desk.db, "Dana Agent", queues=["Service desk"])
     await new_agent(desk.db, "Lee Outsider", queues=["Hardware"], available=False)
     await new_agent(desk.db, "Sam Admin", role="admin", queues=["Hardware"], available=False)
