@@ -42,6 +42,11 @@ EDITABLE = frozenset(
 )
 
 
+# ``Record.id`` of a record in a remote store: built-in ids start at 1, so nothing
+# keyed by a record's id (events, the API's ids) can take it for a local row.
+REMOTE_ID = 0
+
+
 class InvalidRecord(ValueError):
     """A field value a record cannot take, with a message a person can act on."""
 
@@ -103,6 +108,9 @@ class Record:
     updated_at: datetime
     comments: tuple[Comment, ...] = ()
     attachments: tuple[str, ...] = field(default=())
+    # A record kept in another service (ServiceNow): its id there (a sys_id); its
+    # ``id`` is then REMOTE_ID, as no row here stands for it.
+    external_id: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -1,0 +1,310 @@
+"""Incidents on a ServiceNow instance, as a ``ports.RecordStore``.
+
+Remote: the engine calls it only outside every transaction (``domain/agent/awaiting.py``).
+A texter is a ``sys_user`` found by their mobile number (``users.UserIndex``); their
+open incidents are ``caller_id=<sys_id>^active=true``, newest first.  States,
+priorities and references are read as the instance shows them (display values) and
+written as its values.  Every change is made by the integration user; a comment
+carries its author's name in its text.
+
+A create carries the effect's key in ``correlation_id`` (``correlation_display``
+``textdesk``) and looks that key up first, so a create tried again after a timeout
+or a crash finds the incident the first try made instead of making a second; the
+texter's photos left out by a failed try are uploaded then.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from textdesk.adapters.servicenow.client import ServiceNowClient
+from textdesk.adapters.servicenow.users import UserIndex, normalised
+from textdesk.domain.records import (
+    PRIORITY_LABELS,
+    REMOTE_ID,
+    URGENCY_LABELS,
+    InvalidRecord,
+    NewRecord,
+    Record,
+    changes,
+    priority_for,
+)
+from textdesk.ports import StoredMedia
+
+log = logging.getLogger(__name__)
+
+TABLE = "incident"
+CORRELATION_DISPLAY = "textdesk"
+# Only what a record shows (``domain.records.Record``); the caller's mobile number
+# dot-walked, so ``belongs_to`` can compare it with the texter's.
+FIELDS = (
+    "sys_id",
+    "number",
+    "short_description",
+    "description",
+    "category",
+    "state",
+    "urgency",
+    "priority",
+    "caller_id",
+    "caller_id.mobile_phone",
+    "assigned_to",
+    "sys_created_on",
+    "sys_updated_on",
+)
+# A stock instance's incident states (value for each label textdesk uses).
+STATE_VALUES = {
+    "New": "1",
+    "In Progress": "2",
+    "On Hold": "3",
+    "Resolved": "6",
+    "Closed": "7",
+    "Canceled": "8",
+}
+# The stock category choices; the demo topics' own words are mapped onto them, so
+# incidents from texts land in lists and reports the instance already has.
+STOCK_CATEGORIES = frozenset({"inquiry", "software", "hardware", "network", "database"})
+CATEGORY_OF = {
+    "printer": "hardware",
+    "laptop": "hardware",
+    "pc": "hardware",
+    "email": "software",
+    "password": "inquiry",
+    "wifi": "network",
+    "other": "inquiry",
+}
+# Texters' references and our keys go into encoded queries: nothing but these.
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-]+")
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class MediaReader(Protocol):
+    """Textdesk's stored images (``adapters/db/media.SqlMediaStore``), each read on a
+    connection of its own: this store runs outside every transaction."""
+
+    async def load(self, key: str) -> StoredMedia | None: ...
+
+
+def _value(row: Mapping[str, Any], name: str) -> str:
+    field = row.get(name, "")
+    if isinstance(field, dict):
+        field = field.get("value", "")
+    return str(field or "")
+
+
+def _display(row: Mapping[str, Any], name: str) -> str:
+    field = row.get(name, "")
+    if isinstance(field, dict):
+        field = field.get("display_value", "")
+    return str(field or "")
+
+
+def _level(raw: str, known: Mapping[int, str], default: int) -> int:
+    return int(raw) if raw.isdigit() and int(raw) in known else default
+
+
+def _moment(raw: str) -> datetime:
+    try:
+        return datetime.strptime(raw, _TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.now(UTC)
+
+
+def category_for(category: str | None) -> str:
+    """The instance's category for a texter's choice (stock values pass through)."""
+    word = (category or "").strip().lower()
+    if word in STOCK_CATEGORIES:
+        return word
+    return CATEGORY_OF.get(word, "inquiry")
+
+
+def _escaped(value: str) -> str:
+    # A caret ends a condition in an encoded query; doubled, it is a caret.
+    return value.replace("^", "^^")
+
+
+class ServiceNowRecords:
+    """``ports.RecordStore`` on a ServiceNow instance's ``incident`` table."""
+
+    remote = True
+
+    def __init__(
+        self,
+        client: ServiceNowClient,
+        users: UserIndex,
+        media: MediaReader | None = None,
+        *,
+        region: str = "US",
+    ) -> None:
+        self._client = client
+        self._users = users
+        self._media = media
+        self._region = region
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    # ----------------------------------------------------------------- reading
+
+    def record_of(self, row: Mapping[str, Any]) -> Record:
+        """An incident row (display values and values) as a domain record."""
+        urgency = _level(_value(row, "urgency"), URGENCY_LABELS, 3)
+        return Record(
+            id=REMOTE_ID,
+            external_id=_value(row, "sys_id"),
+            number=_value(row, "number"),
+            short_description=_display(row, "short_description"),
+            description=_display(row, "description"),
+            category=_display(row, "category") or None,
+            state=_display(row, "state"),
+            urgency=urgency,
+            priority=_level(_value(row, "priority"), PRIORITY_LABELS, priority_for(urgency)),
+            # Not an account of ours: the texter is matched by phone (belongs_to).
+            caller_id=None,
+            caller_name=_display(row, "caller_id") or None,
+            caller_phone=normalised(_value(row, "caller_id.mobile_phone"), self._region),
+            assigned_to=_display(row, "assigned_to") or None,
+            opened_at=_moment(_value(row, "sys_created_on")),
+            updated_at=_moment(_value(row, "sys_updated_on")),
+        )
+
+    async def _find(self, query: str) -> Mapping[str, Any] | None:
+        rows = await self._client.rows(TABLE, query=query, fields=FIELDS, limit=1)
+        return rows[0] if rows else None
+
+    async def get(self, number: str) -> Record | None:
+        text = number.strip().upper()
+        if not _PLAIN.fullmatch(text):
+            return None  # no incident number has anything else in it
+        row = await self._find(f"number={text}")
+        return None if row is None else self.record_of(row)
+
+    async def open_records_of(self, *, user_id: int | None, phone: str, limit: int) -> list[Record]:
+        user = await self._users.find(phone)
+        if user is None:
+            return []  # not a sys_user: a guest has no incidents on the instance
+        rows = await self._client.rows(
+            TABLE,
+            query=f"caller_id={user.sys_id}^active=true^ORDERBYDESCsys_created_on",
+            fields=FIELDS,
+            limit=limit,
+        )
+        return [self.record_of(row) for row in rows]
+
+    # ----------------------------------------------------------------- writing
+
+    async def create(self, record: NewRecord, *, now: datetime) -> Record:
+        key = record.key
+        row = None
+        if key is not None and _PLAIN.fullmatch(key):
+            row = await self._find(f"correlation_id={key}")
+        if row is None:
+            caller = await self._users.find(record.caller_phone) if record.caller_phone else None
+            description = record.description
+            if caller is None and record.caller_phone:
+                # A guest: no sys_user to name, so say in the text who to call back.
+                description = f"{description}\n\nReported by text from {record.caller_phone}."
+            values = {
+                "short_description": record.short_description,
+                "description": description.strip(),
+                "category": category_for(record.category),
+                "urgency": str(record.urgency),
+                # Medium impact, as textdesk's own records assume (priority_for).
+                "impact": "2",
+                "caller_id": caller.sys_id if caller else "",
+                "contact_type": "self-service",
+                "correlation_id": key or "",
+                "correlation_display": CORRELATION_DISPLAY if key else "",
+            }
+            row = await self._client.create(TABLE, values, fields=FIELDS)
+        created = self.record_of(row)
+        attached = await self._attach(created, record.attachments)
+        return replace(created, attachments=attached)
+
+    async def _attach(self, record: Record, keys: tuple[str, ...]) -> tuple[str, ...]:
+        """Upload the texter's photos not on the incident yet; the file names it has."""
+        if not keys or record.external_id is None:
+            return ()
+        sys_id = record.external_id
+        present = {str(a.get("file_name", "")) for a in await self._client.attachments(sys_id)}
+        names: list[str] = []
+        for key in keys:
+            stored = await self._media.load(key) if self._media is not None else None
+            if stored is None:
+                log.warning("photo %s of %s is not stored here; not attached", key, record.number)
+                continue
+            name = _file_name(stored)
+            if name not in present:
+                await self._client.attach(
+                    TABLE,
+                    sys_id,
+                    file_name=name,
+                    content_type=stored.content_type,
+                    data=stored.data,
+                )
+            names.append(name)
+        return tuple(names)
+
+    async def update(
+        self, number: str, fields: Mapping[str, Any], *, now: datetime
+    ) -> Record | None:
+        before = await self.get(number)
+        if before is None or before.external_id is None:
+            return None
+        changed = changes(before, dict(fields))
+        if not changed:
+            return before
+        values: dict[str, str] = {}
+        for name, value in changed.items():
+            if name == "state":
+                values["state"] = STATE_VALUES[value]
+            elif name == "urgency":
+                values.update(urgency=str(value), impact="2")
+            elif name == "priority":
+                continue  # the instance derives it from impact and urgency
+            elif name == "category":
+                values["category"] = category_for(value)
+            elif name == "assigned_to":
+                values["assigned_to"] = await self._user_named(value) if value else ""
+            else:
+                values[name] = "" if value is None else str(value)
+        row = await self._client.update(TABLE, before.external_id, values, fields=FIELDS)
+        return None if row is None else self.record_of(row)
+
+    async def _user_named(self, name: str) -> str:
+        rows = await self._client.rows(
+            "sys_user",
+            query=f"name={_escaped(name)}^active=true",
+            fields=("sys_id",),
+            limit=1,
+            display_value="false",
+        )
+        if not rows:
+            raise InvalidRecord(f"no active ServiceNow user is named {name!r}")
+        return _value(rows[0], "sys_id")
+
+    async def add_comment(
+        self, number: str, *, author: str, body: str, now: datetime
+    ) -> Record | None:
+        before = await self.get(number)
+        if before is None or before.external_id is None:
+            return None
+        # Written by the integration user: the text says who it is from.
+        text = f"{author} (by text): {body}"
+        row = await self._client.update(
+            TABLE, before.external_id, {"comments": text}, fields=FIELDS
+        )
+        return None if row is None else self.record_of(row)
+
+
+def _file_name(stored: StoredMedia) -> str:
+    """The same name on every try, so a photo already uploaded is not uploaded again."""
+    stem = stored.key.rsplit("/", 1)[-1] or "photo"
+    extension = mimetypes.guess_extension(stored.content_type) or ""
+    return f"{stem}{'.jpg' if extension == '.jpe' else extension}"

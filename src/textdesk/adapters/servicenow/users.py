@@ -1,0 +1,142 @@
+"""Texters as ``sys_user`` profiles: a local index of the instance's mobile numbers.
+
+``mobile_phone`` is free text (``(555) 123-0001``, ``+1 555 123 0001``,
+``5551230001``) and an encoded query matches text, not numbers, so the instance
+cannot be asked "who has this number".  The index pages through the active users
+with a mobile number at first use, normalised to E.164, then asks only for the
+users changed since the newest ``sys_updated_on`` it saw, every ``refresh_every``
+seconds.  A number it does not know makes it refresh early, at most once every
+``unknown_every`` seconds, so a profile added a moment ago is found, and a stream of
+guests does not become a stream of calls.  Users made inactive, or whose number was
+removed, leave the index: they are guests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textdesk.adapters.servicenow.client import ServiceNowClient
+from textdesk.domain.phones import InvalidPhone, to_e164
+
+USER_FIELDS = ("sys_id", "name", "email", "mobile_phone", "active", "sys_updated_on")
+
+
+@dataclass(frozen=True)
+class ServiceNowUser:
+    sys_id: str
+    name: str
+    email: str
+    phone: str  # E.164
+
+
+def _value(row: dict[str, Any], name: str) -> str:
+    # Asked with display values off: plain strings (a dict only if the caller asked for "all").
+    value = row.get(name, "")
+    if isinstance(value, dict):
+        value = value.get("value", "")
+    return str(value or "")
+
+
+def normalised(raw: str, region: str = "US") -> str | None:
+    """A typed phone number in E.164, or None when it is not one."""
+    if not raw.strip():
+        return None
+    try:
+        return to_e164(raw, region)
+    except InvalidPhone:
+        return None
+
+
+class UserIndex:
+    """Active ``sys_user`` rows by E.164 mobile number."""
+
+    def __init__(
+        self,
+        client: ServiceNowClient,
+        *,
+        region: str = "US",
+        refresh_every: float = 300.0,
+        unknown_every: float = 60.0,
+        page_size: int = 500,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._region = region
+        self._refresh_every = refresh_every
+        self._unknown_every = unknown_every
+        self._page_size = page_size
+        self._clock = clock
+        self._by_phone: dict[str, ServiceNowUser] = {}
+        self._phone_of: dict[str, str] = {}  # sys_id -> E.164, to move or drop a changed user
+        self._newest: str | None = None  # the largest sys_updated_on seen
+        self._refreshed_at: float | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def find(self, phone: str) -> ServiceNowUser | None:
+        """The active user whose mobile number is ``phone`` (E.164), or None (a guest)."""
+        now = self._clock()
+        if self._refreshed_at is None or now - self._refreshed_at >= self._refresh_every:
+            await self.refresh()
+        user = self._by_phone.get(phone)
+        stale = (
+            self._refreshed_at is None or self._clock() - self._refreshed_at >= self._unknown_every
+        )
+        if user is None and stale:
+            await self.refresh()
+            user = self._by_phone.get(phone)
+        return user
+
+    async def refresh(self) -> None:
+        """Read every user changed since the last refresh (all active ones, the first time)."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            since = self._newest
+            if since is None:
+                query = "active=true^mobile_phoneISNOTEMPTY"
+            else:
+                # ">=": users updated in the same second as the newest one seen are read
+                # again rather than missed; inactive ones too, to drop them.
+                query = f"sys_updated_on>={since}"
+            query += "^ORDERBYsys_updated_on^ORDERBYsys_id"
+            offset = 0
+            while True:
+                rows = await self._client.rows(
+                    "sys_user",
+                    query=query,
+                    fields=USER_FIELDS,
+                    limit=self._page_size,
+                    offset=offset,
+                    display_value="false",
+                )
+                for row in rows:
+                    self._take(row)
+                if len(rows) < self._page_size:
+                    break
+                offset += len(rows)
+            self._refreshed_at = self._clock()
+
+    def _take(self, row: dict[str, Any]) -> None:
+        sys_id = _value(row, "sys_id")
+        updated = _value(row, "sys_updated_on")
+        if updated and (self._newest is None or updated > self._newest):
+            self._newest = updated  # "YYYY-MM-DD HH:MM:SS" sorts as text
+        old = self._phone_of.pop(sys_id, None)
+        held = self._by_phone.get(old) if old is not None else None
+        if old is not None and held is not None and held.sys_id == sys_id:
+            del self._by_phone[old]
+        phone = normalised(_value(row, "mobile_phone"), self._region)
+        if phone is None or _value(row, "active") == "false":
+            return
+        self._by_phone[phone] = ServiceNowUser(
+            sys_id=sys_id, name=_value(row, "name"), email=_value(row, "email"), phone=phone
+        )
+        self._phone_of[sys_id] = phone
+
+    def phone_of(self, sys_id: str) -> str | None:
+        """The E.164 mobile number of an indexed user."""
+        return self._phone_of.get(sys_id)

@@ -1,0 +1,213 @@
+"""Incidents on the ServiceNow stand-in through the record port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient, ServiceNowUnavailable
+from textdesk.adapters.servicenow.demo_data import seed_demo
+from textdesk.adapters.servicenow.record_store import ServiceNowRecords
+from textdesk.adapters.servicenow.resilience import RetryPolicy
+from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeServiceNow
+from textdesk.adapters.servicenow.users import UserIndex
+from textdesk.domain.records import REMOTE_ID, InvalidRecord, NewRecord, belongs_to, new_record
+from textdesk.ports import StoredMedia
+
+ALICE = "+15551230001"
+BOB = "+15551230002"
+GUEST = "+15557654321"
+NOW = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
+TABLE = "/api/now/table/incident"
+JPEG = b"\xff\xd8\xff\xe0 a photo of a jammed printer"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[FakeServiceNow]:
+    with FakeServiceNow().serve() as fake:
+        yield fake
+
+
+@pytest.fixture
+def snow(served: FakeServiceNow) -> FakeServiceNow:
+    served.reset()
+    seed_demo(served)
+    return served
+
+
+class Photos:
+    """Textdesk's media store, in memory."""
+
+    def __init__(self) -> None:
+        self.stored = {"att/photo1": StoredMedia("att/photo1", "image/jpeg", JPEG)}
+
+    async def load(self, key: str) -> StoredMedia | None:
+        return self.stored.get(key)
+
+
+async def _no_wait(seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def store(snow: FakeServiceNow) -> AsyncIterator[ServiceNowRecords]:
+    client = ServiceNowClient(
+        snow.base_url,
+        Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD),
+        retry=RetryPolicy(),
+        sleep=_no_wait,
+    )
+    yield ServiceNowRecords(client, UserIndex(client), Photos())
+    await client.aclose()
+
+
+def report(
+    phone: str = ALICE, *, key: str | None = None, attachments: tuple[str, ...] = ()
+) -> NewRecord:
+    new = new_record(
+        short_description="Printer on floor 3 jams",
+        description="Paper stuck in tray 2",
+        category="printer",
+        urgency=2,
+        caller_id=None,
+        caller_phone=phone,
+        attachments=attachments,
+    )
+    return replace(new, key=key)
+
+
+async def test_a_callers_open_incidents_are_theirs_only_newest_first(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    found = await store.open_records_of(user_id=7, phone=ALICE, limit=50)
+    assert [r.short_description for r in found] == [
+        "New monitor for desk 4B",
+        "VPN disconnects every hour",
+    ]
+    vpn = found[1]
+    assert vpn.number == "INC0010001"
+    assert vpn.state == "In Progress"
+    assert vpn.urgency == 2
+    assert vpn.priority == 4  # the instance's impact 3 × urgency 2
+    assert vpn.caller_name == "Alice Example"
+    assert vpn.caller_phone == ALICE  # typed "(555) 123-0001" on the profile
+    assert vpn.id == REMOTE_ID
+    assert vpn.external_id == snow.find("incident", "number=INC0010001")[0]["sys_id"]
+    assert belongs_to(vpn, user_id=7, phone=ALICE)
+    assert not belongs_to(vpn, user_id=None, phone=BOB)
+    [query] = [r.params for r in snow.requests_to("GET", TABLE)]
+    assert query["sysparm_query"].endswith("^active=true^ORDERBYDESCsys_created_on")
+    assert "description" in query["sysparm_fields"].split(",")
+    assert "work_notes" not in query["sysparm_fields"]
+
+
+async def test_a_texter_who_is_no_sys_user_has_no_incidents(store: ServiceNowRecords) -> None:
+    assert await store.open_records_of(user_id=None, phone=GUEST, limit=50) == []
+    assert await store.open_records_of(user_id=None, phone="+15551230004", limit=50) == []
+
+
+async def test_a_record_is_read_by_number_in_any_case(store: ServiceNowRecords) -> None:
+    record = await store.get("inc0010003")
+    assert record is not None
+    assert record.short_description == "Cannot open shared mailbox"
+    assert record.caller_phone == BOB
+    assert await store.get("INC0099999") is None
+    assert await store.get("INC0010001^ORnumber=INC0010003") is None
+
+
+async def test_a_create_names_the_caller_and_carries_its_key(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    created = await store.create(report(key="textdesk-41-1"), now=NOW)
+    assert created.number == "INC0010005"
+    assert created.state == "New"
+    assert created.caller_phone == ALICE
+    [row] = snow.find("incident", "correlation_id=textdesk-41-1")
+    assert row["correlation_display"] == "textdesk"
+    assert row["caller_id"] == snow.find("sys_user", "user_name=alice.example")[0]["sys_id"]
+    assert row["category"] == "hardware"
+    assert (row["urgency"], row["impact"], row["priority"]) == ("2", "2", "3")
+    assert row["sys_created_by"] == DEFAULT_USERNAME
+
+
+async def test_a_create_tried_again_finds_the_first_instead_of_making_another(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    new = report(key="textdesk-41-1")
+    first = await store.create(new, now=NOW)
+    again = await store.create(new, now=NOW)
+    assert again.number == first.number
+    assert len(snow.find("incident", "correlation_id=textdesk-41-1")) == 1
+    assert len(snow.requests_to("POST", TABLE)) == 1
+
+
+async def test_a_create_answered_503_twice_is_made_once(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    snow.fail_next(503, times=2, method="POST", path=TABLE)
+    created = await store.create(report(key="textdesk-9-1"), now=NOW)
+    assert created.number == "INC0010005"
+    assert len(snow.find("incident", "short_description=Printer on floor 3 jams")) == 1
+
+
+async def test_the_texters_photo_is_attached_once_even_when_the_create_is_tried_again(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    new = report(attachments=("att/photo1",), key="textdesk-5-1")
+    snow.fail_next(503, times=5, method="POST", path="/api/now/attachment/file")
+    with pytest.raises(ServiceNowUnavailable, match="503"):
+        await store.create(new, now=NOW)  # made, but its photo could not follow
+    created = await store.create(new, now=NOW)
+    await store.create(new, now=NOW)
+    assert created.attachments == ("photo1.jpg",)
+    assert created.external_id is not None
+    [photo] = snow.attachments(created.external_id)
+    assert photo.data == JPEG
+    assert photo.metadata["content_type"] == "image/jpeg"
+    assert photo.metadata["file_name"] == "photo1.jpg"
+
+
+async def test_a_guests_report_says_who_to_call_back(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    created = await store.create(report(GUEST), now=NOW)
+    [row] = snow.find("incident", f"number={created.number}")
+    assert row["caller_id"] == ""
+    assert GUEST in row["description"]
+
+
+async def test_an_update_writes_the_instances_values(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    updated = await store.update(
+        "INC0010001", {"state": "On Hold", "urgency": "High", "assigned_to": "Bob Example"}, now=NOW
+    )
+    assert updated is not None
+    assert (updated.state, updated.urgency, updated.assigned_to) == ("On Hold", 1, "Bob Example")
+    [row] = snow.find("incident", "number=INC0010001")
+    assert (row["state"], row["urgency"], row["priority"]) == ("3", "1", "2")
+    assert row["assigned_to"] == snow.find("sys_user", "user_name=bob.example")[0]["sys_id"]
+    assert await store.update("INC0099999", {"state": "Resolved"}, now=NOW) is None
+
+
+async def test_assigning_to_nobody_on_the_instance_is_refused(store: ServiceNowRecords) -> None:
+    with pytest.raises(InvalidRecord, match="Nobody Here"):
+        await store.update("INC0010001", {"assigned_to": "Nobody Here"}, now=NOW)
+
+
+async def test_a_comment_is_written_by_the_integration_user_with_its_authors_name(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    commented = await store.add_comment(
+        "INC0010001", author="Alice Example", body="Still dropping at 3pm", now=NOW
+    )
+    assert commented is not None
+    sys_id = commented.external_id
+    assert sys_id is not None
+    [entry] = snow.journal(sys_id)
+    assert entry["value"] == "Alice Example (by text): Still dropping at 3pm"
+    assert entry["sys_created_by"] == DEFAULT_USERNAME
+    assert await store.add_comment("INC0099999", author="A", body="b", now=NOW) is None

@@ -1,0 +1,118 @@
+"""Texters found among the instance's sys_user profiles by mobile number, however typed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
+from textdesk.adapters.servicenow.demo_data import seed_demo
+from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeServiceNow
+from textdesk.adapters.servicenow.users import UserIndex
+
+USERS = "/api/now/table/sys_user"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[FakeServiceNow]:
+    with FakeServiceNow().serve() as fake:
+        yield fake
+
+
+@pytest.fixture
+def snow(served: FakeServiceNow) -> FakeServiceNow:
+    served.reset()
+    seed_demo(served)
+    return served
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def client(snow: FakeServiceNow) -> AsyncIterator[ServiceNowClient]:
+    client = ServiceNowClient(snow.base_url, Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD))
+    yield client
+    await client.aclose()
+
+
+def asked(snow: FakeServiceNow) -> list[str]:
+    return [r.params["sysparm_query"] for r in snow.requests_to("GET", USERS)]
+
+
+@pytest.mark.parametrize(
+    ("phone", "name"),
+    [
+        ("+15551230001", "Alice Example"),  # typed "(555) 123-0001"
+        ("+15551230002", "Bob Example"),  # typed "+1 555 123 0002"
+        ("+15551230003", "Carol Example"),  # typed "5551230003"
+    ],
+)
+async def test_a_mobile_number_in_any_typed_form_finds_its_user(
+    client: ServiceNowClient, phone: str, name: str
+) -> None:
+    user = await UserIndex(client).find(phone)
+    assert user is not None
+    assert user.name == name
+    assert user.phone == phone
+
+
+async def test_an_inactive_user_is_a_guest(client: ServiceNowClient) -> None:
+    assert await UserIndex(client).find("+15551230004") is None  # Dan Former
+
+
+async def test_the_first_look_up_pages_through_active_users_with_a_mobile_number(
+    snow: FakeServiceNow, client: ServiceNowClient
+) -> None:
+    index = UserIndex(client, page_size=2)
+    assert await index.find("+15551230003") is not None
+    queries = asked(snow)
+    assert len(queries) == 2  # three users with a mobile number, two a page
+    assert queries[0].startswith("active=true^mobile_phoneISNOTEMPTY")
+    offsets = [r.params["sysparm_offset"] for r in snow.requests_to("GET", USERS)]
+    assert offsets == ["0", "2"]
+
+
+async def test_an_unknown_number_refreshes_at_most_once_a_minute(
+    snow: FakeServiceNow, client: ServiceNowClient
+) -> None:
+    clock = Ticks()
+    index = UserIndex(client, clock=clock, unknown_every=60, refresh_every=300)
+    assert await index.find("+15559990000") is None
+    assert await index.find("+15559990000") is None
+    assert len(asked(snow)) == 1
+    snow.insert(
+        "sys_user", {"user_name": "erin", "name": "Erin New", "mobile_phone": "555.999.0000"}
+    )
+    clock.now += 59
+    assert await index.find("+15559990000") is None
+    clock.now += 1
+    erin = await index.find("+15559990000")
+    assert erin is not None
+    assert erin.name == "Erin New"
+    # Only what changed since the newest profile seen was asked for.
+    assert asked(snow)[-1].startswith("sys_updated_on>=")
+
+
+async def test_a_refresh_drops_users_made_inactive_and_follows_a_changed_number(
+    snow: FakeServiceNow, client: ServiceNowClient
+) -> None:
+    clock = Ticks()
+    index = UserIndex(client, clock=clock, refresh_every=300)
+    assert await index.find("+15551230001") is not None
+    [alice] = snow.find("sys_user", "user_name=alice.example")
+    [bob] = snow.find("sys_user", "user_name=bob.example")
+    snow.update("sys_user", alice["sys_id"], {"active": "false"})
+    snow.update("sys_user", bob["sys_id"], {"mobile_phone": "(555) 123-0009"})
+    clock.now += 300
+    assert await index.find("+15551230001") is None
+    assert await index.find("+15551230002") is None
+    moved = await index.find("+15551230009")
+    assert moved is not None
+    assert moved.sys_id == bob["sys_id"]
