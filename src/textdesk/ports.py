@@ -648,6 +648,65 @@ class InboxRow:
     preview: str | None  # the texter's latest line
 
 
+@dataclass(frozen=True)
+class ConversationHead:
+    """A conversation with its texter's account, as its Workspace page starts."""
+
+    id: int
+    phone: str
+    number: str
+    mode: str
+    state: dict[str, Any] | None
+    user_id: int | None
+    user_name: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """A conversation's hand-off to a live agent, as the Workspace shows it."""
+
+    status: str
+    queue_id: int
+    queue: str
+    reason: str
+    note: str | None
+    agent_id: int | None
+    agent_name: str | None
+    offered_to: int | None
+    requested_at: datetime
+    accepted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DeliveredLine:
+    """A transcript line, with the outbox row of what was sent (all None for other lines)."""
+
+    id: int
+    author: str  # texter | bot | agent | system
+    body: str
+    media: list[Any]  # stored keys
+    created_at: datetime
+    agent_name: str | None
+    outbox_id: int | None
+    status: str | None  # outbox status
+    error_code: int | None
+    error_message: str | None
+    segments: int | None
+    encoding: str | None
+
+
+@dataclass(frozen=True)
+class RecordLine:
+    """One of a texter's records, as listed beside their conversation."""
+
+    number: str
+    short_description: str
+    state: str
+    priority: int
+    updated_at: datetime
+
+
 class WorkspaceReads(Protocol):
     """The Workspace's read model, one method per query, each filtered by what the
     agent may see (an admin sees all); read on one connection per page."""
@@ -686,6 +745,20 @@ class WorkspaceReads(Protocol):
 
     async def agents(self) -> list[AgentRow]:
         """Every agent, by name."""
+        ...
+
+    async def conversation(self, conversation_id: int) -> ConversationHead | None: ...
+
+    async def shown_handoff(self, conversation_id: int) -> HandoffView | None:
+        """The open hand-off, else the newest ended one."""
+        ...
+
+    async def transcript(self, conversation_id: int, *, limit: int) -> list[DeliveredLine]:
+        """The newest ``limit`` lines, newest first, each with its delivery (one query)."""
+        ...
+
+    async def records_of(self, user_id: int | None, phone: str, *, limit: int) -> list[RecordLine]:
+        """The records naming the account or the phone, open ones first, newest first."""
         ...
 
 
@@ -806,6 +879,23 @@ class DeskRepositories(Protocol):
     def views(self) -> WorkspaceReads:
         """Who may see the conversation, asked in the action's own transaction."""
         ...
+
+
+class WorkspaceReadRepositories(Protocol):
+    """What one Workspace page reads, on one connection: the read model, and the
+    texter's notifications, their setting and the number's carrier opt-out."""
+
+    @property
+    def views(self) -> WorkspaceReads: ...
+
+    @property
+    def notifications(self) -> NotificationRepository: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def optouts(self) -> CarrierOptOutRepository: ...
 
 
 # --------------------------------------------------- repositories: admin (admin/*)

@@ -1,7 +1,8 @@
 """One conversation as the Agent Workspace shows it: transcript, texter, records.
 
-A fixed number of queries per page, whatever the length of the transcript; nothing
-is read unless the agent may see the conversation (``workspace_views.visible_among``).
+A fixed number of queries per page (``ports.WorkspaceReadRepositories``), whatever
+the length of the transcript; nothing is read unless the agent may see the
+conversation (``workspace_views.visible_among``).
 """
 
 from __future__ import annotations
@@ -11,31 +12,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from textdesk.adapters.db import conversations as conversation_store
-from textdesk.adapters.db.agents import AgentRow
-from textdesk.adapters.db.media import preview_key
-from textdesk.adapters.db.notifications import SqlNotifications
-from textdesk.adapters.db.subscriptions import SqlSubscriptions, carrier_opt_out
-from textdesk.adapters.db.tables import (
-    agents,
-    conversations,
-    handoffs,
-    queues,
-    records,
-    users,
-)
-from textdesk.adapters.db.workspace_views import SqlWorkspaceReads
 from textdesk.domain.chat_access import Actor, OpenChat, may_accept, may_talk, may_transfer
 from textdesk.domain.delivery import describe_error
 from textdesk.domain.live_agents import OPEN_STATUSES
+from textdesk.domain.media_keys import preview_key
 from textdesk.domain.records import OPEN_STATES
 from textdesk.live_agents.workspace_views import visible_among
 from textdesk.notifications.sending import notification_history
 from textdesk.notifications.subscriptions import SubscriptionView, subscription_of
-from textdesk.ports import CarrierOptOut, Change
+from textdesk.ports import (
+    AgentRow,
+    CarrierOptOut,
+    Change,
+    HandoffView,
+    NotificationRepository,
+    WorkspaceReadRepositories,
+    WorkspaceReads,
+)
 
 _TRANSCRIPT_LIMIT = 500  # the newest lines; older ones stay in the database
 
@@ -83,22 +76,6 @@ class Profile:
     @property
     def is_guest(self) -> bool:
         return self.name is None
-
-
-@dataclass(frozen=True)
-class HandoffView:
-    """A conversation's hand-off to a live agent, as the Workspace shows it."""
-
-    status: str
-    queue_id: int
-    queue: str
-    reason: str
-    note: str | None
-    agent_id: int | None
-    agent_name: str | None
-    offered_to: int | None
-    requested_at: datetime
-    accepted_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -189,7 +166,7 @@ class ConversationView:
 
 
 async def conversation_view(
-    conn: AsyncConnection,
+    repositories: WorkspaceReadRepositories,
     agent: AgentRow,
     conversation_id: int,
     *,
@@ -197,17 +174,10 @@ async def conversation_view(
     record_links: UrlFor,
 ) -> ConversationView | None:
     """Everything the agent sees of one conversation; None when it is not theirs to see."""
-    if conversation_id not in await visible_among(
-        SqlWorkspaceReads(conn), agent, [conversation_id]
-    ):
+    reads = repositories.views
+    if conversation_id not in await visible_among(reads, agent, [conversation_id]):
         return None
-    head = (
-        await conn.execute(
-            select(conversations, users.c.name.label("user_name"), users.c.email)
-            .select_from(conversations.outerjoin(users, users.c.id == conversations.c.user_id))
-            .where(conversations.c.id == conversation_id)
-        )
-    ).first()
+    head = await reads.conversation(conversation_id)
     if head is None:
         return None
     state: Mapping[str, Any] = head.state or {}
@@ -216,59 +186,25 @@ async def conversation_view(
         number=head.number,
         mode=head.mode,
         profile=Profile(head.phone, head.user_name, head.email),
-        handoff=await _handoff(conn, conversation_id),
-        lines=await _lines(conn, conversation_id, media),
+        handoff=await reads.shown_handoff(conversation_id),
+        lines=await _lines(reads, conversation_id, media),
         answers=answers(state.get("vars") or {}, media),
-        records=await _records(conn, head.user_id, head.phone, record_links),
-        notifications=await _notifications(conn, head.user_id),
+        records=await _records(reads, head.user_id, head.phone, record_links),
+        notifications=await _notifications(repositories.notifications, head.user_id),
         agent_id=agent.id,
         is_admin=agent.is_admin,
         subscription=(
-            await subscription_of(SqlSubscriptions(conn), head.user_id)
+            await subscription_of(repositories.subscriptions, head.user_id)
             if head.user_id is not None
             else None
         ),
-        opted_out=await carrier_opt_out(conn, head.phone),
+        opted_out=await repositories.optouts.current(head.phone),
     )
 
 
-async def _handoff(conn: AsyncConnection, conversation_id: int) -> HandoffView | None:
-    # The open hand-off wins over ended ones; among those, the newest.
-    still_open = case((handoffs.c.status.in_(OPEN_STATUSES), 0), else_=1)
-    r = (
-        await conn.execute(
-            select(handoffs, queues.c.name.label("queue_name"), agents.c.name.label("agent_name"))
-            .select_from(
-                handoffs.join(queues, queues.c.id == handoffs.c.queue_id).outerjoin(
-                    agents, agents.c.id == handoffs.c.agent_id
-                )
-            )
-            .where(handoffs.c.conversation_id == conversation_id)
-            .order_by(still_open, handoffs.c.id.desc())
-            .limit(1)
-        )
-    ).first()
-    if r is None:
-        return None
-    return HandoffView(
-        r.status,
-        r.queue_id,
-        r.queue_name,
-        r.reason,
-        r.note,
-        r.agent_id,
-        r.agent_name,
-        r.offered_to,
-        r.requested_at,
-        r.accepted_at,
-    )
-
-
-async def _lines(conn: AsyncConnection, conversation_id: int, media: UrlFor) -> list[Line]:
+async def _lines(reads: WorkspaceReads, conversation_id: int, media: UrlFor) -> list[Line]:
     """The newest lines of the transcript, oldest first, each with its delivery."""
-    rows = await conversation_store.transcript_lines(
-        conn, conversation_id, limit=_TRANSCRIPT_LIMIT, newest_first=True
-    )
+    rows = await reads.transcript(conversation_id, limit=_TRANSCRIPT_LIMIT)
     lines = [
         Line(
             id=r.id,
@@ -295,25 +231,9 @@ def _error(code: int | None, message: str | None) -> str | None:
 
 
 async def _records(
-    conn: AsyncConnection, user_id: int | None, phone: str, links: UrlFor
+    reads: WorkspaceReads, user_id: int | None, phone: str, links: UrlFor
 ) -> list[RecordSummary]:
     """The texter's records (by account or by phone), open ones first, newest first."""
-    mine = records.c.caller_phone == phone
-    if user_id is not None:
-        mine = or_(mine, records.c.caller_id == user_id)
-    is_closed = case((records.c.state.in_(OPEN_STATES), 0), else_=1)
-    rows = await conn.execute(
-        select(
-            records.c.number,
-            records.c.short_description,
-            records.c.state,
-            records.c.priority,
-            records.c.updated_at,
-        )
-        .where(and_(mine, records.c.number.is_not(None)))
-        .order_by(is_closed, records.c.id.desc())
-        .limit(50)
-    )
     return [
         RecordSummary(
             r.number,
@@ -323,17 +243,19 @@ async def _records(
             r.updated_at,
             links.url_for(r.number),
         )
-        for r in rows
+        for r in await reads.records_of(user_id, phone, limit=50)
     ]
 
 
-async def _notifications(conn: AsyncConnection, user_id: int | None) -> list[SentNotification]:
+async def _notifications(
+    notifications: NotificationRepository, user_id: int | None
+) -> list[SentNotification]:
     """The account's latest notifications; a guest has none (only accounts subscribe)."""
     if user_id is None:
         return []
     return [
         SentNotification(h.created_at, h.record_number, h.body, h.status, h.explanation)
-        for h in await notification_history(SqlNotifications(conn), user_id, limit=20)
+        for h in await notification_history(notifications, user_id, limit=20)
     ]
 
 

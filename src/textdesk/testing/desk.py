@@ -16,13 +16,23 @@ from textdesk.ports import (
     AgentRow,
     ChatRow,
     CheckedImage,
+    ConversationHead,
     ConversationRow,
+    DeliveredLine,
+    HandoffView,
     InboxRow,
     ListedRow,
     ListedState,
     QueueRow,
+    RecordLine,
 )
 from textdesk.testing.live_agents import FakeAgents, FakeConversations
+from textdesk.testing.notifications import (
+    FakeCarrierOptOuts,
+    FakeNotifications,
+    FakeSubscriptions,
+    NotificationTables,
+)
 from textdesk.testing.records import FakeRecordStore, RecordTables
 from textdesk.testing.sending import FakeOutbox
 from textdesk.testing.tables import FakeTables, FakeUnitOfWork, StoredHandoff
@@ -63,6 +73,10 @@ class FakeWorkspaceReads:
     handoffs: list[InboxRow] = field(default_factory=list)  # open ones, oldest first
     queue_rows: list[QueueRow] = field(default_factory=list)
     agent_rows: list[AgentRow] = field(default_factory=list)
+    heads: dict[int, ConversationHead] = field(default_factory=dict)
+    shown: dict[int, HandoffView] = field(default_factory=dict)  # conversation id -> hand-off
+    transcripts: dict[int, list[DeliveredLine]] = field(default_factory=dict)  # oldest first
+    texter_records: list[RecordLine] = field(default_factory=list)
     queries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     async def conversations(
@@ -104,6 +118,43 @@ class FakeWorkspaceReads:
     async def agents(self) -> list[AgentRow]:
         self.queries.append(("agents", {}))
         return list(self.agent_rows)
+
+    async def conversation(self, conversation_id: int) -> ConversationHead | None:
+        self.queries.append(("conversation", {"id": conversation_id}))
+        return self.heads.get(conversation_id)
+
+    async def shown_handoff(self, conversation_id: int) -> HandoffView | None:
+        self.queries.append(("shown_handoff", {"id": conversation_id}))
+        return self.shown.get(conversation_id)
+
+    async def transcript(self, conversation_id: int, *, limit: int) -> list[DeliveredLine]:
+        self.queries.append(("transcript", {"id": conversation_id, "limit": limit}))
+        return list(reversed(self.transcripts.get(conversation_id, [])))[:limit]
+
+    async def records_of(self, user_id: int | None, phone: str, *, limit: int) -> list[RecordLine]:
+        self.queries.append(("records_of", {"user_id": user_id, "phone": phone, "limit": limit}))
+        return self.texter_records[:limit]
+
+
+@dataclass
+class FakeWorkspacePage:
+    """``ports.WorkspaceReadRepositories``: the read model, and the notification fakes
+    on their own tables."""
+
+    views: FakeWorkspaceReads = field(default_factory=FakeWorkspaceReads)
+    tables: NotificationTables = field(default_factory=NotificationTables)
+
+    @property
+    def notifications(self) -> FakeNotifications:
+        return FakeNotifications(self.tables)
+
+    @property
+    def subscriptions(self) -> FakeSubscriptions:
+        return FakeSubscriptions(self.tables)
+
+    @property
+    def optouts(self) -> FakeCarrierOptOuts:
+        return FakeCarrierOptOuts(self.tables)
 
 
 # --- the agents' actions -----------------------------------------------------------------

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, bindparam, select, update
 from sqlalchemy.dialects.postgresql import JSONB
@@ -14,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from textdesk.adapters.db.bulk import execute_rows, insert_rows
 from textdesk.adapters.db.dialect import insert_numbered
 from textdesk.adapters.db.tables import agents, conversations, outbox, transcript
-from textdesk.ports import ConversationRow, TranscriptEntry
+from textdesk.ports import ConversationRow, DeliveredLine, TranscriptEntry
 
-# The two rows are defined with the conversation port, and still imported from here.
+# The rows are defined with the ports that use them, and still imported from here.
 __all__ = [
     "ConversationRow",
     "DeliveredLine",
@@ -129,24 +127,6 @@ async def append(conn: AsyncConnection, entries: Sequence[TranscriptEntry], now:
             for e in entries
         ],
     )
-
-
-@dataclass(frozen=True)
-class DeliveredLine:
-    """A transcript line, with the outbox row of what was sent (all None for other lines)."""
-
-    id: int
-    author: str  # texter | bot | agent | system
-    body: str
-    media: list[Any]  # stored keys
-    created_at: datetime
-    agent_name: str | None
-    outbox_id: int | None
-    status: str | None  # outbox status
-    error_code: int | None
-    error_message: str | None
-    segments: int | None
-    encoding: str | None
 
 
 async def transcript_lines(

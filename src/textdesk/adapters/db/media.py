@@ -11,14 +11,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db.tables import media
+from textdesk.domain.media_keys import PREVIEW_SUFFIX, preview_key
 from textdesk.ports import StoredMedia
 
-PREVIEW_SUFFIX = "/preview"
-
-
-def preview_key(key: str) -> str:
-    """Where the downscaled copy of stored image ``key`` lives (same row shape)."""
-    return key + PREVIEW_SUFFIX
+# The key of an image's preview is a rule of its own (pages read it too); still
+# imported from here.
+__all__ = [
+    "PREVIEW_SUFFIX",
+    "SqlImages",
+    "SqlMediaStore",
+    "load",
+    "preview_key",
+    "save",
+    "save_preview",
+]
 
 
 def _row(

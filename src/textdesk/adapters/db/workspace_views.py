@@ -8,14 +8,18 @@ decide what to make of the rows.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db import agents as agent_store
+from textdesk.adapters.db import conversations as conversation_store
+from textdesk.adapters.db.notifications import SqlNotifications
+from textdesk.adapters.db.subscriptions import SqlCarrierOptOuts, SqlSubscriptions
 from textdesk.adapters.db.tables import (
     agents,
     conversations,
@@ -27,7 +31,18 @@ from textdesk.adapters.db.tables import (
     users,
 )
 from textdesk.domain.live_agents import OPEN_STATUSES
-from textdesk.ports import AgentRow, InboxRow, ListedRow, ListedState, QueueRow
+from textdesk.domain.records import OPEN_STATES
+from textdesk.ports import (
+    AgentRow,
+    ConversationHead,
+    DeliveredLine,
+    HandoffView,
+    InboxRow,
+    ListedRow,
+    ListedState,
+    QueueRow,
+    RecordLine,
+)
 
 _RECORD_NUMBER = re.compile(r"^[A-Za-z]{2,5}\d{5,10}$")
 
@@ -229,6 +244,88 @@ async def last_lines(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, str
     return {r.conversation_id: r.body for r in rows}
 
 
+# --- one conversation's page -----------------------------------------------------------
+
+
+async def conversation_head(conn: AsyncConnection, conversation_id: int) -> ConversationHead | None:
+    head = (
+        await conn.execute(
+            select(conversations, users.c.name.label("user_name"), users.c.email)
+            .select_from(conversations.outerjoin(users, users.c.id == conversations.c.user_id))
+            .where(conversations.c.id == conversation_id)
+        )
+    ).first()
+    if head is None:
+        return None
+    return ConversationHead(
+        head.id,
+        head.phone,
+        head.number,
+        head.mode,
+        head.state,
+        head.user_id,
+        head.user_name,
+        head.email,
+    )
+
+
+async def shown_handoff(conn: AsyncConnection, conversation_id: int) -> HandoffView | None:
+    # The open hand-off wins over ended ones; among those, the newest.
+    still_open = case((handoffs.c.status.in_(OPEN_STATUSES), 0), else_=1)
+    r = (
+        await conn.execute(
+            select(handoffs, queues.c.name.label("queue_name"), agents.c.name.label("agent_name"))
+            .select_from(
+                handoffs.join(queues, queues.c.id == handoffs.c.queue_id).outerjoin(
+                    agents, agents.c.id == handoffs.c.agent_id
+                )
+            )
+            .where(handoffs.c.conversation_id == conversation_id)
+            .order_by(still_open, handoffs.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if r is None:
+        return None
+    return HandoffView(
+        r.status,
+        r.queue_id,
+        r.queue_name,
+        r.reason,
+        r.note,
+        r.agent_id,
+        r.agent_name,
+        r.offered_to,
+        r.requested_at,
+        r.accepted_at,
+    )
+
+
+async def records_of(
+    conn: AsyncConnection, user_id: int | None, phone: str, *, limit: int
+) -> list[RecordLine]:
+    """The texter's records (by account or by phone), open ones first, newest first."""
+    mine = records.c.caller_phone == phone
+    if user_id is not None:
+        mine = or_(mine, records.c.caller_id == user_id)
+    is_closed = case((records.c.state.in_(OPEN_STATES), 0), else_=1)
+    rows = await conn.execute(
+        select(
+            records.c.number,
+            records.c.short_description,
+            records.c.state,
+            records.c.priority,
+            records.c.updated_at,
+        )
+        .where(and_(mine, records.c.number.is_not(None)))
+        .order_by(is_closed, records.c.id.desc())
+        .limit(limit)
+    )
+    return [
+        RecordLine(r.number, r.short_description, r.state, r.priority, r.updated_at) for r in rows
+    ]
+
+
 class SqlWorkspaceReads:
     """``ports.WorkspaceReads`` on one connection."""
 
@@ -266,3 +363,43 @@ class SqlWorkspaceReads:
 
     async def agents(self) -> list[AgentRow]:
         return await agent_store.list_agents(self._conn)
+
+    async def conversation(self, conversation_id: int) -> ConversationHead | None:
+        return await conversation_head(self._conn, conversation_id)
+
+    async def shown_handoff(self, conversation_id: int) -> HandoffView | None:
+        return await shown_handoff(self._conn, conversation_id)
+
+    async def transcript(self, conversation_id: int, *, limit: int) -> list[DeliveredLine]:
+        return await conversation_store.transcript_lines(
+            self._conn, conversation_id, limit=limit, newest_first=True
+        )
+
+    async def records_of(self, user_id: int | None, phone: str, *, limit: int) -> list[RecordLine]:
+        return await records_of(self._conn, user_id, phone, limit=limit)
+
+
+class SqlWorkspacePage:
+    """``ports.WorkspaceReadRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.views = SqlWorkspaceReads(conn)
+        self.notifications = SqlNotifications(conn)
+        self.subscriptions = SqlSubscriptions(conn)
+        self.optouts = SqlCarrierOptOuts(conn)
+
+
+class SqlReads:
+    """The pages' unit of work: one connection, nothing written, no write lock.
+
+    ``connect()`` rather than ``begin()``: on SQLite every ``begin()`` is a BEGIN
+    IMMEDIATE that waits its turn for the one writer, which a page read must not.
+    """
+
+    def __init__(self, db: AsyncEngine) -> None:
+        self._db = db
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[SqlWorkspacePage]:
+        async with self._db.connect() as conn:
+            yield SqlWorkspacePage(conn)

@@ -26,7 +26,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.agents import AgentRow
-from textdesk.adapters.db.workspace_views import SqlWorkspaceReads
+from textdesk.adapters.db.workspace_views import SqlWorkspacePage, SqlWorkspaceReads
 from textdesk.bootstrap import Container
 from textdesk.live_agents import conversation_list
 from textdesk.live_agents import workspace_views as views
@@ -47,7 +47,11 @@ async def _read(
     container: Container, conn: AsyncConnection, agent: AgentRow, cid: int
 ) -> ConversationView | None:
     return await conversation_view(
-        conn, agent, cid, media=container.signer, record_links=container.record_links
+        SqlWorkspacePage(conn),
+        agent,
+        cid,
+        media=container.signer,
+        record_links=container.record_links,
     )
 
 
