@@ -32,6 +32,9 @@ from textdesk.adapters.images import ThreadedPreviews
 from textdesk.adapters.loops import Loop
 from textdesk.adapters.pubsub import MemoryBus, RedisBus
 from textdesk.adapters.send_pacing import LocalPacer, RedisPacer
+from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
+from textdesk.adapters.servicenow.record_store import MediaReader, ServiceNowRecords
+from textdesk.adapters.servicenow.users import UserIndex
 from textdesk.adapters.sign_in_tallies import DatabaseTallies, RedisTallies
 from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
 from textdesk.adapters.twilio import media_origins
@@ -155,6 +158,8 @@ class Container:
     loops: list[Loop] = field(default_factory=list)
     redis: Redis | None = None
     background: bool = False
+    # Clients of other services built here (ServiceNow's), closed at stop.
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self, *, background: bool = True) -> None:
         """Start the writer; with ``background``, also the processing and dispatch loops."""
@@ -175,6 +180,8 @@ class Container:
         await self.bus.stop()
         await self.http.aclose()
         await self.api_http.aclose()
+        for close in self.closers:
+            await close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()
@@ -226,6 +233,12 @@ def build(
     bus: EventBus = RedisBus(redis) if redis is not None else MemoryBus()
     updates = WorkspaceUpdates(bus)
     records = _records(settings, db=db, clock=clock)
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if remote_records is None and settings.records == "servicenow":
+        remote_records = servicenow_records(settings, media=SqlMediaStore(db))
+    if isinstance(remote_records, ServiceNowRecords):
+        # Its connections live on the loop that serves: closed there, at stop.
+        closers.append(remote_records.aclose)
     sending = _sending(settings, db=db, clock=clock, http=api_http, redis=redis, gateway=gateway)
     ops = _ops(settings, db=db, clock=clock, signer=sending.signer)
     notifications = _notifications(
@@ -301,7 +314,30 @@ def build(
         heartbeat=live.heartbeat,
         heartbeat_loop=Loop("heartbeat", live.heartbeat.beat_all, idle=live.heartbeat.every),
         admin=admin_use_cases(db, clock),
+        closers=closers,
     )
+
+
+# ------------------------------------------------------------------ ServiceNow
+# TEXTDESK_RECORDS=servicenow: the virtual agent's records are incidents on the
+# instance (adapters/servicenow), called outside every transaction.
+
+
+def servicenow_records(settings: Settings, *, media: MediaReader | None) -> ServiceNowRecords:
+    """The record store on the configured instance (settings checked at start)."""
+    assert settings.servicenow_instance_url is not None
+    assert settings.servicenow_username is not None
+    assert settings.servicenow_password is not None
+    client = ServiceNowClient(
+        settings.servicenow_instance_url,
+        Credentials(
+            settings.servicenow_username,
+            settings.servicenow_password,
+            settings.servicenow_client_id,
+            settings.servicenow_client_secret,
+        ),
+    )
+    return ServiceNowRecords(client, UserIndex(client), media)
 
 
 def _http_clients(settings: Settings) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:

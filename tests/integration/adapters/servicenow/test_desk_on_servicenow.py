@@ -1,0 +1,95 @@
+"""The demo topics on a desk whose records are incidents on the ServiceNow stand-in.
+
+The virtual agent is given a ``ServiceNowRecords`` (the ``remote_records``
+fixture); Alice's ``sys_user`` profile has her mobile number typed
+``(555) 123-0001``, and she has a local account too: "My incidents" requires one
+(``requires_account`` is checked on textdesk's own accounts, not on sys_user).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.conftest import TEXTER, Desk
+from tests.integration.phone_helpers import Phone
+from textdesk.adapters.clock import SystemClock
+from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
+from textdesk.adapters.servicenow.demo_data import seed_demo
+from textdesk.adapters.servicenow.record_store import ServiceNowRecords
+from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeServiceNow
+from textdesk.adapters.servicenow.users import UserIndex
+from textdesk.bootstrap import admin_use_cases
+from textdesk.channel.answering import Converser
+
+TABLE = "/api/now/table/incident"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[FakeServiceNow]:
+    with FakeServiceNow().serve() as fake:
+        yield fake
+
+
+@pytest.fixture
+def snow(served: FakeServiceNow) -> FakeServiceNow:
+    served.reset()
+    seed_demo(served)
+    return served
+
+
+@pytest.fixture
+def converser() -> Converser | None:
+    return None  # the real virtual agent on the demo topics
+
+
+@pytest.fixture
+def remote_records(snow: FakeServiceNow) -> ServiceNowRecords:
+    client = ServiceNowClient(snow.base_url, Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD))
+    return ServiceNowRecords(client, UserIndex(client))  # the desk closes it when it stops
+
+
+async def alice(desk: Desk) -> Phone:
+    await admin_use_cases(desk.db, SystemClock()).accounts.add(name="Alice Example", phone=TEXTER)
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    return phone
+
+
+async def test_my_incidents_lists_only_the_texters_active_incidents_on_the_instance(
+    desk: Desk, snow: FakeServiceNow
+) -> None:
+    phone = await alice(desk)
+    listed = await phone.say("my incidents")
+    assert "Which incident?" in listed
+    assert "INC0010001 VPN disconnects every hour" in listed
+    assert "INC0010002 New monitor for desk 4B" in listed
+    assert listed.index("INC0010002") < listed.index("INC0010001")  # newest first
+    assert "INC0010003" not in listed  # Bob's
+    assert "INC0010004" not in listed  # Alice's, resolved
+    card = await phone.say("1")
+    assert "INC0010002" in card
+    assert "New" in card
+    # Asked of the instance, and of nothing else: no incident is kept locally.
+    assert await desk.scalar("SELECT count(*) FROM records") == 0
+
+
+async def test_a_report_is_made_on_the_instance_once_though_it_answered_503_twice(
+    desk: Desk, snow: FakeServiceNow
+) -> None:
+    phone = await alice(desk)
+    await phone.say("report an issue")
+    await phone.say("The printer on floor 2 is jammed")
+    await phone.say("printer")
+    assert "YES or NO" in await phone.say("skip")
+    snow.fail_next(503, times=2, method="POST", path=TABLE)
+    card = await phone.say("yes")
+    assert "INC0010005" in card  # the instance's number, on the card and in the thanks
+    [made] = snow.find("incident", "short_description=The printer on floor 2 is jammed")
+    assert made["number"] == "INC0010005"
+    assert made["caller_id"] == snow.find("sys_user", "user_name=alice.example")[0]["sys_id"]
+    assert made["correlation_display"] == "textdesk"
+    assert made["correlation_id"].startswith("textdesk-")
+    assert [r.status for r in snow.requests_to("POST", TABLE)] == [503, 503, 201]
+    assert await desk.scalar("SELECT count(*) FROM records") == 0
