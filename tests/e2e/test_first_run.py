@@ -157,7 +157,7 @@ _ONE_SHOT: list[tuple[str, ...]] = [
     ("api-tokens", "list"),
     ("api-tokens", "revoke", "1"),
 ]
-_ELSEWHERE = {("serve",), ("worker",), ("chat",), ("bench",)}
+_ELSEWHERE = {("serve",), ("worker",), ("chat",), ("bench",), ("servicenow-sandbox",)}
 
 
 def test_every_command_in_the_readme_runs_in_a_new_shell(install: Path) -> None:

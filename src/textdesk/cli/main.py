@@ -25,6 +25,7 @@ from textdesk.cli.common import (
 )
 from textdesk.cli.demo import demo_app
 from textdesk.cli.numbers import numbers_app
+from textdesk.cli.servicenow import servicenow_sandbox
 from textdesk.cli.staff import agents_app, queues_app
 from textdesk.cli.topics import topics_app
 from textdesk.cli.users import users_app
@@ -42,6 +43,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(tokens_app, name="api-tokens")
 app.add_typer(agents_app, name="agents")
 app.add_typer(queues_app, name="queues")
+app.command("servicenow-sandbox")(servicenow_sandbox)
 # How long uvicorn's supervisor waits for a worker of `serve --workers N` to answer its
 # health check before killing it.  uvicorn's 5 s default is shorter than a worker's
 # start on a busy machine (over 30 s was measured): each was killed before it could
