@@ -147,6 +147,7 @@ _ONE_SHOT: list[tuple[str, ...]] = [
     ("users", "list"),
     ("users", "remove", "+15551230099", "--yes"),
     ("demo", "seed"),
+    ("records", "export", "--format", "json"),
     ("topics", "validate", "{topics}"),
     ("topics", "test", "{topics}"),
     ("topics", "schema"),

@@ -25,6 +25,7 @@ from textdesk.cli.common import (
 )
 from textdesk.cli.demo import demo_app
 from textdesk.cli.numbers import numbers_app
+from textdesk.cli.records import records_app
 from textdesk.cli.servicenow import servicenow_sandbox
 from textdesk.cli.staff import agents_app, queues_app
 from textdesk.cli.topics import topics_app
@@ -43,6 +44,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(tokens_app, name="api-tokens")
 app.add_typer(agents_app, name="agents")
 app.add_typer(queues_app, name="queues")
+app.add_typer(records_app, name="records")
 app.command("servicenow-sandbox")(servicenow_sandbox)
 # How long uvicorn's supervisor waits for a worker of `serve --workers N` to answer its
 # health check before killing it.  uvicorn's 5 s default is shorter than a worker's
