@@ -21,6 +21,7 @@ from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db import repositories, sandbox_threads
 from textdesk.adapters.db.backlog import SqlOutboxBacklog
 from textdesk.adapters.db.database import SqlDatabaseProbe, create_engine
+from textdesk.adapters.db.demo_seed import demo_seed_uow
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.media import SqlMediaStore
 from textdesk.adapters.db.notification_repositories import SqlSubscriptionRepositories
@@ -43,6 +44,7 @@ from textdesk.adapters.twilio.media import TwilioMediaFetcher
 from textdesk.adapters.twilio.rest import TwilioRestGateway
 from textdesk.admin.agents import AgentAccounts, Authenticator
 from textdesk.admin.api_tokens import ApiTokens
+from textdesk.admin.demo import DemoSeed
 from textdesk.admin.numbers import NumberDirectory, Numbers
 from textdesk.admin.simulator import PhoneSimulator
 from textdesk.admin.staff import Staff
@@ -97,17 +99,28 @@ class Admin:
     accounts: Accounts
     staff: Staff
     agents: AgentAccounts
+    demo: DemoSeed
 
 
 def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
     """The admin use cases on ``db`` (the system clock unless told otherwise)."""
     clock = clock or SystemClock()
+    numbers = Numbers(admin_repositories.numbers_uow(db), clock)
+    accounts = Accounts(admin_repositories.users_uow(db), clock)
+    agents = AgentAccounts(admin_repositories.agent_accounts_uow(db), clock)
     return Admin(
         api_tokens=ApiTokens(admin_repositories.api_tokens_uow(db), clock),
-        numbers=Numbers(admin_repositories.numbers_uow(db), clock),
-        accounts=Accounts(admin_repositories.users_uow(db), clock),
+        numbers=numbers,
+        accounts=accounts,
         staff=Staff(admin_repositories.staff_uow(db), clock),
-        agents=AgentAccounts(admin_repositories.agent_accounts_uow(db), clock),
+        agents=agents,
+        demo=DemoSeed(
+            numbers=numbers,
+            accounts=accounts,
+            agents=agents,
+            uow=demo_seed_uow(db),
+            clock=clock,
+        ),
     )
 
 

@@ -1176,6 +1176,41 @@ class AgentAccountRepositories(Protocol):
     def agents(self) -> AgentAccountRepository: ...
 
 
+class DemoRecordRepository(Protocol):
+    """The demo's incidents, written to the built-in record store."""
+
+    async def any(self) -> bool:
+        """Whether the store holds a record already."""
+        ...
+
+    async def create(
+        self,
+        *,
+        short_description: str,
+        urgency: int,
+        caller_id: int | None,
+        caller_phone: str,
+        now: datetime,
+    ) -> str:
+        """Open an incident (the store's defaults otherwise); returns its number."""
+        ...
+
+    async def set_state(self, number: str, state: str, now: datetime) -> None: ...
+
+
+class DemoRepositories(Protocol):
+    """What seeding the demo reads and writes beside the admin use cases."""
+
+    @property
+    def agents(self) -> AgentAccountRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def records(self) -> DemoRecordRepository: ...
+
+
 # ------------------------------------------------------------------------------ records
 # The records as the REST API and the record page reach them: the built-in store
 # (``adapters/db/records.py``) today, ServiceNow next.  ``records.incidents`` is the use

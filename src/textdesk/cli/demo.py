@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.files.install_state import mark_demo
-from textdesk.admin import demo
+from textdesk.bootstrap import admin_use_cases
 from textdesk.cli.common import (
     console,
     load_settings,
@@ -20,8 +19,7 @@ demo_app = typer.Typer(help="Demo content.", no_args_is_help=True)
 def demo_seed() -> None:
     """Create the demo number, accounts and records (idempotent); make the install a demo."""
     settings = load_settings()
-    clock = SystemClock()
-    for line in with_db(settings, lambda db: demo.seed(db=db, clock=clock)):
+    for line in with_db(settings, lambda db: admin_use_cases(db).demo.seed()):
         console.print(line)
     folder = settings.data_dir
     if folder is None:

@@ -69,6 +69,18 @@ OPEN_STATUSES = ("waiting", "offered", "active")
 
 
 @dataclass
+class StoredIncident:
+    """A record of ``AdminTables``, as the demo seed writes it."""
+
+    number: str
+    short_description: str
+    urgency: int
+    caller_id: int | None
+    caller_phone: str
+    state: str = "New"
+
+
+@dataclass
 class AdminTables:
     """What the admin fakes store; a test reads and arranges it directly."""
 
@@ -84,6 +96,7 @@ class AdminTables:
     removed_queues: dict[int, QueueRow] = field(default_factory=dict)
     members: set[tuple[int, int]] = field(default_factory=set)  # (queue id, agent id)
     chats: list[StoredChat] = field(default_factory=list)
+    records: list[StoredIncident] = field(default_factory=list)
 
 
 class FakeApiTokens:
@@ -388,3 +401,46 @@ def fake_agent_accounts(
     tables: AdminTables | None = None,
 ) -> FakeReadingUnitOfWork[AdminTables, FakeAgentAccountRepositories]:
     return FakeReadingUnitOfWork(tables or AdminTables(), FakeAgentAccountRepositories)
+
+
+class FakeDemoRecords:
+    """``ports.DemoRecordRepository`` on ``AdminTables.records``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self._t = tables
+
+    async def any(self) -> bool:
+        return bool(self._t.records)
+
+    async def create(
+        self,
+        *,
+        short_description: str,
+        urgency: int,
+        caller_id: int | None,
+        caller_phone: str,
+        now: datetime,
+    ) -> str:
+        number = f"INC{len(self._t.records) + 1:07d}"
+        self._t.records.append(
+            StoredIncident(number, short_description, urgency, caller_id, caller_phone)
+        )
+        return number
+
+    async def set_state(self, number: str, state: str, now: datetime) -> None:
+        next(r for r in self._t.records if r.number == number).state = state
+
+
+class FakeDemoRepositories:
+    """``ports.DemoRepositories`` on ``AdminTables``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self.agents = FakeAgentAccounts(tables)
+        self.users = FakeUsers(tables)
+        self.records = FakeDemoRecords(tables)
+
+
+def fake_demo_seed(
+    tables: AdminTables | None = None,
+) -> FakeReadingUnitOfWork[AdminTables, FakeDemoRepositories]:
+    return FakeReadingUnitOfWork(tables or AdminTables(), FakeDemoRepositories)
