@@ -34,6 +34,7 @@ from textdesk.adapters.loops import Loop
 from textdesk.adapters.pubsub import MemoryBus, RedisBus
 from textdesk.adapters.send_pacing import LocalPacer, RedisPacer
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
+from textdesk.adapters.servicenow.links import InstanceViews
 from textdesk.adapters.servicenow.record_store import MediaReader, ServiceNowRecords
 from textdesk.adapters.servicenow.users import UserIndex
 from textdesk.adapters.sign_in_tallies import DatabaseTallies, RedisTallies
@@ -76,6 +77,7 @@ from textdesk.ports import (
     Pacer,
     RecordLinks,
     RecordStore,
+    RecordViewer,
     SmsGateway,
     WorkspaceEvent,
 )
@@ -283,7 +285,7 @@ def build(
         or _virtual_agent(
             settings,
             engine=engine,
-            views=records.views,
+            views=_texter_views(settings, records.views, remote_records),
             files=notifications.files,
             remote_records=remote_records,
         ),
@@ -351,6 +353,15 @@ def servicenow_records(settings: Settings, *, media: MediaReader | None) -> Serv
         ),
     )
     return ServiceNowRecords(client, UserIndex(client), media)
+
+
+def _texter_views(
+    settings: Settings, views: RecordViews, remote_records: RecordStore | None
+) -> RecordViewer:
+    """How the virtual agent shows records: an incident on the instance links there."""
+    if isinstance(remote_records, ServiceNowRecords):
+        return InstanceViews(remote_records.instance_url, views, settings.zone)
+    return views
 
 
 def _http_clients(settings: Settings) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
@@ -579,7 +590,7 @@ def _virtual_agent(
     settings: Settings,
     *,
     engine: Engine,
-    views: RecordViews,
+    views: RecordViewer,
     files: NotificationFiles,
     remote_records: RecordStore | None,
 ) -> VirtualAgent:

@@ -147,6 +147,10 @@ class ServiceNowRecords:
         self._media = media
         self._region = region
 
+    @property
+    def instance_url(self) -> str:
+        return self._client.base_url
+
     async def aclose(self) -> None:
         await self._client.aclose()
 

@@ -71,6 +71,9 @@ async def test_my_incidents_lists_only_the_texters_active_incidents_on_the_insta
     card = await phone.say("1")
     assert "INC0010002" in card
     assert "New" in card
+    # Its link opens the incident on the instance: textdesk has no page for it.
+    [monitor] = snow.find("incident", "number=INC0010002")
+    assert f"{snow.base_url}/sp?id=ticket&table=incident&sys_id={monitor['sys_id']}" in card
     # Asked of the instance, and of nothing else: no incident is kept locally.
     assert await desk.scalar("SELECT count(*) FROM records") == 0
 
