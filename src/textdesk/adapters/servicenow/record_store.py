@@ -23,12 +23,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from textdesk.adapters.servicenow.client import ServiceNowClient
+from textdesk.adapters.servicenow.client import (
+    ServiceNowClient,
+    ServiceNowError,
+    ServiceNowUnavailable,
+)
 from textdesk.adapters.servicenow.users import UserIndex, normalised
 from textdesk.domain.records import (
     PRIORITY_LABELS,
     REMOTE_ID,
     URGENCY_LABELS,
+    Comment,
     InvalidRecord,
     NewRecord,
     Record,
@@ -82,6 +87,9 @@ CATEGORY_OF = {
 # Texters' references and our keys go into encoded queries: nothing but these.
 _PLAIN = re.compile(r"[A-Za-z0-9_.\-]+")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# How a comment written for someone says who: "Alice Example (by text): ...".
+SIGNATURE = " (by text): "
+_SIGNED = re.compile(r"(?P<author>[^\n]+?)" + re.escape(SIGNATURE) + r"(?P<body>.*)", re.DOTALL)
 
 
 class MediaReader(Protocol):
@@ -182,12 +190,67 @@ class ServiceNowRecords:
         rows = await self._client.rows(TABLE, query=query, fields=FIELDS, limit=1)
         return rows[0] if rows else None
 
-    async def get(self, number: str) -> Record | None:
+    async def _record(self, number: str) -> Record | None:
         text = number.strip().upper()
         if not _PLAIN.fullmatch(text):
             return None  # no incident number has anything else in it
         row = await self._find(f"number={text}")
         return None if row is None else self.record_of(row)
+
+    async def get(self, number: str) -> Record | None:
+        record = await self._record(number)
+        return None if record is None else await self._with_comments(record)
+
+    async def _with_comments(self, record: Record) -> Record:
+        """The record with its public comments, oldest first (one record: lists go without).
+
+        Read from ``sys_journal_field``, which names each entry's author and time
+        exactly; the ``comments`` display value is one text in the reader's format.
+        An instance whose ACLs refuse that table shows records without comments.
+        """
+        if record.external_id is None:
+            return record
+        try:
+            rows = await self._client.rows(
+                "sys_journal_field",
+                query=f"element_id={record.external_id}^element=comments^ORDERBYsys_created_on",
+                fields=("value", "sys_created_by", "sys_created_on"),
+                limit=200,
+                display_value="false",
+            )
+        except ServiceNowUnavailable:
+            raise
+        except ServiceNowError as refused:
+            log.warning("comments of %s cannot be read: %s", record.number, refused)
+            return record
+        names = await self._names({_value(r, "sys_created_by") for r in rows})
+        comments = tuple(self._comment(row, names) for row in rows)
+        return replace(record, comments=comments)
+
+    def _comment(self, row: Mapping[str, Any], names: Mapping[str, str]) -> Comment:
+        text, by = _value(row, "value"), _value(row, "sys_created_by")
+        ours = _SIGNED.fullmatch(text) if by == self._client.username else None
+        if ours is not None:  # written here for someone: they are its author
+            author, body = ours.group("author"), ours.group("body")
+        else:
+            author, body = names.get(by, by), text
+        return Comment(author=author, body=body, created_at=_moment(_value(row, "sys_created_on")))
+
+    async def _names(self, user_names: set[str]) -> dict[str, str]:
+        """Full names of the instance's users who wrote comments (not the integration user)."""
+        wanted = sorted(
+            n for n in user_names if n and n != self._client.username and _PLAIN.fullmatch(n)
+        )
+        if not wanted:
+            return {}
+        rows = await self._client.rows(
+            "sys_user",
+            query=f"user_nameIN{','.join(wanted)}",
+            fields=("user_name", "name"),
+            limit=len(wanted),
+            display_value="false",
+        )
+        return {_value(r, "user_name"): _value(r, "name") for r in rows if _value(r, "name")}
 
     async def open_records_of(self, *, user_id: int | None, phone: str, limit: int) -> list[Record]:
         user = await self._users.find(phone)
@@ -258,12 +321,12 @@ class ServiceNowRecords:
     async def update(
         self, number: str, fields: Mapping[str, Any], *, now: datetime
     ) -> Record | None:
-        before = await self.get(number)
+        before = await self._record(number)
         if before is None or before.external_id is None:
             return None
         changed = changes(before, dict(fields))
         if not changed:
-            return before
+            return await self._with_comments(before)
         values: dict[str, str] = {}
         for name, value in changed.items():
             if name == "state":
@@ -279,7 +342,7 @@ class ServiceNowRecords:
             else:
                 values[name] = "" if value is None else str(value)
         row = await self._client.update(TABLE, before.external_id, values, fields=FIELDS)
-        return None if row is None else self.record_of(row)
+        return None if row is None else await self._with_comments(self.record_of(row))
 
     async def _user_named(self, name: str) -> str:
         rows = await self._client.rows(
@@ -296,15 +359,15 @@ class ServiceNowRecords:
     async def add_comment(
         self, number: str, *, author: str, body: str, now: datetime
     ) -> Record | None:
-        before = await self.get(number)
+        before = await self._record(number)
         if before is None or before.external_id is None:
             return None
         # Written by the integration user: the text says who it is from.
-        text = f"{author} (by text): {body}"
+        text = f"{author}{SIGNATURE}{body}"
         row = await self._client.update(
             TABLE, before.external_id, {"comments": text}, fields=FIELDS
         )
-        return None if row is None else self.record_of(row)
+        return None if row is None else await self._with_comments(self.record_of(row))
 
 
 def _file_name(stored: StoredMedia) -> str:

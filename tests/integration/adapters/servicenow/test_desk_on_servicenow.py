@@ -74,6 +74,10 @@ async def test_my_incidents_lists_only_the_texters_active_incidents_on_the_insta
     # Its link opens the incident on the instance: textdesk has no page for it.
     [monitor] = snow.find("incident", "number=INC0010002")
     assert f"{snow.base_url}/sp?id=ticket&table=incident&sys_id={monitor['sys_id']}" in card
+    assert "Type your comment." in await phone.say("yes")
+    assert "Your comment is added to INC0010002" in await phone.say("It is still missing")
+    [entry] = snow.journal(monitor["sys_id"])
+    assert entry["value"] == "Alice Example (by text): It is still missing"
     # Asked of the instance, and of nothing else: no incident is kept locally.
     assert await desk.scalar("SELECT count(*) FROM records") == 0
 

@@ -210,4 +210,27 @@ async def test_a_comment_is_written_by_the_integration_user_with_its_authors_nam
     [entry] = snow.journal(sys_id)
     assert entry["value"] == "Alice Example (by text): Still dropping at 3pm"
     assert entry["sys_created_by"] == DEFAULT_USERNAME
+    [comment] = commented.comments
+    assert (comment.author, comment.body) == ("Alice Example", "Still dropping at 3pm")
     assert await store.add_comment("INC0099999", author="A", body="b", now=NOW) is None
+
+
+async def test_comments_are_read_back_oldest_first_with_their_authors_and_no_work_notes(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    [vpn] = snow.find("incident", "number=INC0010001")
+    snow.insert("sys_user", {"user_name": "beth.agent", "name": "Beth Agent"})
+    await store.add_comment("INC0010001", author="Alice Example", body="Still dropping", now=NOW)
+    snow.update(
+        "incident", vpn["sys_id"], {"comments": "Try the new client"}, user_name="beth.agent"
+    )
+    snow.update(
+        "incident", vpn["sys_id"], {"work_notes": "caller is impatient"}, user_name="beth.agent"
+    )
+    record = await store.get("INC0010001")
+    assert record is not None
+    assert [(c.author, c.body) for c in record.comments] == [
+        ("Alice Example", "Still dropping"),
+        ("Beth Agent", "Try the new client"),
+    ]
+    assert all(c.public for c in record.comments)
