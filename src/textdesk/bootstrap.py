@@ -19,6 +19,7 @@ from textdesk.adapters.db import live_agents as live_agent_store
 from textdesk.adapters.db import notification_repositories as notification_store
 from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db import repositories, sandbox_threads
+from textdesk.adapters.db import workspace_views as workspace_reads
 from textdesk.adapters.db.backlog import SqlOutboxBacklog
 from textdesk.adapters.db.database import SqlDatabaseProbe, create_engine
 from textdesk.adapters.db.demo_seed import demo_seed_uow
@@ -60,9 +61,12 @@ from textdesk.config import Settings
 from textdesk.demo import demo_media
 from textdesk.domain.agent.engine import Engine
 from textdesk.live_agents.assignment import Assigner, Timers
+from textdesk.live_agents.conversation_view import UrlFor
 from textdesk.live_agents.desk import Desk
 from textdesk.live_agents.handoff import LiveAgents
 from textdesk.live_agents.presence import Heartbeat
+from textdesk.live_agents.workspace import Timing as WorkspaceTiming
+from textdesk.live_agents.workspace import Workspace
 from textdesk.live_agents.workspace_updates import WorkspaceUpdates
 from textdesk.notifications.sending import NotificationHistory
 from textdesk.notifications.subscriptions import SubscriptionCommands, SubscriptionSettings
@@ -166,6 +170,7 @@ class Container:
     bus: EventBus
     updates: WorkspaceUpdates
     desk: Desk
+    workspace: Workspace
     authenticator: Authenticator
     heartbeat: Heartbeat
     heartbeat_loop: Loop
@@ -275,6 +280,8 @@ def build(
         views=records.views,
         publish=updates.publish,
         wake_sender=sending.loop.wake,
+        media=sending.signer,
+        record_links=records.links,
     )
     inbound = _inbound(
         settings,
@@ -321,6 +328,7 @@ def build(
         bus=bus,
         updates=updates,
         desk=live.desk,
+        workspace=live.workspace,
         # Sign-in tallies are shared by every process: in Redis, or else the database.
         authenticator=Authenticator(
             admin_repositories.agent_accounts_uow(db),
@@ -537,6 +545,7 @@ class _LiveAgents:
     desk: Desk
     loop: Loop
     heartbeat: Heartbeat
+    workspace: Workspace
 
 
 def _live_agents(
@@ -548,9 +557,12 @@ def _live_agents(
     views: RecordViews,
     publish: Callable[[WorkspaceEvent], Awaitable[None]],
     wake_sender: Callable[[], None],
+    media: UrlFor,
+    record_links: UrlFor,
 ) -> _LiveAgents:
-    """The agents' desk, the assigner that offers, reminds and closes chats, and the
-    heartbeat that tells every process whose Workspace is open here."""
+    """The agents' desk, the assigner that offers, reminds and closes chats, the
+    heartbeat that tells every process whose Workspace is open here, and the
+    Workspace's pages (``media`` and ``record_links`` sign what they link)."""
     desk = Desk(
         uow=live_agent_store.desk(db),
         clock=clock,
@@ -583,7 +595,19 @@ def _live_agents(
         clock=clock,
         grace=timedelta(seconds=settings.presence_grace_seconds),
     )
-    return _LiveAgents(desk, Loop("assigner", assigner.run_once, idle=1.0), heartbeat)
+    workspace = Workspace(
+        reads=workspace_reads.SqlReads(db),
+        backlog=SqlOutboxBacklog(db),
+        clock=clock,
+        timing=WorkspaceTiming(
+            remind_after=timedelta(minutes=settings.agent_remind_minutes),
+            presence_grace=timedelta(seconds=settings.presence_grace_seconds),
+            give_up_after=timedelta(seconds=settings.send_give_up_after_seconds),
+        ),
+        media=media,
+        record_links=record_links,
+    )
+    return _LiveAgents(desk, Loop("assigner", assigner.run_once, idle=1.0), heartbeat, workspace)
 
 
 def _virtual_agent(

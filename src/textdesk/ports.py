@@ -761,6 +761,10 @@ class WorkspaceReads(Protocol):
         """The records naming the account or the phone, open ones first, newest first."""
         ...
 
+    async def agent(self, agent_id: int) -> AgentRow | None:
+        """The agent, unless removed."""
+        ...
+
 
 # --- the agents' actions (``live_agents/desk``) ---------------------------------------
 

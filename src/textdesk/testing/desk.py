@@ -135,6 +135,10 @@ class FakeWorkspaceReads:
         self.queries.append(("records_of", {"user_id": user_id, "phone": phone, "limit": limit}))
         return self.texter_records[:limit]
 
+    async def agent(self, agent_id: int) -> AgentRow | None:
+        self.queries.append(("agent", {"id": agent_id}))
+        return next((a for a in self.agent_rows if a.id == agent_id), None)
+
 
 @dataclass
 class FakeWorkspacePage:

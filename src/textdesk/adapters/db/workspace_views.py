@@ -378,6 +378,9 @@ class SqlWorkspaceReads:
     async def records_of(self, user_id: int | None, phone: str, *, limit: int) -> list[RecordLine]:
         return await records_of(self._conn, user_id, phone, limit=limit)
 
+    async def agent(self, agent_id: int) -> AgentRow | None:
+        return await agent_store.agent_by_id(self._conn, agent_id)
+
 
 class SqlWorkspacePage:
     """``ports.WorkspaceReadRepositories`` on one connection."""

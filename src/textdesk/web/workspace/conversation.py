@@ -17,23 +17,17 @@ A refused action changes nothing and answers, whatever the action:
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from textdesk.adapters.db.agents import AgentRow
-from textdesk.adapters.db.workspace_views import SqlWorkspacePage, SqlWorkspaceReads
 from textdesk.bootstrap import Container
 from textdesk.live_agents import conversation_list
-from textdesk.live_agents import workspace_views as views
-from textdesk.live_agents.conversation_view import ConversationView, conversation_view
 from textdesk.live_agents.desk import Conflict, DeskError, Hidden, Invalid, NotYours
 from textdesk.live_agents.workspace_updates import AgentChange
-from textdesk.ports import CheckedImage
+from textdesk.ports import AgentRow, CheckedImage
 from textdesk.web.auth import ActingAgent, ApiAgent, PageAgent
 from textdesk.web.deps import ContainerDep
 from textdesk.web.workspace.render import refusal, render, wake
@@ -41,26 +35,6 @@ from textdesk.web.workspace.render import refusal, render, wake
 router = APIRouter(prefix="/conversations")
 NOT_FOUND = "no such conversation"
 _REFUSED: dict[type[DeskError], int] = {Hidden: 404, NotYours: 403, Conflict: 409, Invalid: 422}
-
-
-async def _read(
-    container: Container, conn: AsyncConnection, agent: AgentRow, cid: int
-) -> ConversationView | None:
-    return await conversation_view(
-        SqlWorkspacePage(conn),
-        agent,
-        cid,
-        media=container.signer,
-        record_links=container.record_links,
-    )
-
-
-async def load_inbox(container: Container, conn: AsyncConnection, agent: AgentRow) -> views.Inbox:
-    """The agent's inbox, with reminders due after the configured wait."""
-    remind = timedelta(minutes=container.settings.agent_remind_minutes)
-    return await views.inbox(
-        SqlWorkspaceReads(conn), agent, now=container.clock.now(), remind_after=remind
-    )
 
 
 @router.get("")
@@ -74,11 +48,7 @@ async def listing(
 ) -> Response:
     """Every conversation the agent may see, newest first: filter by state, search."""
     chosen = state if state in conversation_list.STATES else None
-    async with container.db.connect() as conn:
-        found = await conversation_list.list_conversations(
-            SqlWorkspaceReads(conn), agent, state=chosen, search=q[:200], page=page
-        )
-        box = await load_inbox(container, conn, agent)
+    found, box = await container.workspace.listing(agent, state=chosen, search=q[:200], page=page)
 
     def pager(number: int) -> str:
         return urlencode({"q": q, "state": chosen or "", "page": number})
@@ -95,44 +65,29 @@ async def listing(
     return render(request, "workspace/conversations.html", context, agent=agent)
 
 
-async def _targets(
-    container: Container, conn: AsyncConnection, agent: AgentRow
-) -> tuple[list[views.Target], list[views.Target]]:
-    grace = timedelta(seconds=container.settings.presence_grace_seconds)
-    return await views.transfer_targets(
-        SqlWorkspaceReads(conn), agent, seen_since=container.clock.now() - grace
-    )
-
-
 @router.get("/{cid}")
 async def page(request: Request, container: ContainerDep, agent: PageAgent, cid: int) -> Response:
     """The whole conversation, the texter's profile and records, and the composer."""
-    async with container.db.connect() as conn:
-        view = await _read(container, conn, agent, cid)
-        box = await load_inbox(container, conn, agent)
-        if view is None:
-            missing: dict[str, Any] = {"inbox": box, "current": None}
-            return render(
-                request, "workspace/not_found.html", missing, agent=agent, status_code=404
-            )
-        queues, colleagues = await _targets(container, conn, agent)
+    screen = await container.workspace.conversation(agent, cid)
+    if screen.view is None or screen.targets is None:
+        missing: dict[str, Any] = {"inbox": screen.inbox, "current": None}
+        return render(request, "workspace/not_found.html", missing, agent=agent, status_code=404)
     context: dict[str, Any] = {
-        "view": view,
-        "inbox": box,
+        "view": screen.view,
+        "inbox": screen.inbox,
         "current": cid,
-        "queues": queues,
-        "colleagues": colleagues,
+        "queues": screen.targets.queues,
+        "colleagues": screen.targets.colleagues,
     }
     return render(request, "workspace/conversation.html", context, agent=agent)
 
 
 async def _live(request: Request, container: Container, agent: AgentRow, cid: int) -> Response:
-    async with container.db.connect() as conn:
-        view = await _read(container, conn, agent, cid)
-        if view is None:
-            return refusal(NOT_FOUND, 404)
-        queues, colleagues = await _targets(container, conn, agent)
-    context = {"view": view, "queues": queues, "colleagues": colleagues}
+    found = await container.workspace.live(agent, cid)
+    if found is None:
+        return refusal(NOT_FOUND, 404)
+    view, targets = found
+    context = {"view": view, "queues": targets.queues, "colleagues": targets.colleagues}
     return render(request, "workspace/_live.html", context, agent=agent)
 
 
@@ -141,11 +96,10 @@ async def transfer_targets(
     request: Request, container: ContainerDep, agent: ApiAgent, cid: int
 ) -> Response:
     """The transfer list as it stands now (the page's copy is as old as the page)."""
-    async with container.db.connect() as conn:
-        if cid not in await views.visible_among(SqlWorkspaceReads(conn), agent, [cid]):
-            return refusal(NOT_FOUND, 404)
-        queues, colleagues = await _targets(container, conn, agent)
-    context = {"queues": queues, "colleagues": colleagues}
+    targets = await container.workspace.targets(agent, cid)
+    if targets is None:
+        return refusal(NOT_FOUND, 404)
+    context = {"queues": targets.queues, "colleagues": targets.colleagues}
     return render(request, "workspace/_transfer_targets.html", context, agent=agent)
 
 

@@ -21,8 +21,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from textdesk.adapters.db.agents import agent_by_id
-from textdesk.adapters.db.workspace_views import visible_among
 from textdesk.bootstrap import Container
 from textdesk.ports import WorkspaceEvent
 from textdesk.web.auth import ApiAgent
@@ -80,16 +78,6 @@ class Closing:
         self.event.set()
 
 
-async def _may_see(container: Container, agent_id: int, event: WorkspaceEvent) -> bool | None:
-    """Whether the agent may see the event; None when the agent no longer exists."""
-    async with container.db.connect() as conn:
-        agent = await agent_by_id(conn, agent_id)
-        if agent is None:
-            return None
-        cid = event.conversation_id
-        return cid in await visible_among(conn, agent, [cid])
-
-
 async def _stream(
     container: Container, agent_id: int, closing: asyncio.Event
 ) -> AsyncIterator[str]:
@@ -118,7 +106,9 @@ async def _stream(
                 # Shielded: Starlette cancels this generator when the browser goes away, and
                 # a cancel that lands inside a driver call orphans the SQLite connection with
                 # its transaction (and the write lock) open until the process ends.
-                allowed = await asyncio.shield(_may_see(container, agent_id, event))
+                allowed = await asyncio.shield(
+                    container.workspace.may_see(agent_id, event.conversation_id)
+                )
                 if allowed is None:
                     return
                 if allowed:

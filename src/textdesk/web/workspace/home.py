@@ -13,10 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from textdesk.adapters.db.agents import AgentRow
 from textdesk.admin.agents import AgentError, TooManySignIns
 from textdesk.domain.sms import gsm_safe, sms_cost, ucs2_culprits
-from textdesk.live_agents import workspace_views as views
 from textdesk.web.auth import (
     ActingAgent,
     ApiAgent,
@@ -89,15 +87,10 @@ async def logout(request: Request, container: ContainerDep, agent: ActingAgent) 
     return RedirectResponse("/workspace/login", status_code=303)
 
 
-async def _inbox(container: ContainerDep, agent: AgentRow) -> views.Inbox:
-    async with container.db.connect() as conn:
-        return await conversation.load_inbox(container, conn, agent)
-
-
 @router.get("")
 async def inbox_page(request: Request, container: ContainerDep, agent: PageAgent) -> Response:
     """The inbox: texters waiting in the agent's queues, and the agent's own chats."""
-    box = await _inbox(container, agent)
+    box = await container.workspace.inbox(agent)
     return render(request, "workspace/inbox.html", {"inbox": box, "current": None}, agent=agent)
 
 
@@ -106,7 +99,7 @@ async def inbox_fragment(
     request: Request, container: ContainerDep, agent: ApiAgent, current: int | None = None
 ) -> Response:
     """The inbox lists alone, for live refreshes."""
-    box = await _inbox(container, agent)
+    box = await container.workspace.inbox(agent)
     context = {"inbox": box, "current": current}
     return render(request, "workspace/_inbox.html", context, agent=agent)
 

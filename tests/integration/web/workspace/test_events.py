@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.integration.conftest import desk_settings
 from tests.integration.workspace_helpers import new_agent
+from textdesk.adapters.db import workspace_views as workspace_views_sql
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.bootstrap import build
@@ -37,7 +38,8 @@ async def test_leaving_while_an_event_is_checked_does_not_lock_the_database(
         await conn.execute(text(SLOW))  # the browser leaves during this statement
         return []
 
-    monkeypatch.setattr(events, "visible_among", slow_visibility)
+    # The read model's query, as the stream's check runs it on its reading connection.
+    monkeypatch.setattr(workspace_views_sql, "visible_among", slow_visibility)
     stream = events._stream(container, agent_id, asyncio.Event())
     other = create_engine(database_url)
     try:
