@@ -254,11 +254,13 @@ def build(
     updates = WorkspaceUpdates(bus)
     records = _records(settings, db=db, clock=clock)
     closers: list[Callable[[], Awaitable[None]]] = []
+    remote_loops: list[Loop] = []
     if remote_records is None and settings.records == "servicenow":
         remote_records = servicenow_records(settings, media=SqlMediaStore(db))
     if isinstance(remote_records, ServiceNowRecords):
         # Its connections live on the loop that serves: closed there, at stop.
         closers.append(remote_records.aclose)
+        remote_loops.append(servicenow_users_loop(remote_records))
     sending = _sending(settings, db=db, clock=clock, http=api_http, redis=redis, gateway=gateway)
     ops = _ops(settings, db=db, clock=clock, signer=sending.signer)
     notifications = _notifications(
@@ -322,7 +324,14 @@ def build(
         processor=inbound.processor,
         dispatcher=sending.dispatcher,
         notifications=notifications.use_cases,
-        loops=[inbound.loop, sending.loop, live.loop, notifications.loop, reconcile_loop],
+        loops=[
+            inbound.loop,
+            sending.loop,
+            live.loop,
+            notifications.loop,
+            reconcile_loop,
+            *remote_loops,
+        ],
         redis=redis,
         engine=engine,
         bus=bus,
@@ -361,6 +370,17 @@ def servicenow_records(settings: Settings, *, media: MediaReader | None) -> Serv
         ),
     )
     return ServiceNowRecords(client, UserIndex(client), media)
+
+
+def servicenow_users_loop(records: ServiceNowRecords) -> Loop:
+    """Reads the instance's users at start, then their changes every few minutes, so no
+    texter waits while the whole directory is paged through."""
+
+    async def refresh() -> int:
+        await records.users.refresh()
+        return 0  # nothing more to do until the next round
+
+    return Loop("servicenow-users", refresh, idle=records.users.refresh_every)
 
 
 def _texter_views(

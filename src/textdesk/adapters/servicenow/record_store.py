@@ -156,6 +156,11 @@ class ServiceNowRecords:
         self._region = region
 
     @property
+    def users(self) -> UserIndex:
+        """Who texts: the instance's users by mobile number."""
+        return self._users
+
+    @property
     def instance_url(self) -> str:
         return self._client.base_url
 

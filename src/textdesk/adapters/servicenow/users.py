@@ -76,6 +76,11 @@ class UserIndex:
         self._refreshed_at: float | None = None
         self._lock: asyncio.Lock | None = None
 
+    @property
+    def refresh_every(self) -> float:
+        """Seconds between two reads of the users changed since the last."""
+        return self._refresh_every
+
     async def find(self, phone: str) -> ServiceNowUser | None:
         """The active user whose mobile number is ``phone`` (E.164), or None (a guest)."""
         now = self._clock()

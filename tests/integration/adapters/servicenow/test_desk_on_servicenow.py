@@ -100,3 +100,15 @@ async def test_a_report_is_made_on_the_instance_once_though_it_answered_503_twic
     assert made["correlation_id"].startswith("textdesk-")
     assert [r.status for r in snow.requests_to("POST", TABLE)] == [503, 503, 201]
     assert await desk.scalar("SELECT count(*) FROM records") == 0
+
+
+async def test_the_instances_users_are_read_when_the_desk_starts_before_anyone_texts(
+    desk: Desk, snow: FakeServiceNow
+) -> None:
+    async def read() -> bool:
+        return bool(snow.requests_to("GET", "/api/now/table/sys_user"))
+
+    await desk.eventually(read, what="the first read of sys_user")
+    first = snow.requests_to("GET", "/api/now/table/sys_user")[0]
+    assert first.params["sysparm_query"].startswith("active=true^mobile_phoneISNOTEMPTY")
+    assert await desk.scalar("SELECT count(*) FROM inbox") == 0
