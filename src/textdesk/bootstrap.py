@@ -21,6 +21,7 @@ from textdesk.adapters.db import records as record_store
 from textdesk.adapters.db import repositories, sandbox_threads
 from textdesk.adapters.db import workspace_views as workspace_reads
 from textdesk.adapters.db.backlog import SqlOutboxBacklog
+from textdesk.adapters.db.conversation_pages import people_uow
 from textdesk.adapters.db.database import SqlDatabaseProbe, create_engine
 from textdesk.adapters.db.demo_seed import demo_seed_uow
 from textdesk.adapters.db.group_commit import GroupCommitter
@@ -48,6 +49,7 @@ from textdesk.admin.agents import AgentAccounts, Authenticator
 from textdesk.admin.api_tokens import ApiTokens
 from textdesk.admin.demo import DemoSeed
 from textdesk.admin.numbers import NumberDirectory, Numbers
+from textdesk.admin.people import People
 from textdesk.admin.simulator import PhoneSimulator
 from textdesk.admin.staff import Staff
 from textdesk.admin.users import Accounts
@@ -106,6 +108,7 @@ class Admin:
     staff: Staff
     agents: AgentAccounts
     demo: DemoSeed
+    people: People
 
 
 def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
@@ -127,6 +130,7 @@ def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
             uow=demo_seed_uow(db),
             clock=clock,
         ),
+        people=People(people_uow(db)),
     )
 
 

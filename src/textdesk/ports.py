@@ -1215,6 +1215,42 @@ class DemoRepositories(Protocol):
     def records(self) -> DemoRecordRepository: ...
 
 
+@dataclass(frozen=True)
+class ConversationSummary:
+    """A conversation as the REST API lists it."""
+
+    id: int
+    phone: str
+    number: str
+    user_id: int | None
+    mode: str
+    updated_at: datetime
+
+
+class ConversationPages(Protocol):
+    """Conversations and their transcripts, a page at a time."""
+
+    async def page(self, *, limit: int, offset: int) -> list[ConversationSummary]:
+        """The most recently active first."""
+        ...
+
+    async def transcript(
+        self, conversation_id: int, *, limit: int, offset: int
+    ) -> list[DeliveredLine]:
+        """A conversation's lines in order, each with the outbox row of what was sent."""
+        ...
+
+
+class PeopleRepositories(Protocol):
+    """What the REST API's people and conversations pages read."""
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def conversations(self) -> ConversationPages: ...
+
+
 # ------------------------------------------------------------------------------ records
 # The records as the REST API and the record page reach them: the built-in store
 # (``adapters/db/records.py``) today, ServiceNow next.  ``records.incidents`` is the use

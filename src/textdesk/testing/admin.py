@@ -13,6 +13,8 @@ from textdesk.domain.live_agents import AgentLoad
 from textdesk.ports import (
     AgentFootprint,
     AgentRow,
+    ConversationSummary,
+    DeliveredLine,
     Duplicate,
     ListedAgent,
     NumberRow,
@@ -97,6 +99,8 @@ class AdminTables:
     members: set[tuple[int, int]] = field(default_factory=set)  # (queue id, agent id)
     chats: list[StoredChat] = field(default_factory=list)
     records: list[StoredIncident] = field(default_factory=list)
+    conversations: list[ConversationSummary] = field(default_factory=list)
+    lines: dict[int, list[DeliveredLine]] = field(default_factory=dict)  # by conversation
 
 
 class FakeApiTokens:
@@ -444,3 +448,33 @@ def fake_demo_seed(
     tables: AdminTables | None = None,
 ) -> FakeReadingUnitOfWork[AdminTables, FakeDemoRepositories]:
     return FakeReadingUnitOfWork(tables or AdminTables(), FakeDemoRepositories)
+
+
+class FakeConversationPages:
+    """``ports.ConversationPages`` on ``AdminTables.conversations`` and ``lines``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self._t = tables
+
+    async def page(self, *, limit: int, offset: int) -> list[ConversationSummary]:
+        newest = sorted(self._t.conversations, key=lambda c: (c.updated_at, c.id), reverse=True)
+        return newest[offset : offset + limit]
+
+    async def transcript(
+        self, conversation_id: int, *, limit: int, offset: int
+    ) -> list[DeliveredLine]:
+        return self._t.lines.get(conversation_id, [])[offset : offset + limit]
+
+
+class FakePeopleRepositories:
+    """``ports.PeopleRepositories`` on ``AdminTables``."""
+
+    def __init__(self, tables: AdminTables) -> None:
+        self.users = FakeUsers(tables)
+        self.conversations = FakeConversationPages(tables)
+
+
+def fake_people(
+    tables: AdminTables | None = None,
+) -> FakeReadingUnitOfWork[AdminTables, FakePeopleRepositories]:
+    return FakeReadingUnitOfWork(tables or AdminTables(), FakePeopleRepositories)

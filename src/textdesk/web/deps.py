@@ -1,13 +1,11 @@
-"""FastAPI dependencies: the container, a database connection, the API token."""
+"""FastAPI dependencies: the container, the API token, the record use cases."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.bootstrap import Container
 from textdesk.records.incidents import Incidents
@@ -40,18 +38,6 @@ async def api_client(
 
 
 ApiClient = Annotated[str, Depends(api_client)]
-
-
-async def transaction(container: ContainerDep) -> AsyncIterator[AsyncConnection]:
-    async with container.db.begin() as conn:
-        yield conn
-
-
-# scope="function": the transaction commits when the endpoint returns, before the
-# response is sent. FastAPI's default ("request") closes it after the response has
-# gone out, so a client could be told 201 for a write that then failed to commit,
-# and its next request could read the state from before its own change.
-Tx = Annotated[AsyncConnection, Depends(transaction, scope="function")]
 
 
 # ------------------------------------------------------------------------------ records

@@ -3,61 +3,47 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-from sqlalchemy import select
 
-from textdesk.adapters.db import conversations as conversation_store
-from textdesk.adapters.db import directory
-from textdesk.adapters.db.tables import conversations
 from textdesk.admin.users import DuplicatePhone
 from textdesk.domain.phones import InvalidPhone
 from textdesk.web.api.errors import field_error
 from textdesk.web.api.fields import MAX_PAGE, Limit, Offset, PathId
 from textdesk.web.api.schemas import ConversationPublic, TranscriptLine, UserCreate, UserPublic
-from textdesk.web.deps import ApiClient, ContainerDep, Tx
+from textdesk.web.deps import ApiClient, ContainerDep
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 
 
 @router.get("/users", response_model=list[UserPublic])
 async def list_users(
-    client: ApiClient, conn: Tx, limit: Limit = 50, offset: Offset = 0
+    client: ApiClient, container: ContainerDep, limit: Limit = 50, offset: Offset = 0
 ) -> list[UserPublic]:
     """Accounts in the order they were added."""
     return [
         UserPublic(id=u.id, name=u.name, email=u.email, phone=u.phone)
-        for u in await directory.list_users(conn, limit=limit, offset=offset)
+        for u in await container.admin.people.users(limit=limit, offset=offset)
     ]
 
 
 @router.post("/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
 async def create_user(body: UserCreate, client: ApiClient, container: ContainerDep) -> UserPublic:
+    accounts = container.admin.accounts
     try:
-        user_id = await container.admin.accounts.add(
-            name=body.name,
-            phone=body.phone,
-            email=body.email,
-        )
+        user_id = await accounts.add(name=body.name, phone=body.phone, email=body.email)
     except InvalidPhone as exc:
         raise field_error("phone", str(exc)) from exc
     except DuplicatePhone as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    async with container.db.connect() as conn:
-        user = await directory.get_user(conn, user_id)
+    user = await accounts.get(user_id)
     assert user is not None
     return UserPublic(id=user.id, name=user.name, email=user.email, phone=user.phone)
 
 
 @router.get("/conversations", response_model=list[ConversationPublic])
 async def list_conversations(
-    client: ApiClient, conn: Tx, limit: Limit = 50, offset: Offset = 0
+    client: ApiClient, container: ContainerDep, limit: Limit = 50, offset: Offset = 0
 ) -> list[ConversationPublic]:
     """Conversations, the most recently active first."""
-    rows = await conn.execute(
-        select(conversations)
-        .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
     return [
         ConversationPublic(
             id=r.id,
@@ -67,7 +53,7 @@ async def list_conversations(
             mode=r.mode,
             updated_at=r.updated_at,
         )
-        for r in rows
+        for r in await container.admin.people.conversations(limit=limit, offset=offset)
     ]
 
 
@@ -75,14 +61,12 @@ async def list_conversations(
 async def get_transcript(
     conversation_id: PathId,
     client: ApiClient,
-    conn: Tx,
+    container: ContainerDep,
     limit: Limit = MAX_PAGE,
     offset: Offset = 0,
 ) -> list[TranscriptLine]:
     """Everything said, in order, with each outbound text's delivery status."""
-    rows = await conversation_store.transcript_lines(
-        conn, conversation_id, limit=limit, offset=offset
-    )
+    rows = await container.admin.people.transcript(conversation_id, limit=limit, offset=offset)
     return [
         TranscriptLine(
             author=r.author,
