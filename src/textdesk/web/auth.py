@@ -16,8 +16,9 @@ from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request, status
 
-from textdesk.adapters.db.agents import AgentRow, agent_by_id
 from textdesk.config import Settings
+from textdesk.ports import AgentRow
+from textdesk.web.deps import get_container
 
 SESSION_COOKIE = "textdesk_session"
 SESSION_MAX_AGE = 12 * 3600  # a working day: sign in again the next shift
@@ -81,13 +82,10 @@ async def _signed_in(request: Request) -> AgentRow | None:
     agent_id = request.session.get(_AGENT_KEY)
     if not isinstance(agent_id, int):
         return None
-    # Read afresh each time: a removed agent is signed out at once.
-    async with request.app.state.container.db.connect() as conn:
-        agent = await agent_by_id(conn, agent_id)
-    # A cookie from before a sign-out (the same browser's, or a copy) is no longer valid.
-    if agent is None or request.session.get(_EPOCH_KEY) != agent.session_epoch:
-        return None
-    return agent
+    # Read afresh each time: a removed agent is signed out at once, and a cookie from
+    # before a sign-out (the same browser's, or a copy) is no longer valid.
+    authenticator = get_container(request).authenticator
+    return await authenticator.session_agent(agent_id, request.session.get(_EPOCH_KEY))
 
 
 async def page_agent(request: Request) -> AgentRow:
