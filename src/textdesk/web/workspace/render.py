@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.templating import Jinja2Templates
 
-from textdesk.adapters.db.agents import AgentRow
 from textdesk.bootstrap import Container
 from textdesk.domain.dates import as_utc
+from textdesk.ports import AgentRow
 from textdesk.web.auth import csrf_token
 from textdesk.web.pages import TEMPLATES_DIR
 
