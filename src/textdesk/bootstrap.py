@@ -15,20 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import admin as admin_repositories
+from textdesk.adapters.db import answering_repositories, repositories, sandbox_threads
 from textdesk.adapters.db import live_agents as live_agent_store
 from textdesk.adapters.db import notification_repositories as notification_store
 from textdesk.adapters.db import records as record_store
-from textdesk.adapters.db import repositories, sandbox_threads
 from textdesk.adapters.db import workspace_views as workspace_reads
+from textdesk.adapters.db.answering_repositories import SqlAnswering
 from textdesk.adapters.db.backlog import SqlOutboxBacklog
 from textdesk.adapters.db.conversation_pages import people_uow
 from textdesk.adapters.db.database import SqlDatabaseProbe, create_engine
 from textdesk.adapters.db.demo_seed import demo_seed_uow
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.media import SqlMediaStore
-from textdesk.adapters.db.notification_repositories import SqlSubscriptionRepositories
 from textdesk.adapters.db.notifications import send_gate
-from textdesk.adapters.db.records import SqlRecordStore
 from textdesk.adapters.files.notification_files import NotificationFiles
 from textdesk.adapters.image_checks import PillowImageChecker
 from textdesk.adapters.images import ThreadedPreviews
@@ -155,7 +154,7 @@ class Container:
     clock: Clock
     http: httpx.AsyncClient
     api_http: httpx.AsyncClient
-    committer: GroupCommitter
+    committer: GroupCommitter[SqlAnswering]
     numbers: NumberDirectory
     signer: MediaUrlSigner
     record_links: RecordLinks
@@ -650,13 +649,11 @@ def _virtual_agent(
     return VirtualAgent(
         engine,
         effects,
-        SubscriptionCommands(
-            files, repositories=lambda turn: SqlSubscriptionRepositories(turn.conn)
-        ),
-        records=lambda turn: SqlRecordStore(turn.conn),
+        SubscriptionCommands(files, repositories=lambda turn: turn.repos.subscriptions),
+        records=lambda turn: turn.repos.records,
         agents=LiveAgents(
             grace=timedelta(seconds=settings.presence_grace_seconds),
-            repositories=lambda turn: repositories.SqlHandoffRepositories(turn.conn),
+            repositories=lambda turn: turn.repos.handoffs,
         ),
         remote_records=remote_records,
     )
@@ -664,7 +661,7 @@ def _virtual_agent(
 
 @dataclass(frozen=True)
 class _Inbound:
-    committer: GroupCommitter
+    committer: GroupCommitter[SqlAnswering]
     fetcher: MediaFetcher
     processor: InboxProcessor
     loop: Loop
@@ -701,9 +698,10 @@ def _inbound(
         process_loop.wake()  # defined below: the loop needs the processor
 
     processor = InboxProcessor(
-        db=db,
+        uow=answering_repositories.answering(db),
         converser=converser,
         fetcher=fetcher,
+        images=PillowImageChecker(),
         clock=clock,
         max_pixels=settings.media_max_pixels,
         on_enqueued=wake_sender,
@@ -713,6 +711,6 @@ def _inbound(
         resumer=converser if isinstance(converser, VirtualAgent) else None,
     )
     process_loop = Loop("inbox", processor.run_once, idle=1.0)
-    committer = GroupCommitter(db)
+    committer = answering_repositories.group_commit(db)
     inbound.register_writers(committer, processor)
     return _Inbound(committer, fetcher, processor, process_loop)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from textdesk.domain.agent.messages import EffectResult, Texter, Transfer
 from textdesk.domain.delivery import SendResult
@@ -15,6 +15,7 @@ from textdesk.domain.live_agents import AgentLoad
 from textdesk.domain.records import NewRecord, Record
 from textdesk.domain.sender_pauses import Pause
 from textdesk.domain.subscriptions import Wording
+from textdesk.domain.twilio_forms import InboundSms
 
 
 class Clock(Protocol):
@@ -1745,9 +1746,194 @@ class StatusRepository(Protocol):
         moved, None when it changed nothing."""
         ...
 
+    async def apply_callbacks(self, updates: Sequence[StatusUpdate]) -> list[int | None]:
+        """As :meth:`apply_reconciled`, each callback also kept as Twilio posted it."""
+        ...
+
 
 class ReconcileRepositories(Protocol):
     """What one reconciliation transaction reads and writes."""
 
     @property
     def statuses(self) -> StatusRepository: ...
+
+
+# ------------------------------------------------- repositories: the inbox and answering
+# What ``channel/inbound.py`` and ``channel/answering.py`` read and write: the inbox,
+# conversations and their transcripts, the replies queued, the statuses reported.  One
+# bundle per transaction (the group commit's, or the inbox loop's); it also hands the
+# virtual agent's effects the ports of that same transaction.
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+_Note = TypeVar("_Note")
+_Repos_co = TypeVar("_Repos_co", covariant=True)
+
+
+@dataclass(frozen=True, eq=False)
+class WriteKind(Generic[_Item, _Result]):
+    """A kind of write, named once: submit items of it, get one result each back.
+
+    Its writer is registered against this object (:meth:`GroupCommit.register`), so a
+    caller holds what it submits to, typed, rather than a name to look up.
+    """
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Written(Generic[_Result, _Note]):
+    """What a writer did with one batch: a result per item, and a note for after commit.
+
+    The note is handed to the writer's ``committed`` callback once the batch's
+    transaction has committed, and dropped if it rolls back, so nothing the batch
+    did needs to be remembered anywhere in between.
+    """
+
+    results: Sequence[_Result]
+    note: _Note
+
+
+class GroupCommit(Protocol[_Repos_co]):
+    """Many small writes from concurrent requests, written in one shared transaction."""
+
+    def register(
+        self,
+        kind: WriteKind[_Item, _Result],
+        write: Callable[[_Repos_co, Sequence[_Item]], Awaitable[Written[_Result, _Note]]],
+        *,
+        committed: Callable[[_Note], None] = ...,
+    ) -> None:
+        """Write items of ``kind`` with ``write``; hand each batch's note to ``committed``."""
+        ...
+
+    async def submit(self, kind: WriteKind[_Item, _Result], item: _Item) -> _Result:
+        """Write ``item`` durably; its writer's result once the batch has committed."""
+        ...
+
+
+@dataclass(frozen=True)
+class InboundRow:
+    """An inbound text as stored: durable before its webhook was answered."""
+
+    id: int
+    message_sid: str
+    from_phone: str
+    to_phone: str
+    body: str
+    media: list[dict[str, Any]]
+    received_at: datetime
+    # The remote effect its turn waits on (``domain/agent/awaiting.py``), as saved.
+    awaiting: dict[str, Any] | None = None
+
+
+class InboxRepository(Protocol):
+    """Every inbound text, and where answering it stands."""
+
+    async def store(
+        self, messages: Sequence[tuple[InboundSms, datetime]]
+    ) -> list[InboundRow | None]:
+        """Insert texts; one whose MessageSid was seen before is skipped (None)."""
+        ...
+
+    async def pending(self, *, limit: int) -> list[InboundRow]:
+        """Unprocessed texts, oldest first."""
+        ...
+
+    async def pending_for(self, ids: Sequence[int]) -> list[InboundRow]:
+        """Those of ``ids`` still unprocessed (re-read under lock), oldest first."""
+        ...
+
+    async def waiting_from(self, phones: Sequence[str]) -> list[InboundRow]:
+        """Every unprocessed text from ``phones`` (id, sid and numbers only), oldest first."""
+        ...
+
+    async def set_media(self, inbox_id: int, media: list[dict[str, Any]]) -> None: ...
+
+    async def set_awaiting(self, waits: dict[int, dict[str, Any] | None]) -> None:
+        """Save (or clear, with None) the remote effect each text's turn waits on."""
+        ...
+
+    async def mark_processed(
+        self, ids: Sequence[int], when: datetime, errors: dict[int, str] | None = None
+    ) -> None: ...
+
+
+class AnsweredConversations(Protocol):
+    """Conversations as the answering reads and writes them, and their locks."""
+
+    async def load_or_create(
+        self, keys: Sequence[tuple[str, str]], users_by_phone: dict[str, int], now: datetime
+    ) -> dict[tuple[str, str], ConversationRow]:
+        """The conversations of (texter phone, our number) pairs, creating missing ones."""
+        ...
+
+    async def save(self, rows: Sequence[ConversationRow], now: datetime) -> None: ...
+
+    async def append(self, entries: Sequence[TranscriptEntry], now: datetime) -> None: ...
+
+    async def try_lock(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Lock these (phone, number) conversations to the transaction's end; those got."""
+        ...
+
+    async def lock_waiting_at_most(self, keys: Sequence[tuple[str, str]], ms: int) -> bool:
+        """Wait up to ``ms`` for all their locks; whether they were all taken."""
+        ...
+
+
+class TexterDirectory(Protocol):
+    """Who a texter is: the account their phone number belongs to."""
+
+    async def users_by_phone(self, phones: Sequence[str]) -> dict[str, UserRow]: ...
+
+
+class InboundMedia(Protocol):
+    """Where a texter's attachments are kept once fetched and checked."""
+
+    async def save(
+        self,
+        *,
+        data: bytes,
+        content_type: str,
+        now: datetime,
+        source_url: str | None,
+        preview: tuple[bytes, str] | None,
+    ) -> str:
+        """Keep ``data`` and its preview; returns the stored key."""
+        ...
+
+
+class AnsweringRepositories(Protocol):
+    """What one answering (or inbound) transaction reads and writes."""
+
+    @property
+    def inbox(self) -> InboxRepository: ...
+
+    @property
+    def conversations(self) -> AnsweredConversations: ...
+
+    @property
+    def directory(self) -> TexterDirectory: ...
+
+    @property
+    def media(self) -> InboundMedia: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def statuses(self) -> StatusRepository: ...
+
+    # The ports the virtual agent's effects reach in this same transaction.
+    @property
+    def records(self) -> RecordStore: ...
+
+    @property
+    def handoffs(self) -> HandoffRepositories: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepositories: ...
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """A block rolled back alone if it raises; the transaction goes on."""
+        ...

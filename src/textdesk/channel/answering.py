@@ -22,18 +22,22 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from textdesk import metrics
-from textdesk.adapters.db import conversations, directory, inbox, media, outbox
-from textdesk.adapters.db.conversations import TranscriptEntry
-from textdesk.adapters.db.dialect import try_lock_keys
-from textdesk.adapters.db.inbox import InboxRow
-from textdesk.adapters.images import DEFAULT_MAX_PIXELS, DecodedImage, ImageRefused, decode_image
 from textdesk.domain.agent.awaiting import Awaiting, gave_up
 from textdesk.domain.agent.messages import EffectResult, InboundText, MediaRef, Reply, Texter
 from textdesk.domain.twilio_forms import can_answer
-from textdesk.ports import Clock, MediaFetcher, NewMessage
+from textdesk.ports import (
+    AnsweringRepositories,
+    CheckedImage,
+    Clock,
+    ConversationRow,
+    ImageChecker,
+    InboundRow,
+    MediaFetcher,
+    NewMessage,
+    ReadingUnitOfWork,
+    TranscriptEntry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +45,12 @@ APOLOGY = "Sorry, something went wrong on our side. Please try again, or reply A
 NOT_A_PHONE = "not answered: the sender is not a phone number that can be texted back"
 
 
-def _key(row: InboxRow) -> str:
-    return conversations.lock_key(row.from_phone, row.to_phone)
+def _key(row: InboundRow) -> tuple[str, str]:
+    """A text's conversation: (texter phone, our number), the unit of locking and order."""
+    return (row.from_phone, row.to_phone)
 
 
-def ready_in_order(queued: Sequence[InboxRow], wanted: set[str]) -> list[InboxRow]:
+def ready_in_order(queued: Sequence[InboundRow], wanted: set[str]) -> list[InboundRow]:
     """Which of the ``wanted`` texts can be processed now without overtaking another.
 
     ``queued`` is every unprocessed text of the conversations concerned.  In each
@@ -53,8 +58,8 @@ def ready_in_order(queued: Sequence[InboxRow], wanted: set[str]) -> list[InboxRo
     wanted here or has attachments to download: that one, and all after it, wait
     for the background loop, so one person's texts are never answered out of order.
     """
-    blocked: set[str] = set()
-    ready: list[InboxRow] = []
+    blocked: set[tuple[str, str]] = set()
+    ready: list[InboundRow] = []
     for row in sorted(queued, key=lambda r: r.id):
         key = _key(row)
         if key in blocked:
@@ -66,14 +71,14 @@ def ready_in_order(queued: Sequence[InboxRow], wanted: set[str]) -> list[InboxRo
     return ready
 
 
-def _not_overtaking(rows: Sequence[InboxRow], ran: dict[int, _Ran]) -> list[InboxRow]:
+def _not_overtaking(rows: Sequence[InboundRow], ran: dict[int, _Ran]) -> list[InboundRow]:
     """The rows a batch may answer: a turn still waiting holds its conversation's later texts.
 
     A waiting row is taken only when its effect has just run for the very try saved
     on it (re-read under the lock: another process may have resumed it meanwhile).
     """
-    blocked: set[str] = set()
-    out: list[InboxRow] = []
+    blocked: set[tuple[str, str]] = set()
+    out: list[InboundRow] = []
     for row in rows:
         key = _key(row)
         if key in blocked:
@@ -99,7 +104,7 @@ class _Batch:
 class TextInContext:
     """One inbound text in context, handed to the conversation logic."""
 
-    conn: AsyncConnection
+    repos: AnsweringRepositories  # the turn's transaction, and the effects' ports in it
     conversation_id: int
     texter: Texter
     number: str
@@ -178,19 +183,21 @@ class InboxProcessor:
     def __init__(
         self,
         *,
-        db: AsyncEngine,
+        uow: ReadingUnitOfWork[AnsweringRepositories],
         converser: Converser,
         fetcher: MediaFetcher,
+        images: ImageChecker,
         clock: Clock,
         batch_size: int = 200,
-        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_pixels: int,
         on_enqueued: Callable[[], None] = lambda: None,
         on_processed: Callable[[AbstractSet[int]], None] = lambda ids: None,
         on_deferred: Callable[[], None] = lambda: None,
         resumer: Resumer | None = None,
     ) -> None:
-        self._db = db
+        self._uow = uow
         self._converser = converser
+        self._images = images
         self._resumer = resumer
         self._fetcher = fetcher
         self._clock = clock
@@ -202,8 +209,8 @@ class InboxProcessor:
 
     async def run_once(self) -> int:
         """Process one batch of pending texts; returns how many were processed."""
-        async with self._db.connect() as conn:
-            rows = await inbox.pending(conn, limit=self._batch)
+        async with self._uow.read() as repos:
+            rows = await repos.inbox.pending(limit=self._batch)
         if not rows:
             metrics.INBOX_LAG.set(0)
             return 0
@@ -217,13 +224,13 @@ class InboxProcessor:
             self._on_processed(touched)
         return len(touched)
 
-    async def _prefetch_media(self, rows: Sequence[InboxRow]) -> list[InboxRow]:
+    async def _prefetch_media(self, rows: Sequence[InboundRow]) -> list[InboundRow]:
         """Download and verify every attachment before the batch transaction.
 
         Network waits must not hold the database's write lock; the results (stored
         key or a reason) are saved on the inbox row so a retry does not fetch twice.
         """
-        out: list[InboxRow] = []
+        out: list[InboundRow] = []
         for row in rows:
             pending = any("key" not in m and "error" not in m for m in row.media)
             # Nothing to fetch, or for a text that will not be answered (see below).
@@ -231,13 +238,12 @@ class InboxProcessor:
                 out.append(row)
                 continue
             results = await asyncio.gather(*(self._fetch_one(m) for m in row.media))
-            async with self._db.begin() as conn:
+            async with self._uow.begin() as repos:
                 resolved: list[dict[str, Any]] = []
                 for item, (data, image, error) in zip(row.media, results, strict=True):
                     entry = dict(item)
                     if data is not None and image is not None:
-                        entry["key"] = await media.save(
-                            conn,
+                        entry["key"] = await repos.media.save(
                             data=data,
                             content_type=image.content_type,
                             now=self._clock.now(),
@@ -248,26 +254,25 @@ class InboxProcessor:
                     else:
                         entry["error"] = error or "fetch_failed"
                     resolved.append(entry)
-                await inbox.set_media(conn, row.id, resolved)
+                await repos.inbox.set_media(row.id, resolved)
             out.append(replace(row, media=resolved))
         return out
 
     async def _fetch_one(
         self, item: dict[str, Any]
-    ) -> tuple[bytes | None, DecodedImage | None, str | None]:
+    ) -> tuple[bytes | None, CheckedImage | None, str | None]:
         if "key" in item or "error" in item:
             return None, None, item.get("error")
         data, error = await self._fetcher.fetch(str(item["url"]))
         if data is None:
             return None, None, error
-        try:
-            # Decoding is CPU work: off the event loop, which serves webhooks meanwhile.
-            image = await asyncio.to_thread(decode_image, data, max_pixels=self._max_pixels)
-        except ImageRefused as refused:
-            return None, None, refused.reason
+        # Decoding is CPU work: off the event loop, which serves webhooks meanwhile.
+        image = await asyncio.to_thread(self._images.check, data, max_pixels=self._max_pixels)
+        if isinstance(image, str):
+            return None, None, image  # refused, and why
         return data, image, None
 
-    async def _run_awaiting(self, rows: Sequence[InboxRow]) -> dict[int, _Ran]:
+    async def _run_awaiting(self, rows: Sequence[InboundRow]) -> dict[int, _Ran]:
         """Run the remote effects that turns wait on, before the batch's transaction.
 
         A call that fails is tried again later (the row stays waiting, with its
@@ -278,8 +283,8 @@ class InboxProcessor:
         if not waiting or self._resumer is None:
             return {}
         now = self._clock.now()
-        async with self._db.connect() as conn:
-            users = await directory.users_by_phone(conn, sorted({r.from_phone for r in waiting}))
+        async with self._uow.read() as repos:
+            users = await repos.directory.users_by_phone(sorted({r.from_phone for r in waiting}))
         ran: dict[int, _Ran] = {}
         retries: dict[int, dict[str, Any] | None] = {}
         for row in waiting:
@@ -308,12 +313,12 @@ class InboxProcessor:
                 result = gave_up()
             ran[row.id] = _Ran(awaiting, result)
         if retries:
-            async with self._db.begin() as conn:
-                await inbox.set_awaiting(conn, retries)
+            async with self._uow.begin() as repos:
+                await repos.inbox.set_awaiting(retries)
         return ran
 
     async def process_arrivals(
-        self, conn: AsyncConnection, arrivals: Sequence[InboxRow], *, locked: bool = False
+        self, repos: AnsweringRepositories, arrivals: Sequence[InboundRow], *, locked: bool = False
     ) -> Answered:
         """Process texts just written to the inbox in ``conn``'s transaction.
 
@@ -328,18 +333,18 @@ class InboxProcessor:
         now = self._clock.now()
         keys = sorted({_key(a) for a in arrivals})
         try:
-            async with conn.begin_nested():
-                ours = set(keys) if locked else await try_lock_keys(conn, keys)
+            async with repos.savepoint():
+                ours = set(keys) if locked else await repos.conversations.try_lock(keys)
                 phones = sorted({a.from_phone for a in arrivals if _key(a) in ours})
                 new = {a.message_sid: a for a in arrivals}
                 # The new texts as they were written; the others only say who waits.
                 queued = [
                     new.get(r.message_sid, r)
-                    for r in await inbox.waiting_from(conn, phones)
+                    for r in await repos.inbox.waiting_from(phones)
                     if _key(r) in ours
                 ]
                 rows = ready_in_order(queued, set(new))
-                batch = await self._converse_rows(conn, rows, now, {})
+                batch = await self._converse_rows(repos, rows, now, {})
         except Exception:
             log.exception("answering %d new texts failed; the inbox loop will", len(arrivals))
             return Answered(frozenset(), deferred=True)
@@ -354,20 +359,20 @@ class InboxProcessor:
         if answered.deferred:
             self._on_deferred()  # only now can the loop see the rows it is to answer
 
-    async def _process(self, candidates: Sequence[InboxRow], ran: dict[int, _Ran]) -> set[int]:
+    async def _process(self, candidates: Sequence[InboundRow], ran: dict[int, _Ran]) -> set[int]:
         """Process what is not locked elsewhere; returns the conversations touched."""
         now = self._clock.now()
-        async with self._db.begin() as conn:
-            locked = await try_lock_keys(conn, sorted({_key(r) for r in candidates}))
+        async with self._uow.begin() as repos:
+            locked = await repos.conversations.try_lock(sorted({_key(r) for r in candidates}))
             ids = [r.id for r in candidates if _key(r) in locked]
-            rows = await inbox.pending_for(conn, ids) if ids else []
-            batch = await self._converse_rows(conn, _not_overtaking(rows, ran), now, ran)
+            rows = await repos.inbox.pending_for(ids) if ids else []
+            batch = await self._converse_rows(repos, _not_overtaking(rows, ran), now, ran)
             return batch.touched
 
     async def _converse_rows(
         self,
-        conn: AsyncConnection,
-        rows: Sequence[InboxRow],
+        repos: AnsweringRepositories,
+        rows: Sequence[InboundRow],
         now: datetime,
         ran: dict[int, _Ran],
     ) -> _Batch:
@@ -379,20 +384,20 @@ class InboxProcessor:
         text costs two statements each, which is most of a batch's statements when
         nothing fails.
         """
-        rows = await self._set_aside_unanswerable(conn, rows, now)
+        rows = await self._set_aside_unanswerable(repos, rows, now)
         if not rows:
             return _Batch(set(), waiting=False)
         try:
-            async with conn.begin_nested():
-                return await self._converse_each(conn, rows, now, ran, guarded=False)
+            async with repos.savepoint():
+                return await self._converse_each(repos, rows, now, ran, guarded=False)
         except Exception:
             log.warning("a text in a batch of %d failed; one at a time now", len(rows))
-        return await self._converse_each(conn, rows, now, ran, guarded=True)
+        return await self._converse_each(repos, rows, now, ran, guarded=True)
 
     @staticmethod
     async def _set_aside_unanswerable(
-        conn: AsyncConnection, rows: Sequence[InboxRow], now: datetime
-    ) -> Sequence[InboxRow]:
+        repos: AnsweringRepositories, rows: Sequence[InboundRow], now: datetime
+    ) -> Sequence[InboundRow]:
         """Mark texts from senders that cannot be texted back as done, with the reason.
 
         They stay in the inbox, as everything a texter sent does, but start no
@@ -403,24 +408,23 @@ class InboxProcessor:
             return rows
         for row in aside:
             log.warning("inbound %s from %r: %s", row.message_sid, row.from_phone, NOT_A_PHONE)
-        await inbox.mark_processed(
-            conn, [r.id for r in aside], now, {r.id: NOT_A_PHONE for r in aside}
+        await repos.inbox.mark_processed(
+            [r.id for r in aside], now, {r.id: NOT_A_PHONE for r in aside}
         )
         return [r for r in rows if can_answer(r.from_phone)]
 
     async def _converse_each(
         self,
-        conn: AsyncConnection,
-        rows: Sequence[InboxRow],
+        repos: AnsweringRepositories,
+        rows: Sequence[InboundRow],
         now: datetime,
         ran: dict[int, _Ran],
         *,
         guarded: bool,
     ) -> _Batch:
         phones = sorted({r.from_phone for r in rows})
-        users = await directory.users_by_phone(conn, phones)
-        convs = await conversations.load_or_create(
-            conn,
+        users = await repos.directory.users_by_phone(phones)
+        convs = await repos.conversations.load_or_create(
             [(r.from_phone, r.to_phone) for r in rows],
             {p: u.id for p, u in users.items()},
             now,
@@ -454,7 +458,7 @@ class InboxProcessor:
                     )
                 )
             turn = TextInContext(
-                conn=conn,
+                repos=repos,
                 conversation_id=conv.id,
                 texter=texter,
                 number=row.to_phone,
@@ -470,7 +474,7 @@ class InboxProcessor:
             )
             if guarded:
                 try:
-                    async with conn.begin_nested():
+                    async with repos.savepoint():
                         outcome = await self._turn(turn, conv, resumed)
                 except Exception as exc:
                     log.exception("processing inbound %s failed", row.message_sid)
@@ -490,15 +494,15 @@ class InboxProcessor:
                 done.append(row.id)
                 if resumed is not None:
                     waits[row.id] = None
-        await self._write_replies(conn, timeline, convs, now)
-        await conversations.save(conn, list(convs.values()), now)
+        await self._write_replies(repos, timeline, convs, now)
+        await repos.conversations.save(list(convs.values()), now)
         if waits:
-            await inbox.set_awaiting(conn, waits)
-        await inbox.mark_processed(conn, done, now, errors)
+            await repos.inbox.set_awaiting(waits)
+        await repos.inbox.mark_processed(done, now, errors)
         return _Batch({c.id for c in convs.values()}, waiting=bool(waiting))
 
     async def _turn(
-        self, turn: TextInContext, conv: conversations.ConversationRow, resumed: _Ran | None
+        self, turn: TextInContext, conv: ConversationRow, resumed: _Ran | None
     ) -> ConverseOutcome:
         """A new text through the converser, or a waiting turn resumed with its result."""
         if resumed is None:
@@ -508,9 +512,9 @@ class InboxProcessor:
 
     @staticmethod
     async def _write_replies(
-        conn: AsyncConnection,
+        repos: AnsweringRepositories,
         timeline: Sequence[TranscriptEntry | tuple[int, Reply]],
-        convs: dict[tuple[str, str], conversations.ConversationRow],
+        convs: dict[tuple[str, str], ConversationRow],
         now: datetime,
     ) -> None:
         conv_by_id = {c.id: c for c in convs.values()}
@@ -526,7 +530,7 @@ class InboxProcessor:
             )
             for cid, reply in said
         ]
-        outbox_ids = iter(await outbox.enqueue(conn, messages, now))
+        outbox_ids = iter(await repos.outbox.enqueue(messages, now))
         entries = [
             item
             if isinstance(item, TranscriptEntry)
@@ -535,4 +539,4 @@ class InboxProcessor:
             )
             for item in timeline
         ]
-        await conversations.append(conn, entries, now)
+        await repos.conversations.append(entries, now)

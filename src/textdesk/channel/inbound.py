@@ -29,17 +29,18 @@ from datetime import datetime
 from enum import Enum
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from textdesk import metrics
-from textdesk.adapters.db import inbox, outbox
-from textdesk.adapters.db.conversations import lock_key
-from textdesk.adapters.db.dialect import lock_keys_waiting_at_most
-from textdesk.adapters.db.group_commit import GroupCommitter, WriteKind, Written
 from textdesk.admin.numbers import NumberDirectory
 from textdesk.channel.answering import NOTHING_ANSWERED, Answered, InboxProcessor
 from textdesk.domain.twilio_forms import InboundSms
-from textdesk.ports import Clock, StatusUpdate
+from textdesk.ports import (
+    AnsweringRepositories,
+    Clock,
+    GroupCommit,
+    StatusUpdate,
+    WriteKind,
+    Written,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,37 +68,38 @@ class Acceptance(Enum):
     UNKNOWN_NUMBER = "unknown_number"
 
 
-def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> None:
+def register_writers(
+    committer: GroupCommit[AnsweringRepositories], processor: InboxProcessor
+) -> None:
     """Teach the group committer how to write what this module submits."""
 
     async def store_and_answer(
-        conn: AsyncConnection, items: Sequence[PendingInbound]
+        repos: AnsweringRepositories, items: Sequence[PendingInbound]
     ) -> Written[bool, Answered]:
         # PostgreSQL, several web processes: whoever stores a texter's text holds that
         # conversation until commit, so a younger text taken by another process at
         # the same instant waits and is answered after, never before (see above).
-        held = await lock_keys_waiting_at_most(
-            conn,
-            sorted({lock_key(p.message.from_phone, p.message.to_phone) for p in items if p.answer}),
+        held = await repos.conversations.lock_waiting_at_most(
+            sorted({(p.message.from_phone, p.message.to_phone) for p in items if p.answer}),
             LOCK_WAIT_MS,
         )
-        stored = await inbox.store(conn, [(p.message, p.received_at) for p in items])
+        stored = await repos.inbox.store([(p.message, p.received_at) for p in items])
         arrivals = [
             row for p, row in zip(items, stored, strict=True) if row is not None and p.answer
         ]
         fresh = [row is not None for row in stored]
         answered = NOTHING_ANSWERED
         if arrivals:
-            answered = await processor.process_arrivals(conn, arrivals, locked=held)
+            answered = await processor.process_arrivals(repos, arrivals, locked=held)
         if len(arrivals) < sum(fresh):
             # Stored to be answered by the inbox loop, which may look once this commits.
             answered = Answered(answered.conversations, deferred=True)
         return Written(fresh, answered)
 
     async def record_statuses(
-        conn: AsyncConnection, items: Sequence[StatusUpdate]
+        repos: AnsweringRepositories, items: Sequence[StatusUpdate]
     ) -> Written[int | None, None]:
-        return Written(await outbox.apply_status_updates(conn, items), None)
+        return Written(await repos.statuses.apply_callbacks(items), None)
 
     committer.register(INBOX, store_and_answer, committed=processor.committed)
     committer.register(STATUS, record_statuses)
@@ -105,7 +107,7 @@ def register_writers(committer: GroupCommitter, processor: InboxProcessor) -> No
 
 async def accept_inbound(
     *,
-    committer: GroupCommitter,
+    committer: GroupCommit[AnsweringRepositories],
     numbers: NumberDirectory,
     clock: Clock,
     message: InboundSms,
@@ -132,7 +134,7 @@ async def accept_inbound(
 
 async def accept_status(
     *,
-    committer: GroupCommitter,
+    committer: GroupCommit[AnsweringRepositories],
     clock: Clock,
     sid: str,
     status: str,

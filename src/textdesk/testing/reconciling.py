@@ -58,6 +58,10 @@ class FakeStatuses:
             moved.append(text.conversation_id or 0)
         return moved
 
+    async def apply_callbacks(self, updates: Sequence[StatusUpdate]) -> list[int | None]:
+        self._t.callbacks.extend(updates)
+        return await self.apply_reconciled(updates)
+
 
 class FakeReconciling:
     """``ports.ReconcileRepositories`` over ``FakeTables``."""

@@ -20,6 +20,7 @@ from textdesk.domain.sender_pauses import Pause
 from textdesk.ports import (
     ConversationRow,
     QueueRow,
+    StatusUpdate,
     TranscriptEntry,
 )
 
@@ -104,6 +105,7 @@ class FakeTables:
     # Each set of (phone, number) conversations locked, and the chats ended as idle.
     locked: list[set[tuple[str, str]]] = field(default_factory=list)
     ended_idle: list[int] = field(default_factory=list)
+    callbacks: list[StatusUpdate] = field(default_factory=list)  # as Twilio posted them
 
     def text(self, outbox_id: int) -> StoredText:
         """The outbox row with this id."""

@@ -12,22 +12,25 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text as text_sql
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import _truncate_postgres
 from tests.images import photo
 from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser, desk_settings
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import inbox as inbox_store
+from textdesk.adapters.db.answering_repositories import SqlAnswering, answering, group_commit
 from textdesk.adapters.db.conversations import lock_key as conversation_lock_key
 from textdesk.adapters.db.database import create_engine
 from textdesk.adapters.db.dialect import lock_keys
-from textdesk.adapters.db.group_commit import GroupCommitter, WriteKind
+from textdesk.adapters.image_checks import PillowImageChecker
 from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import APOLOGY, ConverseOutcome, InboxProcessor, TextInContext
 from textdesk.channel.inbound import INBOX, PendingInbound, register_writers
 from textdesk.domain.twilio_forms import InboundSms
+from textdesk.ports import WriteKind
 from textdesk.web.app import create_app
 
 PNG = photo()
@@ -208,6 +211,17 @@ class _NoMedia:
         raise AssertionError("no text here has attachments")
 
 
+def _processor(db: AsyncEngine, clock: SystemClock) -> InboxProcessor:
+    return InboxProcessor(
+        uow=answering(db),
+        converser=EchoConverser(),
+        fetcher=_NoMedia(),
+        images=PillowImageChecker(),
+        max_pixels=25_000_000,
+        clock=clock,
+    )
+
+
 @pytest.mark.postgres
 async def test_a_texters_next_text_taken_by_another_process_waits_for_the_first(
     request: pytest.FixtureRequest,
@@ -226,9 +240,7 @@ async def test_a_texters_next_text_taken_by_another_process_waits_for_the_first(
     processes = []
     for db in (first_db, second_db):
         handlers = _Handlers()
-        processor = InboxProcessor(
-            db=db, converser=EchoConverser(), fetcher=_NoMedia(), clock=clock
-        )
+        processor = _processor(db, clock)
         register_writers(handlers, processor)  # type: ignore[arg-type]
         processes.append(handlers.handlers[INBOX.name])
 
@@ -239,11 +251,13 @@ async def test_a_texters_next_text_taken_by_another_process_waits_for_the_first(
 
     async def second() -> list[bool]:
         async with second_db.begin() as conn:
-            return list((await processes[1](conn, [text("SM" + "2" * 32, "two")])).results)
+            return list(
+                (await processes[1](SqlAnswering(conn), [text("SM" + "2" * 32, "two")])).results
+            )
 
     try:
         async with first_db.begin() as conn:
-            written = await processes[0](conn, [text("SM" + "1" * 32, "one")])
+            written = await processes[0](SqlAnswering(conn), [text("SM" + "1" * 32, "one")])
             assert list(written.results) == [True]
             waiting = asyncio.create_task(second())
             await asyncio.sleep(0.5)
@@ -271,7 +285,7 @@ async def test_a_conversation_held_too_long_elsewhere_does_not_hold_up_the_webho
     clock = SystemClock()
     await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
     handlers = _Handlers()
-    processor = InboxProcessor(db=db, converser=EchoConverser(), fetcher=_NoMedia(), clock=clock)
+    processor = _processor(db, clock)
     register_writers(handlers, processor)  # type: ignore[arg-type]
     sms = InboundSms("SM" + "3" * 32, TEXTER, NUMBER, "hello", (), {"Body": "hello"})
     try:
@@ -279,7 +293,9 @@ async def test_a_conversation_held_too_long_elsewhere_does_not_hold_up_the_webho
             await lock_keys(holder, [conversation_lock_key(TEXTER, NUMBER)])
             async with db.begin() as conn:
                 written = await asyncio.wait_for(
-                    handlers.handlers[INBOX.name](conn, [PendingInbound(sms, clock.now(), True)]),
+                    handlers.handlers[INBOX.name](
+                        SqlAnswering(conn), [PendingInbound(sms, clock.now(), True)]
+                    ),
                     10,
                 )
                 # The short wait is this attempt's alone, not the rest of the batch's.
@@ -306,11 +322,13 @@ async def _committed_lane(
     clock = SystemClock()
     heard: list[str] = []
 
-    committer = GroupCommitter(db)
+    committer = group_commit(db)
     processor = InboxProcessor(
-        db=db,
+        uow=answering(db),
         converser=EchoConverser(),
         fetcher=_NoMedia(),
+        images=PillowImageChecker(),
+        max_pixels=25_000_000,
         clock=clock,
         on_enqueued=lambda: heard.append("send"),
         on_processed=lambda ids: heard.append(f"answered {len(ids)}"),

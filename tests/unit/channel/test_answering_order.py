@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from textdesk.adapters.db.inbox import InboxRow
 from textdesk.channel.answering import ready_in_order
+from textdesk.ports import InboundRow
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 A, B = "+15551230001", "+15551230002"
@@ -15,8 +15,8 @@ OURS, OTHER_NUMBER = "+15550100100", "+15550100200"
 
 def row(
     id_: int, from_: str, body: str, *, to: str = OURS, media: list[dict[str, Any]] | None = None
-) -> InboxRow:
-    return InboxRow(id_, f"SM{id_}", from_, to, body, media or [], NOW)
+) -> InboundRow:
+    return InboundRow(id_, f"SM{id_}", from_, to, body, media or [], NOW)
 
 
 def test_every_wanted_text_is_ready_oldest_first() -> None:

@@ -32,8 +32,8 @@ class Rig:
 
     def turn(self, conversation_id: int = CONVERSATION) -> TextInContext:
         return TextInContext(
-            # The fake repositories keep no connection: the turn's is never used.
-            conn=cast(Any, None),
+            # The hand-off is given its fake repositories: the turn's are never used.
+            repos=cast(Any, None),
             conversation_id=conversation_id,
             texter=Texter(TEXTER),
             number=DESK,

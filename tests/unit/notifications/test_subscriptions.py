@@ -62,7 +62,7 @@ class Rig:
         async with self.uow.begin() as repos:
             commands = SubscriptionCommands(FakeTemplates(), repositories=lambda turn: repos)
             turn = TextInContext(
-                conn=cast(Any, None),  # the repositories are bound to the transaction
+                repos=cast(Any, None),  # the commands are handed the repositories themselves
                 conversation_id=7,
                 texter=who,
                 number=DESK,
@@ -254,7 +254,7 @@ async def test_an_operator_reply_that_fails_to_render_falls_back_to_the_built_in
 
         async def answer(body: str) -> str:
             turn = TextInContext(
-                conn=cast(Any, None),
+                repos=cast(Any, None),
                 conversation_id=7,
                 texter=Texter(ALICE.phone or "", ALICE.id, ALICE.name),
                 number=DESK,

@@ -18,39 +18,17 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from textdesk.ports import WriteKind, Written
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
 N = TypeVar("N")
-
-
-@dataclass(frozen=True, eq=False)
-class WriteKind(Generic[T, R]):
-    """A kind of write, named once: submit items ``T`` of it, get results ``R`` back.
-
-    Its writer is registered against this object (:meth:`GroupCommitter.register`), so
-    a caller holds what it submits to, typed, rather than a name to look up.
-    """
-
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Written(Generic[R, N]):
-    """What a writer did with one batch: a result per item, and a note for after commit.
-
-    The note is handed to the writer's ``committed`` callback once the batch's
-    transaction has committed, and dropped if it rolls back, so nothing the batch
-    did needs to be remembered anywhere in between.
-    """
-
-    results: Sequence[R]
-    note: N
-
+Repos = TypeVar("Repos")
 
 # A writer writes a list of items of one kind; one result per item, one note per batch.
-Write = Callable[[AsyncConnection, Sequence[Any]], Awaitable[Written[Any, Any]]]
+Write = Callable[[Any, Sequence[Any]], Awaitable[Written[Any, Any]]]
 
 
 def _nothing_after(note: object) -> None:
@@ -70,11 +48,21 @@ class _Pending:
     future: asyncio.Future[Any] = field(repr=False)
 
 
-class GroupCommitter:
-    """Batches writes of registered kinds into shared transactions."""
+class GroupCommitter(Generic[Repos]):
+    """``ports.GroupCommit``: batches writes of registered kinds into shared transactions.
 
-    def __init__(self, engine: AsyncEngine, *, max_batch: int = 512) -> None:
+    ``make`` builds the repositories a batch's writers are handed, on its connection.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        make: Callable[[AsyncConnection], Repos],
+        *,
+        max_batch: int = 512,
+    ) -> None:
         self._engine = engine
+        self._make = make
         self._max_batch = max_batch
         self._writers: dict[WriteKind[Any, Any], _Writer] = {}
         self._queue: asyncio.Queue[_Pending] | None = None
@@ -85,7 +73,7 @@ class GroupCommitter:
     def register(
         self,
         kind: WriteKind[T, R],
-        write: Callable[[AsyncConnection, Sequence[T]], Awaitable[Written[R, N]]],
+        write: Callable[[Repos, Sequence[T]], Awaitable[Written[R, N]]],
         *,
         committed: Callable[[N], None] = _nothing_after,
     ) -> None:
@@ -137,13 +125,14 @@ class GroupCommitter:
         results: list[tuple[_Pending, Any]] = []
         notes: list[tuple[_Writer, Any]] = []
         async with self._engine.begin() as conn:
+            repos = self._make(conn)
             # Kinds in the order they were registered, whatever came first: writers
             # that take locks then take them in the same order in every batch.
             for kind, writer in self._writers.items():
                 group = by_kind.get(kind)
                 if group is None:
                     continue
-                written = await writer.write(conn, [p.item for p in group])
+                written = await writer.write(repos, [p.item for p in group])
                 results.extend(zip(group, written.results, strict=True))
                 notes.append((writer, written.note))
         self.batches += 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,26 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from textdesk.adapters.db.dialect import insert_numbered
 from textdesk.adapters.db.tables import inbox
 from textdesk.domain.twilio_forms import InboundSms
+from textdesk.ports import InboundRow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class InboxRow:
-    id: int
-    message_sid: str
-    from_phone: str
-    to_phone: str
-    body: str
-    media: list[dict[str, Any]]
-    received_at: datetime
-    # The remote effect its turn waits on (``domain/agent/awaiting.py``), as saved.
-    awaiting: dict[str, Any] | None = None
-
-
 async def store(
     conn: AsyncConnection, messages: Sequence[tuple[InboundSms, datetime]]
-) -> list[InboxRow | None]:
+) -> list[InboundRow | None]:
     """Insert messages; a MessageSid seen before is skipped.  The new rows, else None."""
     sids = [m.message_sid for m, _ in messages]
     existing = set(
@@ -61,7 +48,7 @@ async def store(
         )
     ids = await _insert(conn, fresh)
     rows = {
-        r["message_sid"]: InboxRow(
+        r["message_sid"]: InboundRow(
             i,
             r["message_sid"],
             r["from_phone"],
@@ -93,8 +80,8 @@ async def _insert(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list
     return [ids.get(r["message_sid"]) for r in rows]
 
 
-def _row(r: Any) -> InboxRow:
-    return InboxRow(
+def _row(r: Any) -> InboundRow:
+    return InboundRow(
         id=r.id,
         message_sid=r.message_sid,
         from_phone=r.from_phone,
@@ -118,7 +105,7 @@ _COLUMNS = (
 )
 
 
-async def pending(conn: AsyncConnection, *, limit: int) -> list[InboxRow]:
+async def pending(conn: AsyncConnection, *, limit: int) -> list[InboundRow]:
     """Unprocessed messages, oldest first."""
     query = (
         select(*_COLUMNS).where(inbox.c.processed_at.is_(None)).order_by(inbox.c.id).limit(limit)
@@ -126,7 +113,7 @@ async def pending(conn: AsyncConnection, *, limit: int) -> list[InboxRow]:
     return [_row(r) for r in await conn.execute(query)]
 
 
-async def pending_for(conn: AsyncConnection, ids: Sequence[int]) -> list[InboxRow]:
+async def pending_for(conn: AsyncConnection, ids: Sequence[int]) -> list[InboundRow]:
     """Those of ``ids`` still unprocessed (re-read under lock), oldest first."""
     query = (
         select(*_COLUMNS)
@@ -159,7 +146,7 @@ async def mark_processed(
         )
 
 
-async def waiting_from(conn: AsyncConnection, phones: Sequence[str]) -> list[InboxRow]:
+async def waiting_from(conn: AsyncConnection, phones: Sequence[str]) -> list[InboundRow]:
     """Every unprocessed text from ``phones``, oldest first: who is waiting for what.
 
     Only the id, the sid and the two numbers are read (body, media and time are
@@ -173,6 +160,6 @@ async def waiting_from(conn: AsyncConnection, phones: Sequence[str]) -> list[Inb
         .order_by(inbox.c.id)
     )
     return [
-        InboxRow(r.id, r.message_sid, r.from_phone, r.to_phone, "", [], _EPOCH)
+        InboundRow(r.id, r.message_sid, r.from_phone, r.to_phone, "", [], _EPOCH)
         for r in await conn.execute(query)
     ]

@@ -266,6 +266,9 @@ class SqlStatuses:
     async def apply_reconciled(self, updates: Sequence[StatusUpdate]) -> list[int | None]:
         return await outbox.apply_reconciled(self._conn, updates)
 
+    async def apply_callbacks(self, updates: Sequence[StatusUpdate]) -> list[int | None]:
+        return await outbox.apply_status_updates(self._conn, updates)
+
 
 class SqlReconciling:
     """``ports.ReconcileRepositories`` on one connection."""

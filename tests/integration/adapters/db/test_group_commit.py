@@ -10,10 +10,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.database import create_engine
-from textdesk.adapters.db.group_commit import GroupCommitter, WriteKind, Written
+from textdesk.adapters.db.group_commit import GroupCommitter
+from textdesk.ports import WriteKind, Written
 
 THING = WriteKind[str, int]("thing")
 OTHER = WriteKind[str, str]("other")
+
+
+def _connection(conn: AsyncConnection) -> AsyncConnection:
+    """The writers here are handed the batch's bare connection."""
+    return conn
 
 
 async def test_a_failed_batch_is_reported_undone_and_a_good_one_committed(
@@ -21,7 +27,7 @@ async def test_a_failed_batch_is_reported_undone_and_a_good_one_committed(
 ) -> None:
     """A failing batch, retried alone, fails again and its note never arrives."""
     db = create_engine(database_url)
-    committer = GroupCommitter(db)
+    committer = GroupCommitter(db, _connection)
     notes: list[list[str]] = []
 
     async def write(conn: AsyncConnection, items: Sequence[str]) -> Written[int, list[str]]:
@@ -45,7 +51,7 @@ async def test_a_failed_batch_is_reported_undone_and_a_good_one_committed(
 async def test_each_writer_gets_its_own_batchs_note_after_the_commit(database_url: str) -> None:
     """Two kinds in one batch, one commit: each writer's note reaches it once."""
     db = create_engine(database_url)
-    committer = GroupCommitter(db)
+    committer = GroupCommitter(db, _connection)
     seen: list[tuple[str, object]] = []
 
     async def write_thing(conn: AsyncConnection, items: Sequence[str]) -> Written[int, int]:
