@@ -40,6 +40,7 @@ from textdesk.domain.records import (
     changes,
     priority_for,
 )
+from textdesk.domain.servicenow_events import COMMENT_SIGNATURE, split_signed
 from textdesk.ports import StoredMedia
 
 log = logging.getLogger(__name__)
@@ -87,9 +88,9 @@ CATEGORY_OF = {
 # Texters' references and our keys go into encoded queries: nothing but these.
 _PLAIN = re.compile(r"[A-Za-z0-9_.\-]+")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-# How a comment written for someone says who: "Alice Example (by text): ...".
-SIGNATURE = " (by text): "
-_SIGNED = re.compile(r"(?P<author>[^\n]+?)" + re.escape(SIGNATURE) + r"(?P<body>.*)", re.DOTALL)
+# How a comment written for someone says who: "Alice Example (by text): ..." (the
+# events the instance posts read it back, domain/servicenow_events.py).
+SIGNATURE = COMMENT_SIGNATURE
 
 
 class MediaReader(Protocol):
@@ -234,9 +235,9 @@ class ServiceNowRecords:
 
     def _comment(self, row: Mapping[str, Any], names: Mapping[str, str]) -> Comment:
         text, by = _value(row, "value"), _value(row, "sys_created_by")
-        ours = _SIGNED.fullmatch(text) if by == self._client.username else None
+        ours = split_signed(text) if by == self._client.username else None
         if ours is not None:  # written here for someone: they are its author
-            author, body = ours.group("author"), ours.group("body")
+            author, body = ours
         else:
             author, body = names.get(by, by), text
         return Comment(author=author, body=body, created_at=_moment(_value(row, "sys_created_on")))
