@@ -69,6 +69,7 @@ from textdesk.live_agents.presence import Heartbeat
 from textdesk.live_agents.workspace import Timing as WorkspaceTiming
 from textdesk.live_agents.workspace import Workspace
 from textdesk.live_agents.workspace_updates import WorkspaceUpdates
+from textdesk.notifications.instance_events import InstanceEvents
 from textdesk.notifications.sending import NotificationHistory
 from textdesk.notifications.subscriptions import SubscriptionCommands, SubscriptionSettings
 from textdesk.notifications.triggers import NotificationRequests, Notifier
@@ -183,6 +184,9 @@ class Container:
     background: bool = False
     # Clients of other services built here (ServiceNow's), closed at stop.
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Record events posted by the instance (POST /api/v1/events/servicenow); None
+    # unless the records are on ServiceNow, whose users name the callers.
+    servicenow_events: InstanceEvents | None = None
 
     async def start(self, *, background: bool = True) -> None:
         """Start the writer; with ``background``, also the processing and dispatch loops."""
@@ -350,6 +354,15 @@ def build(
         heartbeat_loop=Loop("heartbeat", live.heartbeat.beat_all, idle=live.heartbeat.every),
         admin=admin_use_cases(db, clock),
         closers=closers,
+        servicenow_events=_servicenow_events(
+            settings,
+            db=db,
+            clock=clock,
+            remote_records=remote_records,
+            views=records.views,
+            templates=notifications.files,
+            wake_sender=sending.loop.wake,
+        ),
     )
 
 
@@ -384,6 +397,30 @@ def servicenow_users_loop(records: ServiceNowRecords) -> Loop:
         return 0  # nothing more to do until the next round
 
     return Loop("servicenow-users", refresh, idle=records.users.refresh_every)
+
+
+def _servicenow_events(
+    settings: Settings,
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    remote_records: RecordStore | None,
+    views: RecordViews,
+    templates: NotificationFiles,
+    wake_sender: Callable[[], None],
+) -> InstanceEvents | None:
+    """Notifications for the changes the instance posts, when records live there."""
+    if not isinstance(remote_records, ServiceNowRecords):
+        return None
+    return InstanceEvents(
+        uow=notification_store.instance_events(db),
+        callers=remote_records.users,
+        records=remote_records,
+        templates=templates,
+        views=_texter_views(settings, views, remote_records),
+        clock=clock,
+        on_enqueued=wake_sender,
+    )
 
 
 def _texter_views(

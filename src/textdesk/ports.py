@@ -1546,6 +1546,34 @@ class NotifyingRepositories(DeliveryRepositories, Protocol):
     def accounts(self) -> PhoneAccounts: ...
 
 
+class InstanceEventLog(Protocol):
+    """Record events a ServiceNow instance posted, each noted once by
+    (sys_id, event, sys_updated_on): a rule that fires twice, or a retried post,
+    notifies once."""
+
+    async def first_time(self, *, sys_id: str, event: str, updated_on: str, now: datetime) -> bool:
+        """Note the event; False when it was noted before (its texts are already queued)."""
+        ...
+
+
+class InstanceEventRepositories(DeliveryRepositories, Protocol):
+    """What turning an instance's record event into a notification reads and writes."""
+
+    @property
+    def seen(self) -> InstanceEventLog: ...
+
+    @property
+    def accounts(self) -> PhoneAccounts: ...
+
+
+class CallerPhones(Protocol):
+    """The mobile number of an instance's user (``sys_user`` sys_id), in E.164."""
+
+    async def phone_for(self, sys_id: str) -> str | None:
+        """None for a user without one, an inactive user, or no such user."""
+        ...
+
+
 # --------------------------------------------------------------------------- operations
 # What /readyz, /metrics and /media read (``ops/``): the database's answer, the outbox's
 # backlog and stored images.  The SQL is in ``adapters/db/``, the fakes in

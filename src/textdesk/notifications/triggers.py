@@ -41,7 +41,7 @@ class NotifyError(ValueError):
         self.field = field
 
 
-def _event_body(source: str, ctx: Mapping[str, Any], kind: str) -> str:
+def event_body(source: str, ctx: Mapping[str, Any], kind: str) -> str:
     """An event's text; a template stopped by its budget sends nothing (logged)."""
     try:
         return render_body(source, ctx)
@@ -59,10 +59,10 @@ async def _caller_of(accounts: PhoneAccounts, record: Record) -> int | None:
     return None
 
 
-def _own_comment(event: RecordEvent, record: Record) -> bool:
+def own_comment(kind: str, data: Mapping[str, Any], record: Record) -> bool:
     """A texter is not notified of the comment they just texted in themselves."""
-    author = event.data.get("author")
-    return event.kind == "commented" and author in (record.caller_name, record.caller_phone)
+    author = data.get("author")
+    return kind == "commented" and author in (record.caller_name, record.caller_phone)
 
 
 class Notifier:
@@ -122,7 +122,12 @@ class Notifier:
         for event in wanted:
             record, user_id = loaded.get(event.record_id, (None, None))
             source = templates[event.kind]
-            if record is None or user_id is None or source is None or _own_comment(event, record):
+            if (
+                record is None
+                or user_id is None
+                or source is None
+                or own_comment(event.kind, event.data, record)
+            ):
                 continue
             ctx = context(
                 record=record,
@@ -133,7 +138,7 @@ class Notifier:
             drafts.append(
                 Draft(
                     user_id=user_id,
-                    body=_event_body(source, ctx, event.kind),
+                    body=event_body(source, ctx, event.kind),
                     source="event",
                     template=event.kind,
                     record_id=record.id,

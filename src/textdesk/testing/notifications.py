@@ -64,6 +64,8 @@ class NotificationTables(FakeTables):
     latest_number: dict[str, str] = field(default_factory=dict)
     records: dict[int, Record] = field(default_factory=dict)  # by id
     events: list[StoredEvent] = field(default_factory=list)
+    # Record events a ServiceNow instance posted: (sys_id, event, sys_updated_on).
+    instance_events: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 class FakeSubscriptions:
@@ -272,6 +274,46 @@ def fake_notifying(
 ) -> FakeUnitOfWork[NotificationTables, FakeNotifying]:
     """The notifier's and API notifications' unit of work, in memory."""
     return FakeUnitOfWork(tables or NotificationTables(), FakeNotifying)
+
+
+class FakeInstanceEvents:
+    """``ports.InstanceEventLog`` on ``NotificationTables.instance_events``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self._t = tables
+
+    async def first_time(self, *, sys_id: str, event: str, updated_on: str, now: datetime) -> bool:
+        key = (sys_id, event, updated_on)
+        if key in self._t.instance_events:
+            return False
+        self._t.instance_events.add(key)
+        return True
+
+
+class FakeInstanceEventRepositories(FakeDelivery):
+    """``ports.InstanceEventRepositories`` on ``NotificationTables``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        super().__init__(tables)
+        self.seen = FakeInstanceEvents(tables)
+        self.accounts = FakePhoneAccounts(tables)
+
+
+def fake_instance_events(
+    tables: NotificationTables | None = None,
+) -> FakeUnitOfWork[NotificationTables, FakeInstanceEventRepositories]:
+    """The unit of work of a ServiceNow instance's record events, in memory."""
+    return FakeUnitOfWork(tables or NotificationTables(), FakeInstanceEventRepositories)
+
+
+class FakeCallerPhones:
+    """``ports.CallerPhones``: ``sys_user`` sys_ids to E.164 numbers."""
+
+    def __init__(self, phones: dict[str, str] | None = None) -> None:
+        self.phones = dict(phones or {})
+
+    async def phone_for(self, sys_id: str) -> str | None:
+        return self.phones.get(sys_id)
 
 
 class FakeTemplates:

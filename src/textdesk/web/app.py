@@ -18,7 +18,7 @@ from textdesk.channel.answering import Converser
 from textdesk.config import Settings
 from textdesk.ports import Clock, RecordStore
 from textdesk.web import auth, ops
-from textdesk.web.api import docs, errors, notifications, people, records
+from textdesk.web.api import docs, errors, notifications, people, records, servicenow_events
 from textdesk.web.forwarded import ForwardedHeaders
 from textdesk.web.simulator import routes as simulator
 from textdesk.web.twilio import routes as twilio_routes
@@ -84,6 +84,7 @@ def create_app(
     app.include_router(records.router)
     app.include_router(people.router)
     app.include_router(notifications.router)
+    app.include_router(servicenow_events.router)
     app.add_route("/api/docs", docs.api_docs, methods=["GET"], include_in_schema=False)
     app.add_route("/r/{token}", ops.record_page, methods=["GET"])
     # Served by app.lane (below); registered too, so other methods still get a 405.

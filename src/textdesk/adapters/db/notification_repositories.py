@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db import directory
+from textdesk.adapters.db.instance_events import SqlInstanceEvents
 from textdesk.adapters.db.notifications import (
     SqlNotifications,
     SqlRecordEvents,
@@ -72,3 +73,17 @@ class SqlNotifying(SqlDelivery):
 def notifying(db: AsyncEngine) -> SqlUnitOfWork[SqlNotifying]:
     """The unit of work of the notifier and of API notifications."""
     return SqlUnitOfWork(db, SqlNotifying)
+
+
+class SqlInstanceEventRepositories(SqlDelivery):
+    """``ports.InstanceEventRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn)
+        self.seen = SqlInstanceEvents(conn)
+        self.accounts = SqlPhoneAccounts(conn)
+
+
+def instance_events(db: AsyncEngine) -> SqlUnitOfWork[SqlInstanceEventRepositories]:
+    """The unit of work of a record event posted by a ServiceNow instance."""
+    return SqlUnitOfWork(db, SqlInstanceEventRepositories)

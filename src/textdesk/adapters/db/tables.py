@@ -324,6 +324,17 @@ notifications = Table(
     Index("ix_notifications_outbox", "outbox_id"),
 )
 
+# Record events a ServiceNow instance posted (added in 0013): the key is the event
+# itself, so a rule that fires twice or a retried post is noted, and notified, once.
+instance_events = Table(
+    "instance_events",
+    metadata,
+    Column("sys_id", String(64), primary_key=True),
+    Column("event", String(32), primary_key=True),
+    Column("updated_on", String(32), primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
 # --- live agents -------------------------------------------------------------------
 
 agents = Table(

@@ -14,13 +14,16 @@ removed, leave the index: they are guests.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from textdesk.adapters.servicenow.client import ServiceNowClient
+from textdesk.adapters.servicenow.client import ServiceNowClient, ServiceNowError
 from textdesk.domain.phones import InvalidPhone, to_e164
+
+log = logging.getLogger(__name__)
 
 USER_FIELDS = ("sys_id", "name", "email", "mobile_phone", "active", "sys_updated_on")
 
@@ -144,4 +147,24 @@ class UserIndex:
 
     def phone_of(self, sys_id: str) -> str | None:
         """The E.164 mobile number of an indexed user."""
+        return self._phone_of.get(sys_id)
+
+    async def phone_for(self, sys_id: str) -> str | None:
+        """The mobile number of user ``sys_id`` (``ports.CallerPhones``), refreshed as
+        :meth:`find` refreshes for an unknown number.
+
+        A refresh that fails answers from the index as it is: a record event names a
+        caller the index has most likely seen, and the event is not worth losing.
+        """
+        try:
+            now = self._clock()
+            if self._refreshed_at is None or now - self._refreshed_at >= self._refresh_every:
+                await self.refresh()
+            if sys_id not in self._phone_of and (
+                self._refreshed_at is None
+                or self._clock() - self._refreshed_at >= self._unknown_every
+            ):
+                await self.refresh()
+        except ServiceNowError as exc:
+            log.warning("the instance's users could not be read: %s", exc)
         return self._phone_of.get(sys_id)
