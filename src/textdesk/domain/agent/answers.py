@@ -7,6 +7,7 @@ in a row.  Transfer results end here too, whether a node or AGENT asked for them
 
 from __future__ import annotations
 
+from textdesk.domain.agent.awaiting import UNAVAILABLE
 from textdesk.domain.agent.cards import card_text, display, record_number, resolve_record
 from textdesk.domain.agent.flow import TopicOutcome, fail, finish, jump, lost, run_from
 from textdesk.domain.agent.inputs import check_text, is_skip
@@ -147,7 +148,7 @@ def resume_effect(turn: Turn, kind: str, result: EffectResult) -> TopicOutcome:
     state, texts = turn.state, turn.settings.texts
     if kind == "query" and isinstance(node, DynamicChoiceNode):
         if not result.ok:
-            return fail(turn)
+            return fail(turn, result.error)
         records = [r for r in (result.value or []) if isinstance(r, dict)]
         state.options = [
             {
@@ -168,6 +169,8 @@ def resume_effect(turn: Turn, kind: str, result: EffectResult) -> TopicOutcome:
     if kind == "record" and isinstance(node, CardNode):
         if result.ok and isinstance(result.value, dict):
             turn.say(card_text(result.value, node.fields, node.link))
+        elif result.error == UNAVAILABLE:
+            return fail(turn, result.error)  # not "couldn't find": nobody could look
         else:
             number = record_number(resolve_record(node.record, turn.context()))
             turn.say(turn.text(texts.record_not_found, number=number or ""))
@@ -176,7 +179,7 @@ def resume_effect(turn: Turn, kind: str, result: EffectResult) -> TopicOutcome:
         node, CreateRecordNode | UpdateRecordNode | AddCommentNode
     ):
         if not result.ok:
-            return fail(turn)
+            return fail(turn, result.error)
         if not isinstance(node, AddCommentNode) and node.var:
             state.vars[node.var] = result.value
         return run_from(turn, index + 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textdesk.domain.agent.awaiting import UNAVAILABLE
 from textdesk.domain.agent.cards import card_text, record_number, resolve_record
 from textdesk.domain.agent.messages import (
     AddComment,
@@ -125,9 +126,13 @@ def finish(turn: Turn, message: str | None = None, *, said: bool = False) -> Top
     return run_from(turn, after) if isinstance(after, int) else after
 
 
-def fail(turn: Turn) -> TopicOutcome:
-    """Something outside the texter's control failed: apologise, offer a person."""
-    turn.say(turn.text(turn.settings.texts.error))
+def fail(turn: Turn, error: str | None = None) -> TopicOutcome:
+    """Something outside the texter's control failed: apologise, offer a person.
+
+    ``error``: the failed effect's; a record system that is down is named as such.
+    """
+    texts = turn.settings.texts
+    turn.say(turn.text(texts.records_unavailable if error == UNAVAILABLE else texts.error))
     turn.state.clear_topic()
     turn.state.offered_agent = True
     return None

@@ -81,6 +81,11 @@ class Texts(_Model):
         "Reply AGENT to talk to a person or MENU to start over."
     )
     start_over: str = "Sorry, this conversation was changed. Let's start over."
+    # A record system in another service (ServiceNow) did not answer after its retries.
+    records_unavailable: str = (
+        "Sorry, our record system isn't answering right now. "
+        "Reply AGENT to talk to a person, or try again later."
+    )
 
 
 class TopicSettings(_Model):

@@ -10,6 +10,7 @@ from tests.unit.domain.agent.chat_helpers import GUEST, PHOTO, Chat, topic, topi
 from textdesk.domain.agent.messages import (
     AddComment,
     CreateRecord,
+    Effect,
     EffectResult,
     GetRecord,
     UpdateRecord,
@@ -256,3 +257,27 @@ def test_effect_loops_are_stopped_by_run_to_rest() -> None:
     chat.send("hi")
     with pytest.raises(RuntimeError, match="loops"):
         chat.send("1")
+
+
+@pytest.mark.parametrize(
+    ("nodes", "effect"),
+    [
+        ([{"type": "create_record", "fields": {"a": "b"}}], CreateRecord),
+        (
+            [{"type": "card", "record": "{{ 'INC9' }}"}, {"type": "end", "message": "Next"}],
+            GetRecord,
+        ),
+    ],
+)
+def test_a_record_system_that_is_down_is_named_and_a_person_offered(
+    nodes: list[dict[str, Any]], effect: type[Effect]
+) -> None:
+    """After the remote store's last try, the texter hears why, not "couldn't find INC9"."""
+    chat = Chat(topic_set(topic("t", *nodes)))
+    chat.effects.answers[effect] = lambda e: EffectResult(ok=False, error="unavailable")
+    chat.send("hi")
+    [said] = chat.send("1")
+    assert said.startswith("Sorry, our record system isn't answering right now.")
+    assert chat.state is not None
+    assert chat.state.topic_id is None
+    assert chat.state.offered_agent
