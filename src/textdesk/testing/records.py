@@ -6,22 +6,15 @@ account or phone, validated changes) on in-memory tables that roll back on error
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 from textdesk.domain.records import (
     OPEN_STATES,
-    Comment,
-    NewRecord,
     Record,
     belongs_to,
-    changes,
-    number_for,
 )
 from textdesk.testing.admin import FakeReadingUnitOfWork
+from textdesk.topic_tools.script_world import MemoryRecords
 
 
 @dataclass
@@ -37,23 +30,14 @@ class RecordTables:
         return next(r for r in self.records if r.number == number)
 
 
-class FakeRecordStore:
-    """``ports.RecordRepository`` on ``RecordTables``."""
+class FakeRecordStore(MemoryRecords):
+    """``ports.RecordRepository`` on ``RecordTables``: the script world's store, plus paging."""
 
     def __init__(self, tables: RecordTables) -> None:
-        self._tables = tables
-
-    async def get(self, number: str) -> Record | None:
-        wanted = number.upper()
-        return next((r for r in self._tables.records if r.number == wanted), None)
-
-    async def open_records_of(self, *, user_id: int | None, phone: str, limit: int) -> list[Record]:
-        mine = [
-            r
-            for r in reversed(self._tables.records)
-            if r.is_open and belongs_to(r, user_id=user_id, phone=phone)
-        ]
-        return mine[:limit]
+        super().__init__()
+        # The tables' own list and names, so a test sees and arranges what the store holds.
+        self.records = tables.records
+        self._names = tables.users
 
     async def page(
         self,
@@ -66,58 +50,11 @@ class FakeRecordStore:
     ) -> list[Record]:
         found = [
             r
-            for r in reversed(self._tables.records)
+            for r in reversed(self.records)
             if _names_caller(r, caller_id, caller_phone)
             and (not open_only or r.state in OPEN_STATES)
         ]
         return found[offset : offset + limit]
-
-    async def create(self, record: NewRecord, *, now: datetime) -> Record:
-        record_id = len(self._tables.records) + 1
-        stored = Record(
-            id=record_id,
-            number=number_for(record_id),
-            short_description=record.short_description,
-            description=record.description,
-            category=record.category,
-            state=record.state,
-            urgency=record.urgency,
-            priority=record.priority,
-            caller_id=record.caller_id,
-            caller_name=self._tables.users.get(record.caller_id) if record.caller_id else None,
-            caller_phone=record.caller_phone,
-            assigned_to=None,
-            opened_at=now,
-            updated_at=now,
-            attachments=record.attachments,
-        )
-        self._tables.records.append(stored)
-        return stored
-
-    async def update(
-        self, number: str, fields: Mapping[str, Any], *, now: datetime
-    ) -> Record | None:
-        before = await self.get(number)
-        if before is None:
-            return None
-        changed = changes(before, dict(fields))
-        if not changed:
-            return before
-        return self._replace(before, dataclasses.replace(before, **changed, updated_at=now))
-
-    async def add_comment(
-        self, number: str, *, author: str, body: str, now: datetime, public: bool = True
-    ) -> Record | None:
-        before = await self.get(number)
-        if before is None:
-            return None
-        comment = Comment(author, body, now, public)
-        after = dataclasses.replace(before, comments=(*before.comments, comment), updated_at=now)
-        return self._replace(before, after)
-
-    def _replace(self, before: Record, after: Record) -> Record:
-        self._tables.records[self._tables.records.index(before)] = after
-        return after
 
 
 def _names_caller(record: Record, caller_id: int | None, caller_phone: str | None) -> bool:

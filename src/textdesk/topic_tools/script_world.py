@@ -115,12 +115,12 @@ class MemoryRecords:
         return self._replace(before, dataclasses.replace(before, **changed, updated_at=now))
 
     async def add_comment(
-        self, number: str, *, author: str, body: str, now: datetime
+        self, number: str, *, author: str, body: str, now: datetime, public: bool = True
     ) -> Record | None:
         before = await self.get(number)
         if before is None:
             return None
-        comment = Comment(author, body, now)
+        comment = Comment(author, body, now, public)
         return self._replace(
             before,
             dataclasses.replace(before, comments=(*before.comments, comment), updated_at=now),
