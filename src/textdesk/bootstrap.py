@@ -35,7 +35,7 @@ from textdesk.adapters.loops import Loop
 from textdesk.adapters.pubsub import MemoryBus, RedisBus
 from textdesk.adapters.send_pacing import LocalPacer, RedisPacer
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
-from textdesk.adapters.servicenow.links import InstanceViews
+from textdesk.adapters.servicenow.links import InstanceForms, InstanceViews
 from textdesk.adapters.servicenow.record_store import MediaReader, ServiceNowRecords
 from textdesk.adapters.servicenow.users import UserIndex
 from textdesk.adapters.sign_in_tallies import DatabaseTallies, RedisTallies
@@ -66,6 +66,7 @@ from textdesk.live_agents.conversation_view import UrlFor
 from textdesk.live_agents.desk import Desk
 from textdesk.live_agents.handoff import LiveAgents
 from textdesk.live_agents.presence import Heartbeat
+from textdesk.live_agents.remote_texters import RemoteTexters
 from textdesk.live_agents.workspace import Timing as WorkspaceTiming
 from textdesk.live_agents.workspace import Workspace
 from textdesk.live_agents.workspace_updates import WorkspaceUpdates
@@ -85,6 +86,7 @@ from textdesk.ports import (
     RecordStore,
     RecordViewer,
     SmsGateway,
+    TexterProfiles,
     WorkspaceEvent,
 )
 from textdesk.records.incidents import Incidents, RecordViews
@@ -291,12 +293,14 @@ def build(
         wake_sender=sending.loop.wake,
         media=sending.signer,
         record_links=records.links,
+        remote=_remote_texters(remote_records),
     )
     inbound = _inbound(
         settings,
         db=db,
         clock=clock,
         http=http,
+        profiles=remote_records.users if isinstance(remote_records, ServiceNowRecords) else None,
         converser=converser
         or _virtual_agent(
             settings,
@@ -420,6 +424,15 @@ def _servicenow_events(
         views=_texter_views(settings, views, remote_records),
         clock=clock,
         on_enqueued=wake_sender,
+    )
+
+
+def _remote_texters(remote_records: RecordStore | None) -> RemoteTexters | None:
+    """What the Workspace adds of a texter kept on the instance: profile, incidents."""
+    if not isinstance(remote_records, ServiceNowRecords):
+        return None
+    return RemoteTexters(
+        remote_records.users, remote_records, InstanceForms(remote_records.instance_url)
     )
 
 
@@ -619,6 +632,7 @@ def _live_agents(
     wake_sender: Callable[[], None],
     media: UrlFor,
     record_links: UrlFor,
+    remote: RemoteTexters | None,
 ) -> _LiveAgents:
     """The agents' desk, the assigner that offers, reminds and closes chats, the
     heartbeat that tells every process whose Workspace is open here, and the
@@ -666,6 +680,7 @@ def _live_agents(
         ),
         media=media,
         record_links=record_links,
+        remote=remote,
     )
     return _LiveAgents(desk, Loop("assigner", assigner.run_once, idle=1.0), heartbeat, workspace)
 
@@ -710,12 +725,14 @@ def _inbound(
     db: AsyncEngine,
     clock: Clock,
     http: httpx.AsyncClient,
+    profiles: TexterProfiles | None,
     converser: Converser,
     updates: WorkspaceUpdates,
     wake_sender: Callable[[], None],
     wake_assigner: Callable[[], None],
 ) -> _Inbound:
-    """The webhook's writer (the group committer) and the inbox's processor and loop."""
+    """The webhook's writer (the group committer) and the inbox's processor and loop;
+    ``profiles``: who texts, when people are kept in another service (ServiceNow)."""
     api_origin, api_prefix = media_origins.api_origin(settings.api_url)
     fetcher = TwilioMediaFetcher(
         http,
@@ -735,7 +752,7 @@ def _inbound(
         process_loop.wake()  # defined below: the loop needs the processor
 
     processor = InboxProcessor(
-        uow=answering_repositories.answering(db),
+        uow=answering_repositories.answering(db, profiles),
         converser=converser,
         fetcher=fetcher,
         images=PillowImageChecker(),
@@ -746,8 +763,9 @@ def _inbound(
         on_deferred=wake_inbox_loop,
         # Only the virtual agent stops a turn before a remote effect, and resumes it.
         resumer=converser if isinstance(converser, VirtualAgent) else None,
+        profiles=profiles,
     )
     process_loop = Loop("inbox", processor.run_once, idle=1.0)
-    committer = answering_repositories.group_commit(db)
+    committer = answering_repositories.group_commit(db, profiles)
     inbound.register_writers(committer, processor)
     return _Inbound(committer, fetcher, processor, process_loop)

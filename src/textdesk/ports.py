@@ -156,6 +156,12 @@ class RecordStore(Protocol):
         ...
 
 
+class StaffRecordLinks(Protocol):
+    """Where staff open a record kept in another service: its form there."""
+
+    def url_of(self, record: Record) -> str | None: ...
+
+
 class RecordViewer(Protocol):
     """A record as a texter is shown it: its link, its dates in the desk's timezone."""
 
@@ -1909,10 +1915,38 @@ class AnsweredConversations(Protocol):
         ...
 
 
-class TexterDirectory(Protocol):
-    """Who a texter is: the account their phone number belongs to."""
+@dataclass(frozen=True)
+class TexterProfile:
+    """Who a texter is: an account here, a profile in another service's users, or both."""
 
-    async def users_by_phone(self, phones: Sequence[str]) -> dict[str, UserRow]: ...
+    phone: str  # E.164
+    name: str
+    email: str | None
+    user_id: int | None = None  # the account here
+    account: str | None = None  # the profile there (a ServiceNow sys_id)
+    link: str | None = None  # where staff open that profile
+
+
+class TexterDirectory(Protocol):
+    """Who a texter is: the account (or profile) their phone number belongs to."""
+
+    async def profiles_by_phone(self, phones: Sequence[str]) -> dict[str, TexterProfile]: ...
+
+
+class TexterProfiles(Protocol):
+    """The profiles of another service's users, kept in memory by phone number.
+
+    ``profile`` never leaves the process, so it may be asked inside a transaction;
+    ``look_up`` may call the service and is called with no transaction open.
+    """
+
+    def profile(self, phone: str) -> TexterProfile | None:
+        """The profile of the active user with this number (E.164), as last read."""
+        ...
+
+    async def look_up(self, phones: Sequence[str]) -> None:
+        """Read the service's changes early when one of ``phones`` is not known (throttled)."""
+        ...
 
 
 class InboundMedia(Protocol):

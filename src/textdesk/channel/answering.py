@@ -36,6 +36,8 @@ from textdesk.ports import (
     MediaFetcher,
     NewMessage,
     ReadingUnitOfWork,
+    TexterProfile,
+    TexterProfiles,
     TranscriptEntry,
 )
 
@@ -48,6 +50,13 @@ NOT_A_PHONE = "not answered: the sender is not a phone number that can be texted
 def _key(row: InboundRow) -> tuple[str, str]:
     """A text's conversation: (texter phone, our number), the unit of locking and order."""
     return (row.from_phone, row.to_phone)
+
+
+def texter_of(phone: str, profile: TexterProfile | None) -> Texter:
+    """The texter as the virtual agent knows them: a guest unless the directory knows them."""
+    if profile is None:
+        return Texter(phone)
+    return Texter(phone, user_id=profile.user_id, name=profile.name, account=profile.account)
 
 
 def ready_in_order(queued: Sequence[InboundRow], wanted: set[str]) -> list[InboundRow]:
@@ -194,8 +203,10 @@ class InboxProcessor:
         on_processed: Callable[[AbstractSet[int]], None] = lambda ids: None,
         on_deferred: Callable[[], None] = lambda: None,
         resumer: Resumer | None = None,
+        profiles: TexterProfiles | None = None,
     ) -> None:
         self._uow = uow
+        self._profiles = profiles
         self._converser = converser
         self._images = images
         self._resumer = resumer
@@ -216,6 +227,7 @@ class InboxProcessor:
             return 0
         metrics.INBOX_LAG.set(max(0.0, (self._clock.now() - rows[0].received_at).total_seconds()))
         rows = await self._prefetch_media(rows)
+        await self._look_up_texters(rows)
         ran = await self._run_awaiting(rows)
         with metrics.PROCESS_SECONDS.time():
             touched = await self._process(rows, ran)
@@ -223,6 +235,24 @@ class InboxProcessor:
             self._on_enqueued()
             self._on_processed(touched)
         return len(touched)
+
+    async def _look_up_texters(self, rows: Sequence[InboundRow]) -> None:
+        """Let another service's user index read its changes early for numbers it does not know.
+
+        Here, before the batch's transaction, since that may call the service; the
+        batch then finds who texts in memory.  Texts answered inline, in the
+        webhook's transaction, are not looked up: they are answered from the index
+        as it stands (read at start and every few minutes), so a guest costs the
+        webhook no call.
+        """
+        if self._profiles is None:
+            return
+        phones = sorted({r.from_phone for r in rows if can_answer(r.from_phone)})
+        try:
+            await self._profiles.look_up(phones)
+        except Exception:
+            # The index keeps what it read last: texters it knew are still known.
+            log.warning("looking up %d texters failed; answering from the index", len(phones))
 
     async def _prefetch_media(self, rows: Sequence[InboundRow]) -> list[InboundRow]:
         """Download and verify every attachment before the batch transaction.
@@ -284,7 +314,7 @@ class InboxProcessor:
             return {}
         now = self._clock.now()
         async with self._uow.read() as repos:
-            users = await repos.directory.users_by_phone(sorted({r.from_phone for r in waiting}))
+            users = await repos.directory.profiles_by_phone(sorted({r.from_phone for r in waiting}))
         ran: dict[int, _Ran] = {}
         retries: dict[int, dict[str, Any] | None] = {}
         for row in waiting:
@@ -292,8 +322,7 @@ class InboxProcessor:
             awaiting = Awaiting.from_dict(row.awaiting)
             if not awaiting.due(now):
                 continue
-            user = users.get(row.from_phone)
-            texter = Texter(row.from_phone, user.id if user else None, user.name if user else None)
+            texter = texter_of(row.from_phone, users.get(row.from_phone))
             try:
                 result = await self._resumer.run_awaiting(
                     awaiting, texter=texter, now=now, key=awaiting.key(row.id)
@@ -423,10 +452,11 @@ class InboxProcessor:
         guarded: bool,
     ) -> _Batch:
         phones = sorted({r.from_phone for r in rows})
-        users = await repos.directory.users_by_phone(phones)
+        users = await repos.directory.profiles_by_phone(phones)
         convs = await repos.conversations.load_or_create(
             [(r.from_phone, r.to_phone) for r in rows],
-            {p: u.id for p, u in users.items()},
+            # A conversation names an account here; a profile elsewhere is not one.
+            {p: u.user_id for p, u in users.items() if u.user_id is not None},
             now,
         )
         errors: dict[int, str] = {}
@@ -440,12 +470,7 @@ class InboxProcessor:
             conv = convs[(row.from_phone, row.to_phone)]
             if conv.id in waiting:
                 continue
-            user = users.get(row.from_phone)
-            texter = Texter(
-                phone=row.from_phone,
-                user_id=user.id if user else None,
-                name=user.name if user else None,
-            )
+            texter = texter_of(row.from_phone, users.get(row.from_phone))
             resumed = ran.get(row.id) if row.awaiting is not None else None
             if resumed is None:  # a resumed text's own line was written when it came
                 timeline.append(

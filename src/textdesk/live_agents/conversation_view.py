@@ -72,6 +72,7 @@ class Profile:
     phone: str
     name: str | None
     email: str | None
+    link: str | None = None  # their profile in another service's users (ServiceNow)
 
     @property
     def is_guest(self) -> bool:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from textdesk.live_agents import conversation_list
 from textdesk.live_agents.conversation_list import ConversationPage
 from textdesk.live_agents.conversation_view import ConversationView, UrlFor, conversation_view
+from textdesk.live_agents.remote_texters import RemoteTexters
 from textdesk.live_agents.workspace_views import (
     Inbox,
     Target,
@@ -79,8 +80,10 @@ class Workspace:
         timing: Timing,
         media: UrlFor,
         record_links: UrlFor,
+        remote: RemoteTexters | None = None,
     ) -> None:
         self._reads = reads
+        self._remote = remote
         self._backlog = backlog
         self._clock = clock
         self._timing = timing
@@ -135,7 +138,8 @@ class Workspace:
             box = await self._inbox(repositories.views, agent)
             if view is None:
                 return ConversationScreen(None, box, None)
-            return ConversationScreen(view, box, await self._targets(repositories.views, agent))
+            targets = await self._targets(repositories.views, agent)
+        return ConversationScreen(await self._with_remote(view), box, targets)
 
     async def live(
         self, agent: AgentRow, conversation_id: int
@@ -145,7 +149,12 @@ class Workspace:
             view = await self._view(repositories, agent, conversation_id)
             if view is None:
                 return None
-            return view, await self._targets(repositories.views, agent)
+            targets = await self._targets(repositories.views, agent)
+        return await self._with_remote(view), targets
+
+    async def _with_remote(self, view: ConversationView) -> ConversationView:
+        """What another service keeps of the texter, read once the transaction is over."""
+        return view if self._remote is None else await self._remote.add_to(view)
 
     async def targets(self, agent: AgentRow, conversation_id: int) -> Targets | None:
         """The transfer targets as they stand now; None when not theirs to see."""

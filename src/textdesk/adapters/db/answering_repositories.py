@@ -7,7 +7,7 @@ a statement or a round trip to the webhook's path.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -25,8 +25,16 @@ from textdesk.adapters.db.repositories import (
     SqlStatuses,
     SqlUnitOfWork,
 )
+from textdesk.adapters.texters import TextersWithProfiles
 from textdesk.domain.twilio_forms import InboundSms
-from textdesk.ports import ConversationRow, InboundRow, TranscriptEntry, UserRow
+from textdesk.ports import (
+    ConversationRow,
+    InboundRow,
+    TexterDirectory,
+    TexterProfile,
+    TexterProfiles,
+    TranscriptEntry,
+)
 
 
 def _lock_key(key: tuple[str, str]) -> str:
@@ -96,8 +104,11 @@ class SqlTexterDirectory:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def users_by_phone(self, phones: Sequence[str]) -> dict[str, UserRow]:
-        return await directory.users_by_phone(self._conn, phones)
+    async def profiles_by_phone(self, phones: Sequence[str]) -> dict[str, TexterProfile]:
+        users = await directory.users_by_phone(self._conn, phones)
+        return {
+            phone: TexterProfile(phone, u.name, u.email, user_id=u.id) for phone, u in users.items()
+        }
 
 
 class SqlInboundMedia:
@@ -128,11 +139,16 @@ class SqlInboundMedia:
 class SqlAnswering:
     """``ports.AnsweringRepositories`` on one connection."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, profiles: TexterProfiles | None = None) -> None:
         self._conn = conn
         self.inbox = SqlInbox(conn)
         self.conversations = SqlAnsweredConversations(conn)
-        self.directory = SqlTexterDirectory(conn)
+        # Another service's users, when people are kept there: read from memory.
+        self.directory: TexterDirectory = (
+            SqlTexterDirectory(conn)
+            if profiles is None
+            else TextersWithProfiles(SqlTexterDirectory(conn), profiles)
+        )
         self.media = SqlInboundMedia(conn)
         self.outbox = SqlOutbox(conn)
         self.statuses = SqlStatuses(conn)
@@ -149,21 +165,28 @@ class SqlAnswering:
 class SqlAnsweringUnitOfWork(SqlUnitOfWork[SqlAnswering]):
     """The inbox loop's transactions, and reads outside any (``read``)."""
 
-    def __init__(self, db: AsyncEngine) -> None:
-        super().__init__(db, SqlAnswering)
+    def __init__(self, db: AsyncEngine, profiles: TexterProfiles | None = None) -> None:
+        super().__init__(db, _repositories(profiles))
         self._engine = db
+        self._profiles = profiles
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlAnswering]:
         async with self._engine.connect() as conn:
-            yield SqlAnswering(conn)
+            yield SqlAnswering(conn, self._profiles)
 
 
-def answering(db: AsyncEngine) -> SqlAnsweringUnitOfWork:
-    """The inbox loop's unit of work."""
-    return SqlAnsweringUnitOfWork(db)
+def _repositories(profiles: TexterProfiles | None) -> Callable[[AsyncConnection], SqlAnswering]:
+    return lambda conn: SqlAnswering(conn, profiles)
 
 
-def group_commit(db: AsyncEngine) -> GroupCommitter[SqlAnswering]:
+def answering(db: AsyncEngine, profiles: TexterProfiles | None = None) -> SqlAnsweringUnitOfWork:
+    """The inbox loop's unit of work (``profiles``: another service's users, if any)."""
+    return SqlAnsweringUnitOfWork(db, profiles)
+
+
+def group_commit(
+    db: AsyncEngine, profiles: TexterProfiles | None = None
+) -> GroupCommitter[SqlAnswering]:
     """The webhooks' group committer, its writers handed the batch's repositories."""
-    return GroupCommitter(db, SqlAnswering)
+    return GroupCommitter(db, _repositories(profiles))

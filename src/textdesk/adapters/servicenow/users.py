@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from textdesk.adapters.servicenow.client import ServiceNowClient, ServiceNowError
+from textdesk.adapters.servicenow.links import profile_url
 from textdesk.domain.phones import InvalidPhone, to_e164
+from textdesk.ports import TexterProfile
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,33 @@ class UserIndex:
     def refresh_every(self) -> float:
         """Seconds between two reads of the users changed since the last."""
         return self._refresh_every
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the active users have been read once."""
+        return self._refreshed_at is not None
+
+    def profile(self, phone: str) -> TexterProfile | None:
+        """``ports.TexterProfiles``: the user with this number, from memory only."""
+        user = self._by_phone.get(phone)
+        if user is None:
+            return None
+        return TexterProfile(
+            phone=user.phone,
+            name=user.name,
+            email=user.email or None,
+            account=user.sys_id,
+            link=profile_url(self._client.base_url, user.sys_id),
+        )
+
+    async def look_up(self, phones: Sequence[str]) -> None:
+        """Read the changes early when one of ``phones`` is unknown, at most every
+        ``unknown_every`` seconds (and everything, the first time)."""
+        if self._refreshed_at is None or (
+            any(p not in self._by_phone for p in phones)
+            and (self._clock() - self._refreshed_at >= self._unknown_every)
+        ):
+            await self.refresh()
 
     async def find(self, phone: str) -> ServiceNowUser | None:
         """The active user whose mobile number is ``phone`` (E.164), or None (a guest)."""

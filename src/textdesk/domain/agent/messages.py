@@ -21,15 +21,19 @@ class MediaRef:
 
 @dataclass(frozen=True)
 class Texter:
-    """Who is texting: an account holder or a guest."""
+    """Who is texting: an account holder, a profile in another service, or a guest."""
 
     phone: str  # E.164
     user_id: int | None = None
     name: str | None = None
+    # Their profile in the user source of another service (a ServiceNow sys_id), when
+    # that is where people are kept: known without an account of ours.
+    account: str | None = None
 
     @property
     def is_guest(self) -> bool:
-        return self.user_id is None
+        """Neither an account here nor a profile there: topics that need one refuse."""
+        return self.user_id is None and self.account is None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.unit.domain.agent.chat_helpers import GUEST, MEMBER, T0, Chat, topic, topic_set
 from textdesk.domain.agent.engine import Engine
-from textdesk.domain.agent.messages import EffectResult, InboundText, Transfer
+from textdesk.domain.agent.messages import EffectResult, InboundText, Texter, Transfer
 from textdesk.domain.agent.state import ConversationState, Frame
 
 PRINTER = topic(
@@ -110,6 +110,22 @@ def test_guest_is_refused_account_topics_and_does_not_see_them() -> None:
     assert refusal.startswith("Sorry, that needs a service desk account")
     assert chat.state is not None
     assert chat.state.topic_id is None
+
+
+def test_a_profile_in_another_service_is_enough_for_account_topics() -> None:
+    """A sys_user texter with no account here sees and starts topics that need one."""
+    known = Texter("+15551230001", name="Alice Example", account="a1b2c3")
+    assert not known.is_guest
+    chat = Chat(TOPICS, texter=known)
+    [menu] = chat.send("hi")
+    assert "My incidents" in menu
+    replies = chat.send("my incidents")
+    assert not any(r.startswith("Sorry, that needs a service desk account") for r in replies)
+
+
+def test_neither_an_account_nor_a_profile_is_a_guest() -> None:
+    assert Texter("+15551239999").is_guest
+    assert not Texter("+15551239999", user_id=3).is_guest
 
 
 def test_menu_mid_topic_abandons_it() -> None:

@@ -1,0 +1,115 @@
+"""Texters are the instance's sys_user profiles: known without an account of ours.
+
+Alice's profile has her mobile number typed ``(555) 123-0001`` and she has no local
+account; Dan's profile (``555-123-0004``) is inactive.  The desk's records are
+incidents on the ServiceNow stand-in (the ``remote_records`` fixture).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.integration.conftest import TEXTER, Desk
+from tests.integration.phone_helpers import Phone
+from tests.integration.workspace_helpers import AgentBrowser, new_agent
+from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
+from textdesk.adapters.servicenow.demo_data import seed_demo
+from textdesk.adapters.servicenow.record_store import ServiceNowRecords
+from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeServiceNow
+from textdesk.adapters.servicenow.users import UserIndex
+from textdesk.channel.answering import Converser
+
+DAN = "+15551230004"  # inactive on the instance
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[FakeServiceNow]:
+    with FakeServiceNow().serve() as fake:
+        yield fake
+
+
+@pytest.fixture
+def snow(served: FakeServiceNow) -> FakeServiceNow:
+    served.reset()
+    seed_demo(served)
+    return served
+
+
+@pytest.fixture
+def converser() -> Converser | None:
+    return None  # the real virtual agent on the demo topics
+
+
+@pytest.fixture
+def remote_records(snow: FakeServiceNow) -> ServiceNowRecords:
+    client = ServiceNowClient(snow.base_url, Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD))
+    return ServiceNowRecords(client, UserIndex(client))  # the desk closes it when it stops
+
+
+@pytest.fixture
+async def users_read(desk: Desk, remote_records: ServiceNowRecords) -> None:
+    """The desk has read the instance's users, as it does when it starts."""
+
+    async def loaded() -> bool:
+        return remote_records.users.loaded
+
+    await desk.eventually(loaded, what="the first read of sys_user")
+
+
+@pytest.fixture
+async def admin(desk: Desk) -> AsyncIterator[AgentBrowser]:
+    await new_agent(desk.db, "Ada Admin", role="admin")
+    browser = AgentBrowser(desk.url)
+    assert (await browser.sign_in("ada@example.com")).status_code == 303
+    yield browser
+    await browser.close()
+
+
+@pytest.mark.usefixtures("users_read")
+async def test_a_sys_user_without_an_account_is_greeted_and_sees_only_their_active_incidents(
+    desk: Desk,
+) -> None:
+    assert await desk.scalar("SELECT count(*) FROM users") == 0
+    phone = Phone(desk, TEXTER)
+    greeting = await phone.say("hi")
+    assert greeting.startswith("Hi Alice Example!")
+    assert "My incidents" in greeting
+    listed = await phone.say("my incidents")
+    assert "Which incident?" in listed
+    assert "INC0010001 VPN disconnects every hour" in listed
+    assert "INC0010002 New monitor for desk 4B" in listed
+    assert "INC0010003" not in listed  # Bob's
+    assert "INC0010004" not in listed  # Alice's, resolved
+    # Known by their profile there: the conversation names no account here.
+    assert await desk.scalar("SELECT user_id FROM conversations WHERE phone = :p", p=TEXTER) is None
+
+
+@pytest.mark.usefixtures("users_read")
+async def test_an_inactive_sys_user_is_a_guest(desk: Desk) -> None:
+    phone = Phone(desk, DAN)
+    greeting = await phone.say("hi")
+    assert greeting.startswith("Hi! ")
+    assert "My incidents" not in greeting
+    assert "Sorry, that needs a service desk account" in await phone.say("my incidents")
+
+
+@pytest.mark.usefixtures("users_read")
+async def test_the_workspace_shows_the_sys_users_profile_and_incidents_from_the_instance(
+    desk: Desk, snow: FakeServiceNow, admin: AgentBrowser
+) -> None:
+    await Phone(desk, TEXTER).say("hi")
+    cid = await desk.scalar("SELECT id FROM conversations WHERE phone = :p", p=TEXTER)
+    page = await admin.http.get(f"/workspace/conversations/{cid}")
+    assert page.status_code == 200
+    [alice] = snow.find("sys_user", "user_name=alice.example")
+    assert "<h1>Alice Example</h1>" in page.text
+    assert "alice@example.com" in page.text
+    assert f"{snow.base_url}/nav_to.do?uri=sys_user.do?sys_id={alice['sys_id']}" in page.text
+    # The Records panel lists her open incidents on the instance, each to its form there.
+    [vpn] = snow.find("incident", "number=INC0010001")
+    assert f"{snow.base_url}/nav_to.do?uri=incident.do?sys_id={vpn['sys_id']}" in page.text
+    assert "INC0010002" in page.text
+    assert "INC0010003" not in page.text
+    assert "Guest" not in page.text
