@@ -47,7 +47,7 @@ typecheck: dev
 
 ## test: lint, type-check and the whole suite (unit, integration on SQLite + PostgreSQL, e2e)
 test: dev chromium lint typecheck
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n 2
 
 unit: dev
 	$(BIN)/pytest -q tests/unit

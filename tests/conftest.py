@@ -21,7 +21,18 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get(
     "TEXTDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-REDIS_URL = os.environ.get("TEXTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url_of_this_worker() -> str:
+    """The Redis database of this test process: each pytest-xdist worker gets its own,
+    counted down from TEXTDESK_TEST_REDIS_URL's (15 by default), since the tests flush it."""
+    url = os.environ.get("TEXTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    base, db = url.rsplit("/", 1)
+    return f"{base}/{(int(db) - int(worker.removeprefix('gw'))) % 16}"
+
+
+REDIS_URL = _redis_url_of_this_worker()
 
 
 @pytest.fixture(autouse=True)
