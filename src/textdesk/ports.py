@@ -1888,6 +1888,11 @@ class InboxRepository(Protocol):
         """Save (or clear, with None) the remote effect each text's turn waits on."""
         ...
 
+    async def claim_awaiting(self, inbox_id: int, *, now: datetime, until: datetime) -> bool:
+        """Take a waiting row's remote call until ``until``; False if another process has it
+        (or it is no longer waiting)."""
+        ...
+
     async def mark_processed(
         self, ids: Sequence[int], when: datetime, errors: dict[int, str] | None = None
     ) -> None: ...

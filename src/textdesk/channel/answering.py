@@ -19,11 +19,11 @@ import logging
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
 from textdesk import metrics
-from textdesk.domain.agent.awaiting import Awaiting, gave_up
+from textdesk.domain.agent.awaiting import CLAIM_SECONDS, Awaiting, gave_up
 from textdesk.domain.agent.messages import EffectResult, InboundText, MediaRef, Reply, Texter
 from textdesk.domain.twilio_forms import can_answer
 from textdesk.ports import (
@@ -94,7 +94,7 @@ def _not_overtaking(rows: Sequence[InboundRow], ran: dict[int, _Ran]) -> list[In
             continue
         if row.awaiting is not None:
             done = ran.get(row.id)
-            if done is None or done.awaiting != Awaiting.from_dict(row.awaiting):
+            if done is None or done.saved != row.awaiting:
                 blocked.add(key)
                 continue
         out.append(row)
@@ -155,9 +155,12 @@ class Resumer(Protocol):
         self,
         turn: TextInContext,
         state: dict[str, Any] | None,
-        awaiting: Awaiting,
+        *,
+        done: int,
         result: EffectResult,
-    ) -> ConverseOutcome: ...
+    ) -> ConverseOutcome:
+        """Go on with a waiting turn; ``done``: the effects it ran, the awaited one too."""
+        ...
 
 
 class SilentConverser:
@@ -171,9 +174,10 @@ class SilentConverser:
 
 @dataclass(frozen=True, slots=True)
 class _Ran:
-    """A remote effect run before the batch: the one saved, and what it gave."""
+    """A remote effect run before the batch: the row's saved wait, and what it gave."""
 
-    awaiting: Awaiting
+    saved: dict[str, Any]  # inbox.awaiting as read: resumed only if still the same
+    done: int  # the turn's effects so far, the awaited one included
     result: EffectResult
 
 
@@ -319,13 +323,20 @@ class InboxProcessor:
         retries: dict[int, dict[str, Any] | None] = {}
         for row in waiting:
             assert row.awaiting is not None
-            awaiting = Awaiting.from_dict(row.awaiting)
-            if not awaiting.due(now):
+            try:
+                awaiting = Awaiting.from_dict(row.awaiting)
+            except (KeyError, TypeError, ValueError):
+                # Saved by another version, or damaged: the turn cannot wait on it, and
+                # must not hold up the loop; it goes on as if the store never answered.
+                log.error("inbound %s waits on an unreadable effect; going on", row.message_sid)
+                ran[row.id] = _Ran(row.awaiting, 1, gave_up())
                 continue
+            if not awaiting.due(now) or not await self._claim(row.id, now):
+                continue  # not yet, or another process is calling it right now
             texter = texter_of(row.from_phone, users.get(row.from_phone))
             try:
                 result = await self._resumer.run_awaiting(
-                    awaiting, texter=texter, now=now, key=awaiting.key(row.id)
+                    awaiting, texter=texter, now=now, key=awaiting.key(row.message_sid)
                 )
             except Exception:
                 later = awaiting.failed(now)
@@ -340,11 +351,17 @@ class InboxProcessor:
                     retries[row.id] = later.to_dict()
                     continue
                 result = gave_up()
-            ran[row.id] = _Ran(awaiting, result)
+            ran[row.id] = _Ran(row.awaiting, awaiting.number, result)
         if retries:
             async with self._uow.begin() as repos:
                 await repos.inbox.set_awaiting(retries)
         return ran
+
+    async def _claim(self, inbox_id: int, now: datetime) -> bool:
+        """Take the row's remote call for this process, so no other makes it too."""
+        until = now + timedelta(seconds=CLAIM_SECONDS)
+        async with self._uow.begin() as repos:
+            return await repos.inbox.claim_awaiting(inbox_id, now=now, until=until)
 
     async def process_arrivals(
         self, repos: AnsweringRepositories, arrivals: Sequence[InboundRow], *, locked: bool = False
@@ -533,7 +550,9 @@ class InboxProcessor:
         if resumed is None:
             return await self._converser.converse(turn, conv.state, conv.mode)
         assert self._resumer is not None  # only a resumer's turns wait
-        return await self._resumer.resume(turn, conv.state, resumed.awaiting, resumed.result)
+        return await self._resumer.resume(
+            turn, conv.state, done=resumed.done, result=resumed.result
+        )
 
     @staticmethod
     async def _write_replies(

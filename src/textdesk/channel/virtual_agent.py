@@ -141,13 +141,14 @@ class VirtualAgent:
         self,
         turn: TextInContext,
         state: dict[str, Any] | None,
-        awaiting: Awaiting,
+        *,
+        done: int,
         result: EffectResult,
     ) -> ConverseOutcome:
-        """Go on with a turn that waited on ``awaiting``, now that ``result`` is in."""
+        """Go on with a turn that waited on a remote effect, now that ``result`` is in."""
         current = ConversationState.from_dict(state) if state else ConversationState()
         step = self.engine.resume(current, result, turn.texter, turn.now)
-        step, again = await self._run(step, turn, done=awaiting.number)
+        step, again = await self._run(step, turn, done=done)
         return ConverseOutcome(
             state=step.state.to_dict(),
             mode=step.state.mode,

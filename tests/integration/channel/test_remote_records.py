@@ -12,10 +12,12 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import update
 
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from textdesk.adapters.clock import SystemClock
+from textdesk.adapters.db.tables import inbox
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 from textdesk.domain.records import NewRecord, Record, new_record
@@ -119,3 +121,33 @@ async def test_a_create_the_instance_answered_too_late_is_not_made_twice(
     # The texter heard about it once: no text of the conversation went out twice.
     sent = [m.body for m in desk.fake.messages if m.to == TEXTER]
     assert len(sent) == len(set(sent)), sent
+
+
+async def test_a_wait_saved_by_another_version_does_not_hold_up_the_loop(
+    desk: Desk, remote_records: RemoteRecords
+) -> None:
+    """An effect this version cannot read: the texter hears the store is down; others go on."""
+    await admin_use_cases(desk.db, SystemClock()).accounts.add(name="Alice Example", phone=TEXTER)
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    remote_records.open.clear()  # the look-up is held until the wait is rewritten
+    try:
+        assert (await desk.text("my incidents")).status_code == 200
+        await desk.eventually(
+            lambda: desk.scalar("SELECT count(*) FROM inbox WHERE awaiting IS NOT NULL"),
+            what="the turn to wait on the look-up",
+        )
+        async with desk.db.begin() as conn:
+            await conn.execute(
+                update(inbox)
+                .where(inbox.c.awaiting.is_not(None))
+                .values(
+                    awaiting={"effect": "LookUpTheFuture", "args": {}, "number": 1},
+                    awaiting_claimed_until=None,
+                )
+            )
+    finally:
+        remote_records.open.set()
+    replies = await desk.fake.wait_for_messages(2, to=TEXTER, timeout=30)
+    assert "record system isn't answering" in replies[-1].body
+    assert await desk.scalar("SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0

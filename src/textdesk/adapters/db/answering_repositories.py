@@ -67,6 +67,9 @@ class SqlInbox:
     async def set_awaiting(self, waits: dict[int, dict[str, Any] | None]) -> None:
         await inbox.set_awaiting(self._conn, waits)
 
+    async def claim_awaiting(self, inbox_id: int, *, now: datetime, until: datetime) -> bool:
+        return await inbox.claim_awaiting(self._conn, inbox_id, now=now, until=until)
+
     async def mark_processed(
         self, ids: Sequence[int], when: datetime, errors: dict[int, str] | None = None
     ) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -128,9 +128,33 @@ async def set_media(conn: AsyncConnection, inbox_id: int, media: list[dict[str, 
 
 
 async def set_awaiting(conn: AsyncConnection, waits: dict[int, dict[str, Any] | None]) -> None:
-    """Save (or clear, with None) the remote effect each text's turn waits on."""
+    """Save (or clear, with None) the remote effect each text's turn waits on; unclaimed."""
     for inbox_id, awaiting in waits.items():
-        await conn.execute(update(inbox).where(inbox.c.id == inbox_id).values(awaiting=awaiting))
+        await conn.execute(
+            update(inbox)
+            .where(inbox.c.id == inbox_id)
+            .values(awaiting=awaiting, awaiting_claimed_until=None)
+        )
+
+
+async def claim_awaiting(
+    conn: AsyncConnection, inbox_id: int, *, now: datetime, until: datetime
+) -> bool:
+    """Take the waiting row's remote call until ``until``; False if another process has it."""
+    result = await conn.execute(
+        update(inbox)
+        .where(
+            inbox.c.id == inbox_id,
+            inbox.c.processed_at.is_(None),
+            inbox.c.awaiting.is_not(None),
+            or_(
+                inbox.c.awaiting_claimed_until.is_(None),
+                inbox.c.awaiting_claimed_until <= now,
+            ),
+        )
+        .values(awaiting_claimed_until=until)
+    )
+    return bool(result.rowcount)
 
 
 async def mark_processed(

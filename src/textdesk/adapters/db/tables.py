@@ -99,6 +99,8 @@ inbox = Table(
     # Unprocessed, its turn stopped before a remote record store's call: that effect
     # (``domain/agent/awaiting.py``), run by the inbox loop outside any transaction.
     Column("awaiting", Json, nullable=True),
+    # Until when one process holds the waiting row's remote call (``CLAIM_SECONDS``).
+    Column("awaiting_claimed_until", UtcDateTime, nullable=True),
     Index("ix_inbox_pending", "processed_at", "id"),
 )
 

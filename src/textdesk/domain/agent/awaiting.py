@@ -8,9 +8,10 @@ the turn, is kept on the inbox row as an :class:`Awaiting`.  The inbox loop runs
 the effect with no transaction open, then resumes the turn in a new one.
 
 ``number`` is the effect's place among the turn's effects (1 for the first).  With
-the inbox row's id it makes the effect's key: a call retried after a crash carries
+the text's MessageSid it makes the effect's key: a call retried after a crash carries
 the same key, so the remote store can find what the first call already did (a
-record created once, not twice).
+record created once, not twice).  The MessageSid, not the inbox row's id: ids start
+again in a restored or second database pointed at the same instance, sids do not.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ _BY_NAME = {cls.__name__: cls for cls in RECORD_EFFECTS}
 # all; then the turn goes on with the failure, and the topic says what it says when a
 # record cannot be reached (a texter is not left waiting for minutes).
 MAX_ATTEMPTS = 4
+# A waiting row is claimed by one process for this long before it calls the remote
+# store: longer than a call with its own retries takes (about 16 s at worst), so two
+# processes never make the same call at once; a process that dies frees it after this.
+CLAIM_SECONDS = 60
 UNAVAILABLE = "unavailable"
 
 
@@ -55,9 +60,9 @@ class Awaiting:
     attempts: int = 0  # failed calls so far
     retry_at: datetime | None = None
 
-    def key(self, inbox_id: int) -> str:
+    def key(self, message_sid: str) -> str:
         """This effect's key: the same for every try of the same effect of the same text."""
-        return f"textdesk-{inbox_id}-{self.number}"
+        return f"textdesk-{message_sid}-{self.number}"
 
     def due(self, now: datetime) -> bool:
         return self.retry_at is None or self.retry_at <= now

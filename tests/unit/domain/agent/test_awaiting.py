@@ -40,9 +40,10 @@ def test_every_try_of_the_same_effect_carries_the_same_key() -> None:
     first = Awaiting(CreateRecord({"short_description": "x"}), 1)
     retried = first.failed(NOW)
     assert retried is not None
-    assert retried.key(42) == first.key(42) == "textdesk-42-1"
-    assert Awaiting(first.effect, 2).key(42) != first.key(42)  # the turn's next effect
-    assert first.key(43) != first.key(42)  # another text's
+    sid, other = "SM" + "a" * 32, "SM" + "b" * 32
+    assert retried.key(sid) == first.key(sid) == f"textdesk-{sid}-1"
+    assert Awaiting(first.effect, 2).key(sid) != first.key(sid)  # the turn's next effect
+    assert first.key(other) != first.key(sid)  # another text's
 
 
 def test_a_failing_call_waits_longer_each_time_then_gives_up() -> None:
