@@ -40,17 +40,25 @@ CSV_COLUMNS = (
 
 
 async def all_records(uow: ReadingUnitOfWork[RecordRepositories]) -> list[Record]:
-    """Every record, oldest first, read on one connection (one snapshot of the store)."""
+    """Every record once, oldest first.
+
+    The store pages newest first by offset, and each page is its own read: a record
+    opened meanwhile shifts the pages by one, so the next page repeats a record (it
+    never skips one: records are not deleted).  Repeats are dropped by number.
+    """
     found: list[Record] = []
+    offset = 0
     async with uow.read() as repos:
         while True:
             page = await repos.records.page(
-                caller_id=None, caller_phone=None, open_only=False, limit=PAGE, offset=len(found)
+                caller_id=None, caller_phone=None, open_only=False, limit=PAGE, offset=offset
             )
             found.extend(page)
+            offset += len(page)
             if len(page) < PAGE:
                 break
-    return found[::-1]  # the store pages newest first
+    unique = {r.number: r for r in reversed(found)}  # oldest first, each once
+    return list(unique.values())
 
 
 def _when(moment: datetime) -> str:
@@ -100,27 +108,36 @@ def as_json(records: Sequence[Record]) -> str:
     )
 
 
+def _cell(value: str) -> str:
+    """A texter's words as a spreadsheet shows them, never as a formula it runs."""
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def as_csv(records: Sequence[Record]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for r in records:
+        # Free text (what a texter or agent typed) is guarded; the phone's "+" is not a
+        # formula and stays as it is, for the import to match it.
         writer.writerow(
             [
                 r.number,
-                r.short_description,
-                r.description,
-                r.category or "",
+                _cell(r.short_description),
+                _cell(r.description),
+                _cell(r.category or ""),
                 r.state,
                 r.urgency,
                 r.priority,
-                r.caller_name or "",
+                _cell(r.caller_name or ""),
                 r.caller_phone or "",
-                r.assigned_to or "",
+                _cell(r.assigned_to or ""),
                 _when(r.opened_at),
                 _when(r.updated_at),
-                _journal(r.comments, public=True),
-                _journal(r.comments, public=False),
+                _cell(_journal(r.comments, public=True)),
+                _cell(_journal(r.comments, public=False)),
                 len(r.attachments),
             ]
         )

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from textdesk.domain.records import Comment, Record
 from textdesk.records.export import PAGE, all_records, as_csv, as_json
-from textdesk.testing.records import RecordTables, fake_records
+from textdesk.testing.records import FakeRecordStore, RecordTables, fake_records
 
 OPENED = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
 
@@ -67,3 +69,33 @@ def test_json_keeps_every_comment_with_whether_the_caller_sees_it() -> None:
             "public": False,
         }
     ]
+
+
+def test_typed_text_that_looks_like_a_formula_is_kept_as_text_in_the_csv() -> None:
+    """A spreadsheet opening the export shows '=HYPERLINK(…) as typed, it does not run it."""
+    record = dataclasses.replace(_record(1), short_description='=HYPERLINK("http://x.example")')
+    [row] = list(csv.DictReader(io.StringIO(as_csv([record]))))
+    assert row["short_description"] == '\'=HYPERLINK("http://x.example")'
+    assert row["caller_phone"] == "+15551230001"  # a phone's "+" is no formula
+
+
+async def test_a_record_opened_during_the_export_does_not_repeat_one() -> None:
+    """Pages shift by one when a record is opened between them: no record twice."""
+    tables = RecordTables(records=[_record(n) for n in range(1, PAGE + 2)])
+    uow = fake_records(tables)
+    real_page = FakeRecordStore.page
+
+    async def page_then_open_one(self: FakeRecordStore, **kw: Any) -> list[Record]:
+        found = await real_page(self, **kw)
+        if kw["offset"] == 0:
+            tables.records.append(_record(PAGE + 2))  # opened while the export reads
+        return found
+
+    FakeRecordStore.page = page_then_open_one  # type: ignore[method-assign]
+    try:
+        exported = await all_records(uow)
+    finally:
+        FakeRecordStore.page = real_page  # type: ignore[method-assign]
+    numbers = [r.number for r in exported]
+    assert len(numbers) == len(set(numbers))
+    assert numbers[: PAGE + 1] == [r.number for r in tables.records[: PAGE + 1]]
