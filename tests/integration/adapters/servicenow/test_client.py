@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from prometheus_client import REGISTRY
@@ -14,7 +12,6 @@ from textdesk.adapters.servicenow.client import (
     ServiceNowError,
     ServiceNowUnavailable,
 )
-from textdesk.adapters.servicenow.demo_data import seed_demo
 from textdesk.adapters.servicenow.resilience import Breaker, RetryPolicy
 from textdesk.adapters.servicenow.sandbox import (
     DEFAULT_CLIENT_ID,
@@ -27,19 +24,6 @@ from textdesk.adapters.servicenow.sandbox import (
 BASIC = Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD)
 OAUTH = Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 TABLE = "/api/now/table/incident"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[FakeServiceNow]:
-    with FakeServiceNow().serve() as fake:
-        yield fake
-
-
-@pytest.fixture
-def snow(served: FakeServiceNow) -> FakeServiceNow:
-    served.reset()
-    seed_demo(served)
-    return served
 
 
 class Waits:

@@ -8,15 +8,12 @@ fixture); Alice's ``sys_user`` profile has her mobile number typed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
-from textdesk.adapters.servicenow.demo_data import seed_demo
 from textdesk.adapters.servicenow.record_store import ServiceNowRecords
 from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeServiceNow
 from textdesk.adapters.servicenow.users import UserIndex
@@ -24,19 +21,6 @@ from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 
 TABLE = "/api/now/table/incident"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[FakeServiceNow]:
-    with FakeServiceNow().serve() as fake:
-        yield fake
-
-
-@pytest.fixture
-def snow(served: FakeServiceNow) -> FakeServiceNow:
-    served.reset()
-    seed_demo(served)
-    return served
 
 
 @pytest.fixture

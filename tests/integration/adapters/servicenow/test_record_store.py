@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient, ServiceNowUnavailable
-from textdesk.adapters.servicenow.demo_data import seed_demo
 from textdesk.adapters.servicenow.record_store import ServiceNowRecords
 from textdesk.adapters.servicenow.resilience import RetryPolicy
 from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeServiceNow
@@ -23,19 +22,6 @@ GUEST = "+15557654321"
 NOW = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
 TABLE = "/api/now/table/incident"
 JPEG = b"\xff\xd8\xff\xe0 a photo of a jammed printer"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[FakeServiceNow]:
-    with FakeServiceNow().serve() as fake:
-        yield fake
-
-
-@pytest.fixture
-def snow(served: FakeServiceNow) -> FakeServiceNow:
-    served.reset()
-    seed_demo(served)
-    return served
 
 
 class Photos:

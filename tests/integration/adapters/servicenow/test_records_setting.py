@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.integration.conftest import Desk
 from tests.integration.phone_helpers import at_the_photo_question, tiny_png
-from textdesk.adapters.servicenow.demo_data import seed_demo
 from textdesk.adapters.servicenow.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -18,19 +16,6 @@ from textdesk.adapters.servicenow.sandbox import (
     FakeServiceNow,
 )
 from textdesk.channel.answering import Converser
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[FakeServiceNow]:
-    with FakeServiceNow().serve() as fake:
-        yield fake
-
-
-@pytest.fixture
-def snow(served: FakeServiceNow) -> FakeServiceNow:
-    served.reset()
-    seed_demo(served)
-    return served
 
 
 @pytest.fixture

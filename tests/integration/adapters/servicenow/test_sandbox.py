@@ -43,21 +43,6 @@ NOT_AUTHENTICATED = {
 }
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[FakeServiceNow]:
-    """One stand-in on a loopback port for the whole module (reset per test)."""
-    with FakeServiceNow().serve() as fake:
-        yield fake
-
-
-@pytest.fixture
-def snow(served: FakeServiceNow) -> FakeServiceNow:
-    """The served stand-in, reset and seeded with the demo's people and incidents."""
-    served.reset()
-    seed_demo(served)
-    return served
-
-
 @pytest.fixture
 def client(snow: FakeServiceNow) -> Iterator[httpx.Client]:
     with httpx.Client(verify=TLS, base_url=snow.base_url, auth=AUTH, timeout=5.0) as http:

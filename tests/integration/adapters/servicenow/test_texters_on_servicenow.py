@@ -7,7 +7,7 @@ incidents on the ServiceNow stand-in (the ``remote_records`` fixture).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,26 +15,12 @@ from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser, new_agent
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
-from textdesk.adapters.servicenow.demo_data import seed_demo
 from textdesk.adapters.servicenow.record_store import ServiceNowRecords
 from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeServiceNow
 from textdesk.adapters.servicenow.users import UserIndex
 from textdesk.channel.answering import Converser
 
 DAN = "+15551230004"  # inactive on the instance
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[FakeServiceNow]:
-    with FakeServiceNow().serve() as fake:
-        yield fake
-
-
-@pytest.fixture
-def snow(served: FakeServiceNow) -> FakeServiceNow:
-    served.reset()
-    seed_demo(served)
-    return served
 
 
 @pytest.fixture

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
-from textdesk.adapters.servicenow.demo_data import seed_demo
 from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeServiceNow
 from textdesk.adapters.servicenow.users import UserIndex
 
 USERS = "/api/now/table/sys_user"
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[FakeServiceNow]:
-    with FakeServiceNow().serve() as fake:
-        yield fake
-
-
-@pytest.fixture
-def snow(served: FakeServiceNow) -> FakeServiceNow:
-    served.reset()
-    seed_demo(served)
-    return served
 
 
 class Ticks:
