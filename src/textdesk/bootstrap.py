@@ -15,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import admin as admin_repositories
-from textdesk.adapters.db import answering_repositories, repositories, sandbox_threads
+from textdesk.adapters.db import (
+    answering_repositories,
+    record_backlog,
+    repositories,
+    sandbox_threads,
+)
 from textdesk.adapters.db import live_agents as live_agent_store
 from textdesk.adapters.db import notification_repositories as notification_store
 from textdesk.adapters.db import records as record_store
@@ -89,6 +94,7 @@ from textdesk.ports import (
     TexterProfiles,
     WorkspaceEvent,
 )
+from textdesk.records.backlog import RecordBacklogLoop
 from textdesk.records.incidents import Incidents, RecordViews
 from textdesk.topic_tools.topic_files import load_topics
 
@@ -295,6 +301,17 @@ def build(
         record_links=records.links,
         remote=_remote_texters(remote_records),
     )
+    if remote_records is not None:
+        remote_loops.append(
+            _record_backlog(
+                db=db,
+                clock=clock,
+                store=remote_records,
+                views=_texter_views(settings, records.views, remote_records),
+                wake_sender=sending.loop.wake,
+                updates=updates,
+            )
+        )
     inbound = _inbound(
         settings,
         db=db,
@@ -401,6 +418,28 @@ def servicenow_users_loop(records: ServiceNowRecords) -> Loop:
         return 0  # nothing more to do until the next round
 
     return Loop("servicenow-users", refresh, idle=records.users.refresh_every)
+
+
+def _record_backlog(
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    store: RecordStore,
+    views: RecordViewer,
+    wake_sender: Callable[[], None],
+    updates: WorkspaceUpdates,
+) -> Loop:
+    """Reports kept while the remote record store was down, made once it is back."""
+    backlog = RecordBacklogLoop(
+        uow=record_backlog.record_backlog(db),
+        store=store,
+        views=views,
+        clock=clock,
+        on_enqueued=wake_sender,
+        on_said=updates.texts_answered,
+    )
+    # Due tries are read every few seconds: one indexed query, only on remote stores.
+    return Loop("record-backlog", backlog.run_once, idle=5.0)
 
 
 def _servicenow_events(

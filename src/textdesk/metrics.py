@@ -33,3 +33,8 @@ SENDERS_PAUSED = Gauge(
 SERVICENOW_REQUESTS = Counter(
     "textdesk_servicenow_requests_total", "Calls to the ServiceNow instance by outcome", ["outcome"]
 )
+# Reports kept while the remote record store did not answer (records/backlog.py), by
+# what became of them: kept, made, retry (a try failed; tried again later).
+RECORD_BACKLOG = Counter(
+    "textdesk_record_backlog_total", "Reports kept for the record store, by outcome", ["outcome"]
+)

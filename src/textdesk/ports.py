@@ -169,6 +169,68 @@ class RecordViewer(Protocol):
 
 
 @dataclass(frozen=True)
+class PendingRecord:
+    """A record a texter reported while the remote store did not answer.
+
+    Kept in the turn's transaction, and made by ``records.backlog`` once the store
+    is back, with ``key`` (the turn's effect key) so it is made once; the texter
+    is then texted ``message``, a template that sees the new record as ``record``.
+    """
+
+    key: str
+    record: NewRecord
+    phone: str  # the texter's
+    number: str  # ours, that they texted
+    conversation_id: int | None
+    message: str
+    attempts: int = 0  # failed tries since it was kept
+    id: int = 0  # its row, once kept
+
+
+class RecordBacklog(Protocol):
+    """Reports waiting for a remote record store to be back."""
+
+    async def keep(self, pending: PendingRecord, now: datetime) -> None:
+        """Keep ``pending``; nothing when one with its key is kept already."""
+        ...
+
+    async def claim_due(self, now: datetime, *, until: datetime, limit: int) -> list[PendingRecord]:
+        """Those due for a try, oldest first, each held for this caller until ``until``."""
+        ...
+
+    async def made(self, pending_id: int, number: str, now: datetime) -> None:
+        """It exists now, as record ``number``."""
+        ...
+
+    async def retry_at(self, pending_id: int, when: datetime, error: str) -> None:
+        """A try failed: try again at ``when``."""
+        ...
+
+    async def waiting(self) -> int:
+        """How many are not made yet."""
+        ...
+
+
+class RecordBacklogRepositories(Protocol):
+    """What making a kept report writes: the backlog, the text, its transcript line."""
+
+    @property
+    def backlog(self) -> RecordBacklog: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def transcripts(self) -> Transcripts: ...
+
+
+class Transcripts(Protocol):
+    """Lines added to conversations' transcripts."""
+
+    async def append(self, entries: Sequence[TranscriptEntry], now: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
 class Attachment:
     """One attachment of the turn's text once fetched: kept under ``key``, or refused."""
 
@@ -2000,6 +2062,11 @@ class AnsweringRepositories(Protocol):
 
     @property
     def subscriptions(self) -> SubscriptionRepositories: ...
+
+    @property
+    def backlog(self) -> RecordBacklog:
+        """Reports kept for a remote record store that did not answer."""
+        ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A block rolled back alone if it raises; the transaction goes on."""

@@ -22,7 +22,7 @@ from textdesk.bootstrap import Container, admin_use_cases
 from textdesk.channel.answering import ConverseOutcome, Converser, TextInContext
 from textdesk.config import Settings
 from textdesk.domain.agent.messages import Reply
-from textdesk.ports import RecordStore
+from textdesk.ports import Clock, RecordStore
 from textdesk.web.app import create_app
 
 ACCOUNT_SID = "AC" + "1" * 32
@@ -161,19 +161,26 @@ def remote_records() -> RecordStore | None:
 
 
 @pytest.fixture
+def desk_clock() -> Clock | None:
+    """The desk's clock when a test moves time on (``AheadClock``); None: the system's."""
+    return None
+
+
+@pytest.fixture
 async def desk(
     database_url: str,
     fake_twilio: FakeTwilio,
     converser: Converser | None,
     desk_extra_settings: dict[str, Any],
     remote_records: RecordStore | None,
+    desk_clock: Clock | None,
 ) -> AsyncIterator[Desk]:
     db = create_engine(database_url)
     await admin_use_cases(db, SystemClock()).numbers.add(phone=NUMBER, purpose="conversational")
     sock = bind_free_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = desk_settings(url, database_url, fake_twilio, **desk_extra_settings)
-    app = create_app(settings, converser=converser, remote_records=remote_records)
+    app = create_app(settings, converser=converser, remote_records=remote_records, clock=desk_clock)
     # The server runs in its own thread and event loop; the test talks to it over HTTP.
     with serve_app(app, sock=sock, lifespan="on"):
         yield Desk(url=url, settings=settings, fake=fake_twilio, app=app, db=db)

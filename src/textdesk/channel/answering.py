@@ -158,8 +158,11 @@ class Resumer(Protocol):
         *,
         done: int,
         result: EffectResult,
+        awaited: Awaiting | None = None,
+        key: str | None = None,
     ) -> ConverseOutcome:
-        """Go on with a waiting turn; ``done``: the effects it ran, the awaited one too."""
+        """Go on with a waiting turn; ``done``: the effects it ran, the awaited one too;
+        ``awaited`` and ``key``: that effect and its key, when its wait could be read."""
         ...
 
 
@@ -179,6 +182,8 @@ class _Ran:
     saved: dict[str, Any]  # inbox.awaiting as read: resumed only if still the same
     done: int  # the turn's effects so far, the awaited one included
     result: EffectResult
+    awaited: Awaiting | None = None  # None when the saved wait could not be read
+    key: str | None = None  # the awaited effect's key
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +356,8 @@ class InboxProcessor:
                     retries[row.id] = later.to_dict()
                     continue
                 result = gave_up()
-            ran[row.id] = _Ran(row.awaiting, awaiting.number, result)
+            key = awaiting.key(row.message_sid)
+            ran[row.id] = _Ran(row.awaiting, awaiting.number, result, awaiting, key)
         if retries:
             async with self._uow.begin() as repos:
                 await repos.inbox.set_awaiting(retries)
@@ -551,7 +557,12 @@ class InboxProcessor:
             return await self._converser.converse(turn, conv.state, conv.mode)
         assert self._resumer is not None  # only a resumer's turns wait
         return await self._resumer.resume(
-            turn, conv.state, done=resumed.done, result=resumed.result
+            turn,
+            conv.state,
+            done=resumed.done,
+            result=resumed.result,
+            awaited=resumed.awaited,
+            key=resumed.key,
         )
 
     @staticmethod

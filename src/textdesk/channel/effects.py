@@ -29,7 +29,13 @@ from textdesk.domain.agent.messages import (
     Transfer,
     UpdateRecord,
 )
-from textdesk.domain.records import InvalidRecord, Record, belongs_to, requested_record
+from textdesk.domain.records import (
+    InvalidRecord,
+    NewRecord,
+    Record,
+    belongs_to,
+    requested_record,
+)
 from textdesk.ports import Attachment, EffectScope, RecordStore, RecordViewer
 
 # A Dynamic Choice of the texter's open records offers at most the newest this many.
@@ -78,13 +84,11 @@ class EffectRunner:
                 if record is None:
                     return EffectResult(ok=False, error="not_found")
                 return EffectResult(value=self._view(record))
-            case CreateRecord(fields=fields, attachments=attachments):
+            case CreateRecord():
                 try:
-                    new = requested_record(fields, texter=texter, attachments=attachments)
+                    new = new_record_of(effect, texter, scope.key)
                 except InvalidRecord as exc:
                     return EffectResult(ok=False, error=str(exc))
-                if scope.key is not None:
-                    new = replace(new, key=scope.key)
                 return EffectResult(value=self._view(await records.create(new, now=now)))
             case UpdateRecord(number=number, fields=fields):
                 if await _texters(records, number, texter) is None:
@@ -130,6 +134,13 @@ class EffectRunner:
         if first.error == "too_many_pixels":
             value = {"max_pixels": first.limit}
         return EffectResult(ok=False, error=first.error, value=value)
+
+
+def new_record_of(effect: CreateRecord, texter: Texter, key: str | None = None) -> NewRecord:
+    """The record ``effect`` opens for ``texter`` (raises ``InvalidRecord``); ``key``:
+    the effect's, when a remote store makes it, so a retried create finds the first."""
+    new = requested_record(effect.fields, texter=texter, attachments=effect.attachments)
+    return new if key is None else replace(new, key=key)
 
 
 async def _texters(records: RecordStore, number: str, texter: Texter) -> Record | None:

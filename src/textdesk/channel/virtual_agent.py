@@ -9,14 +9,28 @@ from datetime import datetime
 from typing import Any
 
 from textdesk.channel.answering import ConverseOutcome, TextInContext
-from textdesk.channel.effects import EffectRunner, never, settle
-from textdesk.domain.agent.awaiting import RECORD_EFFECTS, Awaiting
+from textdesk.channel.effects import EffectRunner, never, new_record_of, settle
+from textdesk.domain.agent.awaiting import (
+    RECORD_EFFECTS,
+    UNAVAILABLE,
+    Awaiting,
+    kept_for_later,
+)
 from textdesk.domain.agent.engine import Engine, Step
-from textdesk.domain.agent.messages import Effect, EffectResult, Reply, Texter, Transfer
+from textdesk.domain.agent.messages import (
+    CreateRecord,
+    Effect,
+    EffectResult,
+    Reply,
+    Texter,
+    Transfer,
+)
 from textdesk.domain.agent.state import ConversationState
+from textdesk.domain.records import InvalidRecord
 from textdesk.live_agents.handoff import LiveAgents
+from textdesk.metrics import RECORD_BACKLOG
 from textdesk.notifications.subscriptions import SubscriptionCommands
-from textdesk.ports import Attachment, EffectScope, RecordStore
+from textdesk.ports import Attachment, EffectScope, PendingRecord, RecordStore
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +158,22 @@ class VirtualAgent:
         *,
         done: int,
         result: EffectResult,
+        awaited: Awaiting | None = None,
+        key: str | None = None,
     ) -> ConverseOutcome:
-        """Go on with a turn that waited on a remote effect, now that ``result`` is in."""
+        """Go on with a turn that waited on a remote effect, now that ``result`` is in.
+
+        A new record the store never answered for is kept, in this transaction, to
+        be made once it is back (``records/backlog.py``): the texter is told so.
+        """
+        if (
+            result.error == UNAVAILABLE
+            and awaited is not None
+            and key is not None
+            and isinstance(awaited.effect, CreateRecord)
+            and await self._keep(turn, awaited.effect, key)
+        ):
+            result = kept_for_later()
         current = ConversationState.from_dict(state) if state else ConversationState()
         step = self.engine.resume(current, result, turn.texter, turn.now)
         step, again = await self._run(step, turn, done=done)
@@ -155,6 +183,27 @@ class VirtualAgent:
             replies=list(step.replies),
             awaiting=again,
         )
+
+    async def _keep(self, turn: TextInContext, effect: CreateRecord, key: str) -> bool:
+        """Keep the record ``effect`` opens in the backlog; False if it cannot be opened."""
+        try:
+            record = new_record_of(effect, turn.texter, key)
+        except InvalidRecord:
+            return False  # it would be refused when the store is back as well
+        await turn.repos.backlog.keep(
+            PendingRecord(
+                key=key,
+                record=record,
+                phone=turn.texter.phone,
+                number=turn.number,
+                conversation_id=turn.conversation_id,
+                message=self.engine.settings.texts.record_logged,
+            ),
+            turn.now,
+        )
+        RECORD_BACKLOG.labels("kept").inc()
+        log.warning("the record system is down: report %s is kept to be made later", key)
+        return True
 
     async def _rescue(
         self, turn: TextInContext, current: ConversationState | None, mode: str

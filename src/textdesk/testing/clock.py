@@ -35,3 +35,27 @@ class FixedClock:
             raise ValueError("FixedClock needs a tz-aware datetime")
         with self._lock:
             self._now = moment.astimezone(UTC)
+
+
+class AheadClock:
+    """A ``Clock`` that runs with real time, ahead of it by what a test moved it.
+
+    For a running desk whose loops must go on (texts are sent, webhooks stamped) while
+    a test skips the wait before a retry: ``advance`` moves it on, never back.
+    """
+
+    def __init__(self) -> None:
+        self._ahead = timedelta()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._ahead
+
+    def advance(self, seconds: float) -> datetime:
+        """Move forward by ``seconds`` and return the new time."""
+        if seconds < 0:
+            raise ValueError("a clock does not run backwards")
+        with self._lock:
+            self._ahead += timedelta(seconds=seconds)
+        return self.now()

@@ -7,9 +7,11 @@ account or phone, validated changes) on in-memory tables that roll back on error
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from textdesk.domain.records import (
     OPEN_STATES,
+    NewRecord,
     Record,
     belongs_to,
 )
@@ -103,3 +105,31 @@ class NumberLinks:
     def number_for(self, token: str) -> str | None:
         number, _, tag = token.partition(".")
         return number if number and tag == number[::-1] else None
+
+
+class StoreDown(ConnectionError):
+    """What ``FakeRemoteRecords`` raises while it is down."""
+
+
+class FakeRemoteRecords(MemoryRecords):
+    """A remote ``ports.RecordStore`` (ServiceNow's part): down while ``down`` is set,
+    and a create with a key it has seen answers the record that key made."""
+
+    remote = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+        self.calls = 0
+        self._by_key: dict[str, Record] = {}
+
+    async def create(self, record: NewRecord, *, now: datetime) -> Record:
+        self.calls += 1
+        if self.down:
+            raise StoreDown("the instance does not answer")
+        if record.key is not None and record.key in self._by_key:
+            return self._by_key[record.key]
+        made = self.add(record, now=now)
+        if record.key is not None:
+            self._by_key[record.key] = made
+        return made

@@ -18,6 +18,7 @@ from textdesk.adapters.db import conversations, directory, inbox, media
 from textdesk.adapters.db.dialect import lock_keys_waiting_at_most, try_lock_keys
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.notification_repositories import SqlSubscriptionRepositories
+from textdesk.adapters.db.record_backlog import SqlRecordBacklog
 from textdesk.adapters.db.records import SqlRecordStore
 from textdesk.adapters.db.repositories import (
     SqlHandoffRepositories,
@@ -158,6 +159,7 @@ class SqlAnswering:
         self.records = SqlRecordStore(conn)
         self.handoffs = SqlHandoffRepositories(conn)
         self.subscriptions = SqlSubscriptionRepositories(conn)
+        self.backlog = SqlRecordBacklog(conn)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

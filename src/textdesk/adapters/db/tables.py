@@ -337,6 +337,28 @@ instance_events = Table(
     Column("received_at", UtcDateTime, nullable=False),
 )
 
+# Reports a texter made while a remote record store (ServiceNow) did not answer (added
+# in 0015): kept here, in the turn's transaction, until ``records/backlog.py`` has made
+# each one there (``made_at``), under the turn's effect key so it is made once.
+record_backlog = Table(
+    "record_backlog",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(120), nullable=False, unique=True),
+    Column("record", Json, nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("number", String(32), nullable=False),
+    Column("conversation_id", Id, nullable=True),
+    Column("message", Text, nullable=False),
+    Column("kept_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("retry_at", UtcDateTime, nullable=True),
+    Column("claimed_until", UtcDateTime, nullable=True),
+    Column("made_at", UtcDateTime, nullable=True),
+    Column("record_number", String(40), nullable=True),
+    Column("last_error", Text, nullable=True),
+)
+
 # --- live agents -------------------------------------------------------------------
 
 agents = Table(

@@ -385,6 +385,11 @@ class FakeServiceNow:
                 _Fault(times, status, retry_after=retry_after, method=method, path=path)
             )
 
+    def heal(self) -> None:
+        """The instance answers again: faults not yet used up are dropped."""
+        with self._lock:
+            self._state.faults.clear()
+
     def slow_next(
         self,
         seconds: float,

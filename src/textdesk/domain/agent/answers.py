@@ -7,7 +7,7 @@ in a row.  Transfer results end here too, whether a node or AGENT asked for them
 
 from __future__ import annotations
 
-from textdesk.domain.agent.awaiting import UNAVAILABLE
+from textdesk.domain.agent.awaiting import PENDING, UNAVAILABLE
 from textdesk.domain.agent.cards import card_text, display, record_number, resolve_record
 from textdesk.domain.agent.flow import TopicOutcome, fail, finish, jump, lost, run_from
 from textdesk.domain.agent.inputs import check_text, is_skip
@@ -178,6 +178,10 @@ def resume_effect(turn: Turn, kind: str, result: EffectResult) -> TopicOutcome:
     if kind in ("create", "update", "comment") and isinstance(
         node, CreateRecordNode | UpdateRecordNode | AddCommentNode
     ):
+        if result.error == PENDING and isinstance(node, CreateRecordNode):
+            # Kept to be made when the store is back: nothing to show yet, so the
+            # topic ends here, and the texter is texted the number later.
+            return finish(turn, texts.record_pending)
         if not result.ok:
             return fail(turn, result.error)
         if not isinstance(node, AddCommentNode) and node.var:

@@ -49,6 +49,9 @@ MAX_ATTEMPTS = 4
 # processes never make the same call at once; a process that dies frees it after this.
 CLAIM_SECONDS = 60
 UNAVAILABLE = "unavailable"
+# A new record the store never answered for is not given up: it is kept and made
+# once the store is back (``records/backlog.py``); the topic says so and ends.
+PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -106,3 +109,8 @@ class Awaiting:
 def gave_up() -> EffectResult:
     """What the turn resumes with when the remote store could not be reached."""
     return EffectResult(ok=False, error=UNAVAILABLE)
+
+
+def kept_for_later() -> EffectResult:
+    """What a turn resumes with when its new record is kept to be made later."""
+    return EffectResult(ok=False, error=PENDING)

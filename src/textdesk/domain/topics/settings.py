@@ -86,6 +86,15 @@ class Texts(_Model):
         "Sorry, our record system isn't answering right now. "
         "Reply AGENT to talk to a person, or try again later."
     )
+    # A report made while that system was down: kept, and made once it is back.
+    record_pending: str = (
+        "Thanks! Our record system isn't answering right now, so your report is being "
+        "logged: we'll text you its number as soon as it has one."
+    )
+    # names: record (the new record, as cards see it)
+    record_logged: str = (
+        'Your report "{{ record.short_description }}" is logged as {{ record.number }}.'
+    )
 
 
 class TopicSettings(_Model):

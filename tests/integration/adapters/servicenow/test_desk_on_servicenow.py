@@ -19,6 +19,7 @@ from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERN
 from textdesk.adapters.servicenow.users import UserIndex
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
+from textdesk.testing.clock import AheadClock
 
 TABLE = "/api/now/table/incident"
 
@@ -29,8 +30,25 @@ def converser() -> Converser | None:
 
 
 @pytest.fixture
-def remote_records(snow: FakeServiceNow) -> ServiceNowRecords:
-    client = ServiceNowClient(snow.base_url, Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD))
+def desk_clock() -> AheadClock:
+    return AheadClock()
+
+
+def wake(desk: Desk, name: str) -> None:
+    """Nudge the desk's loop ``name`` now, not at its next poll."""
+    for loop in desk.container.loops:
+        if loop.name == name:
+            loop.wake()
+
+
+@pytest.fixture
+def remote_records(snow: FakeServiceNow, desk_clock: AheadClock) -> ServiceNowRecords:
+    client = ServiceNowClient(
+        snow.base_url,
+        Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD),
+        # The breaker's cool-down passes when the test moves the desk's time on.
+        clock=lambda: desk_clock.now().timestamp(),
+    )
     return ServiceNowRecords(client, UserIndex(client))  # the desk closes it when it stops
 
 
@@ -96,3 +114,55 @@ async def test_the_instances_users_are_read_when_the_desk_starts_before_anyone_t
     first = snow.requests_to("GET", "/api/now/table/sys_user")[0]
     assert first.params["sysparm_query"].startswith("active=true^mobile_phoneISNOTEMPTY")
     assert await desk.scalar("SELECT count(*) FROM inbox") == 0
+
+
+async def test_a_report_made_while_the_instance_is_down_is_logged_once_it_is_back(
+    desk: Desk, snow: FakeServiceNow, desk_clock: AheadClock
+) -> None:
+    phone = await alice(desk)
+    await phone.say("report an issue")
+    await phone.say("The printer on floor 2 is jammed")
+    await phone.say("printer")
+    assert "YES or NO" in await phone.say("skip")
+    snow.fail_next(503, times=10_000, path=TABLE)  # down, for every call to incidents
+    await desk.text("yes")
+
+    async def answered() -> bool:
+        # Skip the waits between the turn's tries: 2, 4 and 8 seconds.
+        desk_clock.advance(10)
+        wake(desk, "inbox")
+        pending = await desk.scalar("SELECT count(*) FROM inbox WHERE processed_at IS NULL")
+        return bool(pending == 0)
+
+    await desk.eventually(answered, within=30, what="the turn to give up waiting")
+    told = (await desk.fake.wait_for_messages(phone.seen + 1, to=TEXTER))[-1]
+    assert "your report is being logged" in told.body.lower()
+    assert "text you its number" in told.body
+    assert not snow.find("incident", "short_description=The printer on floor 2 is jammed")
+    assert await desk.scalar("SELECT count(*) FROM record_backlog WHERE made_at IS NULL") == 1
+
+    snow.heal()
+
+    async def logged() -> bool:
+        desk_clock.advance(60)
+        wake(desk, "record-backlog")
+        return bool(
+            await desk.scalar("SELECT count(*) FROM record_backlog WHERE made_at IS NULL") == 0
+        )
+
+    await desk.eventually(logged, within=30, what="the kept report to be made")
+    [made] = snow.find("incident", "short_description=The printer on floor 2 is jammed")
+    assert made["caller_id"] == snow.find("sys_user", "user_name=alice.example")[0]["sys_id"]
+    assert made["correlation_id"].startswith("textdesk-")
+    messages = await desk.fake.wait_for_messages(phone.seen + 2, to=TEXTER)
+    assert messages[-1].body == (
+        f'Your report "The printer on floor 2 is jammed" is logged as {made["number"]}.'
+    )
+    # Made once: the next rounds find nothing to do.
+    desk_clock.advance(3600)
+    wake(desk, "record-backlog")
+    assert len(snow.find("incident", "short_description=The printer on floor 2 is jammed")) == 1
+    # The Workspace's transcript has the line too.
+    lines = await desk.rows("SELECT body FROM transcript WHERE body LIKE :b", b="%is logged as%")
+    assert len(lines) == 1
+    assert 'textdesk_record_backlog_total{outcome="made"}' in await desk.metrics()
