@@ -1472,6 +1472,16 @@ class CarrierOptOutRepository(OptOutRepository, Protocol):
         ...
 
 
+class TexterAccounts(Protocol):
+    """Accounts for texters another service knows (a ServiceNow ``sys_user``) and we
+    did not: a subscription belongs to an account, so turning notifications on makes one."""
+
+    async def link(self, phone: str, *, name: str, email: str | None, now: datetime) -> int:
+        """The account of ``phone`` (E.164): the one it has, else a new one with ``name``
+        and ``email``.  The texter's conversations that name no account name it from now on."""
+        ...
+
+
 class SubscriptionRepositories(Protocol):
     """What a subscription command reads and writes, within the texter's turn."""
 
@@ -1480,6 +1490,14 @@ class SubscriptionRepositories(Protocol):
 
     @property
     def optouts(self) -> CarrierOptOutRepository: ...
+
+    @property
+    def directory(self) -> TexterDirectory:
+        """Who the texter is now (their profile's email is not on ``Texter``)."""
+        ...
+
+    @property
+    def accounts(self) -> TexterAccounts: ...
 
 
 class SubscriptionSettingsRepositories(SubscriptionRepositories, Protocol):
@@ -1969,7 +1987,10 @@ class AnsweredConversations(Protocol):
         """The conversations of (texter phone, our number) pairs, creating missing ones."""
         ...
 
-    async def save(self, rows: Sequence[ConversationRow], now: datetime) -> None: ...
+    async def save(self, rows: Sequence[ConversationRow], now: datetime) -> None:
+        """Write their mode, state and account; an account the row does not name is
+        kept, not cleared (``TexterAccounts.link`` may have made it during the turn)."""
+        ...
 
     async def append(self, entries: Sequence[TranscriptEntry], now: datetime) -> None: ...
 

@@ -1,12 +1,13 @@
 """Who a texter is when people are kept in two places: our accounts, then another service's.
 
 With ``TEXTDESK_RECORDS=servicenow`` the people who text are the instance's
-``sys_user`` profiles, and some of them may also have an account here (to subscribe
-to notifications, say).  The account comes first: its id is what subscriptions and
-the built-in records name, and staff may have written its name for this desk.  The
-profile there adds its reference and its link, or is the texter on its own when
-there is no account.  Its profiles are read from memory (``ports.TexterProfiles``),
-so this directory can be asked inside the answering transaction.
+``sys_user`` profiles, and some of them may also have an account here (made by hand,
+or by their first START: notifications are kept per account).  The account comes
+first: its id is what subscriptions and the built-in records name, and staff may
+have written its name for this desk.  The profile there adds its reference and its
+link, or is the texter on its own when there is no account.  Its profiles are read
+from memory (``ports.TexterProfiles``), so this directory can be asked inside the
+answering transaction.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import Enum
 
 from textdesk.channel.answering import TextInContext
-from textdesk.domain.agent.messages import Reply
+from textdesk.domain.agent.messages import Reply, Texter
 from textdesk.domain.agent.state import ConversationState
 from textdesk.domain.sms import gsm_safe
 from textdesk.domain.subscriptions import (
@@ -30,6 +30,7 @@ from textdesk.ports import (
     SubscriptionRepositories,
     SubscriptionRepository,
     SubscriptionSettingsRepositories,
+    TexterProfile,
     UnitOfWork,
 )
 
@@ -131,10 +132,23 @@ async def answer(
     command = parse_command(turn.text.body, carrier_opted_out=opted_out)
     if command is None:
         return None
-    user_id = texter.user_id
+    profile = await _profile_now(repos, texter)
+    user_id = texter.user_id if profile is None else profile.user_id
     subscribed = user_id is not None and await repos.subscriptions.is_enabled(user_id)
-    decision = decide(command, Situation(user_id is not None, subscribed, opted_out))
+    # Someone another service knows (a ServiceNow sys_user) is an account holder for
+    # notifications: the account is made when a command first needs one (START).
+    holder = user_id is not None or texter.account is not None
+    decision = decide(command, Situation(holder, subscribed, opted_out))
     waiting = _waiting_for_answer(state, mode)
+    notes = _notes(command, decision)
+    if decision.enabled and user_id is None:
+        user_id = await repos.accounts.link(
+            texter.phone,
+            name=(profile.name if profile else None) or texter.name or texter.phone,
+            email=profile.email if profile else None,
+            now=now,
+        )
+        notes.insert(0, "Made a textdesk account from the texter's profile, to keep the setting.")
     if decision.enabled is not None and user_id is not None:
         await repos.subscriptions.set_enabled([user_id], decision.enabled, source="sms", now=now)
     if decision.carrier == "opt_out":
@@ -147,7 +161,18 @@ async def answer(
     text = reply_text(wording, decision.reply, name=texter.name or "")
     if command is not Command.STOP and waiting:
         text = f"{text}\n{reply_text(wording, 'resume_hint')}"
-    return Handled(replies=[Reply(text)], notes=_notes(command, decision))
+    return Handled(replies=[Reply(text)], notes=notes)
+
+
+async def _profile_now(repos: SubscriptionRepositories, texter: Texter) -> TexterProfile | None:
+    """Who a texter known only by another service's profile is now, ``None`` for others.
+
+    The texter was read when their batch began: an earlier text of it (or another
+    process) may have made their account since, and the profile has their email.
+    """
+    if texter.user_id is not None or texter.account is None:
+        return None
+    return (await repos.directory.profiles_by_phone([texter.phone])).get(texter.phone)
 
 
 @dataclass(frozen=True)

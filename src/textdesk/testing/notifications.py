@@ -16,6 +16,7 @@ from textdesk.ports import (
     NewNotification,
     Recipient,
     RecordEvent,
+    TexterProfile,
 )
 from textdesk.testing.live_agents import FakeConversations
 from textdesk.testing.sending import FakeOutbox
@@ -29,6 +30,7 @@ class StoredUser:
     id: int
     name: str
     phone: str | None = None
+    email: str | None = None
 
 
 @dataclass
@@ -66,6 +68,8 @@ class NotificationTables(FakeTables):
     events: list[StoredEvent] = field(default_factory=list)
     # Record events a ServiceNow instance posted: (sys_id, event, sys_updated_on).
     instance_events: set[tuple[str, str, str]] = field(default_factory=set)
+    # Another service's users (ServiceNow sys_user profiles) by phone: texters known there.
+    profiles: dict[str, TexterProfile] = field(default_factory=dict)
 
 
 class FakeSubscriptions:
@@ -134,6 +138,49 @@ class FakeCarrierOptOuts:
             self._t.opted_in.append(phone)
 
 
+class FakeTexterDirectory:
+    """``ports.TexterDirectory``: ``NotificationTables.users`` first, then ``profiles``
+    (as ``adapters/texters.TextersWithProfiles`` merges them)."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self._t = tables
+
+    async def profiles_by_phone(self, phones: Sequence[str]) -> dict[str, TexterProfile]:
+        found: dict[str, TexterProfile] = {}
+        for phone in dict.fromkeys(phones):
+            here = next((u for u in self._t.users.values() if u.phone == phone), None)
+            there = self._t.profiles.get(phone)
+            if here is not None:
+                found[phone] = TexterProfile(
+                    phone,
+                    here.name,
+                    here.email,
+                    user_id=here.id,
+                    account=there.account if there else None,
+                    link=there.link if there else None,
+                )
+            elif there is not None:
+                found[phone] = there
+        return found
+
+
+class FakeTexterAccounts:
+    """``ports.TexterAccounts`` on ``NotificationTables.users`` and its conversations."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self._t = tables
+
+    async def link(self, phone: str, *, name: str, email: str | None, now: datetime) -> int:
+        user = next((u for u in self._t.users.values() if u.phone == phone), None)
+        if user is None:
+            user = StoredUser(max(self._t.users, default=0) + 1, name, phone, email)
+            self._t.users[user.id] = user
+        for conv in self._t.conversations.values():
+            if conv.phone == phone and conv.user_id is None:
+                conv.user_id = user.id
+        return user.id
+
+
 class FakeSubscriptionRepositories:
     """``ports.SubscriptionSettingsRepositories`` on ``NotificationTables``."""
 
@@ -141,6 +188,8 @@ class FakeSubscriptionRepositories:
         self.subscriptions = FakeSubscriptions(tables)
         self.optouts = FakeCarrierOptOuts(tables)
         self.conversations = FakeConversations(tables)
+        self.directory = FakeTexterDirectory(tables)
+        self.accounts = FakeTexterAccounts(tables)
 
 
 def fake_subscription_settings(

@@ -1,9 +1,11 @@
 """Record events a ServiceNow business rule posts become the caller's notifications.
 
 The desk's records are on the ServiceNow stand-in (the ``remote_records``
-fixture), whose demo users have their mobile numbers typed as people type them;
-Alice also has a local account, since subscriptions are textdesk's.  Events are
-posted over HTTP, signed as the business rule in docs/servicenow.md signs them.
+fixture), whose demo users have their mobile numbers typed as people type them.
+Subscriptions are textdesk's: most tests give Alice a local account by hand; the
+last ones let her texted START make it, as it does for a sys_user with none.
+Events are posted over HTTP, signed as the business rule in docs/servicenow.md
+signs them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import TEXTER, Desk
-from tests.integration.notify_helpers import outbox_to, settle
+from tests.integration.notify_helpers import Handset, outbox_to, settle
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db import subscriptions
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
@@ -31,6 +33,7 @@ from textdesk.domain.servicenow_events import signature
 
 SECRET = "events-secret-for-the-tests-0123456789"
 BOB = "+15551230002"  # Bob's sys_user number, typed "+1 555 123 0002" on the instance
+STRANGER = "+15551239999"  # no sys_user has it
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +249,65 @@ async def test_the_endpoint_and_its_signature_headers_are_in_the_api_docs(desk: 
     operation = spec["paths"]["/api/v1/events/servicenow"]["post"]
     names = {p["name"] for p in operation["parameters"]}
     assert {"X-Textdesk-Timestamp", "X-Textdesk-Signature"} <= names
+
+
+@pytest.fixture
+async def users_read(desk: Desk, remote_records: ServiceNowRecords) -> None:
+    """The desk has read the instance's users, as it does when it starts."""
+
+    async def loaded() -> bool:
+        return remote_records.users.loaded
+
+    await desk.eventually(loaded, what="the first read of sys_user")
+
+
+async def notifications_to(desk: Desk, phone: str) -> list[str]:
+    return [s.body for s in await outbox_to(desk, phone) if s.kind == "notification"]
+
+
+@pytest.mark.usefixtures("users_read")
+async def test_a_sys_user_who_texted_start_is_notified_once_of_a_signed_state_change(
+    desk: Desk, snow: FakeServiceNow
+) -> None:
+    """Alice is a sys_user, "(555) 123-0001" on the instance, with no account here."""
+    assert await desk.scalar("SELECT count(*) FROM users") == 0
+    confirmed = await Handset(desk, TEXTER).reply_to("START")
+    assert confirmed.startswith("SMS notifications are now ON"), confirmed
+    # Her account is made from her profile there.
+    [made] = await desk.rows("SELECT name, email, phone FROM users")
+    assert (made.name, made.email, made.phone) == ("Alice Example", "alice@example.com", TEXTER)
+    event = incident_event(snow, "INC0010001")
+
+    forged = await post(desk, event, secret="not-the-secret")
+    assert forged.status_code == 401
+    await settle(desk)
+    assert await notifications_to(desk, TEXTER) == []
+
+    answer = await post(desk, event)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["queued"] == 1, answer.json()
+    await settle(desk)
+    [sent] = await notifications_to(desk, TEXTER)
+    assert "INC0010001 is now Resolved: VPN disconnects every hour" in sent
+    # Her later texts are that account, still with her profile there: one account.
+    setting = await Handset(desk, TEXTER).reply_to("Notification")
+    assert setting.startswith("SMS notifications are ON"), setting
+    assert await desk.scalar("SELECT count(*) FROM users") == 1
+
+
+@pytest.mark.usefixtures("users_read")
+async def test_a_sys_users_stop_or_status_query_makes_no_account(desk: Desk) -> None:
+    phone = Handset(desk, TEXTER)
+    assert (await phone.reply_to("notification")).startswith("SMS notifications are OFF")
+    assert (await phone.reply_to("stop")).startswith("SMS notifications are now OFF")
+    assert await desk.scalar("SELECT count(*) FROM users") == 0
+
+
+@pytest.mark.usefixtures("users_read")
+async def test_a_texter_the_instance_does_not_know_is_still_told_guests_cannot_subscribe(
+    desk: Desk,
+) -> None:
+    refused = await Handset(desk, STRANGER).reply_to("START")
+    assert refused.startswith("SMS notifications are for registered users only."), refused
+    assert await desk.scalar("SELECT count(*) FROM users") == 0
+    assert await desk.scalar("SELECT count(*) FROM subscriptions") == 0

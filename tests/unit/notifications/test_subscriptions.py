@@ -16,7 +16,7 @@ from textdesk.notifications.subscriptions import (
     SubscriptionCommands,
     SubscriptionSettings,
 )
-from textdesk.ports import ConversationRow
+from textdesk.ports import ConversationRow, TexterProfile
 from textdesk.testing.clock import FixedClock
 from textdesk.testing.notifications import (
     FakeSubscriptionRepositories,
@@ -30,6 +30,10 @@ from textdesk.testing.tables import FakeUnitOfWork
 DESK = "+15550100100"
 ALICE = StoredUser(1, "Alice", "+15551230001")
 GUEST_PHONE = "+15551239999"
+# A ServiceNow sys_user with no account here, as the user index knows her.
+CAROL = TexterProfile(
+    "+15551230003", "Carol Example", "carol@example.com", account="c3", link="https://i/u/c3"
+)
 WORDING = Wording()
 # The bot asked a question the texter's next text answers.
 MID_TOPIC = ConversationState(topic_id="report", node_id="ask_title").to_dict()
@@ -76,6 +80,11 @@ class Rig:
         return SubscriptionSettings(uow=self.uow, clock=self.clock)
 
 
+def carol() -> Texter:
+    """Carol as her texts' batch read her: known by her profile, no account here."""
+    return Texter(CAROL.phone, None, CAROL.name, account=CAROL.account)
+
+
 def only_reply(handled: Handled | None) -> str:
     assert handled is not None
     [reply] = handled.replies
@@ -108,6 +117,65 @@ async def test_a_guest_cannot_subscribe_and_is_told_how_to_register() -> None:
     assert only_reply(await r.text("notification", texter=guest)).startswith(
         "SMS notifications are for registered users"
     )
+    assert list(r.tables.users) == [ALICE.id]  # no account made for a guest
+
+
+async def test_a_texter_known_by_a_profile_there_is_subscribed_with_an_account_made_from_it() -> (
+    None
+):
+    """START from a ServiceNow user with no account here: an account with the profile's
+    name, number and email, subscribed, and the account holder's confirmation."""
+    r = Rig()
+    r.tables.profiles[CAROL.phone] = CAROL
+    r.tables.conversations[7] = ConversationRow(7, CAROL.phone, DESK, None, "bot", None)
+    handled = await r.text("START", texter=carol())
+    assert only_reply(handled) == WORDING.subscribed
+    [made] = [u for u in r.tables.users.values() if u.id != ALICE.id]
+    assert (made.name, made.phone, made.email) == ("Carol Example", CAROL.phone, CAROL.email)
+    assert r.tables.subscribed == {made.id: True}
+    [change] = r.tables.changes[made.id]
+    assert (change.enabled, change.source) == (True, "sms")
+    # The conversation names the account now, so staff see the setting there.
+    assert r.tables.conversations[7].user_id == made.id
+    assert handled is not None
+    assert handled.notes == [
+        "Made a textdesk account from the texter's profile, to keep the setting.",
+        "Texter turned SMS notifications on (START).",
+    ]
+
+
+async def test_a_profile_texters_later_commands_find_the_account_by_their_number() -> None:
+    """A texter read before their account was made (an earlier text of the same batch)
+    gets one account, and the answers of an account holder who is subscribed."""
+    r = Rig()
+    r.tables.profiles[CAROL.phone] = CAROL
+    await r.text("start", texter=carol())
+    assert only_reply(await r.text("notification", texter=carol())) == WORDING.status_on
+    assert only_reply(await r.text("start", texter=carol())) == WORDING.already_on
+    assert len(r.tables.users) == 2
+    assert only_reply(await r.text("stop", texter=carol())) == WORDING.unsubscribed
+    assert set(r.tables.subscribed.values()) == {False}
+
+
+async def test_a_profile_texters_status_query_or_stop_makes_no_account() -> None:
+    """Only turning notifications on needs an account: the others answer as for an
+    account holder who never subscribed."""
+    r = Rig()
+    r.tables.profiles[CAROL.phone] = CAROL
+    assert only_reply(await r.text("Notification", texter=carol())) == WORDING.status_off
+    assert only_reply(await r.text("STOP", texter=carol())) == WORDING.unsubscribed
+    assert r.tables.optouts == {CAROL.phone: KEYWORD_SOURCE}
+    assert list(r.tables.users) == [ALICE.id]
+    assert r.tables.changes == {}
+
+
+async def test_a_profile_texters_start_after_their_stop_lifts_the_opt_out_too() -> None:
+    r = Rig()
+    r.tables.profiles[CAROL.phone] = CAROL
+    await r.text("stop", texter=carol())
+    assert only_reply(await r.text("start", texter=carol())) == WORDING.subscribed
+    assert r.tables.optouts == {}
+    assert set(r.tables.subscribed.values()) == {True}
 
 
 async def test_stop_unsubscribes_and_records_the_carrier_opt_out() -> None:

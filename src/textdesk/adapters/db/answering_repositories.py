@@ -1,8 +1,8 @@
 """``ports.AnsweringRepositories`` on SQLAlchemy: the inbox, conversations, replies, locks.
 
 Each class wraps the SQL of its table's module (``inbox.py``, ``conversations.py``,
-``media.py``, ``directory.py``) on the transaction's one connection; nothing here adds
-a statement or a round trip to the webhook's path.
+``media.py``; the texters' directory is ``texter_accounts.py``'s) on the transaction's
+one connection; nothing here adds a statement or a round trip to the webhook's path.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from textdesk.adapters.db import conversations, directory, inbox, media
+from textdesk.adapters.db import conversations, inbox, media
 from textdesk.adapters.db.dialect import lock_keys_waiting_at_most, try_lock_keys
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.notification_repositories import SqlSubscriptionRepositories
@@ -26,13 +26,13 @@ from textdesk.adapters.db.repositories import (
     SqlStatuses,
     SqlUnitOfWork,
 )
+from textdesk.adapters.db.texter_accounts import SqlTexterDirectory
 from textdesk.adapters.texters import TextersWithProfiles
 from textdesk.domain.twilio_forms import InboundSms
 from textdesk.ports import (
     ConversationRow,
     InboundRow,
     TexterDirectory,
-    TexterProfile,
     TexterProfiles,
     TranscriptEntry,
 )
@@ -102,19 +102,6 @@ class SqlAnsweredConversations:
         return await lock_keys_waiting_at_most(self._conn, [_lock_key(k) for k in keys], ms)
 
 
-class SqlTexterDirectory:
-    """``ports.TexterDirectory``: the built-in accounts (``directory.py``)."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-
-    async def profiles_by_phone(self, phones: Sequence[str]) -> dict[str, TexterProfile]:
-        users = await directory.users_by_phone(self._conn, phones)
-        return {
-            phone: TexterProfile(phone, u.name, u.email, user_id=u.id) for phone, u in users.items()
-        }
-
-
 class SqlInboundMedia:
     """``ports.InboundMedia`` (``media.py``)."""
 
@@ -158,7 +145,7 @@ class SqlAnswering:
         self.statuses = SqlStatuses(conn)
         self.records = SqlRecordStore(conn)
         self.handoffs = SqlHandoffRepositories(conn)
-        self.subscriptions = SqlSubscriptionRepositories(conn)
+        self.subscriptions = SqlSubscriptionRepositories(conn, self.directory)
         self.backlog = SqlRecordBacklog(conn)
 
     @asynccontextmanager

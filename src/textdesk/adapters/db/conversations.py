@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import JSON, bindparam, select, update
+from sqlalchemy import JSON, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -79,12 +79,17 @@ async def load_or_create(
 _STATE = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
-# One executemany for the batch, not a statement per conversation.
+# One executemany for the batch, not a statement per conversation.  A row naming no
+# account keeps the one the conversation has: an account made during the turn (a
+# texter known by another service's profile who turned notifications on) was written
+# after the row was read.  Unlinking is the account's removal's job (directory.py).
 _SAVE = (
     update(conversations)
     .where(conversations.c.id == bindparam("b_id"))
     .values(
-        user_id=bindparam("b_user_id"),
+        user_id=func.coalesce(
+            bindparam("b_user_id", type_=conversations.c.user_id.type), conversations.c.user_id
+        ),
         mode=bindparam("b_mode"),
         state=bindparam("b_state", type_=_STATE),
         updated_at=bindparam("b_updated_at", type_=conversations.c.updated_at.type),

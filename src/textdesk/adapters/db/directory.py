@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from textdesk.adapters.db.dialect import insert_ignoring_conflicts
 from textdesk.adapters.db.tables import (
     conversations,
     notifications,
@@ -126,3 +127,30 @@ async def get_user(conn: AsyncConnection, user_id: int) -> UserRow | None:
         )
     ).first()
     return UserRow(row.id, row.name, row.email, row.phone) if row is not None else None
+
+
+async def link_user(
+    conn: AsyncConnection, *, phone: str, name: str, email: str | None, now: datetime
+) -> int:
+    """The account of ``phone``, made with ``name`` and ``email`` if it has none; the
+    number's conversations that name no account are given it.
+
+    ON CONFLICT DO NOTHING rather than a look-up first: two texts from the number
+    answered at once (to two of our numbers) make one account, and the second waits
+    for the first's commit instead of failing on the unique phone.
+    """
+    await insert_ignoring_conflicts(
+        conn,
+        users,
+        [{"name": name, "email": email, "phone": phone, "created_at": now}],
+        key=["phone"],
+    )
+    user_id = int(
+        (await conn.execute(select(users.c.id).where(users.c.phone == phone))).scalar_one()
+    )
+    await conn.execute(
+        update(conversations)
+        .where(conversations.c.phone == phone, conversations.c.user_id.is_(None))
+        .values(user_id=user_id)
+    )
+    return user_id

@@ -18,15 +18,23 @@ from textdesk.adapters.db.notifications import (
 from textdesk.adapters.db.records import SqlRecordStore
 from textdesk.adapters.db.repositories import SqlConversations, SqlOutbox, SqlUnitOfWork
 from textdesk.adapters.db.subscriptions import SqlCarrierOptOuts, SqlSubscriptions
+from textdesk.adapters.db.texter_accounts import SqlTexterAccounts, SqlTexterDirectory
+from textdesk.ports import TexterDirectory
 
 
 class SqlSubscriptionRepositories:
-    """``ports.SubscriptionSettingsRepositories`` (and so ``SubscriptionRepositories``)."""
+    """``ports.SubscriptionSettingsRepositories`` (and so ``SubscriptionRepositories``).
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    ``directory``: who texts, as the turn's answering reads it (with another
+    service's profiles, if people are kept there); the built-in accounts without one.
+    """
+
+    def __init__(self, conn: AsyncConnection, directory: TexterDirectory | None = None) -> None:
         self.subscriptions = SqlSubscriptions(conn)
         self.optouts = SqlCarrierOptOuts(conn)
         self.conversations = SqlConversations(conn)
+        self.directory: TexterDirectory = directory or SqlTexterDirectory(conn)
+        self.accounts = SqlTexterAccounts(conn)
 
 
 def subscription_settings(db: AsyncEngine) -> SqlUnitOfWork[SqlSubscriptionRepositories]:

@@ -99,3 +99,24 @@ async def test_the_workspace_shows_the_sys_users_profile_and_incidents_from_the_
     assert "INC0010002" in page.text
     assert "INC0010003" not in page.text
     assert "Guest" not in page.text
+
+
+@pytest.mark.usefixtures("users_read")
+async def test_a_sys_user_who_texted_start_has_the_workspaces_notification_switch(
+    desk: Desk, admin: AgentBrowser
+) -> None:
+    """Their START made them an account: the conversation shows its setting at once."""
+    await Phone(desk, TEXTER).say("hi")
+    cid = await desk.scalar("SELECT id FROM conversations WHERE phone = :p", p=TEXTER)
+    before = (await admin.http.get(f"/workspace/conversations/{cid}")).text
+    assert 'class="sub-change"' not in before  # no account yet, so no setting
+    await Phone(desk, TEXTER).say("START")
+    page = (await admin.http.get(f"/workspace/conversations/{cid}")).text
+    assert "turned on" in page
+    assert "by the texter (SMS)" in page
+    assert 'class="sub-change"' in page
+    assert "On the instance" in page  # still their profile there too
+    path = f"/workspace/conversations/{cid}/subscription"
+    done = await admin.act(path, {"enabled": "false", "reason": "asked on the phone"})
+    assert done.status_code == 200
+    assert await desk.scalar("SELECT enabled FROM subscriptions") in (False, 0)
