@@ -42,6 +42,7 @@ from textdesk.adapters.send_pacing import LocalPacer, RedisPacer
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
 from textdesk.adapters.servicenow.links import InstanceForms, InstanceViews
 from textdesk.adapters.servicenow.record_store import MediaReader, ServiceNowRecords
+from textdesk.adapters.servicenow.staff_records import InstanceRecordsUnitOfWork
 from textdesk.adapters.servicenow.users import UserIndex
 from textdesk.adapters.sign_in_tallies import DatabaseTallies, RedisTallies
 from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
@@ -87,7 +88,9 @@ from textdesk.ports import (
     EventBus,
     MediaFetcher,
     Pacer,
+    ReadingUnitOfWork,
     RecordLinks,
+    RecordRepositories,
     RecordStore,
     RecordViewer,
     SmsGateway,
@@ -267,11 +270,11 @@ def build(
     http, api_http = _http_clients(settings)
     bus: EventBus = RedisBus(redis) if redis is not None else MemoryBus()
     updates = WorkspaceUpdates(bus)
-    records = _records(settings, db=db, clock=clock)
     closers: list[Callable[[], Awaitable[None]]] = []
     remote_loops: list[Loop] = []
     if remote_records is None and settings.records == "servicenow":
         remote_records = servicenow_records(settings, media=SqlMediaStore(db))
+    records = _records(settings, db=db, clock=clock, remote_records=remote_records)
     if isinstance(remote_records, ServiceNowRecords):
         # Its connections live on the loop that serves: closed there, at stop.
         closers.append(remote_records.aclose)
@@ -294,7 +297,8 @@ def build(
         db=db,
         clock=clock,
         engine=engine,
-        views=records.views,
+        # A card an agent sends links where the texter's own cards do.
+        views=_texter_views(settings, records.views, remote_records),
         publish=updates.publish,
         wake_sender=sending.loop.wake,
         media=sending.signer,
@@ -511,12 +515,20 @@ class _Records:
     incidents: Incidents
 
 
-def _records(settings: Settings, *, db: AsyncEngine, clock: Clock) -> _Records:
-    """Record links and views, and the use cases of the REST API and the record page."""
+def _records(
+    settings: Settings, *, db: AsyncEngine, clock: Clock, remote_records: RecordStore | None
+) -> _Records:
+    """Record links and views, and the use cases of the REST API and the record page:
+    on the instance's incidents when records live there, else on the built-in store."""
     links = RecordLinkSigner(secret_key=settings.secret_key, public_url=settings.public_url)
     # How every texted card, template, topic and record page shows a record.
     views = RecordViews(links, settings.zone)
-    return _Records(links, views, Incidents(record_store.incidents(db), links, clock))
+    uow: ReadingUnitOfWork[RecordRepositories] = (
+        InstanceRecordsUnitOfWork(remote_records, record_store.AccountsOnTheirOwn(db))
+        if isinstance(remote_records, ServiceNowRecords)
+        else record_store.incidents(db)
+    )
+    return _Records(links, views, Incidents(uow, links, clock))
 
 
 @dataclass(frozen=True)
@@ -666,7 +678,7 @@ def _live_agents(
     db: AsyncEngine,
     clock: Clock,
     engine: Engine,
-    views: RecordViews,
+    views: RecordViewer,
     publish: Callable[[WorkspaceEvent], Awaitable[None]],
     wake_sender: Callable[[], None],
     media: UrlFor,
@@ -684,6 +696,7 @@ def _live_agents(
         images=PillowImageChecker(),
         max_image_bytes=settings.media_max_bytes,
         max_image_pixels=settings.media_max_pixels,
+        remote_records=remote.records if remote is not None else None,
     )
     assigner = Assigner(
         uow=repositories.assignment(

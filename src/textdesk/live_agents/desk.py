@@ -32,7 +32,7 @@ from textdesk.domain.chat_access import (
     may_talk,
     may_transfer,
 )
-from textdesk.domain.records import belongs_to
+from textdesk.domain.records import Record, belongs_to
 from textdesk.domain.sms import gsm_safe
 from textdesk.domain.topics.nodes import CardField
 from textdesk.ports import (
@@ -44,6 +44,7 @@ from textdesk.ports import (
     DeskRepositories,
     ImageChecker,
     NewMessage,
+    RecordStore,
     RecordViewer,
     TranscriptEntry,
     UnitOfWork,
@@ -131,8 +132,12 @@ class Desk:
         images: ImageChecker,
         max_image_bytes: int,
         max_image_pixels: int,
+        remote_records: RecordStore | None = None,
     ) -> None:
+        """``remote_records``: the records when they live in another service (read
+        before an action's transaction, never in it)."""
         self._uow = uow
+        self._remote = remote_records
         self._clock = clock
         self._rules = DeskRules(engine, record_views)
         self._images = images
@@ -170,10 +175,17 @@ class Desk:
         )
 
     async def reply_card(self, agent: AgentRow, conversation_id: int, number: str) -> None:
+        looked_up: tuple[Record | None] | None = None
+        if self._remote is not None:
+            try:
+                looked_up = (await self._remote.get(number),)
+            except Exception as exc:
+                log.warning("record %s cannot be read for a card", number, exc_info=True)
+                raise Invalid("the record system isn't answering; try again soon") from exc
         await self.act(
             agent,
             conversation_id,
-            lambda at, now: at.reply_card(agent, conversation_id, number, now),
+            lambda at, now: at.reply_card(agent, conversation_id, number, now, looked_up),
         )
 
     async def reply_image(
@@ -336,10 +348,17 @@ class DeskActions:
         await self._r.chats.agent_spoke(current.id, now)
 
     async def reply_card(
-        self, agent: AgentRow, conversation_id: int, number: str, now: datetime
+        self,
+        agent: AgentRow,
+        conversation_id: int,
+        number: str,
+        now: datetime,
+        looked_up: tuple[Record | None] | None = None,
     ) -> None:
+        """Send record ``number``'s card; ``looked_up``: the record as read from another
+        service before this transaction began, when records live there."""
         conv, current = await self._active(agent, conversation_id)
-        record = await self._r.records.get(number)
+        record = looked_up[0] if looked_up is not None else await self._r.records.get(number)
         if record is None:
             raise Invalid(f"no record {number}")
         if not belongs_to(record, user_id=conv.user_id, phone=conv.phone):

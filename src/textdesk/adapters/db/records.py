@@ -289,6 +289,23 @@ class SqlCallerAccounts:
         return await directory.get_user(self._conn, user_id) is not None
 
 
+class AccountsOnTheirOwn:
+    """Accounts a record on another service may name (``servicenow.staff_records.Accounts``),
+    each read on a connection of its own: nothing stays open while that service is called."""
+
+    def __init__(self, db: AsyncEngine) -> None:
+        self._db = db
+
+    async def exists(self, user_id: int) -> bool:
+        async with self._db.connect() as conn:
+            return await directory.get_user(conn, user_id) is not None
+
+    async def phone_of(self, user_id: int) -> str | None:
+        async with self._db.connect() as conn:
+            user = await directory.get_user(conn, user_id)
+        return user.phone if user is not None else None
+
+
 class SqlRecordRepositories:
     """``ports.RecordRepositories`` on one connection."""
 

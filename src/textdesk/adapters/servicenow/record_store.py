@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -91,6 +91,10 @@ _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # How a comment written for someone says who: "Alice Example (by text): ..." (the
 # events the instance posts read it back, domain/servicenow_events.py).
 SIGNATURE = COMMENT_SIGNATURE
+# How a comment or work note written for staff (the REST API) says who:
+# "Dana Agent (textdesk): ...".  Not the texter's signature, so the instance's events
+# bring it to the caller like any agent's comment.
+STAFF_SIGNATURE = " (textdesk): "
 
 
 class MediaReader(Protocol):
@@ -219,8 +223,11 @@ class ServiceNowRecords:
         try:
             rows = await self._client.rows(
                 "sys_journal_field",
-                query=f"element_id={record.external_id}^element=comments^ORDERBYsys_created_on",
-                fields=("value", "sys_created_by", "sys_created_on"),
+                query=(
+                    f"element_id={record.external_id}^elementINcomments,work_notes"
+                    "^ORDERBYsys_created_on"
+                ),
+                fields=("value", "element", "sys_created_by", "sys_created_on"),
                 limit=200,
                 display_value="false",
             )
@@ -235,12 +242,17 @@ class ServiceNowRecords:
 
     def _comment(self, row: Mapping[str, Any], names: Mapping[str, str]) -> Comment:
         text, by = _value(row, "value"), _value(row, "sys_created_by")
-        ours = split_signed(text) if by == self._client.username else None
+        ours = _signed_by(text) if by == self._client.username else None
         if ours is not None:  # written here for someone: they are its author
             author, body = ours
         else:
             author, body = names.get(by, by), text
-        return Comment(author=author, body=body, created_at=_moment(_value(row, "sys_created_on")))
+        return Comment(
+            author=author,
+            body=body,
+            created_at=_moment(_value(row, "sys_created_on")),
+            public=_value(row, "element") != "work_notes",
+        )
 
     async def _names(self, user_names: set[str]) -> dict[str, str]:
         """Full names of the instance's users who wrote comments (not the integration user)."""
@@ -257,6 +269,26 @@ class ServiceNowRecords:
             display_value="false",
         )
         return {_value(r, "user_name"): _value(r, "name") for r in rows if _value(r, "name")}
+
+    async def page(
+        self, *, phones: Collection[str] | None, open_only: bool, limit: int, offset: int
+    ) -> list[Record]:
+        """Incidents newest first; only those whose caller is the user of one of
+        ``phones`` when given (none when no phone is a user's)."""
+        conditions: list[str] = []
+        if phones is not None:
+            users = [await self._users.find(phone) for phone in sorted(set(phones))]
+            sys_ids = sorted({u.sys_id for u in users if u is not None})
+            if not sys_ids:
+                return []
+            conditions.append(f"caller_idIN{','.join(sys_ids)}")
+        if open_only:
+            conditions.append("active=true")
+        conditions.append("ORDERBYDESCsys_created_on")
+        rows = await self._client.rows(
+            TABLE, query="^".join(conditions), fields=FIELDS, limit=limit, offset=offset
+        )
+        return [self.record_of(row) for row in rows]
 
     async def open_records_of(self, *, user_id: int | None, phone: str, limit: int) -> list[Record]:
         user = await self._users.find(phone)
@@ -365,15 +397,34 @@ class ServiceNowRecords:
     async def add_comment(
         self, number: str, *, author: str, body: str, now: datetime
     ) -> Record | None:
+        """A texter's comment (the virtual agent's): public, signed as sent by text."""
+        return await self._journal(number, "comments", f"{author}{SIGNATURE}{body}")
+
+    async def add_note(
+        self, number: str, *, author: str, body: str, public: bool = True
+    ) -> Record | None:
+        """Staff's comment (public) or work note, signed with their name: every change
+        is the integration user's, and agents are not users of the instance."""
+        field = "comments" if public else "work_notes"
+        return await self._journal(number, field, f"{author}{STAFF_SIGNATURE}{body}")
+
+    async def _journal(self, number: str, field: str, text: str) -> Record | None:
         before = await self._record(number)
         if before is None or before.external_id is None:
             return None
-        # Written by the integration user: the text says who it is from.
-        text = f"{author}{SIGNATURE}{body}"
-        row = await self._client.update(
-            TABLE, before.external_id, {"comments": text}, fields=FIELDS
-        )
+        row = await self._client.update(TABLE, before.external_id, {field: text}, fields=FIELDS)
         return None if row is None else await self._with_comments(self.record_of(row))
+
+
+def _signed_by(text: str) -> tuple[str, str] | None:
+    """``(author, body)`` of a journal entry written here for someone, else None."""
+    texter = split_signed(text)
+    if texter is not None:
+        return texter
+    author, found, body = text.partition(STAFF_SIGNATURE)
+    if not found or not author or "\n" in author:
+        return None
+    return author, body
 
 
 def _file_name(stored: StoredMedia) -> str:

@@ -201,7 +201,7 @@ async def test_a_comment_is_written_by_the_integration_user_with_its_authors_nam
     assert await store.add_comment("INC0099999", author="A", body="b", now=NOW) is None
 
 
-async def test_comments_are_read_back_oldest_first_with_their_authors_and_no_work_notes(
+async def test_comments_are_read_back_oldest_first_with_their_authors_work_notes_internal(
     store: ServiceNowRecords, snow: FakeServiceNow
 ) -> None:
     [vpn] = snow.find("incident", "number=INC0010001")
@@ -215,8 +215,13 @@ async def test_comments_are_read_back_oldest_first_with_their_authors_and_no_wor
     )
     record = await store.get("INC0010001")
     assert record is not None
-    assert [(c.author, c.body) for c in record.comments] == [
-        ("Alice Example", "Still dropping"),
-        ("Beth Agent", "Try the new client"),
+    assert [(c.author, c.body, c.public) for c in record.comments] == [
+        ("Alice Example", "Still dropping", True),
+        ("Beth Agent", "Try the new client", True),
+        ("Beth Agent", "caller is impatient", False),
     ]
-    assert all(c.public for c in record.comments)
+    # What a texter is shown of it (cards, templates) leaves the work note out.
+    assert [c["body"] for c in record.as_dict()["comments"]] == [
+        "Still dropping",
+        "Try the new client",
+    ]
