@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from textdesk.adapters.servicenow import journal
 from textdesk.adapters.servicenow.client import (
     ServiceNowClient,
     ServiceNowError,
@@ -190,7 +191,9 @@ class ServiceNowRecords:
             # Not an account of ours: the texter is matched by phone (belongs_to).
             caller_id=None,
             caller_name=_display(row, "caller_id") or None,
-            caller_phone=normalised(_value(row, "caller_id.mobile_phone"), self._region),
+            # Dot-walked; an instance that leaves that out is answered from the index.
+            caller_phone=normalised(_value(row, "caller_id.mobile_phone"), self._region)
+            or self._users.phone_of(_value(row, "caller_id")),
             assigned_to=_display(row, "assigned_to") or None,
             opened_at=_moment(_value(row, "sys_created_on")),
             updated_at=_moment(_value(row, "sys_updated_on")),
@@ -234,11 +237,49 @@ class ServiceNowRecords:
         except ServiceNowUnavailable:
             raise
         except ServiceNowError as refused:
-            log.warning("comments of %s cannot be read: %s", record.number, refused)
-            return record
+            log.info(
+                "sys_journal_field refused (%s): reading %s's journals", refused, record.number
+            )
+            return replace(record, comments=await self._shown_comments(record.external_id))
         names = await self._names({_value(r, "sys_created_by") for r in rows})
         comments = tuple(self._comment(row, names) for row in rows)
         return replace(record, comments=comments)
+
+    async def _shown_comments(self, sys_id: str) -> tuple[Comment, ...]:
+        """The comments and work notes as the incident's journal fields show them, when
+        ``sys_journal_field`` may not be read (``journal.py``); none if those may not be
+        read either."""
+        try:
+            row = await self._client.get(
+                TABLE, sys_id, fields=("comments", "work_notes"), display_value="true"
+            )
+        except ServiceNowUnavailable:
+            raise
+        except ServiceNowError as refused:
+            log.warning("the journals of incident %s cannot be read: %s", sys_id, refused)
+            return ()
+        if row is None:
+            return ()
+        shown = [
+            entry
+            for element in ("comments", "work_notes")
+            for entry in journal.entries(_display(row, element))
+        ]
+        shown.sort(key=lambda e: e.when or datetime.min.replace(tzinfo=UTC))
+        comments: list[Comment] = []
+        for entry in shown:
+            # Only the integration user writes signed entries; here the writer is
+            # known by display name alone, so any signed entry is read as signed.
+            author, body = _signed_by(entry.text) or (entry.who, entry.text)
+            comments.append(
+                Comment(
+                    author=author,
+                    body=body,
+                    created_at=entry.when or datetime.now(UTC),
+                    public=entry.element == "comments",
+                )
+            )
+        return tuple(comments)
 
     def _comment(self, row: Mapping[str, Any], names: Mapping[str, str]) -> Comment:
         text, by = _value(row, "value"), _value(row, "sys_created_by")

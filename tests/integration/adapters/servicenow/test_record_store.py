@@ -225,3 +225,39 @@ async def test_comments_are_read_back_oldest_first_with_their_authors_work_notes
         "Still dropping",
         "Try the new client",
     ]
+
+
+async def test_comments_are_read_from_the_journal_fields_when_sys_journal_field_is_refused(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    [vpn] = snow.find("incident", "number=INC0010001")
+    snow.insert("sys_user", {"user_name": "beth.agent", "name": "Beth Agent"})
+    await store.add_comment("INC0010001", author="Alice Example", body="Still dropping", now=NOW)
+    snow.update(
+        "incident", vpn["sys_id"], {"comments": "Try the new client"}, user_name="beth.agent"
+    )
+    snow.update(
+        "incident", vpn["sys_id"], {"work_notes": "caller is impatient"}, user_name="beth.agent"
+    )
+    # An instance whose ACLs keep the integration user out of sys_journal_field.
+    snow.fail_next(403, times=10, path="/api/now/table/sys_journal_field")
+    record = await store.get("INC0010001")
+    assert record is not None
+    assert [(c.author, c.body, c.public) for c in record.comments] == [
+        ("Alice Example", "Still dropping", True),
+        ("Beth Agent", "Try the new client", True),
+        ("Beth Agent", "caller is impatient", False),
+    ]
+
+
+async def test_a_caller_whose_phone_the_instance_did_not_dot_walk_is_known_from_the_index(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    await store.users.refresh()
+    [row] = snow.find("incident", "number=INC0010001")
+    alice = snow.find("sys_user", "user_name=alice.example")[0]["sys_id"]
+    # As an instance answers that leaves dot-walked fields out.
+    shown = {k: v for k, v in row.items() if k != "caller_id.mobile_phone"} | {"caller_id": alice}
+    record = store.record_of(shown)
+    assert record.caller_phone == ALICE
+    assert belongs_to(record, user_id=None, phone=ALICE)
