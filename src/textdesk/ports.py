@@ -1973,6 +1973,10 @@ class InboxRepository(Protocol):
         (or it is no longer waiting)."""
         ...
 
+    async def release_awaiting(self, ids: Sequence[int]) -> None:
+        """Free the claims of these waiting rows, so their calls are made again at once."""
+        ...
+
     async def mark_processed(
         self, ids: Sequence[int], when: datetime, errors: dict[int, str] | None = None
     ) -> None: ...

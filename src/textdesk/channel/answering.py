@@ -107,6 +107,7 @@ class _Batch:
 
     touched: set[int]
     waiting: bool
+    resumed: frozenset[int] = frozenset()  # inbox ids of waiting turns that went on
 
 
 @dataclass
@@ -239,7 +240,14 @@ class InboxProcessor:
         await self._look_up_texters(rows)
         ran = await self._run_awaiting(rows)
         with metrics.PROCESS_SECONDS.time():
-            touched = await self._process(rows, ran)
+            batch = await self._process(rows, ran)
+        touched = batch.touched
+        unused = [i for i in ran if i not in batch.resumed]
+        if unused:
+            # Their conversations were locked elsewhere just now: call again next round,
+            # not once the claim runs out (the call's key keeps a create to one).
+            async with self._uow.begin() as repos:
+                await repos.inbox.release_awaiting(unused)
         if touched:
             self._on_enqueued()
             self._on_processed(touched)
@@ -411,15 +419,14 @@ class InboxProcessor:
         if answered.deferred:
             self._on_deferred()  # only now can the loop see the rows it is to answer
 
-    async def _process(self, candidates: Sequence[InboundRow], ran: dict[int, _Ran]) -> set[int]:
-        """Process what is not locked elsewhere; returns the conversations touched."""
+    async def _process(self, candidates: Sequence[InboundRow], ran: dict[int, _Ran]) -> _Batch:
+        """Process what is not locked elsewhere; what the batch wrote."""
         now = self._clock.now()
         async with self._uow.begin() as repos:
             locked = await repos.conversations.try_lock(sorted({_key(r) for r in candidates}))
             ids = [r.id for r in candidates if _key(r) in locked]
             rows = await repos.inbox.pending_for(ids) if ids else []
-            batch = await self._converse_rows(repos, _not_overtaking(rows, ran), now, ran)
-            return batch.touched
+            return await self._converse_rows(repos, _not_overtaking(rows, ran), now, ran)
 
     async def _converse_rows(
         self,
@@ -547,7 +554,8 @@ class InboxProcessor:
         if waits:
             await repos.inbox.set_awaiting(waits)
         await repos.inbox.mark_processed(done, now, errors)
-        return _Batch({c.id for c in convs.values()}, waiting=bool(waiting))
+        went_on = frozenset(i for i in ran if i in waits or i in done)
+        return _Batch({c.id for c in convs.values()}, waiting=bool(waiting), resumed=went_on)
 
     async def _turn(
         self, turn: TextInContext, conv: ConversationRow, resumed: _Ran | None

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from textdesk.adapters.clock import SystemClock
+from textdesk.adapters.db.answering_repositories import SqlAnsweredConversations
 from textdesk.adapters.db.tables import inbox
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
@@ -151,3 +152,39 @@ async def test_a_wait_saved_by_another_version_does_not_hold_up_the_loop(
     replies = await desk.fake.wait_for_messages(2, to=TEXTER, timeout=30)
     assert "record system isn't answering" in replies[-1].body
     assert await desk.scalar("SELECT count(*) FROM inbox WHERE processed_at IS NULL") == 0
+
+
+async def test_an_answer_that_came_while_the_conversation_was_locked_is_asked_again_soon(
+    desk: Desk, remote_records: RemoteRecords
+) -> None:
+    """The look-up answered, but another transaction held the conversation: its result
+    cannot be used, so the call is freed to be made again at once, not a minute later."""
+    if desk.db.dialect.name != "postgresql":
+        pytest.skip("SQLite's one writer serialises transactions: no lock to find taken")
+    alice = await admin_use_cases(desk.db, SystemClock()).accounts.add(
+        name="Alice Example", phone=TEXTER
+    )
+    remote_records.add(
+        new_record(short_description="VPN drops", caller_id=alice, caller_phone=TEXTER),
+        now=datetime.now(UTC),
+    )
+    phone = Phone(desk, TEXTER)
+    await phone.say("hi")
+    remote_records.open.clear()
+    await desk.text("my incidents")
+    await asyncio.to_thread(remote_records.asked.wait, 10)
+
+    async def claim_given_up() -> bool:
+        claimed = await desk.scalar(
+            "SELECT count(*) FROM inbox WHERE awaiting IS NOT NULL "
+            "AND awaiting_claimed_until IS NULL"
+        )
+        return bool(claimed)
+
+    # Someone else's transaction holds the conversation when the answer comes in.
+    async with desk.db.begin() as conn:
+        assert await SqlAnsweredConversations(conn).try_lock([(TEXTER, desk.number)])
+        remote_records.open.set()
+        await desk.eventually(claim_given_up, what="the unused call's claim to be freed")
+    replies = await desk.fake.wait_for_messages(2, to=TEXTER)
+    assert "INC0010001 VPN drops" in replies[-1].body

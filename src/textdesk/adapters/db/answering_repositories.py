@@ -71,6 +71,9 @@ class SqlInbox:
     async def claim_awaiting(self, inbox_id: int, *, now: datetime, until: datetime) -> bool:
         return await inbox.claim_awaiting(self._conn, inbox_id, now=now, until=until)
 
+    async def release_awaiting(self, ids: Sequence[int]) -> None:
+        await inbox.release_awaiting(self._conn, ids)
+
     async def mark_processed(
         self, ids: Sequence[int], when: datetime, errors: dict[int, str] | None = None
     ) -> None:

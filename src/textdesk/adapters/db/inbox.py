@@ -157,6 +157,15 @@ async def claim_awaiting(
     return bool(result.rowcount)
 
 
+async def release_awaiting(conn: AsyncConnection, ids: Sequence[int]) -> None:
+    """Give up the claims on these waiting rows' calls: their results were not used."""
+    await conn.execute(
+        update(inbox)
+        .where(inbox.c.id.in_(ids), inbox.c.processed_at.is_(None))
+        .values(awaiting_claimed_until=None)
+    )
+
+
 async def mark_processed(
     conn: AsyncConnection, ids: Sequence[int], when: datetime, errors: dict[int, str] | None = None
 ) -> None:
