@@ -42,7 +42,7 @@ from textdesk.adapters.send_pacing import LocalPacer, RedisPacer
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
 from textdesk.adapters.servicenow.links import InstanceForms, InstanceViews
 from textdesk.adapters.servicenow.record_store import MediaReader, ServiceNowRecords
-from textdesk.adapters.servicenow.staff_records import InstanceRecordsUnitOfWork
+from textdesk.adapters.servicenow.staff_records import InstanceRecordsUnitOfWork, StaffRecords
 from textdesk.adapters.servicenow.users import UserIndex
 from textdesk.adapters.sign_in_tallies import DatabaseTallies, RedisTallies
 from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
@@ -85,6 +85,7 @@ from textdesk.ops.outbox_gauges import OutboxGauges
 from textdesk.ops.readiness import Readiness
 from textdesk.ports import (
     Clock,
+    DeskRecords,
     EventBus,
     MediaFetcher,
     Pacer,
@@ -304,6 +305,9 @@ def build(
         media=sending.signer,
         record_links=records.links,
         remote=_remote_texters(remote_records),
+        desk_records=StaffRecords(remote_records, record_store.AccountsOnTheirOwn(db))
+        if isinstance(remote_records, ServiceNowRecords)
+        else None,
     )
     if remote_records is not None:
         remote_loops.append(
@@ -684,6 +688,7 @@ def _live_agents(
     media: UrlFor,
     record_links: UrlFor,
     remote: RemoteTexters | None,
+    desk_records: DeskRecords | None,
 ) -> _LiveAgents:
     """The agents' desk, the assigner that offers, reminds and closes chats, the
     heartbeat that tells every process whose Workspace is open here, and the
@@ -696,7 +701,7 @@ def _live_agents(
         images=PillowImageChecker(),
         max_image_bytes=settings.media_max_bytes,
         max_image_pixels=settings.media_max_pixels,
-        remote_records=remote.records if remote is not None else None,
+        remote_records=desk_records,
     )
     assigner = Assigner(
         uow=repositories.assignment(

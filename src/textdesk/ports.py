@@ -902,6 +902,17 @@ class RecordLookup(Protocol):
     async def get(self, number: str) -> Record | None: ...
 
 
+class DeskRecords(RecordLookup, Protocol):
+    """The records an agent reads and comments on, from the Workspace."""
+
+    async def add_comment(
+        self, number: str, *, author: str, body: str, now: datetime, public: bool = True
+    ) -> Record | None:
+        """A comment the texter may see (``public``), or a work note for the desk only;
+        None when there is no such record."""
+        ...
+
+
 @dataclass(frozen=True)
 class CheckedImage:
     """An upload that decoded as an image, with the small preview pages show."""
@@ -943,7 +954,7 @@ class DeskRepositories(Protocol):
     def outbox(self) -> OutboxRepository: ...
 
     @property
-    def records(self) -> RecordLookup: ...
+    def records(self) -> DeskRecords: ...
 
     @property
     def uploads(self) -> UploadStore: ...

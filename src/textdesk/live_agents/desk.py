@@ -41,16 +41,21 @@ from textdesk.ports import (
     CheckedImage,
     Clock,
     ConversationRow,
+    DeskRecords,
     DeskRepositories,
     ImageChecker,
     NewMessage,
-    RecordStore,
     RecordViewer,
     TranscriptEntry,
     UnitOfWork,
 )
 
 log = logging.getLogger(__name__)
+
+# What an agent is told when records live in another service and it does not answer.
+UNANSWERED = "the record system isn't answering; try again soon"
+# A comment is a record's, not a text: longer than one, but bounded.
+MAX_COMMENT = 4000
 
 CARD_FIELDS = [
     CardField(field="number"),
@@ -132,10 +137,10 @@ class Desk:
         images: ImageChecker,
         max_image_bytes: int,
         max_image_pixels: int,
-        remote_records: RecordStore | None = None,
+        remote_records: DeskRecords | None = None,
     ) -> None:
-        """``remote_records``: the records when they live in another service (read
-        before an action's transaction, never in it)."""
+        """``remote_records``: the records when they live in another service (read and
+        written before or after an action's transaction, never in it)."""
         self._uow = uow
         self._remote = remote_records
         self._clock = clock
@@ -174,18 +179,66 @@ class Desk:
             agent, conversation_id, lambda at, now: at.reply_text(agent, conversation_id, body, now)
         )
 
+    async def _look_up(self, number: str) -> tuple[Record | None] | None:
+        """Record ``number`` read from another service before a transaction; None when
+        records are here, to be read in it."""
+        if self._remote is None:
+            return None
+        try:
+            return (await self._remote.get(number),)
+        except Exception as exc:
+            log.warning("record %s cannot be read", number, exc_info=True)
+            raise Invalid(UNANSWERED) from exc
+
     async def reply_card(self, agent: AgentRow, conversation_id: int, number: str) -> None:
-        looked_up: tuple[Record | None] | None = None
-        if self._remote is not None:
-            try:
-                looked_up = (await self._remote.get(number),)
-            except Exception as exc:
-                log.warning("record %s cannot be read for a card", number, exc_info=True)
-                raise Invalid("the record system isn't answering; try again soon") from exc
+        looked_up = await self._look_up(number)
         await self.act(
             agent,
             conversation_id,
             lambda at, now: at.reply_card(agent, conversation_id, number, now, looked_up),
+        )
+
+    async def comment_on_record(
+        self, agent: AgentRow, conversation_id: int, number: str, body: str, *, public: bool
+    ) -> None:
+        """Add the agent's comment (``public``: the texter's record shows it, and they
+        may be notified) or work note to one of the texter's records.
+
+        On another service the change is its integration user's, signed with the
+        agent's name there; checked in one transaction, made outside it, and noted in
+        the transcript in another.
+        """
+        text = body.strip()
+        if not text:
+            raise Invalid("the comment is empty")
+        if len(text) > MAX_COMMENT:
+            raise Invalid(f"a comment can be at most {MAX_COMMENT} characters")
+        looked_up = await self._look_up(number)
+        if self._remote is None:
+            await self.act(
+                agent,
+                conversation_id,
+                lambda at, now: at.comment_on_record(
+                    agent, conversation_id, number, text, public, now
+                ),
+            )
+            return
+        await self.act(
+            agent,
+            conversation_id,
+            lambda at, now: at.own_record(agent, conversation_id, number, looked_up),
+        )
+        try:
+            await self._remote.add_comment(
+                number, author=agent.name, body=text, now=self._clock.now(), public=public
+            )
+        except Exception as exc:
+            log.warning("a comment on %s could not be added", number, exc_info=True)
+            raise Invalid(f"{UNANSWERED}: the comment was not added") from exc
+        await self.act(
+            agent,
+            conversation_id,
+            lambda at, now: at.noted(agent, conversation_id, number, public, now),
         )
 
     async def reply_image(
@@ -347,6 +400,56 @@ class DeskActions:
         await self._say(conv, agent, text, now)
         await self._r.chats.agent_spoke(current.id, now)
 
+    async def _texters_record(
+        self, conv: ConversationRow, number: str, looked_up: tuple[Record | None] | None
+    ) -> Record:
+        """Record ``number`` if it is the texter's (``looked_up``: as read from another
+        service before this transaction); else ``Invalid``."""
+        record = looked_up[0] if looked_up is not None else await self._r.records.get(number)
+        if record is None:
+            raise Invalid(f"no record {number}")
+        if not belongs_to(record, user_id=conv.user_id, phone=conv.phone):
+            raise Invalid(f"{number} is not one of this texter's records")
+        return record
+
+    async def own_record(
+        self,
+        agent: AgentRow,
+        conversation_id: int,
+        number: str,
+        looked_up: tuple[Record | None] | None,
+    ) -> None:
+        """Check that the agent holds the chat and the record is the texter's."""
+        conv, _ = await self._active(agent, conversation_id)
+        await self._texters_record(conv, number, looked_up)
+
+    async def comment_on_record(
+        self,
+        agent: AgentRow,
+        conversation_id: int,
+        number: str,
+        text: str,
+        public: bool,
+        now: datetime,
+    ) -> None:
+        """The agent's comment or work note on the texter's record, kept here."""
+        conv, _ = await self._active(agent, conversation_id)
+        record = await self._texters_record(conv, number, None)
+        await self._r.records.add_comment(
+            record.number, author=agent.name, body=text, now=now, public=public
+        )
+        await self.noted(agent, conversation_id, record.number, public, now)
+
+    async def noted(
+        self, agent: AgentRow, conversation_id: int, number: str, public: bool, now: datetime
+    ) -> None:
+        """Say in the transcript that the agent commented, for whoever reads it next."""
+        what = "a comment on" if public else "a work note on"
+        await self._r.conversations.append(
+            [TranscriptEntry(conversation_id, "system", f"{agent.name} added {what} {number}")],
+            now,
+        )
+
     async def reply_card(
         self,
         agent: AgentRow,
@@ -358,11 +461,7 @@ class DeskActions:
         """Send record ``number``'s card; ``looked_up``: the record as read from another
         service before this transaction began, when records live there."""
         conv, current = await self._active(agent, conversation_id)
-        record = looked_up[0] if looked_up is not None else await self._r.records.get(number)
-        if record is None:
-            raise Invalid(f"no record {number}")
-        if not belongs_to(record, user_id=conv.user_id, phone=conv.phone):
-            raise Invalid(f"{number} is not one of this texter's records")
+        record = await self._texters_record(conv, number, looked_up)
         body = card_text(self._rules.record_views.view(record), CARD_FIELDS, link=True)
         await self._say(conv, agent, body, now)
         await self._r.chats.agent_spoke(current.id, now)

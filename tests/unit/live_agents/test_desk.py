@@ -12,10 +12,11 @@ from tests.unit.domain.agent.chat_helpers import topic_set
 from textdesk.domain.agent.engine import Engine
 from textdesk.domain.records import Record
 from textdesk.live_agents.desk import Conflict, Desk, Hidden, Invalid, NotYours
-from textdesk.ports import AgentRow, ConversationRow, QueueRow
+from textdesk.ports import AgentRow, ConversationRow, DeskRecords, QueueRow
 from textdesk.testing.clock import FixedClock
 from textdesk.testing.desk import DeskTables, FakeDesk, FakeImageChecker, fake_desk
 from textdesk.testing.effects import LinkedViews
+from textdesk.testing.records import FakeRecordStore, RecordTables
 from textdesk.testing.tables import FakeUnitOfWork, StoredAgent, StoredHandoff
 
 CID = 7
@@ -49,7 +50,7 @@ class Rig:
     def tables(self) -> DeskTables:
         return self.uow.tables
 
-    def desk(self, max_image_bytes: int = 1000) -> Desk:
+    def desk(self, max_image_bytes: int = 1000, remote: DeskRecords | None = None) -> Desk:
         return Desk(
             uow=self.uow,
             clock=self.clock,
@@ -58,6 +59,7 @@ class Rig:
             images=self.images,
             max_image_bytes=max_image_bytes,
             max_image_pixels=2_000_000,
+            remote_records=remote,
         )
 
     def chat(self, **extra: Any) -> StoredHandoff:
@@ -196,6 +198,52 @@ async def test_a_card_is_sent_only_for_one_of_the_texters_own_records() -> None:
     [card] = r.texts()
     assert "INC0000001" in card
     assert "https://desk.example/r/INC0000001" in card
+
+
+async def test_an_agent_comments_on_the_texters_record_under_their_name() -> None:
+    """A comment or a work note on one of the texter's records, said in the transcript;
+    nothing is texted, and someone else's record or an empty comment is refused."""
+    r = Rig()
+    r.chat(status="active", agent_id=DANA)
+    r.tables.records.extend([_record("INC0000001", 42), _record("INC0000002", 7)])
+    desk = r.desk()
+    await desk.comment_on_record(r.agent(DANA), CID, "inc0000001", " On our way. ", public=True)
+    await desk.comment_on_record(r.agent(DANA), CID, "INC0000001", "Needs a part", public=False)
+    [record] = [x for x in r.tables.records if x.number == "INC0000001"]
+    assert [(c.author, c.body, c.public) for c in record.comments] == [
+        ("Dana Agent", "On our way.", True),
+        ("Dana Agent", "Needs a part", False),
+    ]
+    assert r.notes()[-2:] == [
+        "Dana Agent added a comment on INC0000001",
+        "Dana Agent added a work note on INC0000001",
+    ]
+    assert r.texts() == []
+    with pytest.raises(Invalid, match="INC0000002 is not one of this texter's records"):
+        await desk.comment_on_record(r.agent(DANA), CID, "INC0000002", "Hi", public=True)
+    with pytest.raises(Invalid, match="empty"):
+        await desk.comment_on_record(r.agent(DANA), CID, "INC0000001", "  ", public=True)
+    with pytest.raises(NotYours):
+        await desk.comment_on_record(r.agent(LEE), CID, "INC0000001", "Me too", public=True)
+    assert len(record.comments) == 2
+
+
+async def test_a_comment_on_a_record_kept_elsewhere_is_written_there_not_here() -> None:
+    """Records in another service: read and written there, outside the transaction."""
+    r = Rig()
+    r.chat(status="active", agent_id=DANA)
+    there = RecordTables(records=[_record("INC0000001", 42), _record("INC0000002", 7)])
+    remote = FakeRecordStore(there)
+    desk = r.desk(remote=remote)
+    await desk.comment_on_record(r.agent(DANA), CID, "INC0000001", "On our way.", public=True)
+    assert [(c.author, c.body) for c in there.record("INC0000001").comments] == [
+        ("Dana Agent", "On our way.")
+    ]
+    assert r.tables.records == []
+    assert r.notes()[-1] == "Dana Agent added a comment on INC0000001"
+    with pytest.raises(Invalid, match="not one of this texter's records"):
+        await desk.comment_on_record(r.agent(DANA), CID, "INC0000002", "Hi", public=True)
+    assert there.record("INC0000002").comments == ()
 
 
 async def test_transfer_to_a_colleague_offers_them_the_chat_and_tells_the_texter() -> None:

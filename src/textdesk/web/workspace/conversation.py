@@ -164,6 +164,28 @@ async def card(
     return done or await _live(request, container, agent, cid)
 
 
+@router.post("/{cid}/comment")
+async def comment(
+    request: Request,
+    container: ContainerDep,
+    agent: ActingAgent,
+    cid: int,
+    number: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+    visibility: Annotated[str, Form()] = "comment",
+) -> Response:
+    """Add a comment (the texter's record shows it) or a work note to one of their records."""
+    if not number:
+        return refusal("pick one of the texter's records", 422)
+    if visibility not in ("comment", "work_note"):
+        return refusal("a comment is either a comment or a work note", 422)
+    action = container.desk.comment_on_record(
+        agent, cid, number, body, public=visibility == "comment"
+    )
+    done = await _perform(container, agent, cid, action, "conversation")
+    return done or await _live(request, container, agent, cid)
+
+
 @router.post("/{cid}/image")
 async def image(
     request: Request,

@@ -156,5 +156,23 @@ async def test_an_agent_sends_an_incident_from_the_instance_as_a_card(
             f"/workspace/conversations/{cid}/card", {"number": "INC0010003"}
         )
         assert "not one of this texter's records" in refused.text
+        # Dana's comment and work note are the integration user's, signed with her name.
+        for visibility, body in (("comment", "A new token is on its way."), ("work_note", "RSA")):
+            added = await browser.act(
+                f"/workspace/conversations/{cid}/comment",
+                {"number": "INC0010001", "body": body, "visibility": visibility},
+            )
+            assert added.status_code == 200, added.text
+        [comment] = snow.journal(vpn, "comments")
+        assert comment["value"] == "Dana Agent (textdesk): A new token is on its way."
+        assert comment["sys_created_by"] == DEFAULT_USERNAME
+        [note] = snow.journal(vpn, "work_notes")
+        assert note["value"] == "Dana Agent (textdesk): RSA"
+        bobs = await browser.act(
+            f"/workspace/conversations/{cid}/comment",
+            {"number": "INC0010003", "body": "Hi Bob", "visibility": "comment"},
+        )
+        assert "not one of this texter's records" in bobs.text
+        assert snow.journal(sys_id(snow, "incident", "number=INC0010003"), "comments") == []
     finally:
         await browser.close()

@@ -159,6 +159,12 @@ ATTEMPTS = [
     Attempt("reply", "active", (("reply", {"body": "I'll take it"}),), "another agent has"),
     Attempt("send a card", "active", (("card", {"number": "{record}"}),), "another agent has"),
     Attempt("send an image", "active", (("image", {"caption": "hi"}),), "another agent has"),
+    Attempt(
+        "comment on the texter's record",
+        "active",
+        (("comment", {"number": "{record}", "body": "Mine now"}),),
+        "another agent has",
+    ),
     Attempt("end", "active", (("end", {}),), "another agent has"),
     Attempt(
         "transfer to a queue",

@@ -304,6 +304,25 @@ async def test_replies_by_text_card_and_image(desk: Desk, browsers: list[AgentBr
     assert "VPN drops hourly" in card_text
     assert "http" in card_text  # the record's link
 
+    # A comment and a work note on her record: kept under Dana's name, not texted.
+    commented = await dana.act(
+        f"/workspace/conversations/{cid}/comment",
+        {"number": number, "body": "A new cable is on its way.", "visibility": "comment"},
+    )
+    assert commented.status_code == 200
+    assert "Dana Agent added a comment on" in commented.text
+    noted = await dana.act(
+        f"/workspace/conversations/{cid}/comment",
+        {"number": number, "body": "Cable ordered", "visibility": "work_note"},
+    )
+    assert noted.status_code == 200
+    kept = await desk.rows("SELECT author, body, public FROM record_comments ORDER BY id")
+    assert [(k.author, k.body, bool(k.public)) for k in kept] == [
+        ("Dana Agent", "A new cable is on its way.", True),
+        ("Dana Agent", "Cable ordered", False),
+    ]
+    assert len(desk.fake.messages_to(TEXTER)) == phone.seen + 2
+
     before = await _outbox_count(desk)
     pdf = await dana.act(
         f"/workspace/conversations/{cid}/image",
