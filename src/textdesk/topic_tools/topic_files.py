@@ -9,7 +9,7 @@ YAML's composed node tree keeps each value's position, and a Pydantic error's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,17 @@ from textdesk.demo import demo_media
 from textdesk.domain.topics.checks import SETTINGS_ID, Loc, Problem, validate_topics
 from textdesk.domain.topics.schema import Topic, TopicSet, TopicSettings
 
-__all__ = ["SETTINGS_FILE", "TopicFileError", "load_topics", "locate", "validate_dir"]
+__all__ = [
+    "SETTINGS_FILE",
+    "Document",
+    "SourceError",
+    "TopicFileError",
+    "folder_documents",
+    "load_topics",
+    "locate",
+    "read_documents",
+    "validate_dir",
+]
 
 SETTINGS_FILE = "_settings.yaml"
 _SETTINGS_NAMES = (SETTINGS_FILE, "_settings.yml")
@@ -35,24 +45,50 @@ class TopicFileError(Exception):
         super().__init__("\n".join(self.errors))
 
 
+@dataclass(frozen=True)
+class Document:
+    """One topic file's text and its name (``report_issue.yaml``, ``_settings.yaml``):
+    a file in a folder, or a topic's source as the database keeps it."""
+
+    name: str
+    text: str
+
+    @property
+    def is_settings(self) -> bool:
+        return self.name in _SETTINGS_NAMES
+
+
+@dataclass(frozen=True)
+class SourceError:
+    """A problem in a document, where a designer finds it: its line and field."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"{self.file}:{self.line}: {where}{self.message}"
+
+
 @dataclass
 class _Source:
-    """One parsed file: its data and the YAML node tree that locates it."""
+    """One parsed document: its data and the YAML node tree that locates it."""
 
-    path: Path
+    name: str
     data: Any
     root: yaml.Node | None
 
 
-def _parse(path: Path) -> _Source:
-    text = path.read_text(encoding="utf-8")
-    loader = yaml.SafeLoader(text)
+def _parse(document: Document) -> _Source:
+    loader = yaml.SafeLoader(document.text)
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
     finally:
         loader.dispose()
-    return _Source(path, data, root)
+    return _Source(document.name, data, root)
 
 
 def locate(root: yaml.Node | None, loc: Loc) -> tuple[int, str]:
@@ -78,29 +114,33 @@ def locate(root: yaml.Node | None, loc: Loc) -> tuple[int, str]:
     return line, shown
 
 
-def _format(source: _Source, loc: Loc, message: str) -> str:
+def _error(source: _Source, loc: Loc, message: str) -> SourceError:
     line, shown = locate(source.root, loc)
-    where = f"{shown}: " if shown else ""
-    return f"{source.path.name}:{line}: {where}{message}"
+    return SourceError(source.name, line, shown, message)
 
 
-def _schema_errors(source: _Source, exc: ValidationError) -> list[str]:
+def _schema_errors(source: _Source, exc: ValidationError) -> list[SourceError]:
     out = []
     for error in exc.errors(include_url=False):
         message = str(error["msg"])
         message = message[:1].lower() + message[1:]
         if error["type"] == "extra_forbidden":
             message = "unknown field (a typo?)"
-        out.append(_format(source, tuple(error["loc"]), message))
+        out.append(_error(source, tuple(error["loc"]), message))
     return out
 
 
-def _model(source: _Source, model: type[BaseModel], errors: list[str]) -> Any:
+def stem(name: str) -> str:
+    """A file name's topic id: ``report_issue.yaml`` is ``report_issue``."""
+    return name.rsplit(".", 1)[0]
+
+
+def _model(source: _Source, model: type[BaseModel], errors: list[SourceError]) -> Any:
     data = source.data
     if model is Topic and isinstance(data, dict) and "id" not in data:
-        data = {"id": source.path.stem, **data}
+        data = {"id": stem(source.name), **data}
     if not isinstance(data, dict):
-        errors.append(f"{source.path.name}:1: expected a mapping of fields")
+        errors.append(SourceError(source.name, 1, "", "expected a mapping of fields"))
         return None
     try:
         return model.model_validate(data)
@@ -109,25 +149,32 @@ def _model(source: _Source, model: type[BaseModel], errors: list[str]) -> Any:
         return None
 
 
-def _read(directory: Path) -> tuple[TopicSet | None, list[str], list[str]]:
-    """Parse and check a folder: the topic set (if usable), errors, warnings."""
-    errors: list[str] = []
-    if not directory.is_dir():
-        return None, [f"{directory}: not a folder"], []
-    paths = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+def read_documents(
+    documents: Sequence[Document],
+    *,
+    media_exists: Callable[[str], bool] | None = None,
+) -> tuple[TopicSet | None, list[SourceError], list[SourceError]]:
+    """Parse and check a set of documents: the topic set (if usable), errors, warnings.
+
+    ``media_exists``: whether an image node's key can be served (default: a packaged
+    demo image).
+    """
+    errors: list[SourceError] = []
     sources: dict[str, _Source] = {}
     topics: list[Topic] = []
     settings = TopicSettings()
     settings_source: _Source | None = None
-    for path in paths:
+    for document in sorted(documents, key=lambda d: d.name):
         try:
-            source = _parse(path)
+            source = _parse(document)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
-            errors.append(f"{path.name}:{line}: YAML syntax: {exc.problem or exc}")
+            errors.append(
+                SourceError(document.name, line, "", f"YAML syntax: {exc.problem or exc}")
+            )
             continue
-        if path.name in _SETTINGS_NAMES:
+        if document.is_settings:
             settings_source = source
             if source.data is not None:
                 settings = _model(source, TopicSettings, errors) or settings
@@ -137,18 +184,39 @@ def _read(directory: Path) -> tuple[TopicSet | None, list[str], list[str]]:
             continue
         if topic.id in sources:
             errors.append(
-                f"{path.name}:1: id: topic {topic.id!r} is also defined in "
-                f"{sources[topic.id].path.name}"
+                SourceError(
+                    document.name,
+                    1,
+                    "id",
+                    f"topic {topic.id!r} is also defined in {sources[topic.id].name}",
+                )
             )
             continue
         sources[topic.id] = source
         topics.append(topic)
     topic_set = TopicSet(topics=topics, settings=settings)
-    warnings: list[str] = []
-    for problem in validate_topics(topic_set, media_exists=_media_exists):
-        located = _locate(problem, sources, settings_source, directory)
+    warnings: list[SourceError] = []
+    for problem in validate_topics(topic_set, media_exists=media_exists or _media_exists):
+        located = _locate(problem, sources, settings_source)
         (errors if problem.severity == "error" else warnings).append(located)
     return (None if errors else topic_set), errors, warnings
+
+
+def folder_documents(directory: Path) -> list[Document]:
+    """Every ``*.yaml``/``*.yml`` of a folder, by name."""
+    return [
+        Document(path.name, path.read_text(encoding="utf-8"))
+        for path in sorted(directory.iterdir())
+        if path.suffix in (".yaml", ".yml") and path.is_file()
+    ]
+
+
+def _read(directory: Path) -> tuple[TopicSet | None, list[str], list[str]]:
+    """Parse and check a folder: the topic set (if usable), errors, warnings."""
+    if not directory.is_dir():
+        return None, [f"{directory}: not a folder"], []
+    topic_set, errors, warnings = read_documents(folder_documents(directory))
+    return topic_set, [str(e) for e in errors], [str(w) for w in warnings]
 
 
 def _media_exists(key: str) -> bool:
@@ -157,16 +225,13 @@ def _media_exists(key: str) -> bool:
 
 
 def _locate(
-    problem: Problem,
-    sources: dict[str, _Source],
-    settings_source: _Source | None,
-    directory: Path,
-) -> str:
+    problem: Problem, sources: dict[str, _Source], settings_source: _Source | None
+) -> SourceError:
     if problem.topic_id == SETTINGS_ID:
-        source = settings_source or _Source(directory / SETTINGS_FILE, None, None)
+        source = settings_source or _Source(SETTINGS_FILE, None, None)
     else:
         source = sources[problem.topic_id]
-    return _format(source, problem.loc, problem.message)
+    return _error(source, problem.loc, problem.message)
 
 
 def load_topics(directory: Path) -> TopicSet:
