@@ -2107,3 +2107,86 @@ class AnsweringRepositories(Protocol):
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A block rolled back alone if it raises; the transaction goes on."""
         ...
+
+
+# ------------------------------------------------------------------- topics and versions
+# Topics live in the database (``topics/library.py``): each has a draft and published
+# versions; every process serves the published set (``topics/live.py``).
+
+
+@dataclass(frozen=True)
+class TopicRow:
+    """One topic (or ``_settings``) as stored: its draft, and which version is live.
+
+    ``revision`` counts every change to it (a save, a publish, a rollback): the
+    designer sends the one it started from, so a save over someone else's is refused.
+    """
+
+    id: str
+    origin: str  # file | designer | api
+    created_at: datetime
+    file_name: str | None = None  # the file it was imported from
+    file_hash: str | None = None  # sha-256 of that file's text when last imported
+    draft: str | None = None  # its source when it differs from the published one
+    draft_valid: bool | None = None
+    draft_base: int | None = None  # the version the draft started from
+    draft_by: str | None = None
+    draft_at: datetime | None = None
+    published: int | None = None  # the live version; None when not published
+    revision: int = 1
+
+
+@dataclass(frozen=True)
+class TopicVersion:
+    """A published version of a topic: its source exactly as it was published."""
+
+    topic_id: str
+    version: int
+    source: str
+    note: str
+    published_by: str
+    published_at: datetime
+
+
+class TopicRepository(Protocol):
+    """The topics, their versions, and the generation every process watches."""
+
+    async def all(self) -> list[TopicRow]: ...
+
+    async def get(self, topic_id: str) -> TopicRow | None: ...
+
+    async def add(self, row: TopicRow) -> None: ...
+
+    async def save(self, row: TopicRow) -> None:
+        """Store every field of ``row`` (the topic exists)."""
+        ...
+
+    async def versions(self, topic_id: str) -> list[TopicVersion]:
+        """Its versions, newest first."""
+        ...
+
+    async def version(self, topic_id: str, version: int) -> TopicVersion | None: ...
+
+    async def add_version(self, version: TopicVersion) -> None: ...
+
+    async def published(self) -> list[tuple[TopicRow, TopicVersion]]:
+        """Every published topic with its live version: the set texters are served."""
+        ...
+
+    async def generation(self) -> int:
+        """Bumped by every change to the published set; processes reload when it moves."""
+        ...
+
+    async def bump_generation(self, now: datetime) -> int: ...
+
+    async def lock(self) -> None:
+        """Hold the topics' lock to the end of the transaction (one import at a time,
+        across processes)."""
+        ...
+
+
+class TopicRepositories(Protocol):
+    """What one change to the topics reads and writes."""
+
+    @property
+    def topics(self) -> TopicRepository: ...

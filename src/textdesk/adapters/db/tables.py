@@ -359,6 +359,46 @@ record_backlog = Table(
     Column("last_error", Text, nullable=True),
 )
 
+# --- topics ------------------------------------------------------------------------
+# Topics with their drafts and published versions (added in TOPICS_MIGRATION): the
+# source of each is kept as written, so an export gives back the very bytes imported.
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("origin", String(16), nullable=False),
+    Column("file_name", String(200), nullable=True),
+    Column("file_hash", String(64), nullable=True),
+    Column("draft", Text, nullable=True),
+    Column("draft_valid", Boolean, nullable=True),
+    Column("draft_base", Integer, nullable=True),
+    Column("draft_by", String(200), nullable=True),
+    Column("draft_at", UtcDateTime, nullable=True),
+    Column("published", Integer, nullable=True),
+    Column("revision", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+topic_versions = Table(
+    "topic_versions",
+    metadata,
+    Column("topic_id", String(100), ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("published_by", String(200), nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+)
+
+# One row: bumped by every change to the published set; each process polls it.
+topic_generation = Table(
+    "topic_generation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("generation", Integer, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
 # --- live agents -------------------------------------------------------------------
 
 agents = Table(

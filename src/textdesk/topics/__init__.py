@@ -1,0 +1,1 @@
+"""Topics as the desk keeps them: drafts, published versions, and the set each process serves."""
