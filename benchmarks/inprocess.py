@@ -31,7 +31,7 @@ from typing import Any
 from benchmarks.children import run_textdesk
 from benchmarks.load import NUMBER, WEBHOOK_PATH, Target, body_for, prepare, texter_phone
 from benchmarks.servers import clean_env
-from textdesk.config import Settings
+from textdesk.config import DEMO_TOPICS_DIR, Settings
 from textdesk.web.app import create_app
 
 PUBLIC_URL = "http://textdesk.invalid"
@@ -111,6 +111,7 @@ async def measure(texters: int, messages: int, warmup: int, gc_threshold: int | 
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_API_URL": "http://127.0.0.1:9",  # nothing is sent: no background loops
         "TEXTDESK_RUN_BACKGROUND": "0",
+        "TEXTDESK_TOPICS_DIR": str(DEMO_TOPICS_DIR),
     }
     env = clean_env(**settings_env)
     run_textdesk(env, "migrate")

@@ -72,6 +72,7 @@ from benchmarks.servers import (
     profiling,
     running,
 )
+from textdesk.config import DEMO_TOPICS_DIR
 
 ACCOUNT_SID = "AC" + "be" * 16
 AUTH_TOKEN = "bench-auth-token-" + "0123456789abcdef"
@@ -196,6 +197,8 @@ def _textdesk_env(
         TEXTDESK_SECRET_KEY=secrets.token_urlsafe(48),
         TEXTDESK_SEND_RATE=SEND_RATE,
         TEXTDESK_LOG_LEVEL="WARNING",
+        # The packaged demo topics, imported at start (an unset folder imports none).
+        TEXTDESK_TOPICS_DIR=str(DEMO_TOPICS_DIR),
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         TWILIO_API_URL=api_url,

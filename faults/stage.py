@@ -26,11 +26,14 @@ from faults.evidence import Witness, drain, standin_report
 from faults.ledger import Evidence
 from faults.processes import Textdesk
 from faults.texters import ACCOUNT_SID, Twilio
+from textdesk.config import DEMO_TOPICS_DIR
 
 # Settings every scenario shares, and why:
 BASE_SETTINGS = {
     "TEXTDESK_DEMO": "0",  # as in production: no sandbox, no simulator, strict secrets
     "TEXTDESK_LOG_LEVEL": "WARNING",  # every logged line is worth reading afterwards
+    # The packaged demo topics, imported at start (an unset folder imports none).
+    "TEXTDESK_TOPICS_DIR": str(DEMO_TOPICS_DIR),
     # Twilio paces a long code at 1 text/s; the suite's replies share one number, and
     # pacing would only make it slower without testing anything more.
     "TEXTDESK_SEND_RATE": "1000",

@@ -33,6 +33,7 @@ from textdesk.adapters.db.demo_seed import demo_seed_uow
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.media import SqlMediaStore
 from textdesk.adapters.db.notifications import send_gate
+from textdesk.adapters.db.topics import topic_store
 from textdesk.adapters.files.notification_files import NotificationFiles
 from textdesk.adapters.image_checks import PillowImageChecker
 from textdesk.adapters.images import ThreadedPreviews
@@ -64,9 +65,8 @@ from textdesk.channel.effects import EffectRunner
 from textdesk.channel.outbound import Dispatcher
 from textdesk.channel.reconcile import Reconciler
 from textdesk.channel.virtual_agent import VirtualAgent
-from textdesk.config import Settings
+from textdesk.config import DEMO_TOPICS_DIR, Settings
 from textdesk.demo import demo_media
-from textdesk.domain.agent.engine import Engine
 from textdesk.live_agents.assignment import Assigner, Timers
 from textdesk.live_agents.conversation_view import UrlFor
 from textdesk.live_agents.desk import Desk
@@ -86,6 +86,7 @@ from textdesk.ops.readiness import Readiness
 from textdesk.ports import (
     Clock,
     DeskRecords,
+    Engines,
     EventBus,
     MediaFetcher,
     Pacer,
@@ -100,9 +101,15 @@ from textdesk.ports import (
 )
 from textdesk.records.backlog import RecordBacklogLoop
 from textdesk.records.incidents import Incidents, RecordViews
-from textdesk.topic_tools.topic_files import load_topics
+from textdesk.topic_tools.topic_files import folder_documents
+from textdesk.topics.library import TopicLibrary
+from textdesk.topics.live import LiveTopics
 
 log = logging.getLogger(__name__)
+
+# How often each process asks whether the published topics changed: one indexed read
+# of one row, so a publish reaches every process within about a second.
+TOPICS_POLL_SECONDS = 1.0
 
 
 # ------------------------------------------------------------------------- admin
@@ -141,6 +148,8 @@ def admin_use_cases(db: AsyncEngine, clock: Clock | None = None) -> Admin:
             agents=agents,
             uow=demo_seed_uow(db),
             clock=clock,
+            topics=TopicLibrary(topic_store(db), clock),
+            topic_documents=lambda: folder_documents(DEMO_TOPICS_DIR),
         ),
         people=People(people_uow(db)),
     )
@@ -182,7 +191,9 @@ class Container:
     processor: InboxProcessor
     dispatcher: Dispatcher
     notifications: Notifications
-    engine: Engine
+    topics: LiveTopics
+    topic_library: TopicLibrary
+    topics_loop: Loop
     bus: EventBus
     updates: WorkspaceUpdates
     desk: Desk
@@ -202,6 +213,10 @@ class Container:
 
     async def start(self, *, background: bool = True) -> None:
         """Start the writer; with ``background``, also the processing and dispatch loops."""
+        await self.import_topics()
+        await self.topics.refresh()
+        # Every process answers texts (inline, in the webhook): each keeps its topics.
+        self.topics_loop.start()
         await self.committer.start()
         await self.bus.start()
         # Whichever loops run here, the Workspace streams this process serves count.
@@ -211,7 +226,30 @@ class Container:
             for loop in self.loops:
                 loop.start()
 
+    async def import_topics(self) -> None:
+        """Import ``TEXTDESK_TOPICS_DIR`` (once across processes: the topics' lock).
+
+        A topic new here is published; a file changed since its last import becomes
+        a draft, and the published version keeps serving until someone publishes it.
+        """
+        folder = self.settings.topics_dir
+        if folder is None:
+            return
+        report = await self.topic_library.import_documents(
+            folder_documents(folder), by=f"folder {folder}", publish_changed=False
+        )
+        for error in report.errors:
+            log.error("topic folder %s: %s (kept as an invalid draft)", folder, error)
+        if report.published or report.drafted:
+            log.info(
+                "topic folder %s: published %s; drafts %s",
+                folder,
+                ", ".join(report.published) or "none",
+                ", ".join(report.drafted) or "none",
+            )
+
     async def stop(self) -> None:
+        await self.topics_loop.stop()
         for loop in self.loops:
             await loop.stop()
         await self.heartbeat_loop.stop()
@@ -285,11 +323,14 @@ def build(
     notifications = _notifications(
         settings, db=db, clock=clock, views=records.views, wake_sender=sending.loop.wake
     )
-    # Topics load once, here: a broken topic folder stops the start with file:line.
-    engine = Engine(
-        load_topics(settings.topics_dir),
+    # The published topics, from the database: loaded at start (after the folder's
+    # import), then kept in step with every other process's publishes.
+    topic_uow = topic_store(db)
+    engine = LiveTopics(
+        topic_uow,
         idle_close=timedelta(minutes=settings.idle_close_minutes),
     )
+    topic_library = TopicLibrary(topic_uow, clock)
     reconcile_loop = _reconciling(
         settings, db=db, clock=clock, gateway=sending.gateway, publish=updates.publish
     )
@@ -369,7 +410,9 @@ def build(
             *remote_loops,
         ],
         redis=redis,
-        engine=engine,
+        topics=engine,
+        topic_library=topic_library,
+        topics_loop=Loop("topics", engine.refresh, idle=TOPICS_POLL_SECONDS),
         bus=bus,
         updates=updates,
         desk=live.desk,
@@ -681,7 +724,7 @@ def _live_agents(
     *,
     db: AsyncEngine,
     clock: Clock,
-    engine: Engine,
+    engine: Engines,
     views: RecordViewer,
     publish: Callable[[WorkspaceEvent], Awaitable[None]],
     wake_sender: Callable[[], None],
@@ -696,7 +739,7 @@ def _live_agents(
     desk = Desk(
         uow=live_agent_store.desk(db),
         clock=clock,
-        engine=engine,
+        engines=engine,
         record_views=views,
         images=PillowImageChecker(),
         max_image_bytes=settings.media_max_bytes,
@@ -745,7 +788,7 @@ def _live_agents(
 def _virtual_agent(
     settings: Settings,
     *,
-    engine: Engine,
+    engine: Engines,
     views: RecordViewer,
     files: NotificationFiles,
     remote_records: RecordStore | None,

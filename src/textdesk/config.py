@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(default=None, alias="TEXTDESK_REDIS_URL")
     public_url: str = Field(default="http://127.0.0.1:8000", alias="TEXTDESK_PUBLIC_URL")
-    topics_dir: Path = Field(default=DEMO_TOPICS_DIR, alias="TEXTDESK_TOPICS_DIR")
+    # Imported into the database at start (topics/library.py); unset imports nothing:
+    # the packaged demo topics come with `textdesk demo seed`.
+    topics_dir: Path | None = Field(default=None, alias="TEXTDESK_TOPICS_DIR")
     notification_templates_dir: Path = Field(
         default=NOTIFICATION_TEMPLATES_DIR,
         alias="TEXTDESK_NOTIFICATION_TEMPLATES_DIR",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from textdesk.domain.agent.engine import Engine
 from textdesk.domain.agent.messages import EffectResult, Texter, Transfer
 from textdesk.domain.delivery import SendResult
 from textdesk.domain.live_agents import AgentLoad
@@ -2190,3 +2191,17 @@ class TopicRepositories(Protocol):
 
     @property
     def topics(self) -> TopicRepository: ...
+
+
+class Engines(Protocol):
+    """The virtual agent on the published topics (``topics/live.py``)."""
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of the topics published now."""
+        ...
+
+    async def engine_for(self, state: Mapping[str, Any] | None) -> Engine:
+        """The engine for a conversation in ``state``: on the versions of the topics
+        it is in the middle of, when those are no longer the published ones."""
+        ...

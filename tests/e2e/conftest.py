@@ -17,6 +17,7 @@ from benchmarks.children import log_tail, stop
 from tests.integration.conftest import ACCOUNT_SID, AUTH_TOKEN, SECRET_KEY
 from textdesk.adapters.local_server import bind_free_port
 from textdesk.adapters.twilio.sandbox import FakeTwilio
+from textdesk.config import DEMO_TOPICS_DIR
 
 TEXTDESK = str(Path(sys.executable).with_name("textdesk"))
 
@@ -96,6 +97,8 @@ def server(tmp_path: Path, fake_twilio: FakeTwilio) -> Iterator[ServerProcess]:
             # A short send lease, so a text claimed by a killed server is retried soon.
             "TEXTDESK_SEND_TIMEOUT": "2",
             "TEXTDESK_LOG_LEVEL": "WARNING",
+            # The packaged demo topics, imported at start (unset imports nothing).
+            "TEXTDESK_TOPICS_DIR": str(DEMO_TOPICS_DIR),
         }
     )
     proc = ServerProcess(env, port, tmp_path / "server.log")

@@ -20,7 +20,7 @@ from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.adapters.twilio.sandbox import FakeTwilio
 from textdesk.bootstrap import Container, admin_use_cases
 from textdesk.channel.answering import ConverseOutcome, Converser, TextInContext
-from textdesk.config import Settings
+from textdesk.config import DEMO_TOPICS_DIR, Settings
 from textdesk.domain.agent.messages import Reply
 from textdesk.ports import Clock, RecordStore
 from textdesk.web.app import create_app
@@ -132,6 +132,8 @@ def desk_settings(url: str, database_url: str, fake: FakeTwilio, **extra: Any) -
         "TEXTDESK_SEND_RATE": 100,
         "TEXTDESK_RETRY_BASE_SECONDS": 0.05,
         "TEXTDESK_SEND_TIMEOUT": 1.0,
+        # The packaged demo topics, imported into the test's database at start.
+        "TEXTDESK_TOPICS_DIR": DEMO_TOPICS_DIR,
     }
     values.update(extra)
     return Settings(**values)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from textdesk.admin.agents import AgentAccounts
 from textdesk.admin.numbers import Numbers
 from textdesk.admin.users import Accounts
 from textdesk.demo import DEMO_DIR
 from textdesk.ports import Clock, DemoRepositories, ReadingUnitOfWork
+from textdesk.topic_tools.topic_files import Document
+from textdesk.topics.library import TopicLibrary
 
 DEMO_NUMBER = "+15550100100"
 # Demo sign-ins, printed by `make run`; never created outside the demo.
@@ -33,7 +37,13 @@ class DemoSeed:
         agents: AgentAccounts,
         uow: ReadingUnitOfWork[DemoRepositories],
         clock: Clock,
+        topics: TopicLibrary | None = None,
+        topic_documents: Callable[[], Sequence[Document]] = lambda: (),
     ) -> None:
+        """``topics``, ``topic_documents``: the library the demo's topics are published
+        to, and those topics (the packaged folder)."""
+        self._topics = topics
+        self._topic_documents = topic_documents
         self._numbers = numbers
         self._accounts = accounts
         self._agents = agents
@@ -47,6 +57,19 @@ class DemoSeed:
         report = await self._accounts.import_csv(DEMO_DIR / "users.csv")
         done.append(f"accounts: {report.added} added, {report.skipped} already there")
         await self._agents.add_queue(name="Service desk", is_default=True)
+        if self._topics is not None:
+            imported = await self._topics.import_documents(
+                self._topic_documents(), by="demo seed", publish_changed=False
+            )
+            done.append(
+                f"topics: {len(imported.published)} published, "
+                f"{len(imported.unchanged)} already there"
+                + (
+                    f", {len(imported.drafted)} changed ones kept as drafts"
+                    if imported.drafted
+                    else ""
+                )
+            )
         async with self._uow.read() as repos:
             existing = {a.email for a in await repos.agents.list_agents()}
             have_records = await repos.records.any()

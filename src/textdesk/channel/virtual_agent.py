@@ -30,7 +30,7 @@ from textdesk.domain.records import InvalidRecord
 from textdesk.live_agents.handoff import LiveAgents
 from textdesk.metrics import RECORD_BACKLOG
 from textdesk.notifications.subscriptions import SubscriptionCommands
-from textdesk.ports import Attachment, EffectScope, PendingRecord, RecordStore
+from textdesk.ports import Attachment, EffectScope, Engines, PendingRecord, RecordStore
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class VirtualAgent:
 
     def __init__(
         self,
-        engine: Engine,
+        engines: Engines,
         effects: EffectRunner,
         commands: SubscriptionCommands | None = None,
         *,
@@ -60,7 +60,7 @@ class VirtualAgent:
         hand-off, asked for transfers and told of each text while one is open;
         ``remote_records``: a record store in another service, used instead of
         ``records`` and only ever called outside a transaction."""
-        self.engine = engine
+        self._engines = engines
         self._effects = effects
         self._commands = commands
         self._records = records
@@ -93,10 +93,12 @@ class VirtualAgent:
             if handled is not None:
                 return ConverseOutcome(state, mode, replies=handled.replies, notes=handled.notes)
         current = ConversationState.from_dict(state) if state else None
-        with_agent = self.engine.routes_to_agent(current)
+        # The published topics, or the versions this conversation is in the middle of.
+        engine = await self._engines.engine_for(state)
+        with_agent = engine.routes_to_agent(current)
         try:
             step, awaiting = await self._run(
-                self.engine.handle(current, turn.text, turn.texter, turn.now), turn
+                engine, engine.handle(current, turn.text, turn.texter, turn.now), turn
             )
         except Exception:
             if with_agent:
@@ -116,7 +118,7 @@ class VirtualAgent:
         )
 
     async def _run(
-        self, step: Step, turn: TextInContext, *, done: int = 0
+        self, engine: Engine, step: Step, turn: TextInContext, *, done: int = 0
     ) -> tuple[Step, Awaiting | None]:
         """The turn's effects run; the step it rests at, or the remote one it waits on."""
         if step.effect is None:  # most texts: no effect, so no ports to bind
@@ -124,7 +126,7 @@ class VirtualAgent:
             return step, None
         scope = self._scope(turn)
         settled = await settle(
-            self.engine,
+            engine,
             step,
             self._effects,
             scope,
@@ -166,17 +168,18 @@ class VirtualAgent:
         A new record the store never answered for is kept, in this transaction, to
         be made once it is back (``records/backlog.py``): the texter is told so.
         """
+        engine = await self._engines.engine_for(state)
         if (
             result.error == UNAVAILABLE
             and awaited is not None
             and key is not None
             and isinstance(awaited.effect, CreateRecord)
-            and await self._keep(turn, awaited.effect, key)
+            and await self._keep(turn, awaited.effect, key, engine)
         ):
             result = kept_for_later()
         current = ConversationState.from_dict(state) if state else ConversationState()
-        step = self.engine.resume(current, result, turn.texter, turn.now)
-        step, again = await self._run(step, turn, done=done)
+        step = engine.resume(current, result, turn.texter, turn.now)
+        step, again = await self._run(engine, step, turn, done=done)
         return ConverseOutcome(
             state=step.state.to_dict(),
             mode=step.state.mode,
@@ -184,7 +187,9 @@ class VirtualAgent:
             awaiting=again,
         )
 
-    async def _keep(self, turn: TextInContext, effect: CreateRecord, key: str) -> bool:
+    async def _keep(
+        self, turn: TextInContext, effect: CreateRecord, key: str, engine: Engine
+    ) -> bool:
         """Keep the record ``effect`` opens in the backlog; False if it cannot be opened."""
         try:
             record = new_record_of(effect, turn.texter, key)
@@ -197,7 +202,7 @@ class VirtualAgent:
                 phone=turn.texter.phone,
                 number=turn.number,
                 conversation_id=turn.conversation_id,
-                message=self.engine.settings.texts.record_logged,
+                message=engine.settings.texts.record_logged,
             ),
             turn.now,
         )

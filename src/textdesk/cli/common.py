@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.db.database import create_engine
 from textdesk.config import Settings
-from textdesk.topic_tools.topic_files import TopicFileError, load_topics
+from textdesk.topic_tools.topic_files import validate_dir
 
 console = Console()
 T = TypeVar("T")
@@ -32,21 +32,25 @@ def load_settings() -> Settings:
 
 
 def check_topics(settings: Settings) -> None:
-    """Refuse to start on a topic folder that cannot be used, saying why in its terms.
+    """Say what is wrong with the topic folder the desk imports, in its terms.
 
-    The app would fail the same way while starting, but as a traceback from inside
-    the server; an operator needs the file, the line and the field.
+    The start goes on: each file that cannot be used is kept as an invalid draft and
+    the published version of its topic (if any) keeps serving; an operator needs the
+    file, the line and the field, here rather than in the log.
     """
-    try:
-        load_topics(settings.topics_dir)
-    except TopicFileError as exc:
-        console.print(f"[red]The topics in {settings.topics_dir} cannot be used:[/red]")
-        for error in exc.errors:
-            console.print(f"  {error}", markup=False, highlight=False)
-        console.print(
-            "Fix them (`textdesk topics validate DIR` checks a folder), then start again."
-        )
-        raise typer.Exit(2) from exc
+    folder = settings.topics_dir
+    if folder is None:
+        return
+    errors, _ = validate_dir(folder)
+    if not errors:
+        return
+    console.print(f"[yellow]Some topics in {folder} cannot be used yet:[/yellow]")
+    for error in errors:
+        console.print(f"  {error}", markup=False, highlight=False)
+    console.print(
+        "They are kept as drafts (the published versions serve); fix them and publish "
+        "(`textdesk topics validate DIR` checks a folder)."
+    )
 
 
 def refuse_without_transport(settings: Settings) -> None:

@@ -14,7 +14,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.text import Text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from textdesk.adapters.clock import SystemClock
+from textdesk.adapters.db.topics import topic_store
+from textdesk.cli.common import load_settings, with_db
 from textdesk.config import zone_named
 from textdesk.domain.topics.schema import settings_json_schema, topic_json_schema
 from textdesk.topic_tools.script_runner import (
@@ -23,7 +27,13 @@ from textdesk.topic_tools.script_runner import (
     find_scripts,
     run_scripts,
 )
-from textdesk.topic_tools.topic_files import TopicFileError, load_topics, validate_dir
+from textdesk.topic_tools.topic_files import (
+    TopicFileError,
+    folder_documents,
+    load_topics,
+    validate_dir,
+)
+from textdesk.topics.library import TopicLibrary
 
 __all__ = ["topics_app"]
 
@@ -140,3 +150,47 @@ def _show(console: Console, result: ScriptResult, *, verbose: bool) -> None:
 
 def _count(items: list[str], noun: str) -> str:
     return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
+
+
+def _library(db: AsyncEngine) -> TopicLibrary:
+    return TopicLibrary(topic_store(db), SystemClock())
+
+
+@topics_app.command("import")
+def import_cmd(directory: TopicsDir) -> None:
+    """Load a folder into the database: new and changed topics that are valid are
+    published; one with errors is kept as an invalid draft (exit 1, saying where)."""
+    console = _console()
+    settings = load_settings()
+    if not directory.is_dir():
+        console.print(Text.assemble(("error ", "bold red"), f"{directory}: not a folder"))
+        raise typer.Exit(1)
+    documents = folder_documents(directory)
+    report = with_db(
+        settings,
+        lambda db: _library(db).import_documents(
+            documents, by=f"topics import {directory}", publish_changed=True
+        ),
+    )
+    for error in report.errors:
+        console.print(Text.assemble(("error ", "bold red"), str(error)))
+    console.print(
+        f"published: {', '.join(report.published) or 'none'}; "
+        f"unchanged: {len(report.unchanged)}; "
+        f"kept as drafts: {', '.join(report.drafted) or 'none'}"
+    )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@topics_app.command("export")
+def export_cmd(directory: TopicsDir) -> None:
+    """Write the published topics as YAML files into DIR, each exactly as published."""
+    console = _console()
+    settings = load_settings()
+    documents = with_db(settings, lambda db: _library(db).published_documents())
+    directory.mkdir(parents=True, exist_ok=True)
+    for document in documents:
+        # As bytes: the very text imported or published, line endings included.
+        (directory / document.name).write_bytes(document.text.encode("utf-8"))
+    console.print(f"{len(documents)} published topics written to {directory}")

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from textdesk.domain.agent.cards import card_text
-from textdesk.domain.agent.engine import Engine
 from textdesk.domain.agent.messages import Texter
 from textdesk.domain.agent.state import ConversationState
 from textdesk.domain.chat_access import (
@@ -43,6 +42,7 @@ from textdesk.ports import (
     ConversationRow,
     DeskRecords,
     DeskRepositories,
+    Engines,
     ImageChecker,
     NewMessage,
     RecordViewer,
@@ -117,7 +117,7 @@ Action = Callable[["DeskActions", datetime], Awaitable[None]]
 class DeskRules:
     """What every action needs besides its transaction: the engine, how records show."""
 
-    engine: Engine
+    engines: Engines
     record_views: RecordViewer
 
 
@@ -132,7 +132,7 @@ class Desk:
         *,
         uow: UnitOfWork[DeskRepositories],
         clock: Clock,
-        engine: Engine,
+        engines: Engines,
         record_views: RecordViewer,
         images: ImageChecker,
         max_image_bytes: int,
@@ -144,7 +144,7 @@ class Desk:
         self._uow = uow
         self._remote = remote_records
         self._clock = clock
-        self._rules = DeskRules(engine, record_views)
+        self._rules = DeskRules(engines, record_views)
         self._images = images
         self.max_image_bytes = max_image_bytes
         self.max_image_pixels = max_image_pixels
@@ -367,7 +367,7 @@ class DeskActions:
         assert current is not None  # may_accept refuses when there is no open chat
         await self._r.chats.accept(current.id, agent.id, now)
         await self._r.agents.mark_assigned([agent.id], now)
-        joined = self._rules.engine.agent_joined(_state(conv), now)
+        joined = self._rules.engines.engine.agent_joined(_state(conv), now)
         conv.state, conv.mode = joined.to_dict(), joined.mode
         await self._r.conversations.save([conv], now)
         await self._r.conversations.append(
@@ -514,7 +514,7 @@ class DeskActions:
             current = still_open
         await self._r.chats.end(current.id, now, ended_by=ended_by)
         texter = Texter(phone=conv.phone, user_id=conv.user_id)
-        step = self._rules.engine.agent_left(_state(conv), texter, now)
+        step = self._rules.engines.engine.agent_left(_state(conv), texter, now)
         for problem in step.problems:
             log.error("conversation %s: %s", conv.id, problem)
         conv.state, conv.mode = step.state.to_dict(), step.state.mode

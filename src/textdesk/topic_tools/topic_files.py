@@ -153,11 +153,13 @@ def read_documents(
     documents: Sequence[Document],
     *,
     media_exists: Callable[[str], bool] | None = None,
+    strict: bool = True,
 ) -> tuple[TopicSet | None, list[SourceError], list[SourceError]]:
     """Parse and check a set of documents: the topic set (if usable), errors, warnings.
 
     ``media_exists``: whether an image node's key can be served (default: a packaged
-    demo image).
+    demo image).  ``strict``: no set at all when anything is wrong; else the set of
+    the topics that parse, whatever the errors.
     """
     errors: list[SourceError] = []
     sources: dict[str, _Source] = {}
@@ -199,7 +201,7 @@ def read_documents(
     for problem in validate_topics(topic_set, media_exists=media_exists or _media_exists):
         located = _locate(problem, sources, settings_source)
         (errors if problem.severity == "error" else warnings).append(located)
-    return (None if errors else topic_set), errors, warnings
+    return (None if errors and strict else topic_set), errors, warnings
 
 
 def folder_documents(directory: Path) -> list[Document]:

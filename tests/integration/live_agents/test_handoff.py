@@ -345,7 +345,7 @@ async def test_an_engine_error_hands_the_texter_to_a_person(
     dana = await _agent(desk, "Dana")
     phone = Phone(desk, TEXTER)
     await phone.say("hi")
-    engine = desk.container.engine
+    engine = desk.container.topics.engine
     working = engine.handle
 
     def failing(state: Any, text: InboundText, *args: Any) -> Any:

@@ -18,6 +18,7 @@ from textdesk.testing.desk import DeskTables, FakeDesk, FakeImageChecker, fake_d
 from textdesk.testing.effects import LinkedViews
 from textdesk.testing.records import FakeRecordStore, RecordTables
 from textdesk.testing.tables import FakeUnitOfWork, StoredAgent, StoredHandoff
+from textdesk.topics.live import FixedTopics
 
 CID = 7
 TEXTER = "+15551230001"
@@ -54,7 +55,7 @@ class Rig:
         return Desk(
             uow=self.uow,
             clock=self.clock,
-            engine=Engine(topic_set()),
+            engines=FixedTopics(Engine(topic_set())),
             record_views=LinkedViews(),
             images=self.images,
             max_image_bytes=max_image_bytes,

@@ -75,7 +75,15 @@ def start_topic(turn: Turn, topic_id: str) -> TopicOutcome:
     turn.state.topic_id = topic_id
     turn.state.menu = None
     turn.state.reset_question()
+    _note_version(turn, topic_id)
     return run_from(turn, 0)
+
+
+def _note_version(turn: Turn, topic_id: str) -> None:
+    """Keep the version of the topic starting: the conversation finishes on it."""
+    version = turn.topics.versions.get(topic_id)
+    if version is not None:
+        turn.state.versions[topic_id] = version
 
 
 def run_from(turn: Turn, index: int) -> TopicOutcome:
@@ -226,4 +234,5 @@ def _switch(turn: Turn, topic: Topic, index: int, node: SwitchTopicNode) -> int 
         state.stack.append(Frame(topic.id, node.id))
     state.topic_id = target.id
     state.reset_question()
+    _note_version(turn, target.id)
     return 0

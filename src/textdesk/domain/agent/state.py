@@ -76,6 +76,9 @@ class ConversationState:
     greeted: bool = False
     offered_agent: bool = False
     deferred_text: str | None = None
+    # The version of each topic it runs (the running one, its callers) as published
+    # when it started there: a later publish serves new texters, not this one.
+    versions: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> ConversationState:
         """A deep copy: the engine never changes the state it was given."""
@@ -97,6 +100,7 @@ class ConversationState:
             greeted=self.greeted,
             offered_agent=self.offered_agent,
             deferred_text=self.deferred_text,
+            versions=dict(self.versions),
         )
 
     def clear_topic(self) -> None:
@@ -107,6 +111,7 @@ class ConversationState:
         self.pending = None
         self.transfer_reason = None
         self.menu = None
+        self.versions = {}
         self.reset_question()
 
     def reset_question(self) -> None:
@@ -132,6 +137,9 @@ class ConversationState:
             "greeted": self.greeted,
             "offered_agent": self.offered_agent,
             "deferred_text": self.deferred_text,
+            # Only when the topics have versions (from the database): most states
+            # stay as small as before.
+            **({"versions": dict(self.versions)} if self.versions else {}),
         }
 
     @classmethod
@@ -154,4 +162,5 @@ class ConversationState:
             greeted=bool(data.get("greeted", False)),
             offered_agent=bool(data.get("offered_agent", False)),
             deferred_text=data.get("deferred_text"),
+            versions={str(k): int(v) for k, v in (data.get("versions") or {}).items()},
         )

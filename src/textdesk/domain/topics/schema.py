@@ -123,6 +123,9 @@ class TopicSet(_Model):
 
     topics: list[Topic] = Field(default_factory=list)
     settings: TopicSettings = Field(default_factory=TopicSettings)
+    # The published version of each topic, when they come from the database: a
+    # conversation notes the one it starts, and finishes on it after a publish.
+    versions: dict[str, int] = Field(default_factory=dict)
     _by_id: dict[str, Topic] | None = PrivateAttr(default=None)
 
     def get(self, topic_id: str | None) -> Topic | None:

@@ -335,6 +335,7 @@ def test_a_copied_state_is_equal_and_shares_nothing_mutable() -> None:
         greeted=True,
         offered_agent=True,
         deferred_text="later",
+        versions={"t": 3, "caller": 1},
     )
     defaults = ConversationState()
     assert all(getattr(original, f.name) != getattr(defaults, f.name) for f in fields(original))
@@ -345,6 +346,8 @@ def test_a_copied_state_is_equal_and_shares_nothing_mutable() -> None:
     assert copied.menu is not None
     copied.menu.append("c")
     copied.stack[0].node_id = "elsewhere"
+    copied.versions["t"] = 4
+    assert original.versions == {"t": 3, "caller": 1}
     assert original.vars["choice"]["tags"] == ["x"]
     assert original.options[0]["record"]["number"] == "INC1"
     assert original.menu == ["a", "b"]
