@@ -60,13 +60,15 @@ from textdesk.admin.simulator import PhoneSimulator
 from textdesk.admin.staff import Staff
 from textdesk.admin.users import Accounts
 from textdesk.channel import inbound
-from textdesk.channel.answering import Converser, InboxProcessor
+from textdesk.channel.answering import Converser, InboxProcessor, texter_of
 from textdesk.channel.effects import EffectRunner
 from textdesk.channel.outbound import Dispatcher
 from textdesk.channel.reconcile import Reconciler
 from textdesk.channel.virtual_agent import VirtualAgent
 from textdesk.config import DEMO_TOPICS_DIR, Settings
 from textdesk.demo import demo_media
+from textdesk.domain.agent.messages import Texter
+from textdesk.domain.records import Record
 from textdesk.live_agents.assignment import Assigner, Timers
 from textdesk.live_agents.conversation_view import UrlFor
 from textdesk.live_agents.desk import Desk
@@ -104,6 +106,7 @@ from textdesk.records.incidents import Incidents, RecordViews
 from textdesk.topic_tools.topic_files import folder_documents
 from textdesk.topics.library import TopicLibrary
 from textdesk.topics.live import LiveTopics
+from textdesk.topics.trial import RECORDS_COPIED, TopicTrial
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +196,7 @@ class Container:
     notifications: Notifications
     topics: LiveTopics
     topic_library: TopicLibrary
+    topic_trial: TopicTrial
     topics_loop: Loop
     bus: EventBus
     updates: WorkspaceUpdates
@@ -314,6 +318,8 @@ def build(
     if remote_records is None and settings.records == "servicenow":
         remote_records = servicenow_records(settings, media=SqlMediaStore(db))
     records = _records(settings, db=db, clock=clock, remote_records=remote_records)
+    # Who texts, when people are kept in another service (ServiceNow): its users.
+    profiles = remote_records.users if isinstance(remote_records, ServiceNowRecords) else None
     if isinstance(remote_records, ServiceNowRecords):
         # Its connections live on the loop that serves: closed there, at stop.
         closers.append(remote_records.aclose)
@@ -366,7 +372,7 @@ def build(
         db=db,
         clock=clock,
         http=http,
-        profiles=remote_records.users if isinstance(remote_records, ServiceNowRecords) else None,
+        profiles=profiles,
         converser=converser
         or _virtual_agent(
             settings,
@@ -412,6 +418,17 @@ def build(
         redis=redis,
         topics=engine,
         topic_library=topic_library,
+        topic_trial=_topic_trial(
+            settings,
+            db=db,
+            clock=clock,
+            library=topic_library,
+            engines=engine,
+            incidents=records.incidents,
+            profiles=remote_records.users
+            if isinstance(remote_records, ServiceNowRecords)
+            else None,
+        ),
         topics_loop=Loop("topics", engine.refresh, idle=TOPICS_POLL_SECONDS),
         bus=bus,
         updates=updates,
@@ -469,6 +486,39 @@ def servicenow_users_loop(records: ServiceNowRecords) -> Loop:
         return 0  # nothing more to do until the next round
 
     return Loop("servicenow-users", refresh, idle=records.users.refresh_every)
+
+
+def _topic_trial(
+    settings: Settings,
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    library: TopicLibrary,
+    engines: Engines,
+    incidents: Incidents,
+    profiles: TexterProfiles | None,
+) -> TopicTrial:
+    """The designer's "Try it": a draft played for a texter, nothing sent or written."""
+    answering = answering_repositories.answering(db, profiles)
+
+    async def texter(phone: str) -> Texter:
+        async with answering.read() as repos:
+            found = await repos.directory.profiles_by_phone([phone])
+        return texter_of(phone, found.get(phone))
+
+    async def records_of(who: Texter) -> list[Record]:
+        return await incidents.page(
+            caller_id=who.user_id, caller_phone=who.phone, limit=RECORDS_COPIED
+        )
+
+    return TopicTrial(
+        library=library,
+        engines=engines,
+        texter_of=texter,
+        records_of=records_of,
+        clock=clock,
+        zone=settings.zone,
+    )
 
 
 def _record_backlog(
