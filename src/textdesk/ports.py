@@ -151,9 +151,15 @@ class RecordStore(Protocol):
         ...
 
     async def add_comment(
-        self, number: str, *, author: str, body: str, now: datetime
+        self, number: str, *, author: str, body: str, now: datetime, may_repeat: bool = False
     ) -> Record | None:
-        """A public comment; None when there is no such record."""
+        """A public comment; None when there is no such record.
+
+        ``may_repeat``: this very call may have been made before and carried out (the
+        inbox loop makes a remote effect's call again after a failure whose answer
+        was lost, a crash, or when its result could not be used): a store in another
+        service then does not add the same comment a second time.
+        """
         ...
 
 
@@ -262,7 +268,8 @@ class EffectScope:
     media: TurnMedia
     agents: TransferDesk
     # The effect's key when it runs on a remote store (``domain/agent/awaiting.py``):
-    # a record it creates carries it, so a retried create finds the first one.
+    # a record it creates carries it, so a retried create finds the first one, and a
+    # comment is added with ``may_repeat``.
     key: str | None = None
 
 
@@ -1368,7 +1375,14 @@ class RecordRepository(RecordStore, Protocol):
         ...
 
     async def add_comment(
-        self, number: str, *, author: str, body: str, now: datetime, public: bool = True
+        self,
+        number: str,
+        *,
+        author: str,
+        body: str,
+        now: datetime,
+        public: bool = True,
+        may_repeat: bool = False,
     ) -> Record | None:
         """A comment, public or for the desk only; None when there is no such record."""
         ...

@@ -103,7 +103,12 @@ class EffectRunner:
                 if await _texters(records, number, texter) is None:
                     return EffectResult(ok=False, error="not_found")
                 commented = await records.add_comment(
-                    number, author=comment_author(texter), body=text, now=now
+                    number,
+                    author=comment_author(texter),
+                    body=text,
+                    now=now,
+                    # Run by the inbox loop, which may make the same call twice.
+                    may_repeat=scope.key is not None,
                 )
                 assert commented is not None
                 return EffectResult(value=self._view(commented))

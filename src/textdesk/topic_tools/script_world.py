@@ -115,7 +115,14 @@ class MemoryRecords:
         return self._replace(before, dataclasses.replace(before, **changed, updated_at=now))
 
     async def add_comment(
-        self, number: str, *, author: str, body: str, now: datetime, public: bool = True
+        self,
+        number: str,
+        *,
+        author: str,
+        body: str,
+        now: datetime,
+        public: bool = True,
+        may_repeat: bool = False,  # in memory, in the turn: made once
     ) -> Record | None:
         before = await self.get(number)
         if before is None:

@@ -272,7 +272,14 @@ class SqlRecordStore:
         return await apply_update(self._conn, number, dict(fields), now)
 
     async def add_comment(
-        self, number: str, *, author: str, body: str, now: datetime, public: bool = True
+        self,
+        number: str,
+        *,
+        author: str,
+        body: str,
+        now: datetime,
+        public: bool = True,
+        may_repeat: bool = False,  # in the turn's transaction: made once, or rolled back
     ) -> Record | None:
         return await add_comment(
             self._conn, number, author=author, body=body, public=public, now=now

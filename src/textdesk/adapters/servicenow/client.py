@@ -1,7 +1,11 @@
 """A client of a ServiceNow instance's Table and Attachment APIs, on httpx.
 
 Every call has a timeout, is retried on 5xx and 429 (``Retry-After`` honoured)
-within a few seconds in all, and goes through a breaker (``resilience``).  Auth is
+within a few seconds in all, and goes through a breaker (``resilience``).  A call
+that is not idempotent (a create, an upload, a PATCH that appends to a journal) is
+sent again only when the instance surely did not carry it out: it was never sent
+(the connection failed), or the answer was 429 or 503 (``resilience.NOT_CARRIED_OUT``);
+after a timeout or another 5xx its caller looks before it tries again.  Auth is
 basic, or OAuth 2's password grant on ``/oauth_token.do`` with its refresh token
 (and a new password grant when the refresh token is refused).  Each call's outcome
 is counted in ``textdesk_servicenow_requests_total`` and failures are logged.
@@ -25,6 +29,7 @@ import httpx
 
 from textdesk import metrics
 from textdesk.adapters.servicenow.resilience import (
+    NOT_CARRIED_OUT,
     RETRYABLE_STATUSES,
     Breaker,
     RetryPolicy,
@@ -34,9 +39,17 @@ from textdesk.adapters.servicenow.resilience import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
-# Failures before the request reached the instance: safe to send again, even a create.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Journal fields: a PATCH that names one appends an entry, so sending it twice adds two.
+JOURNAL_FIELDS = frozenset({"comments", "work_notes"})
 Row = dict[str, Any]
+
+
+class _NoToken(httpx.TransportError):
+    """No OAuth token could be had: the call itself was never sent."""
+
+
+# Failures before the request reached the instance: safe to send again, even a create.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, _NoToken)
 
 
 class ServiceNowError(Exception):
@@ -165,7 +178,11 @@ class ServiceNowClient:
         display_value: str = "all",
     ) -> Row:
         body = await self._call(
-            "POST", f"/api/now/table/{table}", params=_shape(fields, display_value), json=values
+            "POST",
+            f"/api/now/table/{table}",
+            params=_shape(fields, display_value),
+            json=values,
+            idempotent=False,
         )
         row = _result(body)
         if row is None:
@@ -181,13 +198,18 @@ class ServiceNowClient:
         fields: Sequence[str] = (),
         display_value: str = "all",
     ) -> Row | None:
-        """The row as changed, or None when there is no such row."""
+        """The row as changed, or None when there is no such row.
+
+        Setting fields twice leaves them as once, so that is retried like a read; a
+        journal entry (``comments``, ``work_notes``) would be added twice, so it is not.
+        """
         body = await self._call(
             "PATCH",
             f"/api/now/table/{table}/{sys_id}",
             params=_shape(fields, display_value),
             json=values,
             missing_ok=True,
+            idempotent=not JOURNAL_FIELDS & values.keys(),
         )
         return _result(body)
 
@@ -211,6 +233,7 @@ class ServiceNowClient:
             params={"table_name": table, "table_sys_id": sys_id, "file_name": file_name},
             content=data,
             content_type=content_type,
+            idempotent=False,
         )
         row = _result(body)
         if row is None:
@@ -229,8 +252,13 @@ class ServiceNowClient:
         content: bytes | None = None,
         content_type: str | None = None,
         missing_ok: bool = False,
+        idempotent: bool = True,
     ) -> Any:
-        """One call, retried as :class:`RetryPolicy` says; its JSON body (None: 404)."""
+        """One call, retried as :class:`RetryPolicy` says; its JSON body (None: 404).
+
+        ``idempotent=False``: sending it twice could do it twice, so it is sent again
+        only when the instance surely did not carry it out (module docstring).
+        """
         tries, waited = 0, 0.0
         while True:
             if not self._breaker.allow():
@@ -245,10 +273,10 @@ class ServiceNowClient:
                     0, f"{'timed out' if timed_out else 'unreachable'}: {exc!r}"
                 )
                 outcome, retry_after = "timeout" if timed_out else "unreachable", None
-                if method == "POST" and not isinstance(exc, _NOT_SENT):
-                    # The instance may have made the record and not told us in time: a
-                    # second POST could make another.  The caller looks first, then
-                    # tries again (ServiceNowRecords.create, by correlation_id).
+                if not idempotent and not isinstance(exc, _NOT_SENT):
+                    # The instance may have done it and not told us in time: a second
+                    # try could make a second record or comment.  The caller looks
+                    # first, then tries again (ServiceNowRecords.create, add_comment).
                     self._breaker.failed()
                     metrics.SERVICENOW_REQUESTS.labels(outcome=outcome).inc()
                     log.warning("ServiceNow %s %s: %s; not sent again", method, path, failure)
@@ -280,6 +308,12 @@ class ServiceNowClient:
                     metrics.SERVICENOW_REQUESTS.labels(outcome=outcome).inc()
                     log.warning("ServiceNow refused %s %s: %s", method, path, failure)
                     raise failure
+                if not idempotent and response.status_code not in NOT_CARRIED_OUT:
+                    # A 500, 502 or 504 may come after the commit, as a timeout may.
+                    self._breaker.failed()
+                    metrics.SERVICENOW_REQUESTS.labels(outcome=outcome).inc()
+                    log.warning("ServiceNow %s %s: %s; not sent again", method, path, failure)
+                    raise ServiceNowUnavailable(failure.status, failure.message, failure.detail)
             self._breaker.failed()
             metrics.SERVICENOW_REQUESTS.labels(outcome=outcome).inc()
             wait = self._retry.delay(tries=tries, waited=waited, retry_after=retry_after)
@@ -330,7 +364,11 @@ class ServiceNowClient:
     ) -> httpx.Response:
         client = self._client()
         if self._credentials.oauth:
-            headers = headers | {"Authorization": f"Bearer {await self._access_token()}"}
+            try:
+                token = await self._access_token()
+            except httpx.TransportError as exc:
+                raise _NoToken(f"no OAuth token: {exc!r}") from exc
+            headers = headers | {"Authorization": f"Bearer {token}"}
             auth: httpx.BasicAuth | None = None
         else:
             auth = httpx.BasicAuth(self._credentials.username, self._credentials.password)

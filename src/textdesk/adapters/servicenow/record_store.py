@@ -10,7 +10,10 @@ carries its author's name in its text.
 A create carries the effect's key in ``correlation_id`` (``correlation_display``
 ``textdesk``) and looks that key up first, so a create tried again after a timeout
 or a crash finds the incident the first try made instead of making a second; the
-texter's photos left out by a failed try are uploaded then.
+texter's photos left out by a failed try are uploaded then.  A comment the inbox
+loop may be making again is not added when the integration user's newest comment on
+the incident already is that text, made minutes ago (an earlier call's answer was
+lost, or not used).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import mimetypes
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from textdesk.adapters.servicenow import journal
@@ -89,6 +92,10 @@ CATEGORY_OF = {
 # Texters' references and our keys go into encoded queries: nothing but these.
 _PLAIN = re.compile(r"[A-Za-z0-9_.\-]+")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# How long after a comment the inbox loop may still be making its call again: its
+# retries end within seconds, a dead process's claim lapses after a minute; the rest
+# is room for the instance's clock and ours to differ (events allow 5 minutes).
+REPEAT_WINDOW = timedelta(minutes=15)
 # How a comment written for someone says who: "Alice Example (by text): ..." (the
 # events the instance posts read it back, domain/servicenow_events.py).
 SIGNATURE = COMMENT_SIGNATURE
@@ -436,10 +443,19 @@ class ServiceNowRecords:
         return _value(rows[0], "sys_id")
 
     async def add_comment(
-        self, number: str, *, author: str, body: str, now: datetime
+        self, number: str, *, author: str, body: str, now: datetime, may_repeat: bool = False
     ) -> Record | None:
-        """A texter's comment (the virtual agent's): public, signed as sent by text."""
-        return await self._journal(number, "comments", f"{author}{SIGNATURE}{body}")
+        """A texter's comment (the virtual agent's): public, signed as sent by text.
+
+        ``may_repeat``: the inbox loop may be making this call again (its first was
+        carried out but its answer lost, or its result not used): when the integration
+        user's newest comment on the incident is this one, made within
+        :data:`REPEAT_WINDOW` of ``now``, it is that call's and is not added again.
+        """
+        text = f"{author}{SIGNATURE}{body}"
+        return await self._journal(
+            number, "comments", text, repeat_since=now if may_repeat else None
+        )
 
     async def add_note(
         self, number: str, *, author: str, body: str, public: bool = True
@@ -449,12 +465,79 @@ class ServiceNowRecords:
         field = "comments" if public else "work_notes"
         return await self._journal(number, field, f"{author}{STAFF_SIGNATURE}{body}")
 
-    async def _journal(self, number: str, field: str, text: str) -> Record | None:
+    async def _journal(
+        self, number: str, field: str, text: str, *, repeat_since: datetime | None = None
+    ) -> Record | None:
         before = await self._record(number)
         if before is None or before.external_id is None:
             return None
+        if repeat_since is not None and await self._just_written(
+            before.external_id, field, text, repeat_since
+        ):
+            # An earlier call added it and its answer was lost: a second would show twice.
+            log.info("the %s entry on %s is there from an earlier call; not again", field, number)
+            return await self._with_comments(before)
         row = await self._client.update(TABLE, before.external_id, {field: text}, fields=FIELDS)
         return None if row is None else await self._with_comments(self.record_of(row))
+
+    async def _just_written(self, sys_id: str, field: str, text: str, now: datetime) -> bool:
+        """Whether the integration user's newest ``field`` entry on the incident is
+        ``text``, made within :data:`REPEAT_WINDOW` of ``now``.
+
+        The newest only: a texter's later texts wait behind the one being made, so an
+        entry an earlier call added is the newest this user wrote there.  The same
+        words texted again after the window are a new comment; within it, after a
+        call that surely failed, they are taken for the first (they are on it).
+        """
+        try:
+            rows = await self._client.rows(
+                "sys_journal_field",
+                query=(
+                    f"element_id={sys_id}^element={field}"
+                    f"^sys_created_by={_escaped(self._client.username)}^ORDERBYDESCsys_created_on"
+                ),
+                fields=("value", "sys_created_on"),
+                limit=1,
+                display_value="false",
+            )
+        except ServiceNowUnavailable:
+            raise
+        except ServiceNowError:
+            return await self._just_shown(sys_id, field, text, now)
+        if not rows or _value(rows[0], "value").strip() != text.strip():
+            return False
+        return _recent(_parsed(_value(rows[0], "sys_created_on")), now)
+
+    async def _just_shown(self, sys_id: str, field: str, text: str, now: datetime) -> bool:
+        """The same, from the journal field's text when ``sys_journal_field`` is refused:
+        there the writer shows by name alone, so the newest entry signed as written here
+        counts.  A journal that cannot be read at all says no: better a comment twice
+        than none."""
+        try:
+            row = await self._client.get(TABLE, sys_id, fields=(field,), display_value="true")
+        except ServiceNowUnavailable:
+            raise
+        except ServiceNowError as refused:
+            log.warning("the journals of incident %s cannot be read: %s", sys_id, refused)
+            return False
+        shown = journal.entries(_display(row, field)) if row is not None else []
+        signed = [entry for entry in shown if _signed_by(entry.text) is not None]
+        if not signed or signed[-1].text.strip() != text.strip():
+            return False
+        return _recent(signed[-1].when, now)
+
+
+def _parsed(raw: str) -> datetime | None:
+    try:
+        return datetime.strptime(raw, _TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _recent(when: datetime | None, now: datetime) -> bool:
+    """Within :data:`REPEAT_WINDOW` of ``now`` (either side: the clocks differ); an
+    entry whose time cannot be read counts as recent, being the newest."""
+    return when is None or abs(now - when) <= REPEAT_WINDOW
 
 
 def _signed_by(text: str) -> tuple[str, str] | None:

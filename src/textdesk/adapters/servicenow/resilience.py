@@ -19,6 +19,17 @@ from email.utils import parsedate_to_datetime
 
 # Worth another try: the instance is busy, rate-limiting, or a proxy before it is.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The answers that say the instance did not carry the request out, so that even a
+# call that is not idempotent (a create, an upload, a journal comment) may be sent
+# again.  429: the rate limit rules and the semaphore queue turn a request away
+# before its transaction starts.  503: what a node out of service answers (starting,
+# upgrading, hibernating) and what the load balancer answers with no node to hand
+# the request to, in both cases before anything runs; it is the one judgment call
+# here (an instance that answered 503 after a commit would get a create twice), made
+# because a node that is down answers 503 far more often than anything else does.
+# A 500, 502 or 504, like a timeout, may come after the commit: such a call is not
+# sent again here, and its caller looks before trying again (``record_store``).
+NOT_CARRIED_OUT = frozenset({429, 503})
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:

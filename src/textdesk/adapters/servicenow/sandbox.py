@@ -141,6 +141,9 @@ class _Fault:
     retry_after: int | None = None
     method: str | None = None
     path: str | None = None
+    # The request is carried out first; only its answer fails or is late (lost on
+    # the way back, as when a node dies or a proxy times out after the commit).
+    after: bool = False
 
     def applies(self, method: str, path: str) -> bool:
         if self.method is not None and self.method.upper() != method:
@@ -372,17 +375,22 @@ class FakeServiceNow:
         method: str | None = None,
         path: str | None = None,
         retry_after: int | None = None,
+        after: bool = False,
     ) -> None:
         """Answer the next ``times`` matching requests with ``status`` (503, 429…).
 
         ``path`` matches that path and everything below it; ``retry_after`` adds a
         ``Retry-After`` header (a 429 always has one, 1 second unless told).
+        ``after``: carry the request out first, then answer ``status`` instead of its
+        result (the record is made, the caller is not told).
         """
         if status == 429 and retry_after is None:
             retry_after = 1
         with self._lock:
             self._state.faults.append(
-                _Fault(times, status, retry_after=retry_after, method=method, path=path)
+                _Fault(
+                    times, status, retry_after=retry_after, method=method, path=path, after=after
+                )
             )
 
     def heal(self) -> None:
@@ -397,10 +405,17 @@ class FakeServiceNow:
         times: int = 1,
         method: str | None = None,
         path: str | None = None,
+        after: bool = False,
     ) -> None:
-        """Answer the next ``times`` matching requests normally, ``seconds`` late."""
+        """Answer the next ``times`` matching requests normally, ``seconds`` late.
+
+        ``after``: carry the request out at once and only then wait, so a client that
+        gives up meanwhile has had its record made all the same.
+        """
         with self._lock:
-            self._state.faults.append(_Fault(times, None, delay=seconds, method=method, path=path))
+            self._state.faults.append(
+                _Fault(times, None, delay=seconds, method=method, path=path, after=after)
+            )
 
     def _take_fault(self, method: str, path: str) -> _Fault | None:
         with self._lock:
@@ -465,9 +480,18 @@ class FakeServiceNow:
     async def _gate(
         self, request: Request, handler: Handler, slot: _Slot, *, writes: bool
     ) -> Response:
-        refusal = await self._fault(request)
+        fault = self._take_fault(request.method, request.url.path)
+        if fault is not None and fault.after:
+            response = await self._handle(request, handler, slot, writes=writes)
+            return await self._faulty(request, fault) or response
+        refusal = await self._faulty(request, fault) if fault is not None else None
         if refusal is not None:
             return refusal
+        return await self._handle(request, handler, slot, writes=writes)
+
+    async def _handle(
+        self, request: Request, handler: Handler, slot: _Slot, *, writes: bool
+    ) -> Response:
         account = self._authenticate(request)
         if account is None:
             return _not_authenticated()
@@ -480,8 +504,10 @@ class FakeServiceNow:
 
     async def _fault(self, request: Request) -> Response | None:
         fault = self._take_fault(request.method, request.url.path)
-        if fault is None:
-            return None
+        return None if fault is None else await self._faulty(request, fault)
+
+    async def _faulty(self, request: Request, fault: _Fault) -> Response | None:
+        """The fault's answer, after its delay; None: answer normally."""
         # Read the body first: watching for a disconnect consumes the request's messages.
         await request.body()
         if fault.delay > 0 and await self._wait(request, fault.delay):

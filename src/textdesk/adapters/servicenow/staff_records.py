@@ -77,7 +77,14 @@ class StaffRecords:
         return await self._store.update(number, fields, now=now)
 
     async def add_comment(
-        self, number: str, *, author: str, body: str, now: datetime, public: bool = True
+        self,
+        number: str,
+        *,
+        author: str,
+        body: str,
+        now: datetime,
+        public: bool = True,
+        may_repeat: bool = False,  # staff's notes come from a request, never the inbox loop
     ) -> Record | None:
         return await self._store.add_note(number, author=author, body=body, public=public)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from prometheus_client import REGISTRY
@@ -42,6 +44,16 @@ class Ticks:
 
     def __call__(self) -> float:
         return self.now
+
+
+async def answered(snow: FakeServiceNow, method: str, path: str) -> None:
+    """Wait until the stand-in has answered every such request (the client may have
+    hung up first): what they did is done then."""
+    for _ in range(250):
+        if all(r.status is not None for r in snow.requests_to(method, path)):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the stand-in never answered {method} {path}")
 
 
 def counted(outcome: str) -> float:
@@ -258,3 +270,121 @@ async def test_a_create_that_timed_out_is_not_sent_again_blindly(snow: FakeServi
         await client.aclose()
     assert len(snow.requests_to("POST", TABLE)) == 1
     assert waits.taken == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_create_whose_answer_is_lost_after_a_5xx_is_not_made_twice(
+    snow: FakeServiceNow, status: int
+) -> None:
+    """The instance made the incident, then answered an error: another POST would make
+    a second one (the record store looks it up by its key before it tries again)."""
+    waits = Waits()
+    client = client_for(snow, waits=waits)
+    snow.fail_next(status, method="POST", path=TABLE, after=True)
+    try:
+        with pytest.raises(ServiceNowUnavailable, match=str(status)):
+            await client.create("incident", {"short_description": "Projector is dead"})
+    finally:
+        await client.aclose()
+    assert [r.status for r in snow.requests_to("POST", TABLE)] == [status]
+    assert len(snow.find("incident", "short_description=Projector is dead")) == 1
+    assert waits.taken == []
+
+
+async def test_an_upload_whose_answer_is_lost_is_not_sent_again(snow: FakeServiceNow) -> None:
+    incident = snow.find("incident", "active=true")[0]
+    client = client_for(snow)
+    snow.fail_next(500, method="POST", path="/api/now/attachment/file", after=True)
+    try:
+        with pytest.raises(ServiceNowUnavailable):
+            await client.attach(
+                "incident",
+                incident["sys_id"],
+                file_name="photo.jpg",
+                content_type="image/jpeg",
+                data=b"\xff\xd8jpeg",
+            )
+    finally:
+        await client.aclose()
+    assert len(snow.attachments(incident["sys_id"])) == 1
+
+
+async def test_an_upload_answered_429_is_sent_again_after_retry_after(
+    snow: FakeServiceNow,
+) -> None:
+    """429 turns the request away before anything runs: safe to send again."""
+    incident = snow.find("incident", "active=true")[0]
+    waits = Waits()
+    client = client_for(snow, waits=waits)
+    snow.fail_next(429, retry_after=1, method="POST", path="/api/now/attachment/file")
+    try:
+        await client.attach(
+            "incident",
+            incident["sys_id"],
+            file_name="photo.jpg",
+            content_type="image/jpeg",
+            data=b"\xff\xd8jpeg",
+        )
+    finally:
+        await client.aclose()
+    assert waits.taken == [1.0]
+    assert len(snow.attachments(incident["sys_id"])) == 1
+
+
+async def test_a_comment_that_timed_out_is_not_sent_again_blindly(snow: FakeServiceNow) -> None:
+    """The instance may have added it: a second PATCH of ``comments`` adds a second."""
+    incident = snow.find("incident", "active=true")[0]
+    path = f"{TABLE}/{incident['sys_id']}"
+    client = client_for(snow, timeout=0.3)
+    snow.slow_next(1.0, method="PATCH", path=path, after=True)
+    try:
+        with pytest.raises(ServiceNowUnavailable, match="timed out"):
+            await client.update("incident", incident["sys_id"], {"comments": "Still broken"})
+    finally:
+        await client.aclose()
+    await answered(snow, "PATCH", path)
+    assert len(snow.requests_to("PATCH", path)) == 1
+    assert [e["value"] for e in snow.journal(incident["sys_id"])] == ["Still broken"]
+
+
+async def test_a_comment_answered_500_is_not_sent_again(snow: FakeServiceNow) -> None:
+    incident = snow.find("incident", "active=true")[0]
+    client = client_for(snow)
+    snow.fail_next(500, method="PATCH", after=True)
+    try:
+        with pytest.raises(ServiceNowUnavailable, match="500"):
+            await client.update("incident", incident["sys_id"], {"comments": "Still broken"})
+    finally:
+        await client.aclose()
+    assert [e["value"] for e in snow.journal(incident["sys_id"])] == ["Still broken"]
+
+
+async def test_a_state_change_that_timed_out_is_sent_again(snow: FakeServiceNow) -> None:
+    """Setting a field twice leaves it as once: that PATCH is retried like a read."""
+    incident = snow.find("incident", "active=true")[0]
+    path = f"{TABLE}/{incident['sys_id']}"
+    client = client_for(snow, timeout=0.3)
+    snow.slow_next(1.0, method="PATCH", path=path)
+    snow.fail_next(502, method="PATCH", path=path)
+    try:
+        row = await client.update("incident", incident["sys_id"], {"state": "6"})
+    finally:
+        await client.aclose()
+    assert row is not None
+    assert row["state"]["value"] == "6"
+    assert len(snow.requests_to("PATCH", path)) == 3
+
+
+async def test_a_create_waits_for_an_oauth_token_the_instance_could_not_give_at_first(
+    snow: FakeServiceNow,
+) -> None:
+    """No token, no call: the create was never sent, so it is sent once a token comes."""
+    client = client_for(snow, OAUTH)
+    snow.fail_next(503, path="/oauth_token.do")
+    try:
+        row = await client.create("incident", {"short_description": "Projector is dead"})
+    finally:
+        await client.aclose()
+    assert row["number"]["value"] == "INC0010005"
+    assert [r.status for r in snow.requests_to("POST", "/oauth_token.do")] == [503, 200]
+    assert [r.status for r in snow.requests_to("POST", TABLE)] == [201]

@@ -13,6 +13,7 @@ import pytest
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from textdesk.adapters.clock import SystemClock
+from textdesk.adapters.db.answering_repositories import SqlAnsweredConversations
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
 from textdesk.adapters.servicenow.record_store import ServiceNowRecords
 from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeServiceNow
@@ -102,6 +103,62 @@ async def test_a_report_is_made_on_the_instance_once_though_it_answered_503_twic
     assert made["correlation_id"].startswith("textdesk-")
     assert [r.status for r in snow.requests_to("POST", TABLE)] == [503, 503, 201]
     assert await desk.scalar("SELECT count(*) FROM records") == 0
+
+
+async def test_a_comment_whose_answer_was_lost_is_on_the_incident_once(
+    desk: Desk, snow: FakeServiceNow
+) -> None:
+    """The instance adds the comment, then answers 500: the inbox loop tries the step
+    again a couple of seconds later, finds the comment there and adds no second one."""
+    phone = await alice(desk)
+    await phone.say("my incidents")
+    await phone.say("1")
+    assert "Type your comment." in await phone.say("yes")
+    snow.fail_next(500, method="PATCH", path=TABLE, after=True)
+    assert "Your comment is added to INC0010002" in await phone.say("It is still missing")
+    [monitor] = snow.find("incident", "number=INC0010002")
+    assert [e["value"] for e in snow.journal(monitor["sys_id"])] == [
+        "Alice Example (by text): It is still missing"
+    ]
+    assert [r.status for r in snow.requests_to("PATCH", f"{TABLE}/{monitor['sys_id']}")] == [500]
+
+
+async def test_a_comment_whose_answer_could_not_be_used_at_once_is_on_the_incident_once(
+    desk: Desk, snow: FakeServiceNow
+) -> None:
+    """The comment was added, but another transaction held the conversation when the
+    answer came: the inbox loop makes the call again, and finds the comment there."""
+    if desk.db.dialect.name != "postgresql":
+        pytest.skip("SQLite's one writer serialises transactions: no lock to find taken")
+    phone = await alice(desk)
+    await phone.say("my incidents")
+    await phone.say("1")
+    assert "Type your comment." in await phone.say("yes")
+    [monitor] = snow.find("incident", "number=INC0010002")
+    path = f"{TABLE}/{monitor['sys_id']}"
+    snow.slow_next(2.0, method="PATCH", path=path, after=True)  # added now, answered later
+
+    async def sent() -> bool:
+        return bool(snow.requests_to("PATCH", path))
+
+    async def made_again() -> bool:
+        # It looks for the integration user's newest comment (or, unheeding, adds it).
+        return len(snow.requests_to("PATCH", path)) > 1 or any(
+            "sys_created_by=" in r.params.get("sysparm_query", "")
+            for r in snow.requests_to("GET", "/api/now/table/sys_journal_field")
+        )
+
+    await desk.text("It is still missing")
+    await desk.eventually(sent, what="the comment's PATCH")
+    async with desk.db.begin() as conn:
+        assert await SqlAnsweredConversations(conn).try_lock([(TEXTER, desk.number)])
+        await desk.eventually(made_again, what="the call to be made again")
+    replies = await desk.fake.wait_for_messages(phone.seen + 1, to=TEXTER)
+    assert "Your comment is added to INC0010002" in replies[-1].body
+    assert [e["value"] for e in snow.journal(monitor["sys_id"])] == [
+        "Alice Example (by text): It is still missing"
+    ]
+    assert len(snow.requests_to("PATCH", path)) == 1
 
 
 async def test_the_instances_users_are_read_when_the_desk_starts_before_anyone_texts(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -261,3 +261,82 @@ async def test_a_caller_whose_phone_the_instance_did_not_dot_walk_is_known_from_
     record = store.record_of(shown)
     assert record.caller_phone == ALICE
     assert belongs_to(record, user_id=None, phone=ALICE)
+
+
+async def test_a_create_whose_answer_was_lost_is_found_when_tried_again(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    """The instance made the incident and answered 500: the retry finds it by its key."""
+    new = report(key="textdesk-77-1")
+    snow.fail_next(500, method="POST", path=TABLE, after=True)
+    with pytest.raises(ServiceNowUnavailable, match="500"):
+        await store.create(new, now=NOW)
+    again = await store.create(new, now=NOW)
+    [row] = snow.find("incident", "short_description=Printer on floor 3 jams")
+    assert again.number == row["number"]
+    assert len(snow.requests_to("POST", TABLE)) == 1
+
+
+@pytest.mark.parametrize("journal_table", ["readable", "refused"])
+async def test_a_comment_whose_answer_was_lost_is_not_added_again_when_made_again(
+    store: ServiceNowRecords, snow: FakeServiceNow, journal_table: str
+) -> None:
+    """Looked for in sys_journal_field, or, where its ACLs refuse it, in the incident's
+    ``comments`` as shown."""
+    [vpn] = snow.find("incident", "number=INC0010001")
+    if journal_table == "refused":
+        snow.fail_next(403, times=10, path="/api/now/table/sys_journal_field")
+    snow.fail_next(500, method="PATCH", after=True)
+    with pytest.raises(ServiceNowUnavailable, match="500"):
+        await store.add_comment("INC0010001", author="Alice Example", body="Still down", now=NOW)
+    again = await store.add_comment(
+        "INC0010001",
+        author="Alice Example",
+        body="Still down",
+        now=datetime.now(UTC),
+        may_repeat=True,
+    )
+    assert again is not None
+    assert [(c.author, c.body) for c in again.comments] == [("Alice Example", "Still down")]
+    assert [e["value"] for e in snow.journal(vpn["sys_id"])] == [
+        "Alice Example (by text): Still down"
+    ]
+    assert len(snow.requests_to("PATCH", f"{TABLE}/{vpn['sys_id']}")) == 1
+
+
+async def test_a_comment_whose_first_try_surely_failed_is_added_when_made_again(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    [vpn] = snow.find("incident", "number=INC0010001")
+    await store.add_comment("INC0010001", author="Alice Example", body="Still down", now=NOW)
+    snow.update("incident", vpn["sys_id"], {"comments": "Try the new client"}, user_name="admin")
+    snow.fail_next(503, times=3, method="PATCH")
+    with pytest.raises(ServiceNowUnavailable, match="503"):
+        await store.add_comment("INC0010001", author="Alice Example", body="It works", now=NOW)
+    await store.add_comment(
+        "INC0010001",
+        author="Alice Example",
+        body="It works",
+        now=datetime.now(UTC),
+        may_repeat=True,
+    )
+    assert [e["value"] for e in snow.journal(vpn["sys_id"])] == [
+        "Alice Example (by text): It works",
+        "Try the new client",
+        "Alice Example (by text): Still down",
+    ]
+
+
+async def test_the_same_words_commented_again_are_a_second_comment(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    """Only a call the inbox loop may be making again looks for its comment, and only
+    among the last minutes': a texter may say the same thing twice."""
+    [vpn] = snow.find("incident", "number=INC0010001")
+    for _ in range(2):
+        await store.add_comment("INC0010001", author="Alice Example", body="Any news?", now=NOW)
+    an_hour_on = datetime.now(UTC) + timedelta(hours=1)
+    await store.add_comment(
+        "INC0010001", author="Alice Example", body="Any news?", now=an_hour_on, may_repeat=True
+    )
+    assert len(snow.journal(vpn["sys_id"])) == 3

@@ -52,3 +52,30 @@ async def test_a_reported_photo_is_attached_to_the_incident_on_the_instance_once
     assert snow.requests_to("POST", "/oauth_token.do")
     assert 'textdesk_servicenow_requests_total{outcome="ok"}' in await desk.metrics()
     assert await desk.scalar("SELECT count(*) FROM records") == 0
+
+
+async def test_a_reported_photo_makes_one_incident_and_one_attachment_though_503_came_first(
+    desk: Desk, snow: FakeServiceNow
+) -> None:
+    """Reporting an issue with a photo creates the incident and its attachment on the
+    instance, once, also when the instance answers 503 twice first (to each of them)."""
+    phone = await at_the_photo_question(desk)
+    photo = tiny_png()
+    assert "YES or NO" in await phone.say(media=[(photo, "image/png")])
+    snow.fail_next(503, times=2, method="POST", path="/api/now/table/incident")
+    snow.fail_next(503, times=2, method="POST", path="/api/now/attachment/file")
+    card = await phone.say("yes")
+    assert "INC0010005" in card
+    [made] = snow.find("incident", "short_description=Laptop will not boot")
+    [attached] = snow.attachments(made["sys_id"])
+    assert attached.data == photo
+    assert [r.status for r in snow.requests_to("POST", "/api/now/table/incident")] == [
+        503,
+        503,
+        201,
+    ]
+    assert [r.status for r in snow.requests_to("POST", "/api/now/attachment/file")] == [
+        503,
+        503,
+        201,
+    ]

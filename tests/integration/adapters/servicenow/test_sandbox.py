@@ -941,6 +941,33 @@ def test_a_client_that_gives_up_on_a_slow_answer_times_out(
         client.post("/api/now/table/incident", json={"short_description": "t"}, timeout=0.2)
 
 
+def test_a_request_whose_answer_is_lost_is_carried_out_all_the_same(
+    snow: FakeServiceNow, client: httpx.Client
+) -> None:
+    """``after=True``: the record is made, and the client is told only of the failure."""
+    snow.fail_next(500, method="POST", path="/api/now/table/incident", after=True)
+    response = client.post("/api/now/table/incident", json={"short_description": "lost"})
+    assert response.status_code == 500
+    assert response.json()["status"] == "failure"
+    assert len(snow.find("incident", "short_description=lost")) == 1
+    assert [p.status for p in snow.requests_to("POST", "/api/now/table/incident")] == [500]
+
+
+def test_a_client_that_gave_up_on_a_late_answer_had_its_request_carried_out(
+    snow: FakeServiceNow, client: httpx.Client
+) -> None:
+    snow.slow_next(2.0, method="POST", after=True)
+    with pytest.raises(httpx.ReadTimeout):
+        client.post("/api/now/table/incident", json={"short_description": "late"}, timeout=0.2)
+    deadline = time.monotonic() + 5
+    # Answered (499: the client hung up) once the stand-in saw the hang-up, well after
+    # the record was made; the test waits for that rather than for a guessed time.
+    while snow.requests_to("POST", "/api/now/table/incident")[0].status is None:
+        assert time.monotonic() < deadline, "the stand-in never answered"
+        time.sleep(0.02)
+    assert len(snow.find("incident", "short_description=late")) == 1
+
+
 def test_the_request_log_keeps_method_path_query_body_and_user(
     snow: FakeServiceNow, client: httpx.Client
 ) -> None:
