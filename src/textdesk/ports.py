@@ -1659,11 +1659,13 @@ class NotifyingRepositories(DeliveryRepositories, Protocol):
 
 
 class InstanceEventLog(Protocol):
-    """Record events a ServiceNow instance posted, each noted once by
-    (sys_id, event, sys_updated_on): a rule that fires twice, or a retried post,
-    notifies once."""
+    """Record events a ServiceNow instance posted, each noted once by (sys_id, event,
+    sys_updated_on, digest of what it says): a rule that fires twice, or a retried
+    post, notifies once; two changes in the same second notify twice."""
 
-    async def first_time(self, *, sys_id: str, event: str, updated_on: str, now: datetime) -> bool:
+    async def first_time(
+        self, *, sys_id: str, event: str, updated_on: str, digest: str, now: datetime
+    ) -> bool:
         """Note the event; False when it was noted before (its texts are already queued)."""
         ...
 

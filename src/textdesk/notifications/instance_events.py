@@ -4,8 +4,9 @@ The same templates, subscription rules and outbox as the built-in store's record
 events (``triggers.Notifier``): only the caller is found differently (the event
 names a ``sys_user``; its mobile number names our account), and the record is read
 from the instance, before the transaction opens, since that is a call to another
-service.  Each event is noted by (sys_id, event, sys_updated_on) in the transaction
-that queues its text, so the same event posted twice notifies once.
+service.  Each event is noted by (sys_id, event, sys_updated_on, digest of what it
+says) in the transaction that queues its text, so the same event posted twice
+notifies once, and two comments saved in the same second both notify.
 """
 
 from __future__ import annotations
@@ -71,7 +72,11 @@ class InstanceEvents:
         received = Received()
         async with self._uow.begin() as repos:
             noted = await repos.seen.first_time(
-                sys_id=event.sys_id, event=event.event, updated_on=event.sys_updated_on, now=now
+                sys_id=event.sys_id,
+                event=event.event,
+                updated_on=event.sys_updated_on,
+                digest=event.digest,
+                now=now,
             )
             if not noted:
                 return Received(duplicate=True)

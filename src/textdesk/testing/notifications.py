@@ -66,8 +66,8 @@ class NotificationTables(FakeTables):
     latest_number: dict[str, str] = field(default_factory=dict)
     records: dict[int, Record] = field(default_factory=dict)  # by id
     events: list[StoredEvent] = field(default_factory=list)
-    # Record events a ServiceNow instance posted: (sys_id, event, sys_updated_on).
-    instance_events: set[tuple[str, str, str]] = field(default_factory=set)
+    # Record events a ServiceNow instance posted: (sys_id, event, sys_updated_on, digest).
+    instance_events: set[tuple[str, str, str, str]] = field(default_factory=set)
     # Another service's users (ServiceNow sys_user profiles) by phone: texters known there.
     profiles: dict[str, TexterProfile] = field(default_factory=dict)
 
@@ -331,8 +331,10 @@ class FakeInstanceEvents:
     def __init__(self, tables: NotificationTables) -> None:
         self._t = tables
 
-    async def first_time(self, *, sys_id: str, event: str, updated_on: str, now: datetime) -> bool:
-        key = (sys_id, event, updated_on)
+    async def first_time(
+        self, *, sys_id: str, event: str, updated_on: str, digest: str, now: datetime
+    ) -> bool:
+        key = (sys_id, event, updated_on, digest)
         if key in self._t.instance_events:
             return False
         self._t.instance_events.add(key)

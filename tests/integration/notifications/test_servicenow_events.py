@@ -156,6 +156,22 @@ async def test_a_later_change_of_the_same_incident_is_notified_too(
     assert 'new comment from Pat Agent: "The VPN profile is renewed"' in bodies[1]
 
 
+async def test_two_comments_saved_in_the_same_second_are_both_texted_and_each_once(
+    desk: Desk, snow: FakeServiceNow
+) -> None:
+    """sys_updated_on counts whole seconds; the two comments still are two events."""
+    await account(desk, "Alice Example", TEXTER, subscribed=True)
+    comment = incident_event(snow, "INC0010001", event="comment_added", author="Beth Anglin")
+    first, second = {**comment, "comment": "Rebooted"}, {**comment, "comment": "Try now"}
+    answers = [await post(desk, event) for event in (first, second, first)]
+    assert [a.json()["status"] for a in answers] == ["queued", "queued", "duplicate"]
+    await settle(desk)
+    bodies = [s.body for s in await outbox_to(desk, TEXTER)]
+    assert len(bodies) == 2
+    assert 'new comment from Beth Anglin: "Rebooted"' in bodies[0]
+    assert 'new comment from Beth Anglin: "Try now"' in bodies[1]
+
+
 async def test_the_callers_own_texted_comment_is_not_echoed_back(
     desk: Desk, snow: FakeServiceNow
 ) -> None:

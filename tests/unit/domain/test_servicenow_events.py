@@ -93,6 +93,22 @@ def test_a_comment_written_for_someone_names_them_as_its_author() -> None:
     assert anonymous.data()["author"] == "the service desk"
 
 
+def test_an_events_digest_is_what_it_says_so_one_second_can_hold_two_events() -> None:
+    comment = _body(event="comment_added", comment="Rebooted", author="Beth Anglin")
+    assert parse_event(comment).digest == parse_event(comment).digest
+    others = [
+        _body(event="comment_added", comment="Try now", author="Beth Anglin"),
+        _body(event="comment_added", comment="Rebooted", author="Fred Luddy"),
+    ]
+    assert all(parse_event(o).digest != parse_event(comment).digest for o in others)
+    states = {parse_event(_body(state=s)).digest for s in ("In Progress", "On Hold")}
+    assignees = {parse_event(_body(event="assigned", assigned_to=a)).digest for a in "AB"}
+    assert len(states) == len(assignees) == 2
+    # What a kind of event does not say is not in its digest (the rule sends it all).
+    moved = parse_event(_body(state="On Hold", assigned_to="Beth Anglin", short_description="x"))
+    assert moved.digest == parse_event(_body(state="On Hold")).digest
+
+
 def test_split_signed_wants_one_line_of_author_before_the_signature() -> None:
     assert split_signed("Alice (by text): hi (by text): there") == ("Alice", "hi (by text): there")
     assert split_signed("no signature") is None

@@ -133,6 +133,20 @@ async def test_a_later_change_of_the_same_incident_is_another_event() -> None:
     assert len(r.bodies()) == 2
 
 
+async def test_two_comments_saved_in_the_same_second_both_notify_and_each_only_once() -> None:
+    """sys_updated_on counts whole seconds: what the event says tells the two apart."""
+    r = Rig()
+    events = r.events(Records(incident(r.clock)))
+    comment = replace(STATE, event="comment_added", state="", author="Beth Anglin")
+    first, second = replace(comment, comment="Rebooted"), replace(comment, comment="Try now")
+    for event in (first, second, first, second):
+        await events.receive(event)
+    assert r.bodies() == [
+        "INC0010001: Beth Anglin said Rebooted",
+        "INC0010001: Beth Anglin said Try now",
+    ]
+
+
 async def test_when_the_instance_cannot_be_read_the_text_is_made_from_the_event() -> None:
     r = Rig()
     report = await r.events(Records(None, down=True)).receive(

@@ -9,15 +9,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.tables import instance_events
 
-_KEY = ["sys_id", "event", "updated_on"]
+_KEY = ["sys_id", "event", "updated_on", "digest"]
 
 
 class SqlInstanceEvents:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def first_time(self, *, sys_id: str, event: str, updated_on: str, now: datetime) -> bool:
-        values = {"sys_id": sys_id, "event": event, "updated_on": updated_on, "received_at": now}
+    async def first_time(
+        self, *, sys_id: str, event: str, updated_on: str, digest: str, now: datetime
+    ) -> bool:
+        values = {
+            "sys_id": sys_id,
+            "event": event,
+            "updated_on": updated_on,
+            "digest": digest,
+            "received_at": now,
+        }
         # ON CONFLICT DO NOTHING: a concurrent post of the same event waits for this
         # one's transaction and then inserts nothing, so exactly one of them notifies.
         # RETURNING says whether a row went in (rowcount does not, through psycopg's

@@ -328,12 +328,15 @@ notifications = Table(
 
 # Record events a ServiceNow instance posted (added in 0013): the key is the event
 # itself, so a rule that fires twice or a retried post is noted, and notified, once.
+# ``digest`` (0017) hashes what the event says: sys_updated_on counts whole seconds,
+# and two comments saved in one second are two events.
 instance_events = Table(
     "instance_events",
     metadata,
     Column("sys_id", String(64), primary_key=True),
     Column("event", String(32), primary_key=True),
     Column("updated_on", String(32), primary_key=True),
+    Column("digest", String(64), primary_key=True, server_default=""),
     Column("received_at", UtcDateTime, nullable=False),
 )
 
