@@ -29,6 +29,10 @@ NOTIFICATION_TEMPLATES_DIR = PACKAGE_DIR / "templates" / "notifications"
 # Sandbox credentials: what the built-in Twilio stand-in answers to when no real
 # account is configured.  They only ever reach a loopback server of our own.
 SANDBOX_ACCOUNT_SID = "AC" + "5a" * 16
+# A shorter TEXTDESK_SERVICENOW_EVENTS_SECRET is warned about at start, not refused:
+# checks from outside (and setups made before the warning) may use any secret.
+EVENTS_SECRET_MIN_LENGTH = 32
+MAKE_AN_EVENTS_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"  # noqa: S105 - a command
 
 
 class Settings(BaseSettings):
@@ -224,6 +228,19 @@ class Settings(BaseSettings):
         assert self.servicenow_instance_url is not None
         self.servicenow_instance_url = self.servicenow_instance_url.strip().rstrip("/")
         return self
+
+    def events_secret_warning(self) -> str | None:
+        """What to warn of at start about ``TEXTDESK_SERVICENOW_EVENTS_SECRET``: None
+        when it is unset (events are refused) or long enough."""
+        secret = self.servicenow_events_secret
+        if not secret or len(secret) >= EVENTS_SECRET_MIN_LENGTH:
+            return None
+        return (
+            f"TEXTDESK_SERVICENOW_EVENTS_SECRET is {len(secret)} characters long: whoever "
+            "guesses it can post record events that text your callers. Use at least "
+            f"{EVENTS_SECRET_MIN_LENGTH} random characters (`{MAKE_AN_EVENTS_SECRET}`), "
+            "set the same in the instance's textdesk.events.secret property"
+        )
 
     @property
     def servicenow_oauth(self) -> bool:

@@ -221,3 +221,20 @@ def test_plain_http_is_allowed_to_a_stand_in_on_this_machine() -> None:
 def test_an_unknown_record_store_is_refused() -> None:
     with pytest.raises(ValidationError, match="TEXTDESK_RECORDS"):
         servicenow_settings(TEXTDESK_RECORDS="jira")
+
+
+@pytest.mark.parametrize("secret", [None, "", "x" * 32, "a-longer-secret-" * 4])
+def test_an_events_secret_of_32_characters_or_more_is_not_warned_of(secret: str | None) -> None:
+    chosen = servicenow_settings(TEXTDESK_SERVICENOW_EVENTS_SECRET=secret)
+    assert chosen.events_secret_warning() is None
+
+
+def test_a_short_events_secret_is_accepted_with_a_warning_that_says_how_to_make_one() -> None:
+    """Not refused: checks from outside may use any secret."""
+    chosen = servicenow_settings(TEXTDESK_SERVICENOW_EVENTS_SECRET="x" * 31)
+    assert chosen.servicenow_events_secret == "x" * 31
+    warning = chosen.events_secret_warning()
+    assert warning is not None
+    assert "TEXTDESK_SERVICENOW_EVENTS_SECRET is 31 characters long" in warning
+    assert "secrets.token_urlsafe(32)" in warning
+    assert "x" * 31 not in warning  # the secret itself is not logged

@@ -65,6 +65,8 @@ def create_app(
             settings.public_url,
             "sandbox" if settings.sandbox else "Twilio",
         )
+        if warning := settings.events_secret_warning():
+            log.warning(warning)
         try:
             yield
         finally:
