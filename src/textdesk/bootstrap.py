@@ -563,6 +563,7 @@ def _servicenow_events(
         templates=templates,
         views=_texter_views(settings, views, remote_records),
         clock=clock,
+        integration_user=remote_records.integration_user,
         on_enqueued=wake_sender,
     )
 

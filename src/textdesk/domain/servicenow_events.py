@@ -79,7 +79,10 @@ class InstanceEvent:
     state: str = ""
     comment: str = ""
     assigned_to: str = ""
-    author: str = ""  # optional: who wrote the comment (the rule sends it)
+    author: str = ""  # optional: who wrote the comment, their name (the rule sends it)
+    # Optional: their user_name (the rule sends it): a comment signed for a texter is
+    # the texter's own only when the integration user wrote it (``signed_for``).
+    author_user_name: str = ""
     short_description: str = ""  # optional: the text reads better with it
 
     @property
@@ -96,18 +99,39 @@ class InstanceEvent:
         said = {
             "state_changed": [self.state],
             "assigned": [self.assigned_to],
-            "comment_added": [self.comment, self.author],
+            "comment_added": [self.comment, self.author, self.author_user_name],
         }[self.event]
         return hashlib.sha256(json.dumps(said).encode()).hexdigest()
 
-    def data(self) -> dict[str, Any]:
-        """What the template reads as ``event.*``, as for a built-in record's event."""
+    def data(self, *, integration_user: str | None = None) -> dict[str, Any]:
+        """What the template reads as ``event.*``, as for a built-in record's event.
+
+        ``integration_user``: the user textdesk writes as (``SERVICENOW_USERNAME``);
+        a comment it signed for a texter names the texter as its author.
+        """
         if self.event == "state_changed":
             return {"to": self.state}
         if self.event == "assigned":
             return {"to": self.assigned_to}
-        author, body = split_signed(self.comment) or (self.author, self.comment)
+        signed = self.signed_for(integration_user)
+        author, body = signed or (self.author, self.comment)
         return {"author": author or "the service desk", "body": body}
+
+    def signed_for(self, integration_user: str | None) -> tuple[str, str] | None:
+        """``(texter, body)`` of a comment the record store wrote for a texter, else None.
+
+        Anyone on the instance can begin a comment with "Alice Example (by text): ",
+        so the signature counts only when the event says the integration user wrote
+        it (``author_user_name``, which the business rule in docs/servicenow.md
+        sends).  An event that does not say who wrote it is taken at its word, as
+        before that field existed.
+        """
+        signed = split_signed(self.comment) if self.event == "comment_added" else None
+        if signed is None:
+            return None
+        if self.author_user_name and self.author_user_name != integration_user:
+            return None  # someone on the instance, writing as if for the texter
+        return signed
 
     def record(self, *, caller_phone: str | None, now: datetime) -> Record:
         """The incident as far as the event tells it: what a template is shown when
@@ -140,7 +164,7 @@ def _moment(text: str) -> datetime | None:
 
 
 _REQUIRED = ("sys_id", "number", "event", "caller_id", "sys_updated_on")
-_OPTIONAL = ("state", "comment", "assigned_to", "author", "short_description")
+_OPTIONAL = ("state", "comment", "assigned_to", "author", "author_user_name", "short_description")
 
 
 def parse_event(body: bytes) -> InstanceEvent:

@@ -52,8 +52,12 @@ class InstanceEvents:
         templates: NotificationTemplates,
         views: RecordViewer,
         clock: Clock,
+        integration_user: str | None = None,
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
+        """``integration_user``: who textdesk writes as on the instance; only a comment it
+        wrote can be a texter's own (``InstanceEvent.signed_for``)."""
+        self._integration_user = integration_user
         self._uow = uow
         self._callers = callers
         self._records = records
@@ -81,7 +85,7 @@ class InstanceEvents:
             if not noted:
                 return Received(duplicate=True)
             user_id = await repos.accounts.by_phone(phone) if phone else None
-            data = event.data()
+            data = event.data(integration_user=self._integration_user)
             if user_id is None or record is None or source is None:
                 # A guest (no account with the caller's number), or no template of that kind.
                 received.report.skipped["unknown" if source else "no_template"] += 1

@@ -176,16 +176,45 @@ async def test_the_callers_own_texted_comment_is_not_echoed_back(
     desk: Desk, snow: FakeServiceNow
 ) -> None:
     await account(desk, "Alice Example", TEXTER, subscribed=True)
+    # As the business rule in docs/servicenow.md posts it: written by the integration user.
     answer = await post(
         desk,
         incident_event(
-            snow, "INC0010001", event="comment_added", comment="Alice Example (by text): still down"
+            snow,
+            "INC0010001",
+            event="comment_added",
+            comment="Alice Example (by text): still down",
+            author="Textdesk Integration",
+            author_user_name=DEFAULT_USERNAME,
         ),
     )
     assert answer.status_code == 200
     assert answer.json()["queued"] == 0
     await settle(desk)
     assert await outbox_to(desk, TEXTER) == []
+
+
+async def test_an_agents_comment_that_begins_with_the_callers_signature_is_texted_to_them(
+    desk: Desk, snow: FakeServiceNow
+) -> None:
+    """Only the integration user signs for texters: anyone else's comment is theirs."""
+    await account(desk, "Alice Example", TEXTER, subscribed=True)
+    answer = await post(
+        desk,
+        incident_event(
+            snow,
+            "INC0010001",
+            event="comment_added",
+            comment="Alice Example (by text): please call the desk back",
+            author="Beth Anglin",
+            author_user_name="beth.anglin",
+        ),
+    )
+    assert answer.json()["queued"] == 1, answer.json()
+    await settle(desk)
+    [sent] = await outbox_to(desk, TEXTER)
+    assert "new comment from Beth Anglin" in sent.body
+    assert "please call the desk back" in sent.body
 
 
 @pytest.mark.parametrize("how", ["wrong secret", "stale timestamp", "future timestamp", "garbage"])

@@ -109,6 +109,27 @@ def test_an_events_digest_is_what_it_says_so_one_second_can_hold_two_events() ->
     assert moved.digest == parse_event(_body(state="On Hold")).digest
 
 
+def test_a_signed_comment_is_a_texters_own_only_when_the_integration_user_wrote_it() -> None:
+    """Anyone on the instance can begin a comment with a texter's signature."""
+    comment = {"event": "comment_added", "comment": "Alice Example (by text): call me"}
+    ours = parse_event(_body(**comment, author="Textdesk", author_user_name="textdesk.int"))
+    assert ours.data(integration_user="textdesk.int") == {
+        "author": "Alice Example",
+        "body": "call me",
+    }
+    assert ours.signed_for("textdesk.int") == ("Alice Example", "call me")
+    theirs = parse_event(_body(**comment, author="Fred Luddy", author_user_name="fred.luddy"))
+    assert theirs.signed_for("textdesk.int") is None
+    assert theirs.data(integration_user="textdesk.int") == {
+        "author": "Fred Luddy",
+        "body": "Alice Example (by text): call me",
+    }
+    # An event that does not say who wrote it (no author_user_name) is taken at its word.
+    unsaid = parse_event(_body(**comment, author="Textdesk"))
+    assert unsaid.signed_for("textdesk.int") == ("Alice Example", "call me")
+    assert parse_event(_body(**comment)).data()["author"] == "Alice Example"
+
+
 def test_split_signed_wants_one_line_of_author_before_the_signature() -> None:
     assert split_signed("Alice (by text): hi (by text): there") == ("Alice", "hi (by text): there")
     assert split_signed("no signature") is None

@@ -22,6 +22,7 @@ from textdesk.testing.tables import FakeUnitOfWork
 DESK = "+15550100100"
 ALICE = StoredUser(1, "Alice Example", "+15551230001")
 ALICE_SYS_ID = "a1"
+INTEGRATION_USER = "textdesk.integration"
 TEMPLATES = {
     "state_changed": "${number} is now {{ event.to }}: {{ record.short_description }}",
     "commented": "{{ record.number }}: {{ event.author }} said {{ event.body }}",
@@ -90,6 +91,7 @@ class Rig:
             templates=FakeTemplates(TEMPLATES),
             views=LinkedViews(),
             clock=self.clock,
+            integration_user=INTEGRATION_USER,
             on_enqueued=woken,
         )
 
@@ -187,3 +189,22 @@ async def test_comments_name_their_author_and_the_callers_own_is_not_echoed() ->
     )
     assert own.report.skipped == {"own_comment": 1}
     assert r.bodies() == ["INC0010001: Pat Agent said Fixed"]
+
+
+async def test_a_comment_someone_on_the_instance_signed_as_the_callers_reaches_the_caller() -> None:
+    """Only what the integration user wrote for the caller is theirs; an agent's comment
+    that begins with the caller's signature is the agent's, and is texted."""
+    r = Rig()
+    events = r.events(Records(incident(r.clock)))
+    comment = replace(
+        STATE, event="comment_added", state="", comment="Alice Example (by text): call me"
+    )
+    own = await events.receive(
+        replace(comment, author="Textdesk Integration", author_user_name=INTEGRATION_USER)
+    )
+    assert own.report.skipped == {"own_comment": 1}
+    agents = await events.receive(
+        replace(comment, author="Fred Luddy", author_user_name="fred.luddy")
+    )
+    assert agents.report.queued == 1
+    assert r.bodies() == ["INC0010001: Fred Luddy said Alice Example (by text): call me"]

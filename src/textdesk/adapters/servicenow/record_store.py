@@ -174,6 +174,11 @@ class ServiceNowRecords:
         return self._users
 
     @property
+    def integration_user(self) -> str:
+        """The user name every change textdesk makes on the instance is made by."""
+        return self._client.username
+
+    @property
     def instance_url(self) -> str:
         return self._client.base_url
 
