@@ -44,7 +44,7 @@ from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
 from textdesk.adapters.servicenow.links import InstanceForms, InstanceViews
 from textdesk.adapters.servicenow.record_store import MediaReader, ServiceNowRecords
 from textdesk.adapters.servicenow.staff_records import InstanceRecordsUnitOfWork, StaffRecords
-from textdesk.adapters.servicenow.users import UserIndex
+from textdesk.adapters.servicenow.users import UserIndex, retry_delay
 from textdesk.adapters.sign_in_tallies import DatabaseTallies, RedisTallies
 from textdesk.adapters.signed_urls import MediaUrlSigner, RecordLinkSigner
 from textdesk.adapters.twilio import media_origins
@@ -479,13 +479,14 @@ def servicenow_records(settings: Settings, *, media: MediaReader | None) -> Serv
 
 def servicenow_users_loop(records: ServiceNowRecords) -> Loop:
     """Reads the instance's users at start, then their changes every few minutes, so no
-    texter waits while the whole directory is paged through."""
+    texter waits while the whole directory is paged through; a read that fails is
+    tried again after 2, 4, 8… seconds (at most a minute), not a whole round later."""
 
     async def refresh() -> int:
         await records.users.refresh()
         return 0  # nothing more to do until the next round
 
-    return Loop("servicenow-users", refresh, idle=records.users.refresh_every)
+    return Loop("servicenow-users", refresh, idle=records.users.refresh_every, retry=retry_delay)
 
 
 def _topic_trial(

@@ -2064,8 +2064,13 @@ class TexterProfiles(Protocol):
         """The profile of the active user with this number (E.164), as last read."""
         ...
 
+    def settled(self, phone: str) -> bool:
+        """Whether :meth:`profile` answers for this number without a look-up: the users
+        were read and it is one of theirs, or it was looked for a moment ago."""
+        ...
+
     async def look_up(self, phones: Sequence[str]) -> None:
-        """Read the service's changes early when one of ``phones`` is not known (throttled)."""
+        """Ask the service about those of ``phones`` that are not settled (throttled)."""
         ...
 
 

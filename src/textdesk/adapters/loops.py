@@ -14,13 +14,23 @@ class Loop:
     """Runs ``step`` while it finds work; sleeps until woken or ``idle`` seconds pass.
 
     Waking makes the in-process path fast; the idle poll picks up work that another
-    process wrote (or that a crash left behind).
+    process wrote (or that a crash left behind).  ``retry`` says how long to wait
+    after the nth failed step in a row (1, 2, …), for a loop whose idle is too long
+    to wait out after a failure; without it, ``idle``.
     """
 
-    def __init__(self, name: str, step: Callable[[], Awaitable[int]], *, idle: float = 1.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], Awaitable[int]],
+        *,
+        idle: float = 1.0,
+        retry: Callable[[int], float] | None = None,
+    ) -> None:
         self.name = name
         self._step = step
         self._idle = idle
+        self._retry = retry
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -38,19 +48,25 @@ class Loop:
             self._task = None
 
     async def _run(self) -> None:
+        failures = 0
         while True:
             self._event.clear()
+            wait = self._idle
             try:
                 done = await self._step()
+                failures = 0
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("%s step failed; retrying shortly", self.name)
+                failures += 1
+                if self._retry is not None:
+                    wait = self._retry(failures)
+                log.exception("%s step failed; retrying in %.0f s", self.name, wait)
                 done = 0
             if done:
                 continue
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
             # cancel that lands as the wait ends, and then stop() would never return.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._idle):
+                async with asyncio.timeout(wait):
                     await self._event.wait()

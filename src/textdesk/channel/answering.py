@@ -254,13 +254,12 @@ class InboxProcessor:
         return len(touched)
 
     async def _look_up_texters(self, rows: Sequence[InboundRow]) -> None:
-        """Let another service's user index read its changes early for numbers it does not know.
+        """Let another service's user index look for the numbers it does not know.
 
         Here, before the batch's transaction, since that may call the service; the
-        batch then finds who texts in memory.  Texts answered inline, in the
-        webhook's transaction, are not looked up: they are answered from the index
-        as it stands (read at start and every few minutes), so a guest costs the
-        webhook no call.
+        batch then finds who texts in memory.  The webhook's own transaction makes no
+        call: a text whose number the index cannot answer for yet is left to this
+        loop (see :meth:`process_arrivals`).
         """
         if self._profiles is None:
             return
@@ -385,7 +384,8 @@ class InboxProcessor:
         Runs inside the group commit, so the replies are durable in the outbox when
         the webhook is answered.  Arrivals not processed here (attachments, a
         conversation still locked elsewhere after the batch's bounded wait for it,
-        or with an older text waiting) are left to the background loop, which
+        with an older text waiting, or from a number another service's user index
+        has yet to look up) are left to the background loop, which
         :meth:`committed` wakes.  Never raises: a failure rolls back to a savepoint,
         so the inbox rows still commit and the loop answers them.  ``locked``: the
         transaction already holds the locks of all the arrivals' conversations.
@@ -403,13 +403,27 @@ class InboxProcessor:
                     for r in await repos.inbox.waiting_from(phones)
                     if _key(r) in ours
                 ]
-                rows = ready_in_order(queued, set(new))
+                wanted = set(new) if self._profiles is None else self._settled(arrivals)
+                rows = ready_in_order(queued, wanted)
                 batch = await self._converse_rows(repos, rows, now, {})
         except Exception:
             log.exception("answering %d new texts failed; the inbox loop will", len(arrivals))
             return Answered(frozenset(), deferred=True)
         deferred = len(rows) < len(arrivals) or batch.waiting
         return Answered(frozenset(batch.touched), deferred=deferred)
+
+    def _settled(self, arrivals: Sequence[InboundRow]) -> set[str]:
+        """The arrivals whose texter another service's user index knows without a call.
+
+        A number it cannot answer for yet (never read, or one not looked for lately)
+        would be answered as a guest, a profile added a moment ago included: such a
+        text is left to the inbox loop, which looks it up outside any transaction.
+        """
+        assert self._profiles is not None
+        settled = self._profiles.settled
+        return {
+            a.message_sid for a in arrivals if settled(a.from_phone) or not can_answer(a.from_phone)
+        }
 
     def committed(self, answered: Answered) -> None:
         """The group commit holding :meth:`process_arrivals`' work has committed."""

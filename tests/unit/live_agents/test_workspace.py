@@ -107,6 +107,9 @@ class Profiles:
             phone, "Alice Example", "alice@example.com", account="a1", link="https://i/u/a1"
         )
 
+    def settled(self, phone: str) -> bool:
+        return True
+
     async def look_up(self, phones: Sequence[str]) -> None:
         raise AssertionError("a page never looks texters up on the instance")
 

@@ -2,13 +2,15 @@
 
 ``mobile_phone`` is free text (``(555) 123-0001``, ``+1 555 123 0001``,
 ``5551230001``) and an encoded query matches text, not numbers, so the instance
-cannot be asked "who has this number".  The index pages through the active users
-with a mobile number at first use, normalised to E.164, then asks only for the
-users changed since the newest ``sys_updated_on`` it saw, every ``refresh_every``
-seconds.  A number it does not know makes it refresh early, at most once every
-``unknown_every`` seconds, so a profile added a moment ago is found, and a stream of
-guests does not become a stream of calls.  Users made inactive, or whose number was
-removed, leave the index: they are guests.
+cannot be asked "who has this number" exactly.  The index pages through the active
+users with a mobile number at first use, normalised to E.164, then asks only for
+the users changed since the newest ``sys_updated_on`` it saw, every
+``refresh_every`` seconds.  A number it does not know is looked for on the
+instance (the active users whose mobile phone contains its last four digits,
+normalised and compared here), at most once every ``unknown_every`` seconds per
+number: a profile added a moment ago is found at its first text, and a stream of
+guests does not become a stream of directory reads.  Users made inactive, or whose
+number was removed, leave the index: they are guests.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from textdesk.ports import TexterProfile
 log = logging.getLogger(__name__)
 
 USER_FIELDS = ("sys_id", "name", "email", "mobile_phone", "active", "sys_updated_on")
+# Unknown numbers looked for in one query (``^OR``-joined), to keep its URL short.
+_CHECKS_PER_QUERY = 20
+# Numbers looked for lately, kept to throttle the next look; pruned past this many.
+_CHECKS_KEPT = 4096
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,13 @@ def _value(row: dict[str, Any], name: str) -> str:
     if isinstance(value, dict):
         value = value.get("value", "")
     return str(value or "")
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds before reading the users again after ``failures`` failed reads in a row:
+    2, 4, 8… up to a minute, so a desk that starts while the instance is away knows
+    its texters soon after it is back."""
+    return float(min(60, 2 ** min(failures, 6)))
 
 
 def normalised(raw: str, region: str = "US") -> str | None:
@@ -79,6 +92,7 @@ class UserIndex:
         self._phone_of: dict[str, str] = {}  # sys_id -> E.164, to move or drop a changed user
         self._newest: str | None = None  # the largest sys_updated_on seen
         self._refreshed_at: float | None = None
+        self._checked: dict[str, float] = {}  # unknown E.164 -> when it was last looked for
         self._lock: asyncio.Lock | None = None
 
     @property
@@ -104,28 +118,69 @@ class UserIndex:
             link=profile_url(self._client.base_url, user.sys_id),
         )
 
+    def settled(self, phone: str) -> bool:
+        """``ports.TexterProfiles``: whether :meth:`profile` can answer for ``phone`` with
+        no look-up: the users were read and the number is theirs, or it was looked for
+        on the instance less than ``unknown_every`` seconds ago.
+
+        A read of everyone's changes does not settle a number it did not find: a
+        profile added just after it would be a guest until the next one.
+        """
+        if self._refreshed_at is None:
+            return False
+        if phone in self._by_phone:
+            return True
+        at = self._checked.get(phone)
+        return at is not None and self._clock() - at < self._unknown_every
+
     async def look_up(self, phones: Sequence[str]) -> None:
-        """Read the changes early when one of ``phones`` is unknown, at most every
-        ``unknown_every`` seconds (and everything, the first time)."""
-        if self._refreshed_at is None or (
-            any(p not in self._by_phone for p in phones)
-            and (self._clock() - self._refreshed_at >= self._unknown_every)
-        ):
+        """Read everyone the first time; then look for those of ``phones`` not
+        :meth:`settled` on the instance (one query for up to 20 numbers)."""
+        if self._refreshed_at is None:
             await self.refresh()
+        await self._check([p for p in dict.fromkeys(phones) if not self.settled(p)])
 
     async def find(self, phone: str) -> ServiceNowUser | None:
         """The active user whose mobile number is ``phone`` (E.164), or None (a guest)."""
         now = self._clock()
         if self._refreshed_at is None or now - self._refreshed_at >= self._refresh_every:
             await self.refresh()
-        user = self._by_phone.get(phone)
-        stale = (
-            self._refreshed_at is None or self._clock() - self._refreshed_at >= self._unknown_every
-        )
-        if user is None and stale:
-            await self.refresh()
-            user = self._by_phone.get(phone)
-        return user
+        if not self.settled(phone):
+            await self._check([phone])
+        return self._by_phone.get(phone)
+
+    async def _check(self, phones: Sequence[str]) -> None:
+        """Ask the instance for the active users whose mobile phone may be one of ``phones``.
+
+        ``mobile_phone`` is typed text, so the query asks for the last four digits
+        anywhere in it and the rows are normalised here; a user it returns whose
+        number is another one is simply indexed too.  The numbers count as looked
+        for even if the call fails: a failing instance is not asked about them
+        again before ``unknown_every`` has passed (the breaker keeps the rest cheap).
+        """
+        if not phones:
+            return
+        now = self._clock()
+        if len(self._checked) > _CHECKS_KEPT:
+            self._checked = {
+                p: at for p, at in self._checked.items() if now - at < self._unknown_every
+            }
+        for phone in phones:
+            self._checked[phone] = now
+        for start in range(0, len(phones), _CHECKS_PER_QUERY):
+            tails = sorted({phone[-4:] for phone in phones[start : start + _CHECKS_PER_QUERY]})
+            query = "active=true^" + "^OR".join(f"mobile_phoneLIKE{tail}" for tail in tails)
+            rows = await self._client.rows(
+                "sys_user",
+                query=query,
+                fields=USER_FIELDS,
+                limit=self._page_size,
+                display_value="false",
+            )
+            for row in rows:
+                # Not a read of the changes: the newest sys_updated_on seen stays put,
+                # or the next refresh would skip changes made before this row's.
+                self._take(row, changes=False)
 
     async def refresh(self) -> None:
         """Read every user changed since the last refresh (all active ones, the first time)."""
@@ -157,10 +212,10 @@ class UserIndex:
                 offset += len(rows)
             self._refreshed_at = self._clock()
 
-    def _take(self, row: dict[str, Any]) -> None:
+    def _take(self, row: dict[str, Any], *, changes: bool = True) -> None:
         sys_id = _value(row, "sys_id")
         updated = _value(row, "sys_updated_on")
-        if updated and (self._newest is None or updated > self._newest):
+        if changes and updated and (self._newest is None or updated > self._newest):
             self._newest = updated  # "YYYY-MM-DD HH:MM:SS" sorts as text
         old = self._phone_of.pop(sys_id, None)
         held = self._by_phone.get(old) if old is not None else None

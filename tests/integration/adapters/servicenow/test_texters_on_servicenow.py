@@ -21,6 +21,7 @@ from textdesk.adapters.servicenow.users import UserIndex
 from textdesk.channel.answering import Converser
 
 DAN = "+15551230004"  # inactive on the instance
+USERS = "/api/now/table/sys_user"
 
 
 @pytest.fixture
@@ -42,6 +43,23 @@ async def users_read(desk: Desk, remote_records: ServiceNowRecords) -> None:
         return remote_records.users.loaded
 
     await desk.eventually(loaded, what="the first read of sys_user")
+
+
+@pytest.fixture
+def users_refused_at_start(snow: FakeServiceNow) -> FakeServiceNow:
+    """The instance answers 503 to every try of the desk's first read of its users.
+
+    Asked for before ``desk``, so the fault is in place when the desk starts.
+    """
+    snow.fail_next(503, times=3, method="GET", path=USERS)
+    return snow
+
+
+async def first_read_refused(desk: Desk, snow: FakeServiceNow) -> None:
+    async def refused() -> bool:
+        return [r.status for r in snow.requests_to("GET", USERS)] == [503, 503, 503]
+
+    await desk.eventually(refused, what="the first read of sys_user, refused")
 
 
 @pytest.fixture
@@ -79,6 +97,38 @@ async def test_an_inactive_sys_user_is_a_guest(desk: Desk) -> None:
     assert greeting.startswith("Hi! ")
     assert "My incidents" not in greeting
     assert "Sorry, that needs a service desk account" in await phone.say("my incidents")
+
+
+@pytest.mark.usefixtures("users_read")
+async def test_a_sys_user_added_after_the_desk_started_is_known_at_their_first_text(
+    desk: Desk, snow: FakeServiceNow
+) -> None:
+    snow.insert(
+        "sys_user", {"user_name": "erin.new", "name": "Erin New", "mobile_phone": "555.123.0007"}
+    )
+    phone = Phone(desk, "+15551230007")
+    assert (await phone.say("hi")).startswith("Hi Erin New!")
+    assert "You have no open incidents" in await phone.say("my incidents")
+
+
+async def test_a_desk_that_could_not_read_the_users_at_start_knows_a_texter_at_once(
+    users_refused_at_start: FakeServiceNow, desk: Desk
+) -> None:
+    await first_read_refused(desk, users_refused_at_start)
+    greeting = await Phone(desk, TEXTER).say("hi")
+    assert greeting.startswith("Hi Alice Example!")
+
+
+async def test_a_refused_first_read_of_the_users_is_tried_again_soon(
+    users_refused_at_start: FakeServiceNow, desk: Desk, remote_records: ServiceNowRecords
+) -> None:
+    """Not a whole round (5 minutes) later: no text needs to come in first."""
+    await first_read_refused(desk, users_refused_at_start)
+
+    async def loaded() -> bool:
+        return remote_records.users.loaded
+
+    await desk.eventually(loaded, what="the users read again")
 
 
 @pytest.mark.usefixtures("users_read")

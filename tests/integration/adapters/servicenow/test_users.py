@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
+from textdesk.adapters.servicenow.demo_data import seed_demo
 from textdesk.adapters.servicenow.sandbox import DEFAULT_PASSWORD, DEFAULT_USERNAME, FakeServiceNow
 from textdesk.adapters.servicenow.users import UserIndex
 
 USERS = "/api/now/table/sys_user"
+
+
+class Dates:
+    """The stand-in's clock: its rows' sys_updated_on move only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 class Ticks:
@@ -65,14 +77,14 @@ async def test_the_first_look_up_pages_through_active_users_with_a_mobile_number
     assert offsets == ["0", "2"]
 
 
-async def test_an_unknown_number_refreshes_at_most_once_a_minute(
+async def test_an_unknown_number_is_looked_for_on_the_instance_at_most_once_a_minute(
     snow: FakeServiceNow, client: ServiceNowClient
 ) -> None:
     clock = Ticks()
     index = UserIndex(client, clock=clock, unknown_every=60, refresh_every=300)
     assert await index.find("+15559990000") is None
     assert await index.find("+15559990000") is None
-    assert len(asked(snow)) == 1
+    assert len(asked(snow)) == 2  # everyone, then that number
     snow.insert(
         "sys_user", {"user_name": "erin", "name": "Erin New", "mobile_phone": "555.999.0000"}
     )
@@ -82,8 +94,12 @@ async def test_an_unknown_number_refreshes_at_most_once_a_minute(
     erin = await index.find("+15559990000")
     assert erin is not None
     assert erin.name == "Erin New"
-    # Only what changed since the newest profile seen was asked for.
-    assert asked(snow)[-1].startswith("sys_updated_on>=")
+    # Her number's last digits were asked for, not the whole directory's changes.
+    assert asked(snow)[1:] == ["active=true^mobile_phoneLIKE0000"] * 2
+    clock.now += 30
+    assert await index.find("+15558880000") is None
+    assert await index.find("+15558880000") is None
+    assert len(asked(snow)) == 4  # another number: looked for once
 
 
 async def test_a_refresh_drops_users_made_inactive_and_follows_a_changed_number(
@@ -102,3 +118,32 @@ async def test_a_refresh_drops_users_made_inactive_and_follows_a_changed_number(
     moved = await index.find("+15551230009")
     assert moved is not None
     assert moved.sys_id == bob["sys_id"]
+
+
+async def test_a_number_looked_for_does_not_make_the_next_refresh_skip_earlier_changes() -> None:
+    dates, clock = Dates(), Ticks()
+    with FakeServiceNow(clock=dates).serve() as snow:
+        seed_demo(snow)
+        client = ServiceNowClient(snow.base_url, Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD))
+        try:
+            index = UserIndex(client, clock=clock, unknown_every=60, refresh_every=300)
+            await index.look_up([])
+            [bob] = snow.find("sys_user", "user_name=bob.example")
+            dates.now += timedelta(seconds=10)
+            snow.update("sys_user", bob["sys_id"], {"mobile_phone": "(555) 123-0009"})
+            dates.now += timedelta(seconds=10)
+            snow.insert(
+                "sys_user",
+                {"user_name": "erin", "name": "Erin New", "mobile_phone": "555.999.0000"},
+            )
+            clock.now += 61
+            await index.look_up(["+15559990000"])  # Erin, changed after Bob
+            assert index.profile("+15559990000") is not None
+            await index.refresh()
+            # Bob's change, older than Erin's row, was still read: his old number is free.
+            assert index.profile("+15551230002") is None
+            moved = index.profile("+15551230009")
+            assert moved is not None
+            assert moved.account == bob["sys_id"]
+        finally:
+            await client.aclose()

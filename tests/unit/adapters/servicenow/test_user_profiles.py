@@ -62,19 +62,29 @@ async def test_a_profile_is_read_from_memory_with_its_link_on_the_instance() -> 
     assert users.profile("+15551230004") is None  # inactive: a guest
 
 
-async def test_an_unknown_number_reads_the_changes_at_most_once_a_minute() -> None:
+async def test_an_unknown_number_is_looked_for_at_most_once_a_minute() -> None:
     instance, clock = Instance(ALICE), Clock()
     users = index(instance, clock)
     await users.look_up([])
     assert instance.reads == 1
     clock.now = 120.0
+    assert users.settled("+15551230001")
     await users.look_up(["+15551230001"])
     assert instance.reads == 1  # everyone known: no call
+    assert not users.settled("+15551230009")
     await users.look_up(["+15551230009"])
     assert instance.reads == 2
+    assert users.settled("+15551230009")  # a guest, for now
     clock.now = 150.0
     await users.look_up(["+15551230009"])
     assert instance.reads == 2  # throttled
     clock.now = 181.0
-    await users.look_up(["+15551230009"])
-    assert instance.reads == 3
+    assert not users.settled("+15551230009")
+    await users.look_up(["+15551230009", "+15551230008"])
+    assert instance.reads == 3  # both in one query
+
+
+async def test_nothing_is_settled_before_the_users_are_read() -> None:
+    users = index(Instance(ALICE), Clock())
+    assert not users.settled("+15551230001")
+    assert not users.settled("+15551230009")
