@@ -12,9 +12,11 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 from textdesk.domain.agent.engine import Engine
 from textdesk.domain.agent.messages import EffectResult, Texter, Transfer
 from textdesk.domain.delivery import SendResult
+from textdesk.domain.instance_changes import ChangedIncident, InstanceComment, PollClaim, Snapshot
 from textdesk.domain.live_agents import AgentLoad
 from textdesk.domain.records import NewRecord, Record
 from textdesk.domain.sender_pauses import Pause
+from textdesk.domain.servicenow_events import InstanceEvent
 from textdesk.domain.subscriptions import Wording
 from textdesk.domain.twilio_forms import InboundSms
 
@@ -1658,6 +1660,9 @@ class NotifyingRepositories(DeliveryRepositories, Protocol):
     def accounts(self) -> PhoneAccounts: ...
 
 
+EventKey = tuple[str, str, str, str]  # (sys_id, event, sys_updated_on, digest)
+
+
 class InstanceEventLog(Protocol):
     """Record events a ServiceNow instance posted, each noted once by (sys_id, event,
     sys_updated_on, digest of what it says): a rule that fires twice, or a retried
@@ -1667,6 +1672,10 @@ class InstanceEventLog(Protocol):
         self, *, sys_id: str, event: str, updated_on: str, digest: str, now: datetime
     ) -> bool:
         """Note the event; False when it was noted before (its texts are already queued)."""
+        ...
+
+    async def noted(self, keys: Collection[EventKey]) -> set[EventKey]:
+        """Which of these (sys_id, event, sys_updated_on, digest) keys were noted before."""
         ...
 
 
@@ -1679,6 +1688,9 @@ class InstanceEventRepositories(DeliveryRepositories, Protocol):
     @property
     def accounts(self) -> PhoneAccounts: ...
 
+    @property
+    def snapshots(self) -> IncidentSnapshots: ...
+
 
 class CallerPhones(Protocol):
     """The mobile number of an instance's user (``sys_user`` sys_id), in E.164."""
@@ -1686,6 +1698,82 @@ class CallerPhones(Protocol):
     async def phone_for(self, sys_id: str) -> str | None:
         """None for a user without one, an inactive user, or no such user."""
         ...
+
+
+# Polling an instance that may not call out (``notifications/instance_polling.py``):
+# what it asks the instance, and what it keeps of each incident and of its rounds
+# (``adapters/servicenow/changes.py``, ``adapters/db/instance_polling.py``).
+
+
+class IncidentChanges(Protocol):
+    """The instance's incidents and public comments, read with no transaction open."""
+
+    async def newest(self) -> str | None:
+        """The latest ``sys_updated_on`` of any incident; None when there is none."""
+        ...
+
+    async def current(self, *, updated_since: str) -> list[ChangedIncident]:
+        """The open incidents and those updated since then: what may still change."""
+        ...
+
+    async def changed_since(self, cursor: str) -> list[ChangedIncident]:
+        """Every incident with ``sys_updated_on`` at or after ``cursor``, once each."""
+        ...
+
+    async def comments(self, after: Mapping[str, str]) -> list[InstanceComment]:
+        """The public comments of these incidents (sys_id -> time) created after their
+        time, oldest first."""
+        ...
+
+
+class IncidentSnapshots(Protocol):
+    """What textdesk last knew of each incident (state, assignee) and since when.
+
+    Each part only moves forward: a part older than the one kept is ignored, so an
+    event posted late, or a round that read an incident before an event about it
+    arrived, never takes it back.
+    """
+
+    async def of(self, sys_ids: Sequence[str]) -> dict[str, Snapshot]: ...
+
+    async def keep(self, snapshots: Sequence[Snapshot], now: datetime) -> None:
+        """Add the incidents not kept yet; move the others' parts forward."""
+        ...
+
+    async def advance(self, event: InstanceEvent) -> None:
+        """What a state change or (re)assignment says, on an incident already kept
+        (none is added: an instance that is not polled keeps none)."""
+        ...
+
+
+class PollRounds(Protocol):
+    """The rounds' cursor and schedule, shared by every process: one polls at a time."""
+
+    async def claim(self, *, now: datetime, lease: timedelta) -> PollClaim | None:
+        """The round, when one is due, held for ``lease``; None when none is due or
+        another process holds it."""
+        ...
+
+    async def finish(self, *, cursor: str, due_at: datetime) -> None:
+        """Move the cursor (never back) and book the next round."""
+        ...
+
+    async def release(self, *, due_at: datetime) -> None:
+        """Book the next round, the cursor unchanged (a round that failed)."""
+        ...
+
+
+class InstancePollingRepositories(Protocol):
+    """What one polling round reads and writes here."""
+
+    @property
+    def rounds(self) -> PollRounds: ...
+
+    @property
+    def snapshots(self) -> IncidentSnapshots: ...
+
+    @property
+    def seen(self) -> InstanceEventLog: ...
 
 
 # --------------------------------------------------------------------------- operations

@@ -3,21 +3,25 @@ the notifications' history and the numbers they are sent from, record events."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
+from textdesk.domain.instance_changes import PollClaim, Snapshot
 from textdesk.domain.records import Record
+from textdesk.domain.servicenow_events import InstanceEvent
 from textdesk.domain.subscriptions import Wording
 from textdesk.ports import (
     CarrierOptOut,
     Change,
+    EventKey,
     HistoryRow,
     NewNotification,
     Recipient,
     RecordEvent,
     TexterProfile,
 )
+from textdesk.testing.admin import FakeReadingUnitOfWork
 from textdesk.testing.live_agents import FakeConversations
 from textdesk.testing.sending import FakeOutbox
 from textdesk.testing.tables import FakeTables, FakeUnitOfWork
@@ -70,6 +74,11 @@ class NotificationTables(FakeTables):
     instance_events: set[tuple[str, str, str, str]] = field(default_factory=set)
     # Another service's users (ServiceNow sys_user profiles) by phone: texters known there.
     profiles: dict[str, TexterProfile] = field(default_factory=dict)
+    # Polling the instance: what was last known of each incident, and the rounds'
+    # cursor and schedule (``due_at`` None: no round claimed yet).
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    poll_cursor: str | None = None
+    poll_due_at: datetime | None = None
 
 
 class FakeSubscriptions:
@@ -340,6 +349,65 @@ class FakeInstanceEvents:
         self._t.instance_events.add(key)
         return True
 
+    async def noted(self, keys: Collection[EventKey]) -> set[EventKey]:
+        return {key for key in keys if key in self._t.instance_events}
+
+
+class FakeIncidentSnapshots:
+    """``ports.IncidentSnapshots`` on ``NotificationTables.snapshots``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self._t = tables
+
+    async def of(self, sys_ids: Sequence[str]) -> dict[str, Snapshot]:
+        return {i: self._t.snapshots[i] for i in sys_ids if i in self._t.snapshots}
+
+    async def keep(self, snapshots: Sequence[Snapshot], now: datetime) -> None:
+        for seen in snapshots:
+            kept = self._t.snapshots.get(seen.sys_id)
+            if kept is None:
+                self._t.snapshots[seen.sys_id] = seen
+                continue
+            if kept.state_on <= seen.state_on:
+                kept = replace(kept, state=seen.state, state_on=seen.state_on)
+            if kept.assigned_on <= seen.assigned_on:
+                kept = replace(kept, assigned_to=seen.assigned_to, assigned_on=seen.assigned_on)
+            through = max(kept.comments_through, seen.comments_through)
+            self._t.snapshots[seen.sys_id] = replace(kept, comments_through=through)
+
+    async def advance(self, event: InstanceEvent) -> None:
+        kept = self._t.snapshots.get(event.sys_id)
+        on = event.sys_updated_on
+        if kept is None:
+            return
+        if event.event == "state_changed" and kept.state_on <= on:
+            self._t.snapshots[event.sys_id] = replace(kept, state=event.state, state_on=on)
+        elif event.event == "assigned" and kept.assigned_on <= on:
+            self._t.snapshots[event.sys_id] = replace(
+                kept, assigned_to=event.assigned_to, assigned_on=on
+            )
+
+
+class FakePollRounds:
+    """``ports.PollRounds`` on ``NotificationTables.poll_cursor`` and ``poll_due_at``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self._t = tables
+
+    async def claim(self, *, now: datetime, lease: timedelta) -> PollClaim | None:
+        if self._t.poll_due_at is not None and self._t.poll_due_at > now:
+            return None
+        self._t.poll_due_at = now + lease
+        return PollClaim(self._t.poll_cursor)
+
+    async def finish(self, *, cursor: str, due_at: datetime) -> None:
+        if self._t.poll_cursor is None or self._t.poll_cursor < cursor:
+            self._t.poll_cursor = cursor
+        self._t.poll_due_at = due_at
+
+    async def release(self, *, due_at: datetime) -> None:
+        self._t.poll_due_at = due_at
+
 
 class FakeInstanceEventRepositories(FakeDelivery):
     """``ports.InstanceEventRepositories`` on ``NotificationTables``."""
@@ -348,6 +416,7 @@ class FakeInstanceEventRepositories(FakeDelivery):
         super().__init__(tables)
         self.seen = FakeInstanceEvents(tables)
         self.accounts = FakePhoneAccounts(tables)
+        self.snapshots = FakeIncidentSnapshots(tables)
 
 
 def fake_instance_events(
@@ -355,6 +424,23 @@ def fake_instance_events(
 ) -> FakeUnitOfWork[NotificationTables, FakeInstanceEventRepositories]:
     """The unit of work of a ServiceNow instance's record events, in memory."""
     return FakeUnitOfWork(tables or NotificationTables(), FakeInstanceEventRepositories)
+
+
+class FakeInstancePolling:
+    """``ports.InstancePollingRepositories`` on ``NotificationTables``."""
+
+    def __init__(self, tables: NotificationTables) -> None:
+        self.rounds = FakePollRounds(tables)
+        self.snapshots = FakeIncidentSnapshots(tables)
+        self.seen = FakeInstanceEvents(tables)
+
+
+def fake_instance_polling(
+    tables: NotificationTables | None = None,
+) -> FakeReadingUnitOfWork[NotificationTables, FakeInstancePolling]:
+    """The unit of work of polling a ServiceNow instance, in memory (share ``tables``
+    with :func:`fake_instance_events` so both see the same events and snapshots)."""
+    return FakeReadingUnitOfWork(tables or NotificationTables(), FakeInstancePolling)
 
 
 class FakeCallerPhones:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from textdesk.adapters.db.tables import instance_events
+from textdesk.ports import EventKey
 
 _KEY = ["sys_id", "event", "updated_on", "digest"]
+_CHUNK = 500  # sys_ids per IN (…)
 
 
 class SqlInstanceEvents:
@@ -39,3 +43,19 @@ class SqlInstanceEvents:
             lite_done = lite.on_conflict_do_nothing(index_elements=_KEY)
             result = await self._conn.execute(lite_done.returning(instance_events.c.sys_id))
         return result.first() is not None
+
+    async def noted(self, keys: Collection[EventKey]) -> set[EventKey]:
+        wanted = set(keys)
+        ids = sorted({key[0] for key in wanted})
+        found: set[EventKey] = set()
+        t = instance_events
+        for start in range(0, len(ids), _CHUNK):
+            rows = await self._conn.execute(
+                select(t.c.sys_id, t.c.event, t.c.updated_on, t.c.digest).where(
+                    t.c.sys_id.in_(ids[start : start + _CHUNK])
+                )
+            )
+            found.update(
+                key for r in rows if (key := (r.sys_id, r.event, r.updated_on, r.digest)) in wanted
+            )
+        return found

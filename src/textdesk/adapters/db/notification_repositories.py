@@ -9,7 +9,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from textdesk.adapters.db import directory
+from textdesk.adapters.db.admin import SqlReadingUnitOfWork
 from textdesk.adapters.db.instance_events import SqlInstanceEvents
+from textdesk.adapters.db.instance_polling import SqlIncidentSnapshots, SqlPollRounds
 from textdesk.adapters.db.notifications import (
     SqlNotifications,
     SqlRecordEvents,
@@ -90,8 +92,23 @@ class SqlInstanceEventRepositories(SqlDelivery):
         super().__init__(conn)
         self.seen = SqlInstanceEvents(conn)
         self.accounts = SqlPhoneAccounts(conn)
+        self.snapshots = SqlIncidentSnapshots(conn)
 
 
 def instance_events(db: AsyncEngine) -> SqlUnitOfWork[SqlInstanceEventRepositories]:
     """The unit of work of a record event posted by a ServiceNow instance."""
     return SqlUnitOfWork(db, SqlInstanceEventRepositories)
+
+
+class SqlInstancePolling:
+    """``ports.InstancePollingRepositories`` on one connection."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.rounds = SqlPollRounds(conn)
+        self.snapshots = SqlIncidentSnapshots(conn)
+        self.seen = SqlInstanceEvents(conn)
+
+
+def instance_polling(db: AsyncEngine) -> SqlReadingUnitOfWork[SqlInstancePolling]:
+    """The unit of work of polling a ServiceNow instance (its reads take no write lock)."""
+    return SqlReadingUnitOfWork(db, SqlInstancePolling)

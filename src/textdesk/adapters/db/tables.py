@@ -340,6 +340,29 @@ instance_events = Table(
     Column("received_at", UtcDateTime, nullable=False),
 )
 
+# Polling an instance that may not call out (added in 0018): what was last known of
+# each incident, every part with the sys_updated_on it is from (parts only move
+# forward), and the rounds' cursor and schedule, one row, shared by every process.
+instance_snapshots = Table(
+    "instance_snapshots",
+    metadata,
+    Column("sys_id", String(64), primary_key=True),
+    Column("state", String(100), nullable=False),
+    Column("state_on", String(32), nullable=False),
+    Column("assigned_to", String(255), nullable=False),
+    Column("assigned_on", String(32), nullable=False),
+    Column("comments_through", String(32), nullable=False),
+    Column("kept_at", UtcDateTime, nullable=False),
+)
+
+instance_poll = Table(
+    "instance_poll",
+    metadata,
+    Column("name", String(32), primary_key=True),  # what is polled: "incident"
+    Column("cursor", String(32), nullable=True),  # None until the first round is done
+    Column("due_at", UtcDateTime, nullable=False),
+)
+
 # Reports a texter made while a remote record store (ServiceNow) did not answer (added
 # in 0015): kept here, in the turn's transaction, until ``records/backlog.py`` has made
 # each one there (``made_at``), under the turn's effect key so it is made once.
