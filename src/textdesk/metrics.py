@@ -38,3 +38,10 @@ SERVICENOW_REQUESTS = Counter(
 RECORD_BACKLOG = Counter(
     "textdesk_record_backlog_total", "Reports kept for the record store, by outcome", ["outcome"]
 )
+# Polling the instance for its changes (notifications/instance_polling.py): rounds by
+# outcome (ok, failed); a failed round's changes are read again by the next.
+SERVICENOW_POLLS = Counter(
+    "textdesk_servicenow_polls_total",
+    "Rounds of polling the ServiceNow instance by outcome",
+    ["outcome"],
+)

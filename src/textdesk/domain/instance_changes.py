@@ -43,6 +43,7 @@ class InstanceComment:
     text: str
     author: str  # the full name of the user who wrote it
     created_on: str
+    author_user_name: str = ""  # their user_name (sys_created_by)
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,14 @@ def differences(incident: ChangedIncident, known: Snapshot) -> list[InstanceEven
 
 
 def comment_event(incident: ChangedIncident, comment: InstanceComment) -> InstanceEvent:
-    """A new comment as the business rule posts it.  Its time is the comment's own,
-    the second the instance saved it (and the incident's ``sys_updated_on`` with it),
-    so two comments on one incident in one round are two events."""
+    """A new comment as the business rule posts it: its text, who wrote it (name and
+    user_name), and its time, the second the instance saved it and the incident's
+    ``sys_updated_on`` with it, which is what the rule sends."""
     return _event(
         incident,
         "comment_added",
         comment.created_on,
         comment=comment.text,
         author=comment.author,
+        author_user_name=comment.author_user_name,
     )

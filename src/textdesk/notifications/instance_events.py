@@ -84,6 +84,9 @@ class InstanceEvents:
             )
             if not noted:
                 return Received(duplicate=True)
+            # What polling compares with next (when the instance is polled too): this
+            # change is known, and not texted again when a round reads it later.
+            await repos.snapshots.advance(event)
             user_id = await repos.accounts.by_phone(phone) if phone else None
             data = event.data(integration_user=self._integration_user)
             if user_id is None or record is None or source is None:

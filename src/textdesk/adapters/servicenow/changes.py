@@ -9,7 +9,8 @@ Three questions, each paged:
   newer than the round's cursor, so the next round reads it;
 - the public comments of those incidents, from ``sys_journal_field``
   (``element=comments^element_idIN…^sys_created_on>…``, oldest first), and their
-  authors' names from ``sys_user``;
+  authors' names from ``sys_user`` (an event polled says what the business rule
+  would post: the comment trimmed, its author's name and user_name);
 - at the first round, the latest ``sys_updated_on`` and the incidents that may
   still change: the open ones and those updated lately.
 
@@ -142,9 +143,11 @@ class InstanceChanges:
         comments = [
             InstanceComment(
                 incident=_value(r, "element_id"),
-                text=_value(r, "value"),
+                # As the business rule reads it: the journal entry's text, trimmed.
+                text=_value(r, "value").strip(),
                 author=names.get(_value(r, "sys_created_by"), ""),
                 created_on=_value(r, "sys_created_on"),
+                author_user_name=_value(r, "sys_created_by"),
             )
             for r in new
         ]
@@ -152,11 +155,10 @@ class InstanceChanges:
         return comments
 
     async def _names(self, user_names: set[str]) -> dict[str, str]:
-        """Full names of the users who wrote comments.  The integration user's are
-        written for someone and say whose in their text."""
-        wanted = sorted(
-            n for n in user_names if n and n != self._client.username and _PLAIN.fullmatch(n)
-        )
+        """Full names of the users who wrote comments, the integration user's too: the
+        business rule sends the writer's name, and an event polled must say what the
+        same event posted says (its digest)."""
+        wanted = sorted(n for n in user_names if n and _PLAIN.fullmatch(n))
         if not wanted:
             return {}
         rows = await self._pages(

@@ -153,6 +153,14 @@ async def test_comments_since_each_incidents_own_time_with_their_authors_names(
         {vpn: "2026-12-02 10:01:00", monitor: SEEDED}
     )
     assert found == [
-        InstanceComment(vpn, "Renewed your profile", "Pat Agent", "2026-12-02 10:02:00"),
-        InstanceComment(monitor, "Alice Example (by text): when?", "", "2026-12-02 10:02:01"),
+        InstanceComment(
+            vpn, "Renewed your profile", "Pat Agent", "2026-12-02 10:02:00", "pat.agent"
+        ),
+        InstanceComment(
+            monitor,
+            "Alice Example (by text): when?",
+            "Textdesk Integration",
+            "2026-12-02 10:02:01",
+            DEFAULT_USERNAME,
+        ),
     ]
