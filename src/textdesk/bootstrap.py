@@ -40,6 +40,7 @@ from textdesk.adapters.images import ThreadedPreviews
 from textdesk.adapters.loops import Loop
 from textdesk.adapters.pubsub import MemoryBus, RedisBus
 from textdesk.adapters.send_pacing import LocalPacer, RedisPacer
+from textdesk.adapters.servicenow.changes import InstanceChanges
 from textdesk.adapters.servicenow.client import Credentials, ServiceNowClient
 from textdesk.adapters.servicenow.links import InstanceForms, InstanceViews
 from textdesk.adapters.servicenow.record_store import MediaReader, ServiceNowRecords
@@ -79,6 +80,7 @@ from textdesk.live_agents.workspace import Timing as WorkspaceTiming
 from textdesk.live_agents.workspace import Workspace
 from textdesk.live_agents.workspace_updates import WorkspaceUpdates
 from textdesk.notifications.instance_events import InstanceEvents
+from textdesk.notifications.instance_polling import InstancePolling
 from textdesk.notifications.sending import NotificationHistory
 from textdesk.notifications.subscriptions import SubscriptionCommands, SubscriptionSettings
 from textdesk.notifications.triggers import NotificationRequests, Notifier
@@ -340,6 +342,22 @@ def build(
     reconcile_loop = _reconciling(
         settings, db=db, clock=clock, gateway=sending.gateway, publish=updates.publish
     )
+    instance_events = servicenow_events(
+        settings,
+        db=db,
+        clock=clock,
+        remote_records=remote_records,
+        views=records.views,
+        templates=notifications.files,
+        wake_sender=sending.loop.wake,
+    )
+    polling = servicenow_polling(
+        settings, db=db, clock=clock, remote_records=remote_records, events=instance_events
+    )
+    if polling is not None:
+        remote_loops.append(
+            Loop("servicenow-poll", polling.run_once, idle=polling.every.total_seconds())
+        )
     live = _live_agents(
         settings,
         db=db,
@@ -443,15 +461,7 @@ def build(
         heartbeat_loop=Loop("heartbeat", live.heartbeat.beat_all, idle=live.heartbeat.every),
         admin=admin_use_cases(db, clock),
         closers=closers,
-        servicenow_events=_servicenow_events(
-            settings,
-            db=db,
-            clock=clock,
-            remote_records=remote_records,
-            views=records.views,
-            templates=notifications.files,
-            wake_sender=sending.loop.wake,
-        ),
+        servicenow_events=instance_events,
     )
 
 
@@ -544,7 +554,7 @@ def _record_backlog(
     return Loop("record-backlog", backlog.run_once, idle=5.0)
 
 
-def _servicenow_events(
+def servicenow_events(
     settings: Settings,
     *,
     db: AsyncEngine,
@@ -566,6 +576,31 @@ def _servicenow_events(
         clock=clock,
         integration_user=remote_records.integration_user,
         on_enqueued=wake_sender,
+    )
+
+
+def servicenow_polling(
+    settings: Settings,
+    *,
+    db: AsyncEngine,
+    clock: Clock,
+    remote_records: RecordStore | None,
+    events: InstanceEvents | None,
+) -> InstancePolling | None:
+    """Asking the instance for its changes every TEXTDESK_SERVICENOW_POLL_SECONDS, when
+    records live there and an interval is set (for instances that may not call out)."""
+    if (
+        not isinstance(remote_records, ServiceNowRecords)
+        or events is None
+        or not settings.servicenow_poll_seconds
+    ):
+        return None
+    return InstancePolling(
+        uow=notification_store.instance_polling(db),
+        instance=InstanceChanges(remote_records.client),
+        events=events,
+        clock=clock,
+        every=timedelta(seconds=settings.servicenow_poll_seconds),
     )
 
 

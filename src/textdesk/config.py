@@ -182,6 +182,12 @@ class Settings(BaseSettings):
     servicenow_events_secret: str | None = Field(
         default=None, alias="TEXTDESK_SERVICENOW_EVENTS_SECRET"
     )
+    servicenow_poll_seconds: int = Field(
+        default=0,
+        alias="TEXTDESK_SERVICENOW_POLL_SECONDS",
+        description="Ask the instance for its incidents' changes this often (10 to 3600 "
+        "seconds), for instances that may not post record events; 0: never.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -190,6 +196,16 @@ class Settings(BaseSettings):
             parse_networks(value)
         except ValueError as exc:
             raise ValueError(f"TEXTDESK_TRUSTED_PROXIES: {exc}") from None
+        return value
+
+    @field_validator("servicenow_poll_seconds")
+    @classmethod
+    def _poll_interval(cls, value: int) -> int:
+        # Under 10 s a round could outlast its interval; over an hour, texts come too late.
+        if value != 0 and not 10 <= value <= 3600:
+            raise ValueError(
+                "TEXTDESK_SERVICENOW_POLL_SECONDS must be 0 (off) or 10 to 3600 seconds"
+            )
         return value
 
     @field_validator("timezone")

@@ -190,6 +190,24 @@ def test_the_events_secret_is_read() -> None:
     assert chosen.servicenow_events_secret == "shared"
 
 
+def test_polling_the_instance_is_off_unless_an_interval_is_given() -> None:
+    assert servicenow_settings().servicenow_poll_seconds == 0
+    chosen = servicenow_settings(TEXTDESK_SERVICENOW_POLL_SECONDS="60", **BASIC)
+    assert chosen.servicenow_poll_seconds == 60
+
+
+@pytest.mark.parametrize("seconds", ["10", "3600"])
+def test_the_poll_interval_may_be_anything_from_10_seconds_to_an_hour(seconds: str) -> None:
+    chosen = servicenow_settings(TEXTDESK_SERVICENOW_POLL_SECONDS=seconds)
+    assert chosen.servicenow_poll_seconds == int(seconds)
+
+
+@pytest.mark.parametrize("seconds", ["-1", "5", "9", "3601", "often"])
+def test_a_poll_interval_outside_10_seconds_to_an_hour_is_refused(seconds: str) -> None:
+    with pytest.raises(ValidationError, match="TEXTDESK_SERVICENOW_POLL_SECONDS"):
+        servicenow_settings(TEXTDESK_SERVICENOW_POLL_SECONDS=seconds)
+
+
 @pytest.mark.parametrize(
     ("values", "expected"),
     [

@@ -182,6 +182,11 @@ class ServiceNowRecords:
     def instance_url(self) -> str:
         return self._client.base_url
 
+    @property
+    def client(self) -> ServiceNowClient:
+        """The instance's client, shared with what else asks it (polling)."""
+        return self._client
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
