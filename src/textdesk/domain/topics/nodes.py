@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
 __all__ = [
+    "EDGE_LABEL",
     "ID_PATTERN",
     "INPUT_NODES",
+    "NODE_REF",
     "VAR_PATTERN",
     "AddCommentNode",
     "BooleanNode",
@@ -41,11 +43,25 @@ __all__ = [
     "TextNode",
     "TransferNode",
     "UpdateRecordNode",
+    "node_ref",
 ]
 
 VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 VarName = Annotated[str, Field(pattern=VAR_PATTERN)]
+# JSON Schema annotations of a field whose value is the id of a node of the same
+# topic: the validator, the flow view and the designer's edits find such fields by
+# this mark (see ``node_refs``), so a new one needs nothing but the mark.
+NODE_REF = "x-node-ref"
+EDGE_LABEL = "x-edge-label"
+
+
+def node_ref(label: str | None = None) -> dict[str, JsonValue]:
+    """``json_schema_extra`` of a field naming a node; ``label``: its arrow's words."""
+    extra: dict[str, JsonValue] = {NODE_REF: True}
+    if label is not None:
+        extra[EDGE_LABEL] = label
+    return extra
 
 
 class _Model(BaseModel):
@@ -136,7 +152,8 @@ class DynamicChoiceNode(_NodeBase):
     label: str = "{{ r.number }} {{ r.short_description }}"  # r (or record): one record
     value: str = "number"  # the record field stored as the choice's value
     empty_text: str = "There is nothing to choose from."
-    empty_goto: str | None = None  # without it the topic ends after empty_text
+    # Without it the topic ends after empty_text.
+    empty_goto: str | None = Field(default=None, json_schema_extra=node_ref("nothing to choose"))
 
 
 class BooleanNode(_NodeBase):
@@ -223,7 +240,7 @@ class SetNode(_NodeBase):
 
 class DecisionBranch(_Model):
     when: str
-    goto: str
+    goto: str = Field(json_schema_extra=node_ref())
 
 
 class DecisionNode(_NodeBase):
@@ -231,12 +248,12 @@ class DecisionNode(_NodeBase):
 
     type: Literal["decision"]
     branches: list[DecisionBranch] = Field(min_length=1)
-    default: str | None = None
+    default: str | None = Field(default=None, json_schema_extra=node_ref("otherwise"))
 
 
 class GotoNode(_NodeBase):
     type: Literal["goto"]
-    goto: str
+    goto: str = Field(json_schema_extra=node_ref())
 
 
 class SwitchTopicNode(_NodeBase):
