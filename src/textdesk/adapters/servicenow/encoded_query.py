@@ -21,7 +21,7 @@ caller decides whether to do the same.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -148,14 +148,23 @@ class EncodedQuery:
             all(any(c.holds(value_of) for c in clause) for clause in group) for group in self.groups
         )
 
-    def keep(self, wanted: Callable[[str], bool]) -> EncodedQuery:
-        """This query without the conditions and orderings on fields ``wanted`` refuses.
+    def keep(
+        self, wanted: Callable[[str], bool], *, operators: Collection[str] | None = None
+    ) -> EncodedQuery:
+        """This query without the conditions and orderings on fields ``wanted`` refuses,
+        and without the conditions whose operator is not one of ``operators`` (when given).
 
         A group left without conditions matches every row, as the instance does
         when it drops the invalid part of a query.
         """
+
+        def kept_condition(c: Condition) -> bool:
+            return wanted(c.field) and (operators is None or c.operator in operators)
+
         groups = tuple(
-            tuple(kept for clause in group if (kept := tuple(c for c in clause if wanted(c.field))))
+            tuple(
+                kept for clause in group if (kept := tuple(c for c in clause if kept_condition(c)))
+            )
             for group in self.groups
         )
         order = tuple(o for o in self.order if wanted(o.field))

@@ -177,6 +177,27 @@ class _State:
 
 
 Handler = Callable[[Request, Account], Awaitable[Response]]
+# Fields of type True/False among those the stand-in knows.
+_BOOLEAN_FIELDS = frozenset({"active", "locked_out"})
+
+
+@dataclass
+class Readings:
+    """Where the public documentation leaves room, the reading this stand-in takes.
+
+    The defaults are what a stock instance does; each switch is another reading a
+    client must survive (an instance set up otherwise, or another stand-in written
+    from the same pages).  Tests set them on :attr:`FakeServiceNow.readings`;
+    :meth:`FakeServiceNow.reset` puts the defaults back.
+    """
+
+    # The query operators understood (None: all of ``encoded_query.OPERATORS``); a
+    # condition with another one is an invalid part of the query.
+    operators: frozenset[str] | None = None
+    # The largest page answered, whatever ``sysparm_limit`` asks.
+    max_limit: int | None = None
+    # True/False fields as JSON booleans when display values are off, not as text.
+    json_booleans: bool = False
 
 
 class FakeServiceNow:
@@ -204,6 +225,8 @@ class FakeServiceNow:
       inactive or locked-out users cannot sign in.
     - Injected faults (:meth:`fail_next`, :meth:`slow_next`) and a log of the
       requests received (:attr:`requests`).
+    - Other readings of the documentation, switched on :attr:`readings`
+      (:class:`Readings`): fewer query operators, a capped page size, JSON booleans.
 
     Not emulated: ACLs beyond "reads need a role, writes need itil or admin",
     business rules other than incident's, ``sysparm_input_display_value``,
@@ -240,6 +263,7 @@ class FakeServiceNow:
         self._account_names: dict[str, str] = {}
         self._clients: dict[str, str] = {client_id: client_secret}
         self._state = _State(Instance(self._clock))
+        self.readings = Readings()
         self.add_account(username, password, name="Textdesk Integration", roles=("itil",))
         self.app = Starlette(
             routes=self._routes(), exception_handlers={HTTPException: self._http_error}
@@ -359,9 +383,11 @@ class FakeServiceNow:
             return [StoredAttachment(row, self._state.files[row["sys_id"]]) for row in rows]
 
     def reset(self) -> None:
-        """Forget every row, file, token, fault and logged request; keep the accounts."""
+        """Forget every row, file, token, fault and logged request, and go back to the
+        default :class:`Readings`; keep the accounts."""
         with self._lock:
             self._state = _State(Instance(self._clock))
+            self.readings = Readings()
             for user_name in self._accounts:
                 self._account_row(user_name)
 
@@ -668,9 +694,14 @@ class FakeServiceNow:
 
     def _render(self, request: Request, table: str, row: Mapping[str, str]) -> dict[str, Any]:
         fields, display, links = self._shape(request)
-        return self._state.instance.render(
+        shown = self._state.instance.render(
             table, row, fields=fields, display=display, links=links, base_url=self._base(request)
         )
+        if self.readings.json_booleans and display == "false":
+            for name in _BOOLEAN_FIELDS & shown.keys():
+                if shown[name] in ("true", "false"):
+                    shown[name] = shown[name] == "true"
+        return shown
 
     def _query(self, table: str, params: Mapping[str, str]) -> encoded_query.EncodedQuery | None:
         """The request's query with unknown parts dropped; None when it must match nothing."""
@@ -683,7 +714,9 @@ class FakeServiceNow:
         ]
         parsed = encoded_query.parse("^".join(filter(None, [text, *pairs])))
         instance = self._state.instance
-        kept = parsed.keep(lambda path: instance.known_field(table, path))
+        kept = parsed.keep(
+            lambda path: instance.known_field(table, path), operators=self.readings.operators
+        )
         if self.invalid_query_returns_no_rows and (parsed.unparsed or kept != parsed):
             return None
         return kept
@@ -693,6 +726,8 @@ class FakeServiceNow:
         params = request.query_params
         offset = _number(params.get("sysparm_offset"), 0)
         limit = _number(params.get("sysparm_limit"), _DEFAULT_LIMIT)
+        if self.readings.max_limit is not None:
+            limit = min(limit, self.readings.max_limit)
         with self._lock:
             query = self._query(table, params)
             rows = [] if query is None else self._state.instance.select(table, query)

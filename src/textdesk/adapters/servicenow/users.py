@@ -45,10 +45,13 @@ class ServiceNowUser:
 
 
 def _value(row: dict[str, Any], name: str) -> str:
-    # Asked with display values off: plain strings (a dict only if the caller asked for "all").
+    # Asked with display values off: plain strings (a dict only if the caller asked for
+    # "all"), though an instance may answer a True/False field as a JSON boolean.
     value = row.get(name, "")
     if isinstance(value, dict):
         value = value.get("value", "")
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return str(value or "")
 
 
@@ -188,29 +191,43 @@ class UserIndex:
             self._lock = asyncio.Lock()
         async with self._lock:
             since = self._newest
-            if since is None:
-                query = "active=true^mobile_phoneISNOTEMPTY"
-            else:
+            if since is not None:
                 # ">=": users updated in the same second as the newest one seen are read
                 # again rather than missed; inactive ones too, to drop them.
-                query = f"sys_updated_on>={since}"
-            query += "^ORDERBYsys_updated_on^ORDERBYsys_id"
-            offset = 0
-            while True:
-                rows = await self._client.rows(
-                    "sys_user",
-                    query=query,
-                    fields=USER_FIELDS,
-                    limit=self._page_size,
-                    offset=offset,
-                    display_value="false",
-                )
-                for row in rows:
-                    self._take(row)
-                if len(rows) < self._page_size:
-                    break
-                offset += len(rows)
+                await self._read_all(f"sys_updated_on>={since}")
+            elif not await self._read_all("active=true^mobile_phoneISNOTEMPTY"):
+                # No one, or an instance that answers no rows for a query part it does
+                # not take (ISNOTEMPTY is not everywhere): every active user, and
+                # those without a number are left out here.
+                await self._read_all("active=true")
             self._refreshed_at = self._clock()
+
+    async def _read_all(self, query: str) -> int:
+        """Page through the users ``query`` matches; how many rows were read.
+
+        Until a page comes back empty, not merely short: an instance may serve fewer
+        rows a page than ``sysparm_limit`` asks.  A page with no user not already read
+        ends it too (an instance that ignores ``sysparm_offset`` must not loop).
+        """
+        query += "^ORDERBYsys_updated_on^ORDERBYsys_id"
+        seen: set[str] = set()
+        offset = 0
+        while True:
+            rows = await self._client.rows(
+                "sys_user",
+                query=query,
+                fields=USER_FIELDS,
+                limit=self._page_size,
+                offset=offset,
+                display_value="false",
+            )
+            fresh = {_value(row, "sys_id") for row in rows} - seen
+            if not fresh:
+                return offset
+            seen |= fresh
+            for row in rows:
+                self._take(row)
+            offset += len(rows)
 
     def _take(self, row: dict[str, Any], *, changes: bool = True) -> None:
         sys_id = _value(row, "sys_id")

@@ -374,6 +374,23 @@ def test_invalid_queries_can_return_no_rows_instead() -> None:
         )
 
 
+def test_readings_other_than_the_stock_instances_can_be_switched_on(
+    snow: FakeServiceNow, client: httpx.Client
+) -> None:
+    """Fewer operators (a condition with another is ignored), a page cap, JSON booleans."""
+    query = {"sysparm_query": "active=true^mobile_phoneISNOTEMPTY", "sysparm_fields": "active"}
+    assert len(result(client.get("/api/now/table/sys_user", params=query))) == 3
+    snow.readings.operators = frozenset({"="})
+    assert len(result(client.get("/api/now/table/sys_user", params=query))) > 3
+    snow.readings.max_limit = 2
+    assert len(result(client.get("/api/now/table/sys_user", params=query))) == 2
+    snow.readings.json_booleans = True
+    assert result(client.get("/api/now/table/sys_user", params=query))[0] == {"active": True}
+    snow.reset()
+    # The stock readings again: ISNOTEMPTY holds, and the account alone has no mobile phone.
+    assert result(client.get("/api/now/table/sys_user", params=query)) == []
+
+
 def test_paging_with_limit_offset_and_total_count(client: httpx.Client) -> None:
     pages = []
     for offset in (0, 2, 4):

@@ -71,10 +71,10 @@ async def test_the_first_look_up_pages_through_active_users_with_a_mobile_number
     index = UserIndex(client, page_size=2)
     assert await index.find("+15551230003") is not None
     queries = asked(snow)
-    assert len(queries) == 2  # three users with a mobile number, two a page
     assert queries[0].startswith("active=true^mobile_phoneISNOTEMPTY")
+    # Three users with a mobile number, two a page, then the empty page that ends it.
     offsets = [r.params["sysparm_offset"] for r in snow.requests_to("GET", USERS)]
-    assert offsets == ["0", "2"]
+    assert offsets == ["0", "2", "3"]
 
 
 async def test_an_unknown_number_is_looked_for_on_the_instance_at_most_once_a_minute(
@@ -84,7 +84,7 @@ async def test_an_unknown_number_is_looked_for_on_the_instance_at_most_once_a_mi
     index = UserIndex(client, clock=clock, unknown_every=60, refresh_every=300)
     assert await index.find("+15559990000") is None
     assert await index.find("+15559990000") is None
-    assert len(asked(snow)) == 2  # everyone, then that number
+    assert len(asked(snow)) == 3  # everyone (to the empty page), then that number
     snow.insert(
         "sys_user", {"user_name": "erin", "name": "Erin New", "mobile_phone": "555.999.0000"}
     )
@@ -95,11 +95,11 @@ async def test_an_unknown_number_is_looked_for_on_the_instance_at_most_once_a_mi
     assert erin is not None
     assert erin.name == "Erin New"
     # Her number's last digits were asked for, not the whole directory's changes.
-    assert asked(snow)[1:] == ["active=true^mobile_phoneLIKE0000"] * 2
+    assert asked(snow)[2:] == ["active=true^mobile_phoneLIKE0000"] * 2
     clock.now += 30
     assert await index.find("+15558880000") is None
     assert await index.find("+15558880000") is None
-    assert len(asked(snow)) == 4  # another number: looked for once
+    assert len(asked(snow)) == 5  # another number: looked for once
 
 
 async def test_a_refresh_drops_users_made_inactive_and_follows_a_changed_number(
@@ -147,3 +147,43 @@ async def test_a_number_looked_for_does_not_make_the_next_refresh_skip_earlier_c
             assert moved.account == bob["sys_id"]
         finally:
             await client.aclose()
+
+
+async def test_every_user_is_read_from_an_instance_that_serves_fewer_rows_a_page_than_asked(
+    snow: FakeServiceNow, client: ServiceNowClient
+) -> None:
+    snow.readings.max_limit = 2  # three users with a mobile number; 500 asked a page
+    index = UserIndex(client)
+    await index.look_up([])
+    for phone in ("+15551230001", "+15551230002", "+15551230003"):
+        assert index.profile(phone) is not None, phone
+
+
+async def test_an_instance_without_isnotempty_still_gives_the_active_users_with_a_number(
+    snow: FakeServiceNow, client: ServiceNowClient
+) -> None:
+    """It answers no rows for the query part it does not take: asked again, plainer."""
+    snow.invalid_query_returns_no_rows = True
+    snow.readings.operators = frozenset({"=", "!=", "IN", "LIKE", "STARTSWITH", ">="})
+    try:
+        index = UserIndex(client)
+        await index.look_up([])
+    finally:
+        snow.invalid_query_returns_no_rows = False
+    assert index.profile("+15551230001") is not None
+    assert index.profile("+15551230003") is not None
+    assert index.profile("+15551230004") is None  # Dan Former, inactive
+    assert asked(snow)[-2].startswith("active=true^ORDERBY")
+
+
+async def test_a_user_whose_active_field_is_the_json_boolean_false_is_a_guest(
+    snow: FakeServiceNow, client: ServiceNowClient
+) -> None:
+    snow.readings.json_booleans = True
+    [alice] = snow.find("sys_user", "user_name=alice.example")
+    index = UserIndex(client)
+    await index.look_up([])
+    assert index.profile("+15551230001") is not None
+    snow.update("sys_user", alice["sys_id"], {"active": "false"})
+    await index.refresh()  # her change: the JSON boolean false
+    assert index.profile("+15551230001") is None

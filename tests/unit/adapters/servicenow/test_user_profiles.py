@@ -28,9 +28,9 @@ class Instance:
         self.users = list(users)
         self.reads = 0
 
-    async def rows(self, table: str, **_: Any) -> list[dict[str, str]]:
+    async def rows(self, table: str, *, offset: int = 0, **_: Any) -> list[dict[str, str]]:
         self.reads += 1
-        return list(self.users)
+        return self.users[offset:]
 
 
 class Clock:
@@ -66,25 +66,34 @@ async def test_an_unknown_number_is_looked_for_at_most_once_a_minute() -> None:
     instance, clock = Instance(ALICE), Clock()
     users = index(instance, clock)
     await users.look_up([])
-    assert instance.reads == 1
+    assert instance.reads == 2  # everyone, to the empty page after
     clock.now = 120.0
     assert users.settled("+15551230001")
     await users.look_up(["+15551230001"])
-    assert instance.reads == 1  # everyone known: no call
+    assert instance.reads == 2  # everyone known: no call
     assert not users.settled("+15551230009")
     await users.look_up(["+15551230009"])
-    assert instance.reads == 2
+    assert instance.reads == 3
     assert users.settled("+15551230009")  # a guest, for now
     clock.now = 150.0
     await users.look_up(["+15551230009"])
-    assert instance.reads == 2  # throttled
+    assert instance.reads == 3  # throttled
     clock.now = 181.0
     assert not users.settled("+15551230009")
     await users.look_up(["+15551230009", "+15551230008"])
-    assert instance.reads == 3  # both in one query
+    assert instance.reads == 4  # both in one query
 
 
 async def test_nothing_is_settled_before_the_users_are_read() -> None:
     users = index(Instance(ALICE), Clock())
     assert not users.settled("+15551230001")
     assert not users.settled("+15551230009")
+
+
+async def test_an_active_field_answered_as_a_json_boolean_false_is_inactive() -> None:
+    dan = {**DAN, "active": False}
+    alice = {**ALICE, "active": True}
+    users = index(Instance(alice, dan), Clock())  # type: ignore[arg-type]
+    await users.look_up([])
+    assert users.profile("+15551230001") is not None
+    assert users.profile("+15551230004") is None
