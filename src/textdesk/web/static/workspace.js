@@ -63,6 +63,7 @@
   }
 
   function refreshInbox() {
+    if (!document.getElementById("inbox")) return; // the designer's pages have none
     soon("inbox", function () {
       htmx.ajax("GET", "/workspace/inbox" + (current ? "?current=" + current : ""),
         { target: "#inbox", swap: "innerHTML" });

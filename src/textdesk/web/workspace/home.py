@@ -25,7 +25,7 @@ from textdesk.web.auth import (
     start_session,
 )
 from textdesk.web.deps import ContainerDep
-from textdesk.web.workspace import conversation, events, outbound, subscription
+from textdesk.web.workspace import conversation, events, outbound, subscription, topics
 from textdesk.web.workspace.render import refusal, render, wake
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
@@ -33,6 +33,7 @@ router.include_router(conversation.router)
 router.include_router(subscription.router)
 router.include_router(events.router)
 router.include_router(outbound.router)
+router.include_router(topics.router)
 
 
 @router.get("/login")

@@ -37,6 +37,13 @@ def _clock(context: Context, value: datetime | None) -> str:
     return as_utc(value).astimezone(zone).strftime("%H:%M") if value else ""
 
 
+@pass_context
+def _stamp(context: Context, value: datetime | None) -> str:
+    """``YYYY-MM-DD HH:MM`` in the desk's timezone: when a topic was edited or published."""
+    zone: tzinfo = context.get("zone") or UTC
+    return as_utc(value).astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
 def _duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
     if seconds < 60:
@@ -53,7 +60,7 @@ def _since(value: datetime | None) -> str:
 
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True)
-    env.filters.update(iso=_iso, clock=_clock, since=_since)
+    env.filters.update(iso=_iso, clock=_clock, since=_since, stamp=_stamp)
     return env
 
 
