@@ -7,6 +7,11 @@ priorities and references are read as the instance shows them (display values) a
 written as its values.  Every change is made by the integration user; a comment
 carries its author's name in its text.
 
+Rows are not taken on the query's word: an instance drops the parts of a query it
+cannot read (an operator or a field it does not have) and answers the rest, which
+may be every incident.  So a look-up checks what it asked for in what came back
+(the ``number``, the ``correlation_id``, the caller) and drops anything else.
+
 A create carries the effect's key in ``correlation_id`` (``correlation_display``
 ``textdesk``) and looks that key up first, so a create tried again after a timeout
 or a crash finds the incident the first try made instead of making a second; the
@@ -68,6 +73,8 @@ FIELDS = (
     "sys_created_on",
     "sys_updated_on",
 )
+# A list also reads ``active``, to check that what came back is what was asked for.
+_LISTED = (*FIELDS, "active")
 # A stock instance's incident states (value for each label textdesk uses).
 STATE_VALUES = {
     "New": "1",
@@ -116,6 +123,8 @@ def _value(row: Mapping[str, Any], name: str) -> str:
     field = row.get(name, "")
     if isinstance(field, dict):
         field = field.get("value", "")
+    if isinstance(field, bool):  # a True/False field, as some instances answer it
+        return "true" if field else "false"
     return str(field or "")
 
 
@@ -216,15 +225,17 @@ class ServiceNowRecords:
             updated_at=_moment(_value(row, "sys_updated_on")),
         )
 
-    async def _find(self, query: str) -> Mapping[str, Any] | None:
-        rows = await self._client.rows(TABLE, query=query, fields=FIELDS, limit=1)
-        return rows[0] if rows else None
+    async def _find(self, field: str, value: str) -> Mapping[str, Any] | None:
+        """The incident whose ``field`` is ``value``, checked in the row that came back."""
+        fields = tuple(dict.fromkeys((*FIELDS, field)))
+        rows = await self._client.rows(TABLE, query=f"{field}={value}", fields=fields, limit=1)
+        return next((row for row in rows if _value(row, field) == value), None)
 
     async def _record(self, number: str) -> Record | None:
         text = number.strip().upper()
         if not _PLAIN.fullmatch(text):
             return None  # no incident number has anything else in it
-        row = await self._find(f"number={text}")
+        row = await self._find("number", text)
         return None if row is None else self.record_of(row)
 
     async def get(self, number: str) -> Record | None:
@@ -247,10 +258,16 @@ class ServiceNowRecords:
                     f"element_id={record.external_id}^elementINcomments,work_notes"
                     "^ORDERBYsys_created_on"
                 ),
-                fields=("value", "element", "sys_created_by", "sys_created_on"),
+                fields=("value", "element", "element_id", "sys_created_by", "sys_created_on"),
                 limit=200,
                 display_value="false",
             )
+            rows = [
+                row
+                for row in rows
+                if _value(row, "element_id") == record.external_id
+                and _value(row, "element") in ("comments", "work_notes")
+            ]
         except ServiceNowUnavailable:
             raise
         except ServiceNowError as refused:
@@ -334,19 +351,20 @@ class ServiceNowRecords:
         """Incidents newest first; only those whose caller is the user of one of
         ``phones`` when given (none when no phone is a user's)."""
         conditions: list[str] = []
+        callers: set[str] | None = None
         if phones is not None:
             users = [await self._users.find(phone) for phone in sorted(set(phones))]
-            sys_ids = sorted({u.sys_id for u in users if u is not None})
-            if not sys_ids:
+            callers = {u.sys_id for u in users if u is not None}
+            if not callers:
                 return []
-            conditions.append(f"caller_idIN{','.join(sys_ids)}")
+            conditions.append(f"caller_idIN{','.join(sorted(callers))}")
         if open_only:
             conditions.append("active=true")
         conditions.append("ORDERBYDESCsys_created_on")
         rows = await self._client.rows(
-            TABLE, query="^".join(conditions), fields=FIELDS, limit=limit, offset=offset
+            TABLE, query="^".join(conditions), fields=_LISTED, limit=limit, offset=offset
         )
-        return [self.record_of(row) for row in rows]
+        return [self.record_of(row) for row in _asked_for(rows, callers, open_only=open_only)]
 
     async def open_records_of(self, *, user_id: int | None, phone: str, limit: int) -> list[Record]:
         user = await self._users.find(phone)
@@ -355,10 +373,10 @@ class ServiceNowRecords:
         rows = await self._client.rows(
             TABLE,
             query=f"caller_id={user.sys_id}^active=true^ORDERBYDESCsys_created_on",
-            fields=FIELDS,
+            fields=_LISTED,
             limit=limit,
         )
-        return [self.record_of(row) for row in rows]
+        return [self.record_of(row) for row in _asked_for(rows, {user.sys_id}, open_only=True)]
 
     # ----------------------------------------------------------------- writing
 
@@ -366,7 +384,7 @@ class ServiceNowRecords:
         key = record.key
         row = None
         if key is not None and _PLAIN.fullmatch(key):
-            row = await self._find(f"correlation_id={key}")
+            row = await self._find("correlation_id", key)
         if row is None:
             caller = await self._users.find(record.caller_phone) if record.caller_phone else None
             description = record.description
@@ -444,10 +462,11 @@ class ServiceNowRecords:
         rows = await self._client.rows(
             "sys_user",
             query=f"name={_escaped(name)}^active=true",
-            fields=("sys_id",),
+            fields=("sys_id", "name", "active"),
             limit=1,
             display_value="false",
         )
+        rows = [r for r in rows if _value(r, "name") == name and _value(r, "active") != "false"]
         if not rows:
             raise InvalidRecord(f"no active ServiceNow user is named {name!r}")
         return _value(rows[0], "sys_id")
@@ -506,7 +525,7 @@ class ServiceNowRecords:
                     f"element_id={sys_id}^element={field}"
                     f"^sys_created_by={_escaped(self._client.username)}^ORDERBYDESCsys_created_on"
                 ),
-                fields=("value", "sys_created_on"),
+                fields=("value", "sys_created_on", "element_id", "element", "sys_created_by"),
                 limit=1,
                 display_value="false",
             )
@@ -514,6 +533,8 @@ class ServiceNowRecords:
             raise
         except ServiceNowError:
             return await self._just_shown(sys_id, field, text, now)
+        asked = {"element_id": sys_id, "element": field, "sys_created_by": self._client.username}
+        rows = [row for row in rows if all(_value(row, k) == v for k, v in asked.items())]
         if not rows or _value(rows[0], "value").strip() != text.strip():
             return False
         return _recent(_parsed(_value(rows[0], "sys_created_on")), now)
@@ -535,6 +556,19 @@ class ServiceNowRecords:
         if not signed or signed[-1].text.strip() != text.strip():
             return False
         return _recent(signed[-1].when, now)
+
+
+def _asked_for(
+    rows: list[dict[str, Any]], callers: Collection[str] | None, *, open_only: bool
+) -> list[dict[str, Any]]:
+    """The rows a list asked for: their caller one of ``callers`` (when given), and not
+    inactive when only open ones were asked for (a row without ``active`` is kept)."""
+    return [
+        row
+        for row in rows
+        if (callers is None or _value(row, "caller_id") in callers)
+        and not (open_only and _value(row, "active") == "false")
+    ]
 
 
 def _parsed(raw: str) -> datetime | None:

@@ -194,6 +194,9 @@ class Readings:
     # The query operators understood (None: all of ``encoded_query.OPERATORS``); a
     # condition with another one is an invalid part of the query.
     operators: frozenset[str] | None = None
+    # Fields a query cannot filter on, as for a field the table does not have: a
+    # condition naming one is an invalid part of the query (dropped, by default).
+    unfiltered_fields: frozenset[str] = frozenset()
     # The largest page answered, whatever ``sysparm_limit`` asks.
     max_limit: int | None = None
     # True/False fields as JSON booleans when display values are off, not as text.
@@ -226,7 +229,8 @@ class FakeServiceNow:
     - Injected faults (:meth:`fail_next`, :meth:`slow_next`) and a log of the
       requests received (:attr:`requests`).
     - Other readings of the documentation, switched on :attr:`readings`
-      (:class:`Readings`): fewer query operators, a capped page size, JSON booleans.
+      (:class:`Readings`): fewer query operators or fields to filter on, a capped
+      page size, JSON booleans.
 
     Not emulated: ACLs beyond "reads need a role, writes need itil or admin",
     business rules other than incident's, ``sysparm_input_display_value``,
@@ -714,8 +718,10 @@ class FakeServiceNow:
         ]
         parsed = encoded_query.parse("^".join(filter(None, [text, *pairs])))
         instance = self._state.instance
+        unfiltered = self.readings.unfiltered_fields
         kept = parsed.keep(
-            lambda path: instance.known_field(table, path), operators=self.readings.operators
+            lambda path: path not in unfiltered and instance.known_field(table, path),
+            operators=self.readings.operators,
         )
         if self.invalid_query_returns_no_rows and (parsed.unparsed or kept != parsed):
             return None

@@ -340,3 +340,56 @@ async def test_the_same_words_commented_again_are_a_second_comment(
         "INC0010001", author="Alice Example", body="Any news?", now=an_hour_on, may_repeat=True
     )
     assert len(snow.journal(vpn["sys_id"])) == 3
+
+
+async def test_a_create_whose_key_the_instance_cannot_filter_on_makes_the_texters_incident(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    """The look-up by key comes back with every incident: none of them is the key's."""
+    snow.readings.unfiltered_fields = frozenset({"correlation_id"})
+    created = await store.create(report(key="textdesk-12-1"), now=NOW)
+    assert created.number == "INC0010005"
+    assert created.short_description == "Printer on floor 3 jams"
+    [row] = snow.find("incident", "correlation_id=textdesk-12-1")
+    assert row["number"] == "INC0010005"
+
+
+async def test_a_number_the_instance_cannot_filter_on_finds_that_incident_or_none(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    snow.readings.unfiltered_fields = frozenset({"number"})
+    assert await store.get("INC0099999") is None
+    assert await store.update("INC0099999", {"state": "Resolved"}, now=NOW) is None
+    assert snow.find("incident", "number=INC0010001")[0]["state"] != "6"
+
+
+async def test_lists_keep_only_the_callers_incidents_when_the_instance_drops_the_filter(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    """An instance without the IN operator (and one that cannot filter on caller_id)."""
+    snow.readings.operators = frozenset({"=", "!="})
+    listed = await store.page(phones=[ALICE], open_only=True, limit=50, offset=0)
+    assert sorted(r.number for r in listed) == ["INC0010001", "INC0010002"]
+    snow.readings.unfiltered_fields = frozenset({"caller_id", "active"})
+    mine = await store.open_records_of(user_id=None, phone=ALICE, limit=50)
+    assert sorted(r.number for r in mine) == ["INC0010001", "INC0010002"]
+
+
+async def test_an_incident_shows_only_its_own_comments_when_the_journal_filter_is_dropped(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    await store.add_comment("INC0010001", author="Alice Example", body="Still dropping", now=NOW)
+    snow.readings.unfiltered_fields = frozenset({"element_id"})
+    bobs = await store.get("INC0010003")
+    assert bobs is not None
+    assert bobs.comments == ()
+
+
+async def test_assigning_to_a_name_the_instance_cannot_filter_on_is_refused(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    """Not given to whichever user came back first."""
+    snow.readings.unfiltered_fields = frozenset({"name"})
+    with pytest.raises(InvalidRecord, match="Nobody Here"):
+        await store.update("INC0010001", {"assigned_to": "Nobody Here"}, now=NOW)
+    assert snow.find("incident", "number=INC0010001")[0]["assigned_to"] == ""
