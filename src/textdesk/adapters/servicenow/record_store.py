@@ -385,6 +385,7 @@ class ServiceNowRecords:
         row = None
         if key is not None and _PLAIN.fullmatch(key):
             row = await self._find("correlation_id", key)
+        made = row is None
         if row is None:
             caller = await self._users.find(record.caller_phone) if record.caller_phone else None
             description = record.description
@@ -405,15 +406,18 @@ class ServiceNowRecords:
             }
             row = await self._client.create(TABLE, values, fields=FIELDS)
         created = self.record_of(row)
-        attached = await self._attach(created, record.attachments)
+        attached = await self._attach(created, record.attachments, new=made)
         return replace(created, attachments=attached)
 
-    async def _attach(self, record: Record, keys: tuple[str, ...]) -> tuple[str, ...]:
-        """Upload the texter's photos not on the incident yet; the file names it has."""
+    async def _attach(self, record: Record, keys: tuple[str, ...], *, new: bool) -> tuple[str, ...]:
+        """Upload the texter's photos not on the incident yet; the file names it has.
+
+        ``new``: this call just made the incident, so it has none yet and is not asked.
+        """
         if not keys or record.external_id is None:
             return ()
         sys_id = record.external_id
-        present = {str(a.get("file_name", "")) for a in await self._client.attachments(sys_id)}
+        present = set() if new else await self._attached(record)
         names: list[str] = []
         for key in keys:
             stored = await self._media.load(key) if self._media is not None else None
@@ -431,6 +435,26 @@ class ServiceNowRecords:
                 )
             names.append(name)
         return tuple(names)
+
+    async def _attached(self, record: Record) -> set[str]:
+        """The file names attached to an incident an earlier try made.
+
+        An instance that will not list attachments (refused, or a path it does not
+        serve) gets the photos uploaded again: a photo twice is better than a report
+        stuck for good.
+        """
+        sys_id = record.external_id
+        try:
+            rows = await self._client.attachments(str(sys_id))
+        except ServiceNowUnavailable:
+            raise
+        except ServiceNowError as refused:
+            log.warning("the attachments of %s cannot be listed (%s)", record.number, refused)
+            return set()
+        # Another record's files, should the instance drop the filter, do not count.
+        return {
+            str(a.get("file_name", "")) for a in rows if _value(a, "table_sys_id") in ("", sys_id)
+        }
 
     async def update(
         self, number: str, fields: Mapping[str, Any], *, now: datetime

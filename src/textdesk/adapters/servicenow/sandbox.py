@@ -201,6 +201,9 @@ class Readings:
     max_limit: int | None = None
     # True/False fields as JSON booleans when display values are off, not as text.
     json_booleans: bool = False
+    # Whether ``GET /api/now/attachment`` (the list) is served; False: it answers 400,
+    # as a path no API serves does (uploads still work).
+    attachment_listing: bool = True
 
 
 class FakeServiceNow:
@@ -230,7 +233,7 @@ class FakeServiceNow:
       requests received (:attr:`requests`).
     - Other readings of the documentation, switched on :attr:`readings`
       (:class:`Readings`): fewer query operators or fields to filter on, a capped
-      page size, JSON booleans.
+      page size, JSON booleans, no attachment list.
 
     Not emulated: ACLs beyond "reads need a role, writes need itil or admin",
     business rules other than incident's, ``sysparm_input_display_value``,
@@ -823,6 +826,8 @@ class FakeServiceNow:
         )
 
     async def _attachments(self, request: Request, account: Account) -> Response:
+        if not self.readings.attachment_listing:
+            return _failure(400, "Requested URI does not represent any resource", None)
         params = request.query_params
         offset = _number(params.get("sysparm_offset"), 0)
         limit = _number(params.get("sysparm_limit"), _ATTACHMENT_LIMIT)

@@ -393,3 +393,29 @@ async def test_assigning_to_a_name_the_instance_cannot_filter_on_is_refused(
     with pytest.raises(InvalidRecord, match="Nobody Here"):
         await store.update("INC0010001", {"assigned_to": "Nobody Here"}, now=NOW)
     assert snow.find("incident", "number=INC0010001")[0]["assigned_to"] == ""
+
+
+async def test_a_report_with_a_photo_is_made_where_attachments_cannot_be_listed(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    snow.readings.attachment_listing = False
+    created = await store.create(report(attachments=("att/photo1",), key="textdesk-6-1"), now=NOW)
+    assert created.attachments == ("photo1.jpg",)
+    assert created.external_id is not None
+    [photo] = snow.attachments(created.external_id)
+    assert photo.data == JPEG
+    assert snow.requests_to("GET", "/api/now/attachment") == []  # just made: nothing to list
+
+
+async def test_a_photo_left_out_is_uploaded_on_the_next_try_where_attachments_cannot_be_listed(
+    store: ServiceNowRecords, snow: FakeServiceNow
+) -> None:
+    snow.readings.attachment_listing = False
+    new = report(attachments=("att/photo1",), key="textdesk-6-2")
+    snow.fail_next(503, times=5, method="POST", path="/api/now/attachment/file")
+    with pytest.raises(ServiceNowUnavailable, match="503"):
+        await store.create(new, now=NOW)  # made, but its photo could not follow
+    again = await store.create(new, now=NOW)
+    assert again.external_id is not None
+    assert [a.metadata["file_name"] for a in snow.attachments(again.external_id)] == ["photo1.jpg"]
+    assert [r.status for r in snow.requests_to("GET", "/api/now/attachment")] == [400]
