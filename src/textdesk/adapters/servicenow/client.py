@@ -87,7 +87,7 @@ class Credentials:
 class _Token:
     access: str
     refresh: str | None
-    expires_at: float  # monotonic
+    renew_at: float  # monotonic: a little before it expires
 
 
 class ServiceNowClient:
@@ -349,7 +349,7 @@ class ServiceNowClient:
         if response.status_code == 401 and self._credentials.oauth:
             # The token expired early or was revoked: refresh it and try once more.
             if self._token is not None:
-                self._token.expires_at = 0.0
+                self._token.renew_at = 0.0
             response = await self._authorised(method, path, params, json, content, headers)
         return response
 
@@ -380,8 +380,7 @@ class ServiceNowClient:
 
     async def _access_token(self) -> str:
         token = self._token
-        # A minute's margin: a token about to expire would fail mid-call.
-        if token is not None and self._clock() < token.expires_at - 60:
+        if token is not None and self._clock() < token.renew_at:
             return token.access
         if token is not None and token.refresh:
             refreshed = await self._grant(
@@ -422,10 +421,17 @@ class ServiceNowClient:
             self._token = None
             return None
         body = response.json()
+        lifetime = float(body.get("expires_in", 1800))
         self._token = _Token(
             access=str(body["access_token"]),
-            refresh=str(body["refresh_token"]) if body.get("refresh_token") else None,
-            expires_at=self._clock() + float(body.get("expires_in", 1800)),
+            # A refresh grant may answer only an access token: the refresh token it
+            # was given still holds.
+            refresh=str(body["refresh_token"])
+            if body.get("refresh_token")
+            else form.get("refresh_token"),
+            # Renewed a little early, so a token does not expire mid-call: a minute,
+            # or a tenth of a short lifetime (a 60 s token is not renewed at every call).
+            renew_at=self._clock() + lifetime - min(60.0, lifetime / 10),
         )
         return self._token
 

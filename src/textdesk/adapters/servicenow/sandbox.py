@@ -201,6 +201,9 @@ class Readings:
     max_limit: int | None = None
     # True/False fields as JSON booleans when display values are off, not as text.
     json_booleans: bool = False
+    # Whether the refresh_token grant answers a refresh token too (the one it was
+    # given); False: "returns only an access token", as the OAuth docs put it.
+    refresh_grant_returns_refresh_token: bool = True
     # Whether ``GET /api/now/attachment`` (the list) is served; False: it answers 400,
     # as a path no API serves does (uploads still work).
     attachment_listing: bool = True
@@ -233,7 +236,8 @@ class FakeServiceNow:
       requests received (:attr:`requests`).
     - Other readings of the documentation, switched on :attr:`readings`
       (:class:`Readings`): fewer query operators or fields to filter on, a capped
-      page size, JSON booleans, no attachment list.
+      page size, JSON booleans, no attachment list, refresh grants that answer only
+      an access token.
 
     Not emulated: ACLs beyond "reads need a role, writes need itil or admin",
     business rules other than incident's, ``sysparm_input_display_value``,
@@ -615,12 +619,12 @@ class FakeServiceNow:
 
     async def _token(self, request: Request) -> Response:
         slot = self._log(request)
-        response = await self._issue(request)
+        response = await self._issue(request, slot)
         with self._lock:
             slot.request = replace(slot.request, status=response.status_code)
         return response
 
-    async def _issue(self, request: Request) -> Response:
+    async def _issue(self, request: Request, slot: _Slot) -> Response:
         refusal = await self._fault(request)
         if refusal is not None:
             return refusal
@@ -637,6 +641,10 @@ class FakeServiceNow:
             if secret is None or not hmac.compare_digest(secret, form.get("client_secret", "")):
                 return self._access_denied()
             grant = form.get("grant_type")
+            # Of a token request the log keeps the grant's type, never its secrets.
+            body = urlencode({"grant_type": grant or ""}).encode()
+            slot.request = replace(slot.request, body=body)
+            refresh: str | None  # the refresh token answered, if any
             if grant == "password":
                 account = self._accounts.get(form.get("username", ""))
                 if account is None or not hmac.compare_digest(
@@ -655,6 +663,8 @@ class FakeServiceNow:
                 if held is None or held.client_id != client_id or self._clock() >= held.expires_at:
                     return self._access_denied()
                 account = self._accounts[held.user_name]
+                if not self.readings.refresh_grant_returns_refresh_token:
+                    refresh = None
             else:
                 return JSONResponse(
                     {"error": "unsupported_grant_type", "error_description": str(grant)},
@@ -668,15 +678,14 @@ class FakeServiceNow:
                 client_id,
                 self._clock() + timedelta(seconds=self.access_token_lifetime),
             )
-        return JSONResponse(
-            {
-                "access_token": access,
-                "refresh_token": refresh,
-                "scope": "useraccount",
-                "token_type": "Bearer",
-                "expires_in": self.access_token_lifetime,
-            }
-        )
+        answer = {
+            "access_token": access,
+            "refresh_token": refresh,
+            "scope": "useraccount",
+            "token_type": "Bearer",
+            "expires_in": self.access_token_lifetime,
+        }
+        return JSONResponse({k: v for k, v in answer.items() if v is not None})
 
     @staticmethod
     def _access_denied() -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -235,6 +236,46 @@ async def test_a_token_near_its_expiry_is_refreshed_before_the_call() -> None:
         finally:
             await client.aclose()
         assert [r.status for r in snow.requests_to("POST", "/oauth_token.do")] == [200, 401, 200]
+        assert {r.status for r in snow.requests_to("GET", TABLE)} == {200}
+
+
+def grants(snow: FakeServiceNow) -> list[str]:
+    """The grant types asked of /oauth_token.do, in order."""
+    return [
+        dict(parse_qsl(r.body.decode())).get("grant_type", "")
+        for r in snow.requests_to("POST", "/oauth_token.do")
+    ]
+
+
+async def test_a_refresh_grant_that_answers_no_refresh_token_keeps_the_one_it_had(
+    snow: FakeServiceNow,
+) -> None:
+    """ServiceNow's refresh grant "returns only an access token": no sign-in each time."""
+    snow.readings.refresh_grant_returns_refresh_token = False
+    client = client_for(snow, OAUTH)
+    try:
+        for _ in range(3):
+            assert await client.rows("incident", fields=("number",))
+            snow.expire_tokens()
+    finally:
+        await client.aclose()
+    assert grants(snow) == ["password", "refresh_token", "refresh_token"]
+
+
+async def test_a_short_lived_token_is_used_for_more_than_one_call() -> None:
+    clock = Ticks()
+    with FakeServiceNow(access_token_lifetime=30).serve() as snow:
+        client = client_for(snow, OAUTH, clock=clock)
+        try:
+            for _ in range(3):
+                await client.rows("incident", fields=("number",))
+                clock.now += 5
+            assert grants(snow) == ["password"]
+            clock.now += 20  # 30 s on: past its lifetime, less a tenth
+            await client.rows("incident", fields=("number",))
+        finally:
+            await client.aclose()
+        assert grants(snow) == ["password", "refresh_token"]
         assert {r.status for r in snow.requests_to("GET", TABLE)} == {200}
 
 
