@@ -22,10 +22,13 @@ from textdesk.domain.topics.checks import SETTINGS_ID, Loc, Problem, validate_to
 from textdesk.domain.topics.schema import Topic, TopicSet, TopicSettings
 
 __all__ = [
+    "MAX_FLOW_DEPTH",
     "SETTINGS_FILE",
     "Document",
     "SourceError",
+    "TooDeep",
     "TopicFileError",
+    "check_depth",
     "folder_documents",
     "load_topics",
     "locate",
@@ -81,7 +84,42 @@ class _Source:
     root: yaml.Node | None
 
 
+# PyYAML's scanner does work for every open flow collection ("[", "{") at each token,
+# so "[[[[…" costs seconds of CPU long before it fails; no topic nests so deep.
+MAX_FLOW_DEPTH = 32
+
+
+class TooDeep(ValueError):
+    """A source whose flow collections nest deeper than ``MAX_FLOW_DEPTH``."""
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        super().__init__(f"YAML nested more than {MAX_FLOW_DEPTH} deep")
+
+
+def check_depth(text: str) -> None:
+    """Raise ``TooDeep`` (with the line) before a deep source is parsed.
+
+    Brackets are counted wherever they are, quoted or not: a cheap, linear bound
+    that real topics (keyword lists, ``{{ templates }}``) stay far below.
+    """
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return
+    depth = 0
+    line = 1
+    for char in text:
+        if char == "\n":
+            line += 1
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                raise TooDeep(line)
+        elif char in "]}" and depth:
+            depth -= 1
+
+
 def _parse(document: Document) -> _Source:
+    check_depth(document.text)
     loader = yaml.SafeLoader(document.text)
     try:
         root = loader.get_single_node()
@@ -175,6 +213,14 @@ def read_documents(
             errors.append(
                 SourceError(document.name, line, "", f"YAML syntax: {exc.problem or exc}")
             )
+            continue
+        except TooDeep as exc:
+            errors.append(SourceError(document.name, exc.line, "", str(exc)))
+            continue
+        except RecursionError:
+            # PyYAML composes nested collections recursively: blocks ("- - - …")
+            # thousands deep would otherwise crash the validator.
+            errors.append(SourceError(document.name, 1, "", "YAML nested too deeply"))
             continue
         if document.is_settings:
             settings_source = source

@@ -42,7 +42,14 @@ from textdesk.ports import (
     TopicRow,
     TopicVersion,
 )
-from textdesk.topic_tools.topic_files import Document, SourceError, read_documents, stem
+from textdesk.topic_tools.topic_files import (
+    Document,
+    SourceError,
+    TooDeep,
+    check_depth,
+    read_documents,
+    stem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +98,9 @@ def document_name(topic_id: str, row: TopicRow | None = None) -> str:
 
 def _data(text: str) -> Any:
     try:
+        check_depth(text)
         return yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, TooDeep, RecursionError):  # the validator says what is wrong
         return None
 
 
