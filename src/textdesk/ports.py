@@ -2290,8 +2290,8 @@ class TopicRepository(Protocol):
     async def bump_generation(self, now: datetime) -> int: ...
 
     async def lock(self) -> None:
-        """Hold the topics' lock to the end of the transaction (one import at a time,
-        across processes)."""
+        """Hold the topics' lock to the end of the transaction (one change or import
+        at a time, across processes)."""
         ...
 
 

@@ -16,7 +16,7 @@ class TopicTables:
     topics: dict[str, TopicRow] = field(default_factory=dict)
     versions: list[TopicVersion] = field(default_factory=list)
     generation: int = 0
-    locks: int = 0  # imports that took the topics' lock
+    locks: int = 0  # changes and imports that took the topics' lock
 
 
 class FakeTopics:

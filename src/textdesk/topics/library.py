@@ -11,7 +11,10 @@ and errors name the line and the field.
 Two editors never lose work: each topic has a ``revision`` that every change bumps,
 and a save that names the revision it started from is refused when the topic has
 moved on since (``StaleDraft``, with what is there now).  A save without one (API
-clients that do not send ``If-Match``) is the last writer's.
+clients that do not send ``If-Match``) is the last writer's.  Every change takes the
+topics' lock first (PostgreSQL's advisory lock; SQLite's writer lock is already
+one), so a revision read is still the topic's when the change is written: two saves
+from the same revision cannot both pass, and two publishes cannot both take a number.
 
 Topic folders stay first-class: a folder is imported as documents, once at a time
 across processes (the topics' lock).  A topic new to the database is published from
@@ -145,6 +148,8 @@ class TopicDetail:
     file_name: str | None
     errors: list[SourceError] = field(default_factory=list)
     warnings: list[SourceError] = field(default_factory=list)
+    published_by: str | None = None  # who published the live version, and when
+    published_at: Any = None
 
     @property
     def source(self) -> str | None:
@@ -241,6 +246,8 @@ class TopicLibrary:
             file_name=row.file_name,
             errors=errors,
             warnings=warnings,
+            published_by=live.published_by if live else None,
+            published_at=live.published_at if live else None,
         )
 
     async def versions(self, topic_id: str) -> list[TopicVersion]:
@@ -293,6 +300,7 @@ class TopicLibrary:
         """
         now = self._clock.now()
         async with self._uow.begin() as repos:
+            await repos.topics.lock()
             row = await repos.topics.get(topic_id)
             if revision is not None and row is not None and row.revision != revision:
                 raise StaleDraft(await self._detail(repos.topics, topic_id))
@@ -319,13 +327,22 @@ class TopicLibrary:
             )
             return await self._detail(repos.topics, topic_id)
 
-    async def publish(self, topic_id: str, *, by: str, note: str = "") -> TopicVersion:
-        """Make the draft the live version, for new and waiting texters everywhere."""
+    async def publish(
+        self, topic_id: str, *, by: str, note: str = "", revision: int | None = None
+    ) -> TopicVersion:
+        """Make the draft the live version, for new and waiting texters everywhere.
+
+        With ``revision`` (the one the publisher reviewed), a draft changed since is
+        not published: ``StaleDraft``, with what is there now.
+        """
         now = self._clock.now()
         async with self._uow.begin() as repos:
+            await repos.topics.lock()
             row = await repos.topics.get(topic_id)
             if row is None:
                 raise UnknownTopic(topic_id)
+            if revision is not None and row.revision != revision:
+                raise StaleDraft(await self._detail(repos.topics, topic_id))
             if row.draft is None:
                 raise NothingToPublish(f"topic {topic_id} has no draft to publish")
             errors, _ = await self._check(repos.topics, topic_id, row.draft, row)
@@ -377,6 +394,7 @@ class TopicLibrary:
         """
         now = self._clock.now()
         async with self._uow.begin() as repos:
+            await repos.topics.lock()
             row = await repos.topics.get(topic_id)
             earlier = await repos.topics.version(topic_id, version) if row else None
             if row is None or earlier is None:
@@ -401,6 +419,7 @@ class TopicLibrary:
         """Stop serving the topic (its versions and draft stay, to publish again)."""
         now = self._clock.now()
         async with self._uow.begin() as repos:
+            await repos.topics.lock()
             row = await repos.topics.get(topic_id)
             if row is None:
                 raise UnknownTopic(topic_id)

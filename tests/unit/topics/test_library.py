@@ -93,6 +93,32 @@ async def test_a_save_over_a_newer_revision_is_refused_showing_what_is_there() -
     assert last.draft_by == "Cy"
 
 
+async def test_a_publish_from_an_older_revision_publishes_nothing() -> None:
+    """The publisher names the revision they reviewed: a draft changed since stays a draft."""
+    lib, tables, told = library()
+    reviewed = await lib.save_draft("password", PASSWORD, by="Ada")
+    await lib.save_draft("password", PASSWORD.replace("follow", "read"), by="Bo")
+    with pytest.raises(StaleDraft) as stale:
+        await lib.publish("password", by="Ada", revision=reviewed.revision)
+    assert stale.value.current.draft_by == "Bo"
+    assert (tables.versions, tables.generation, told) == ([], 0, [])
+    version = await lib.publish("password", by="Ada", revision=stale.value.current.revision)
+    assert version.source == PASSWORD.replace("follow", "read")
+    detail = await lib.get("password")
+    assert (detail.published_by, detail.published_at) == ("Ada", version.published_at)
+
+
+async def test_every_change_takes_the_topics_lock() -> None:
+    """Saves, publishes, rollbacks and unpublishes hold the lock imports hold, so that a
+    revision read is still the topic's when the change is written (across processes)."""
+    lib, tables, _ = library()
+    await lib.save_draft("password", PASSWORD, by="Ada")
+    await lib.publish("password", by="Ada")
+    await lib.rollback("password", 1, by="Ada")
+    await lib.unpublish("password", by="Ada")
+    assert tables.locks == 4
+
+
 async def test_rollback_publishes_an_earlier_version_again_and_keeps_the_draft() -> None:
     lib, tables, _ = library()
     await lib.save_draft("password", PASSWORD, by="Ada")

@@ -14,7 +14,8 @@ from textdesk.adapters.db.dialect import lock_key
 from textdesk.adapters.db.tables import topic_generation, topic_versions, topics
 from textdesk.ports import TopicRow, TopicVersion
 
-# The advisory lock of a topic import (PostgreSQL); SQLite's writer lock is enough.
+# The advisory lock every topic change and import takes (PostgreSQL); SQLite's writer
+# lock is enough.
 LOCK = "textdesk:topics"
 
 
