@@ -113,6 +113,13 @@ API_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("GET", "/users/{id}/notifications", ("limit", "offset")),
     ("GET", "/users/{id}/subscription", ()),
     ("PUT", "/users/{id}/subscription", ("enabled",)),
+    ("GET", "/topics", ()),
+    ("GET", "/topics/{topic}", ()),
+    ("PUT", "/topics/{topic}", ("source",)),
+    ("POST", "/topics/{topic}/publish", ("note",)),
+    ("GET", "/topics/{topic}/versions", ()),
+    ("POST", "/topics/{topic}/rollback", ("version",)),
+    ("DELETE", "/topics/{topic}", ()),
 )
 
 
@@ -136,18 +143,22 @@ def _query_value(value: Any) -> str:
 
 
 @st.composite
-def api_calls(draw: st.DrawFn, *, number: str = "INC0010001", user_id: int = 1) -> ApiCall:
+def api_calls(
+    draw: st.DrawFn, *, number: str = "INC0010001", user_id: int = 1, topic: str = "greeting"
+) -> ApiCall:
     """A request to one of :data:`API_ROUTES`, its fields drawn from the hostile values.
 
-    Path parameters are mostly the given existing ``number``/``user_id`` (so that
-    the request reaches the database), sometimes anything.
+    Path parameters are mostly the given existing ``number``/``user_id``/``topic`` (so
+    that the request reaches the database), sometimes anything.
     """
     method, template, fields = draw(st.sampled_from(API_ROUTES))
     path_number = draw(st.one_of(st.just(number), hostile_text()))
     path_id = draw(st.one_of(st.just(user_id), hostile_ints()))
+    path_topic = draw(st.one_of(st.just(topic), hostile_text()))
     path = template.format(
         number=quote(path_number.encode("utf-8", "surrogatepass"), safe=""),
         id=path_id,
+        topic=quote(path_topic.encode("utf-8", "surrogatepass"), safe=""),
     )
     chosen = draw(st.lists(st.sampled_from(fields), unique=True) if fields else st.just([]))
     values = {name: draw(hostile_json()) for name in chosen}

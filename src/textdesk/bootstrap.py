@@ -338,7 +338,9 @@ def build(
         topic_uow,
         idle_close=timedelta(minutes=settings.idle_close_minutes),
     )
-    topic_library = TopicLibrary(topic_uow, clock)
+    topics_loop = Loop("topics", engine.refresh, idle=TOPICS_POLL_SECONDS)
+    # A publish here wakes this process's topics at once; the others see it at their poll.
+    topic_library = TopicLibrary(topic_uow, clock, on_published=topics_loop.wake)
     reconcile_loop = _reconciling(
         settings, db=db, clock=clock, gateway=sending.gateway, publish=updates.publish
     )
@@ -447,7 +449,7 @@ def build(
             if isinstance(remote_records, ServiceNowRecords)
             else None,
         ),
-        topics_loop=Loop("topics", engine.refresh, idle=TOPICS_POLL_SECONDS),
+        topics_loop=topics_loop,
         bus=bus,
         updates=updates,
         desk=live.desk,

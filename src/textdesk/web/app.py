@@ -18,7 +18,15 @@ from textdesk.channel.answering import Converser
 from textdesk.config import Settings
 from textdesk.ports import Clock, RecordStore
 from textdesk.web import auth, ops
-from textdesk.web.api import docs, errors, notifications, people, records, servicenow_events
+from textdesk.web.api import (
+    docs,
+    errors,
+    notifications,
+    people,
+    records,
+    servicenow_events,
+    topics,
+)
 from textdesk.web.forwarded import ForwardedHeaders
 from textdesk.web.simulator import routes as simulator
 from textdesk.web.twilio import routes as twilio_routes
@@ -87,6 +95,7 @@ def create_app(
     app.include_router(people.router)
     app.include_router(notifications.router)
     app.include_router(servicenow_events.router)
+    app.include_router(topics.router)
     app.add_route("/api/docs", docs.api_docs, methods=["GET"], include_in_schema=False)
     app.add_route("/r/{token}", ops.record_page, methods=["GET"])
     # Served by app.lane (below); registered too, so other methods still get a 405.

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the container, the API token, the record use cases."""
+"""FastAPI dependencies: the container, the API token, the record and topic use cases."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from textdesk.bootstrap import Container
 from textdesk.records.incidents import Incidents
+from textdesk.topics.library import TopicLibrary
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `textdesk api-tokens create`")
 
@@ -49,3 +50,14 @@ def get_incidents(container: ContainerDep) -> Incidents:
 
 # The record use cases of the REST API; each opens its own transaction.
 IncidentsDep = Annotated[Incidents, Depends(get_incidents)]
+
+
+# ------------------------------------------------------------------------------- topics
+
+
+def get_topics(container: ContainerDep) -> TopicLibrary:
+    return container.topic_library
+
+
+# The topic library: drafts, publishing, versions; each call one transaction.
+TopicsDep = Annotated[TopicLibrary, Depends(get_topics)]

@@ -1,1 +1,1 @@
-"""The REST API: records, people, notifications, and its schemas and docs."""
+"""The REST API: records, people, notifications, topics, and its schemas and docs."""
