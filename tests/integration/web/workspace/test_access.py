@@ -234,7 +234,8 @@ def test_every_workspace_action_is_tried() -> None:
     assert {p.removeprefix(chat) for p in posts if p.startswith(chat)} == tried
     # The others act on the agent themselves, never on a chat (the topic designer's
     # are admins' only, and tested so in test_topic_designer.py).
-    assert {p for p in posts if not p.startswith((chat, "/workspace/topics", "/topics", "/{topic_id}"))} == {
+    designer = ("/workspace/topics", "/topics", "/{topic_id}")
+    assert {p for p in posts if not p.startswith((chat, *designer))} == {
         "/workspace/login",
         "/workspace/logout",
         "/workspace/presence",
