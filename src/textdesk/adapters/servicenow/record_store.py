@@ -26,7 +26,8 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-from collections.abc import Collection, Mapping
+import time
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -110,6 +111,11 @@ SIGNATURE = COMMENT_SIGNATURE
 # "Dana Agent (textdesk): ...".  Not the texter's signature, so the instance's events
 # bring it to the caller like any agent's comment.
 STAFF_SIGNATURE = " (textdesk): "
+# How long a refusal (403) of ``sys_journal_field`` is believed: ACLs change rarely,
+# and without it every record read would make the refused call before the one that
+# works.  After it the table is asked again, in case its ACLs were opened.
+JOURNAL_REFUSAL_KEPT = 600.0  # seconds
+_JOURNAL = "sys_journal_field"
 
 
 class MediaReader(Protocol):
@@ -171,11 +177,14 @@ class ServiceNowRecords:
         media: MediaReader | None = None,
         *,
         region: str = "US",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._users = users
         self._media = media
         self._region = region
+        self._clock = clock
+        self._journal_refused_at: float | None = None
 
     @property
     def users(self) -> UserIndex:
@@ -246,43 +255,71 @@ class ServiceNowRecords:
         """The record with its public comments, oldest first (one record: lists go without).
 
         Read from ``sys_journal_field``, which names each entry's author and time
-        exactly; the ``comments`` display value is one text in the reader's format.
-        An instance whose ACLs refuse that table shows records without comments.
+        exactly; else from the incident's journal fields' text (``_shown_comments``).
         """
         if record.external_id is None:
             return record
-        try:
-            rows = await self._client.rows(
-                "sys_journal_field",
-                query=(
-                    f"element_id={record.external_id}^elementINcomments,work_notes"
-                    "^ORDERBYsys_created_on"
-                ),
-                fields=("value", "element", "element_id", "sys_created_by", "sys_created_on"),
-                limit=200,
-                display_value="false",
-            )
-            rows = [
-                row
-                for row in rows
-                if _value(row, "element_id") == record.external_id
-                and _value(row, "element") in ("comments", "work_notes")
-            ]
-        except ServiceNowUnavailable:
-            raise
-        except ServiceNowError as refused:
-            log.info(
-                "sys_journal_field refused (%s): reading %s's journals", refused, record.number
-            )
+        rows = await self._journal_rows(
+            record.external_id,
+            query=(
+                f"element_id={record.external_id}^elementINcomments,work_notes"
+                "^ORDERBYsys_created_on"
+            ),
+            fields=("value", "element", "element_id", "sys_created_by", "sys_created_on"),
+            limit=200,
+            elements=("comments", "work_notes"),
+        )
+        if not rows:
             return replace(record, comments=await self._shown_comments(record.external_id))
         names = await self._names({_value(r, "sys_created_by") for r in rows})
         comments = tuple(self._comment(row, names) for row in rows)
         return replace(record, comments=comments)
 
+    async def _journal_rows(
+        self,
+        sys_id: str,
+        *,
+        query: str,
+        fields: tuple[str, ...],
+        limit: int,
+        elements: tuple[str, ...],
+        by: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The incident's ``sys_journal_field`` rows the query asked for (checked in
+        what came back); none when the table may not be read.
+
+        An instance may refuse the table (403: then it is not asked again for
+        :data:`JOURNAL_REFUSAL_KEPT`), or its row ACLs hide every row and it answers
+        ``200 []``, which looks like an incident with no entries.  So no rows send the
+        caller to the journal fields' text, which for such an incident is empty too.
+        """
+        refused_at = self._journal_refused_at
+        if refused_at is not None and self._clock() - refused_at < JOURNAL_REFUSAL_KEPT:
+            return []
+        try:
+            rows = await self._client.rows(
+                _JOURNAL, query=query, fields=fields, limit=limit, display_value="false"
+            )
+        except ServiceNowUnavailable:
+            raise
+        except ServiceNowError as refused:
+            if refused.status == 403:
+                self._journal_refused_at = self._clock()
+            log.info("%s refused (%s): reading incident %s's journals", _JOURNAL, refused, sys_id)
+            return []
+        self._journal_refused_at = None
+        return [
+            row
+            for row in rows
+            if _value(row, "element_id") == sys_id
+            and _value(row, "element") in elements
+            and (by is None or _value(row, "sys_created_by") == by)
+        ]
+
     async def _shown_comments(self, sys_id: str) -> tuple[Comment, ...]:
         """The comments and work notes as the incident's journal fields show them, when
-        ``sys_journal_field`` may not be read (``journal.py``); none if those may not be
-        read either."""
+        ``sys_journal_field`` is refused or shows none (``journal.py``); none if those
+        may not be read either."""
         try:
             row = await self._client.get(
                 TABLE, sys_id, fields=("comments", "work_notes"), display_value="true"
@@ -542,24 +579,21 @@ class ServiceNowRecords:
         words texted again after the window are a new comment; within it, after a
         call that surely failed, they are taken for the first (they are on it).
         """
-        try:
-            rows = await self._client.rows(
-                "sys_journal_field",
-                query=(
-                    f"element_id={sys_id}^element={field}"
-                    f"^sys_created_by={_escaped(self._client.username)}^ORDERBYDESCsys_created_on"
-                ),
-                fields=("value", "sys_created_on", "element_id", "element", "sys_created_by"),
-                limit=1,
-                display_value="false",
-            )
-        except ServiceNowUnavailable:
-            raise
-        except ServiceNowError:
+        rows = await self._journal_rows(
+            sys_id,
+            query=(
+                f"element_id={sys_id}^element={field}"
+                f"^sys_created_by={_escaped(self._client.username)}^ORDERBYDESCsys_created_on"
+            ),
+            fields=("value", "sys_created_on", "element_id", "element", "sys_created_by"),
+            limit=1,
+            elements=(field,),
+            by=self._client.username,
+        )
+        if not rows:
+            # Refused or hidden, or no entry of ours yet: the field's text says which.
             return await self._just_shown(sys_id, field, text, now)
-        asked = {"element_id": sys_id, "element": field, "sys_created_by": self._client.username}
-        rows = [row for row in rows if all(_value(row, k) == v for k, v in asked.items())]
-        if not rows or _value(rows[0], "value").strip() != text.strip():
+        if _value(rows[0], "value").strip() != text.strip():
             return False
         return _recent(_parsed(_value(rows[0], "sys_created_on")), now)
 

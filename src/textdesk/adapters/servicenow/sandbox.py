@@ -207,6 +207,9 @@ class Readings:
     # Whether ``GET /api/now/attachment`` (the list) is served; False: it answers 400,
     # as a path no API serves does (uploads still work).
     attachment_listing: bool = True
+    # Tables whose rows the integration user's ACLs hide: a list answers 200 with no
+    # rows, as row-level read ACLs filter a list rather than refuse it.
+    hidden_tables: frozenset[str] = frozenset()
 
 
 class FakeServiceNow:
@@ -237,7 +240,7 @@ class FakeServiceNow:
     - Other readings of the documentation, switched on :attr:`readings`
       (:class:`Readings`): fewer query operators or fields to filter on, a capped
       page size, JSON booleans, no attachment list, refresh grants that answer only
-      an access token.
+      an access token, tables whose rows are hidden from lists.
 
     Not emulated: ACLs beyond "reads need a role, writes need itil or admin",
     business rules other than incident's, ``sysparm_input_display_value``,
@@ -748,7 +751,8 @@ class FakeServiceNow:
             limit = min(limit, self.readings.max_limit)
         with self._lock:
             query = self._query(table, params)
-            rows = [] if query is None else self._state.instance.select(table, query)
+            hidden = table in self.readings.hidden_tables
+            rows = [] if query is None or hidden else self._state.instance.select(table, query)
             page = [self._render(request, table, row) for row in rows[offset : offset + limit]]
         response = JSONResponse({"result": page})
         if params.get("sysparm_no_count", "false").lower() != "true":

@@ -21,6 +21,7 @@ BOB = "+15551230002"
 GUEST = "+15557654321"
 NOW = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
 TABLE = "/api/now/table/incident"
+JOURNAL = "/api/now/table/sys_journal_field"
 JPEG = b"\xff\xd8\xff\xe0 a photo of a jammed printer"
 
 
@@ -227,8 +228,18 @@ async def test_comments_are_read_back_oldest_first_with_their_authors_work_notes
     ]
 
 
-async def test_comments_are_read_from_the_journal_fields_when_sys_journal_field_is_refused(
-    store: ServiceNowRecords, snow: FakeServiceNow
+def _journal_table(snow: FakeServiceNow, reading: str) -> None:
+    """An instance whose ACLs keep the integration user out of sys_journal_field: they
+    refuse it (403), or hide its rows from lists (200 [])."""
+    if reading == "refused":
+        snow.fail_next(403, times=10, path=JOURNAL)
+    elif reading == "hidden":
+        snow.readings.hidden_tables = frozenset({"sys_journal_field"})
+
+
+@pytest.mark.parametrize("journal_table", ["refused", "hidden"])
+async def test_comments_are_read_from_the_journal_fields_when_sys_journal_field_is_closed(
+    store: ServiceNowRecords, snow: FakeServiceNow, journal_table: str
 ) -> None:
     [vpn] = snow.find("incident", "number=INC0010001")
     snow.insert("sys_user", {"user_name": "beth.agent", "name": "Beth Agent"})
@@ -239,8 +250,7 @@ async def test_comments_are_read_from_the_journal_fields_when_sys_journal_field_
     snow.update(
         "incident", vpn["sys_id"], {"work_notes": "caller is impatient"}, user_name="beth.agent"
     )
-    # An instance whose ACLs keep the integration user out of sys_journal_field.
-    snow.fail_next(403, times=10, path="/api/now/table/sys_journal_field")
+    _journal_table(snow, journal_table)
     record = await store.get("INC0010001")
     assert record is not None
     assert [(c.author, c.body, c.public) for c in record.comments] == [
@@ -248,6 +258,32 @@ async def test_comments_are_read_from_the_journal_fields_when_sys_journal_field_
         ("Beth Agent", "Try the new client", True),
         ("Beth Agent", "caller is impatient", False),
     ]
+
+
+async def test_a_refused_sys_journal_field_is_not_asked_again_for_ten_minutes(
+    snow: FakeServiceNow,
+) -> None:
+    """Each record read would otherwise make the refused call first; after a while the
+    table is asked again, in case its ACLs were opened."""
+    now = [1000.0]
+    client = ServiceNowClient(
+        snow.base_url, Credentials(DEFAULT_USERNAME, DEFAULT_PASSWORD), sleep=_no_wait
+    )
+    store = ServiceNowRecords(client, UserIndex(client), clock=lambda: now[0])
+    try:
+        await store.add_comment("INC0010001", author="Alice Example", body="Still down", now=NOW)
+        asked = len(snow.requests_to("GET", JOURNAL))
+        snow.fail_next(403, path=JOURNAL)
+        for _ in range(3):
+            record = await store.get("INC0010001")
+            assert record is not None
+            assert [c.body for c in record.comments] == ["Still down"]
+        assert len(snow.requests_to("GET", JOURNAL)) == asked + 1
+        now[0] += 601
+        assert await store.get("INC0010001") is not None
+        assert len(snow.requests_to("GET", JOURNAL)) == asked + 2
+    finally:
+        await client.aclose()
 
 
 async def test_a_caller_whose_phone_the_instance_did_not_dot_walk_is_known_from_the_index(
@@ -277,15 +313,14 @@ async def test_a_create_whose_answer_was_lost_is_found_when_tried_again(
     assert len(snow.requests_to("POST", TABLE)) == 1
 
 
-@pytest.mark.parametrize("journal_table", ["readable", "refused"])
+@pytest.mark.parametrize("journal_table", ["readable", "refused", "hidden"])
 async def test_a_comment_whose_answer_was_lost_is_not_added_again_when_made_again(
     store: ServiceNowRecords, snow: FakeServiceNow, journal_table: str
 ) -> None:
-    """Looked for in sys_journal_field, or, where its ACLs refuse it, in the incident's
-    ``comments`` as shown."""
+    """Looked for in sys_journal_field, or, where its ACLs refuse it or hide its rows,
+    in the incident's ``comments`` as shown."""
     [vpn] = snow.find("incident", "number=INC0010001")
-    if journal_table == "refused":
-        snow.fail_next(403, times=10, path="/api/now/table/sys_journal_field")
+    _journal_table(snow, journal_table)
     snow.fail_next(500, method="PATCH", after=True)
     with pytest.raises(ServiceNowUnavailable, match="500"):
         await store.add_comment("INC0010001", author="Alice Example", body="Still down", now=NOW)

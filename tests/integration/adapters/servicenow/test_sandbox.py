@@ -391,6 +391,16 @@ def test_readings_other_than_the_stock_instances_can_be_switched_on(
     assert result(client.get("/api/now/table/sys_user", params=query)) == []
 
 
+def test_a_table_whose_rows_acls_hide_lists_nothing_with_200(
+    snow: FakeServiceNow, client: httpx.Client
+) -> None:
+    """Row-level ACLs filter a list instead of refusing it; other tables still list."""
+    snow.readings.hidden_tables = frozenset({"sys_journal_field"})
+    answer = client.get("/api/now/table/sys_journal_field")
+    assert (answer.status_code, result(answer)) == (200, [])
+    assert len(result(client.get("/api/now/table/incident"))) > 0
+
+
 def test_paging_with_limit_offset_and_total_count(client: httpx.Client) -> None:
     pages = []
     for offset in (0, 2, 4):
