@@ -33,7 +33,7 @@ from textdesk.adapters.db.demo_seed import demo_seed_uow
 from textdesk.adapters.db.group_commit import GroupCommitter
 from textdesk.adapters.db.media import SqlMediaStore
 from textdesk.adapters.db.notifications import send_gate
-from textdesk.adapters.db.topics import topic_store
+from textdesk.adapters.db.topics import SqlTopicMedia, topic_store
 from textdesk.adapters.files.notification_files import NotificationFiles
 from textdesk.adapters.image_checks import PillowImageChecker
 from textdesk.adapters.images import ThreadedPreviews
@@ -105,7 +105,9 @@ from textdesk.ports import (
 )
 from textdesk.records.backlog import RecordBacklogLoop
 from textdesk.records.incidents import Incidents, RecordViews
+from textdesk.topic_tools.asset_files import folder_images, folder_scripts
 from textdesk.topic_tools.topic_files import folder_documents
+from textdesk.topics.assets import TopicAssets
 from textdesk.topics.library import TopicLibrary
 from textdesk.topics.live import LiveTopics
 from textdesk.topics.trial import RECORDS_COPIED, TopicTrial
@@ -199,6 +201,7 @@ class Container:
     topics: LiveTopics
     topic_library: TopicLibrary
     topic_trial: TopicTrial
+    topic_assets: TopicAssets
     topics_loop: Loop
     bus: EventBus
     updates: WorkspaceUpdates
@@ -241,8 +244,12 @@ class Container:
         folder = self.settings.topics_dir
         if folder is None:
             return
-        report = await self.topic_library.import_documents(
-            folder_documents(folder), by=f"folder {folder}", publish_changed=False
+        report = await self.topic_assets.import_folder(
+            folder_documents(folder),
+            folder_images(folder),
+            folder_scripts(folder),
+            by=f"folder {folder}",
+            publish_changed=False,
         )
         for error in report.errors:
             log.error("topic folder %s: %s (kept as an invalid draft)", folder, error)
@@ -448,6 +455,15 @@ def build(
             profiles=remote_records.users
             if isinstance(remote_records, ServiceNowRecords)
             else None,
+        ),
+        topic_assets=TopicAssets(
+            topic_uow,
+            clock,
+            library=topic_library,
+            images=PillowImageChecker(),
+            max_bytes=settings.media_max_bytes,
+            max_pixels=settings.media_max_pixels,
+            zone=settings.zone,
         ),
         topics_loop=topics_loop,
         bus=bus,
@@ -685,6 +701,7 @@ def _ops(settings: Settings, *, db: AsyncEngine, clock: Clock, signer: MediaUrlS
             previews=ThreadedPreviews(max_pixels=settings.media_max_pixels),
             clock=clock,
             demo=demo_media,
+            topic_images=SqlTopicMedia(db).load,
         ),
     )
 

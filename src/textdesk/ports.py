@@ -2295,11 +2295,55 @@ class TopicRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class TopicAsset:
+    """An image or a conversation script that belongs to a topic (``topics/assets.py``).
+
+    Images are served at ``topics/<topic_id>/<name>`` (their media key); scripts are
+    YAML text kept as written.  ``data`` is None where only the list was asked for.
+    """
+
+    topic_id: str
+    kind: Literal["image", "script"]
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    updated_by: str
+    updated_at: datetime
+    data: bytes | None = None
+
+
+class TopicAssetRepository(Protocol):
+    """The topics' images and scripts, shared by a topic's draft and published version."""
+
+    async def find(
+        self, topic_id: str | None = None, *, with_data: bool = False
+    ) -> list[TopicAsset]:
+        """One topic's assets (every topic's with None), by kind then name."""
+        ...
+
+    async def get(self, topic_id: str, kind: str, name: str) -> TopicAsset | None:
+        """The asset with its data."""
+        ...
+
+    async def put(self, asset: TopicAsset) -> None:
+        """Store ``asset`` (with data), replacing one of the same topic, kind and name."""
+        ...
+
+    async def delete(self, topic_id: str, kind: str, name: str) -> bool:
+        """Remove it; False when there was none."""
+        ...
+
+
 class TopicRepositories(Protocol):
     """What one change to the topics reads and writes."""
 
     @property
     def topics(self) -> TopicRepository: ...
+
+    @property
+    def assets(self) -> TopicAssetRepository: ...
 
 
 class Engines(Protocol):

@@ -18,9 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from textdesk.adapters.clock import SystemClock
 from textdesk.adapters.db.topics import topic_store
+from textdesk.adapters.image_checks import PillowImageChecker
 from textdesk.cli.common import load_settings, with_db
-from textdesk.config import zone_named
+from textdesk.config import Settings, zone_named
 from textdesk.domain.topics.schema import settings_json_schema, topic_json_schema
+from textdesk.ports import TopicAsset
+from textdesk.topic_tools.asset_files import folder_images, folder_scripts, write_assets
 from textdesk.topic_tools.script_runner import (
     ScriptResult,
     default_scripts_dir,
@@ -28,11 +31,13 @@ from textdesk.topic_tools.script_runner import (
     run_scripts,
 )
 from textdesk.topic_tools.topic_files import (
+    Document,
     TopicFileError,
     folder_documents,
     load_topics,
     validate_dir,
 )
+from textdesk.topics.assets import TopicAssets
 from textdesk.topics.library import TopicLibrary
 
 __all__ = ["topics_app"]
@@ -156,20 +161,38 @@ def _library(db: AsyncEngine) -> TopicLibrary:
     return TopicLibrary(topic_store(db), SystemClock())
 
 
+def _assets(db: AsyncEngine, settings: Settings) -> TopicAssets:
+    return TopicAssets(
+        topic_store(db),
+        SystemClock(),
+        library=_library(db),
+        images=PillowImageChecker(),
+        max_bytes=settings.media_max_bytes,
+        max_pixels=settings.media_max_pixels,
+    )
+
+
 @topics_app.command("import")
 def import_cmd(directory: TopicsDir) -> None:
     """Load a folder into the database: new and changed topics that are valid are
-    published; one with errors is kept as an invalid draft (exit 1, saying where)."""
+    published; one with errors is kept as an invalid draft (exit 1, saying where).
+    Images in DIR/media/<topic>/ and scripts DIR/scripts/<topic>__<name>.yaml are
+    stored with their topics."""
     console = _console()
     settings = load_settings()
     if not directory.is_dir():
         console.print(Text.assemble(("error ", "bold red"), f"{directory}: not a folder"))
         raise typer.Exit(1)
     documents = folder_documents(directory)
+    images, scripts = folder_images(directory), folder_scripts(directory)
     report = with_db(
         settings,
-        lambda db: _library(db).import_documents(
-            documents, by=f"topics import {directory}", publish_changed=True
+        lambda db: _assets(db, settings).import_folder(
+            documents,
+            images,
+            scripts,
+            by=f"topics import {directory}",
+            publish_changed=True,
         ),
     )
     for error in report.errors:
@@ -177,7 +200,8 @@ def import_cmd(directory: TopicsDir) -> None:
     console.print(
         f"published: {', '.join(report.published) or 'none'}; "
         f"unchanged: {len(report.unchanged)}; "
-        f"kept as drafts: {', '.join(report.drafted) or 'none'}"
+        f"kept as drafts: {', '.join(report.drafted) or 'none'}; "
+        f"images and scripts stored: {len(report.assets)}"
     )
     if report.errors:
         raise typer.Exit(1)
@@ -185,12 +209,22 @@ def import_cmd(directory: TopicsDir) -> None:
 
 @topics_app.command("export")
 def export_cmd(directory: TopicsDir) -> None:
-    """Write the published topics as YAML files into DIR, each exactly as published."""
+    """Write the published topics as YAML files into DIR, each exactly as published,
+    with their images (DIR/media/<topic>/) and scripts (DIR/scripts/)."""
     console = _console()
     settings = load_settings()
-    documents = with_db(settings, lambda db: _library(db).published_documents())
+
+    async def published(db: AsyncEngine) -> tuple[list[Document], list[TopicAsset]]:
+        library = _library(db)
+        return await library.published_documents(), await library.published_assets()
+
+    documents, assets = with_db(settings, published)
     directory.mkdir(parents=True, exist_ok=True)
     for document in documents:
         # As bytes: the very text imported or published, line endings included.
         (directory / document.name).write_bytes(document.text.encode("utf-8"))
-    console.print(f"{len(documents)} published topics written to {directory}")
+    written = write_assets(directory, assets)
+    console.print(
+        f"{len(documents)} published topics written to {directory}"
+        + (f", with {written} images and scripts" if written else "")
+    )

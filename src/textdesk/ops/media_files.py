@@ -3,9 +3,10 @@ Workspace and the record page show (previews are made the first time they are as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from textdesk.domain.media_keys import TOPIC_PREFIX
 from textdesk.ports import Clock, MediaStore, MediaTokens, PreviewMaker, StoredMedia
 
 
@@ -21,6 +22,8 @@ class MediaFiles:
     clock: Clock
     # The demo's packaged images (``demo/…`` keys): bytes and type, or None.
     demo: Callable[[str], tuple[bytes, str] | None]
+    # A topic's images (``topics/<id>/<name>`` keys), uploaded in the designer.
+    topic_images: Callable[[str], Awaitable[StoredMedia | None]] | None = None
 
     async def open(self, token: str) -> StoredMedia | None:
         """The image a signed URL names; None when there is none (any more).
@@ -33,6 +36,8 @@ class MediaFiles:
         if key.startswith("demo/"):
             found = self.demo(key)
             return None if found is None else StoredMedia(key, found[1], found[0])
+        if key.startswith(TOPIC_PREFIX):
+            return await self.topic_images(key) if self.topic_images is not None else None
         stored = await self.store.load(key)
         if stored is None:
             original = self.store.original_of(key)

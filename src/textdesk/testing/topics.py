@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from textdesk.ports import TopicRow, TopicVersion
+from textdesk.ports import TopicAsset, TopicRow, TopicVersion
 from textdesk.testing.admin import FakeReadingUnitOfWork
 
 
@@ -16,6 +16,7 @@ class TopicTables:
     topics: dict[str, TopicRow] = field(default_factory=dict)
     versions: list[TopicVersion] = field(default_factory=list)
     generation: int = 0
+    assets: dict[tuple[str, str, str], TopicAsset] = field(default_factory=dict)
     locks: int = 0  # changes and imports that took the topics' lock
 
 
@@ -72,11 +73,39 @@ class FakeTopics:
         self._t.locks += 1
 
 
+class FakeTopicAssets:
+    """``ports.TopicAssetRepository`` on ``TopicTables.assets``."""
+
+    def __init__(self, tables: TopicTables) -> None:
+        self._t = tables
+
+    async def find(
+        self, topic_id: str | None = None, *, with_data: bool = False
+    ) -> list[TopicAsset]:
+        return [
+            a if with_data else replace(a, data=None)
+            for key, a in sorted(self._t.assets.items())
+            if topic_id is None or key[0] == topic_id
+        ]
+
+    async def get(self, topic_id: str, kind: str, name: str) -> TopicAsset | None:
+        return self._t.assets.get((topic_id, kind, name))
+
+    async def put(self, asset: TopicAsset) -> None:
+        assert asset.data is not None
+        assert asset.topic_id in self._t.topics, f"no topic {asset.topic_id}"
+        self._t.assets[(asset.topic_id, asset.kind, asset.name)] = asset
+
+    async def delete(self, topic_id: str, kind: str, name: str) -> bool:
+        return self._t.assets.pop((topic_id, kind, name), None) is not None
+
+
 class FakeTopicRepositories:
     """``ports.TopicRepositories`` on ``TopicTables``."""
 
     def __init__(self, tables: TopicTables) -> None:
         self.topics = FakeTopics(tables)
+        self.assets = FakeTopicAssets(tables)
 
 
 def fake_topics(

@@ -78,6 +78,7 @@ __all__ = [
     "default_scripts_dir",
     "find_scripts",
     "load_script",
+    "parse_script",
     "play_script",
     "run_script",
     "run_scripts",
@@ -187,7 +188,12 @@ _TextLoader.yaml_implicit_resolvers = {
 
 def load_script(path: Path) -> Script:
     """Read and validate one script; raises ``ScriptFileError`` naming file, line and field."""
-    loader = _TextLoader(path.read_text(encoding="utf-8"))
+    return parse_script(path, path.read_text(encoding="utf-8"))
+
+
+def parse_script(path: Path, text: str) -> Script:
+    """Validate a script's ``text`` (a topic's stored script: ``path`` names it only)."""
+    loader = _TextLoader(text)
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None

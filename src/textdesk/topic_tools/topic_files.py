@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from textdesk.demo import demo_media
+from textdesk.domain.media_keys import topic_media_parts
 from textdesk.domain.topics.checks import SETTINGS_ID, Loc, Problem, validate_topics
 from textdesk.domain.topics.schema import Topic, TopicSet, TopicSettings
 
@@ -244,7 +245,7 @@ def read_documents(
         topics.append(topic)
     topic_set = TopicSet(topics=topics, settings=settings)
     warnings: list[SourceError] = []
-    for problem in validate_topics(topic_set, media_exists=media_exists or _media_exists):
+    for problem in validate_topics(topic_set, media_exists=media_exists or packaged_media_exists):
         located = _locate(problem, sources, settings_source)
         (errors if problem.severity == "error" else warnings).append(located)
     return (None if errors and strict else topic_set), errors, warnings
@@ -259,16 +260,33 @@ def folder_documents(directory: Path) -> list[Document]:
     ]
 
 
+def folder_media_exists(directory: Path) -> Callable[[str], bool]:
+    """``media_exists`` of a topic folder: a packaged demo image, or a topic's image
+    beside the topics (``topics/<id>/<name>`` is ``DIR/media/<id>/<name>``, as
+    ``textdesk topics export`` writes it)."""
+    media = directory / "media"
+
+    def exists(key: str) -> bool:
+        parts = topic_media_parts(key)
+        if parts is None:
+            return packaged_media_exists(key)
+        return (media / parts[0] / parts[1]).is_file()
+
+    return exists
+
+
 def _read(directory: Path) -> tuple[TopicSet | None, list[str], list[str]]:
     """Parse and check a folder: the topic set (if usable), errors, warnings."""
     if not directory.is_dir():
         return None, [f"{directory}: not a folder"], []
-    topic_set, errors, warnings = read_documents(folder_documents(directory))
+    topic_set, errors, warnings = read_documents(
+        folder_documents(directory), media_exists=folder_media_exists(directory)
+    )
     return topic_set, [str(e) for e in errors], [str(w) for w in warnings]
 
 
-def _media_exists(key: str) -> bool:
-    """Whether ``/media`` can serve an image node's key: today, a packaged demo image."""
+def packaged_media_exists(key: str) -> bool:
+    """Whether ``key`` is a packaged demo image (``demo/serial.png``)."""
     return demo_media(key) is not None
 
 

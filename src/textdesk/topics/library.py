@@ -34,12 +34,14 @@ from typing import Any
 
 import yaml
 
+from textdesk.domain.media_keys import topic_media_key
 from textdesk.domain.topics.checks import SETTINGS_ID
 from textdesk.domain.topics.nodes import ID_PATTERN
 from textdesk.domain.topics.schema import Topic
 from textdesk.ports import (
     Clock,
     ReadingUnitOfWork,
+    TopicAsset,
     TopicRepositories,
     TopicRepository,
     TopicRow,
@@ -50,6 +52,7 @@ from textdesk.topic_tools.topic_files import (
     SourceError,
     TooDeep,
     check_depth,
+    packaged_media_exists,
     read_documents,
     stem,
 )
@@ -81,6 +84,16 @@ class StaleDraft(Exception):
 
 class NothingToPublish(Exception):
     """The topic has no draft, or its draft is what is published."""
+
+
+def media_check(
+    assets: Sequence[TopicAsset], fallback: Callable[[str], bool] | None = None
+) -> Callable[[str], bool]:
+    """``media_exists`` for the validator: the topics' stored images, then ``fallback``
+    (by default the packaged demo images)."""
+    keys = {topic_media_key(a.topic_id, a.name) for a in assets if a.kind == "image"}
+    rest = fallback or packaged_media_exists
+    return lambda key: key in keys or rest(key)
 
 
 def valid_id(topic_id: str) -> bool:
@@ -165,6 +178,7 @@ class ImportReport:
     drafted: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
+    assets: list[str] = field(default_factory=list)  # images and scripts stored
 
 
 def _title(source: str | None) -> tuple[str, tuple[str, ...]]:
@@ -222,9 +236,10 @@ class TopicLibrary:
 
     async def get(self, topic_id: str) -> TopicDetail:
         async with self._uow.read() as repos:
-            return await self._detail(repos.topics, topic_id)
+            return await self._detail(repos, topic_id)
 
-    async def _detail(self, topics: TopicRepository, topic_id: str) -> TopicDetail:
+    async def _detail(self, repos: TopicRepositories, topic_id: str) -> TopicDetail:
+        topics = repos.topics
         row = await topics.get(topic_id)
         if row is None:
             raise UnknownTopic(topic_id)
@@ -232,7 +247,7 @@ class TopicLibrary:
         errors: list[SourceError] = []
         warnings: list[SourceError] = []
         if row.draft is not None:
-            errors, warnings = await self._check(topics, topic_id, row.draft, row)
+            errors, warnings = await self._check(repos, topic_id, row.draft, row)
         return TopicDetail(
             id=row.id,
             origin=row.origin,
@@ -262,11 +277,12 @@ class TopicLibrary:
         """What is wrong with ``source`` as ``topic_id``, among the published others."""
         async with self._uow.read() as repos:
             row = await repos.topics.get(topic_id)
-            return await self._check(repos.topics, topic_id, source, row)
+            return await self._check(repos, topic_id, source, row)
 
     async def _check(
-        self, topics: TopicRepository, topic_id: str, source: str, row: TopicRow | None
+        self, repos: TopicRepositories, topic_id: str, source: str, row: TopicRow | None
     ) -> tuple[list[SourceError], list[SourceError]]:
+        topics = repos.topics
         name = document_name(topic_id, row)
         named = id_of(Document(name, source))
         if named != topic_id:
@@ -278,9 +294,16 @@ class TopicLibrary:
             if r.id != topic_id
         ]
         _, errors, warnings = read_documents(
-            [*others, Document(name, source)], media_exists=self._media_exists
+            [*others, Document(name, source)], media_exists=await self._media(repos)
         )
         return [e for e in errors if e.file == name], [w for w in warnings if w.file == name]
+
+    async def _media(
+        self, repos: TopicRepositories, extra: Sequence[TopicAsset] = ()
+    ) -> Callable[[str], bool]:
+        """Whether an image node's key can be served: a topic's stored image (or one
+        of ``extra``, about to be stored), else what the library was told."""
+        return media_check([*await repos.assets.find(), *extra], self._media_exists)
 
     # ------------------------------------------------------------------- changing
 
@@ -303,10 +326,10 @@ class TopicLibrary:
             await repos.topics.lock()
             row = await repos.topics.get(topic_id)
             if revision is not None and row is not None and row.revision != revision:
-                raise StaleDraft(await self._detail(repos.topics, topic_id))
+                raise StaleDraft(await self._detail(repos, topic_id))
             if revision is not None and row is None and revision != 0:
                 raise UnknownTopic(topic_id)
-            errors, _ = await self._check(repos.topics, topic_id, source, row)
+            errors, _ = await self._check(repos, topic_id, source, row)
             if errors:
                 raise InvalidTopic(errors)
             if row is None:
@@ -325,7 +348,7 @@ class TopicLibrary:
                     revision=row.revision + 1,
                 )
             )
-            return await self._detail(repos.topics, topic_id)
+            return await self._detail(repos, topic_id)
 
     async def publish(
         self, topic_id: str, *, by: str, note: str = "", revision: int | None = None
@@ -342,10 +365,10 @@ class TopicLibrary:
             if row is None:
                 raise UnknownTopic(topic_id)
             if revision is not None and row.revision != revision:
-                raise StaleDraft(await self._detail(repos.topics, topic_id))
+                raise StaleDraft(await self._detail(repos, topic_id))
             if row.draft is None:
                 raise NothingToPublish(f"topic {topic_id} has no draft to publish")
-            errors, _ = await self._check(repos.topics, topic_id, row.draft, row)
+            errors, _ = await self._check(repos, topic_id, row.draft, row)
             if errors:
                 raise InvalidTopic(errors)
             version = await self._new_version(repos.topics, row, row.draft, note, by, now)
@@ -399,7 +422,7 @@ class TopicLibrary:
             earlier = await repos.topics.version(topic_id, version) if row else None
             if row is None or earlier is None:
                 raise UnknownTopic(f"{topic_id} version {version}")
-            errors, _ = await self._check(repos.topics, topic_id, earlier.source, row)
+            errors, _ = await self._check(repos, topic_id, earlier.source, row)
             if errors:
                 raise InvalidTopic(errors)
             # A draft in progress is kept: the rollback is of what serves, not of work.
@@ -433,13 +456,21 @@ class TopicLibrary:
     # ------------------------------------------------------------ folders of files
 
     async def import_documents(
-        self, documents: Sequence[Document], *, by: str, publish_changed: bool
+        self,
+        documents: Sequence[Document],
+        *,
+        by: str,
+        publish_changed: bool,
+        assets: Sequence[TopicAsset] = (),
     ) -> ImportReport:
         """Import a folder's documents, under the topics' lock (one import at a time).
 
         New topics are published when valid (else kept as invalid drafts); a document
         whose text is what was last imported is left alone; a changed one becomes a
-        draft, or with ``publish_changed`` a new version when it is valid.
+        draft, or with ``publish_changed`` a new version when it is valid.  ``assets``
+        (the folder's images and scripts, images already checked by the caller) are
+        stored with their topics first, so the topics' checks see them; the folder is
+        the truth for them, as for the topics: a changed file replaces the stored one.
         """
         now = self._clock.now()
         report = ImportReport()
@@ -448,13 +479,23 @@ class TopicLibrary:
             await repos.topics.lock()
             rows = {row.id: row for row in await repos.topics.all()}
             named = {id_of(d): d for d in documents}
+            stored = {(a.topic_id, a.kind, a.name): a.sha256 for a in await repos.assets.find()}
+            new_assets = [a for a in assets if stored.get((a.topic_id, a.kind, a.name)) != a.sha256]
+            orphans = [a for a in new_assets if a.topic_id not in rows and a.topic_id not in named]
+            for orphan in orphans:
+                report.errors.append(
+                    SourceError(
+                        f"{orphan.kind}s", 1, orphan.name, f"no topic {orphan.topic_id!r} here"
+                    )
+                )
+            new_assets = [a for a in new_assets if a not in orphans]
             fresh = [
                 (topic_id, d)
                 for topic_id, d in sorted(named.items())
                 if topic_id not in rows or rows[topic_id].file_hash != digest(d.text)
             ]
             report.unchanged = sorted(set(named) - {t for t, _ in fresh})
-            if not fresh:
+            if not fresh and not new_assets:
                 return report
             published = {r.id: (r, v) for r, v in await repos.topics.published()}
             documents_now = {
@@ -464,7 +505,7 @@ class TopicLibrary:
             for topic_id, d in fresh:
                 documents_now[topic_id] = d
             _, errors, _ = read_documents(
-                list(documents_now.values()), media_exists=self._media_exists
+                list(documents_now.values()), media_exists=await self._media(repos, new_assets)
             )
             wrong = {e.file for e in errors}
             for topic_id, d in fresh:
@@ -501,9 +542,18 @@ class TopicLibrary:
                     )
                 )
                 report.drafted.append(topic_id)
+            for asset in new_assets:
+                await repos.assets.put(replace(asset, updated_by=by, updated_at=now))
+                report.assets.append(f"{asset.topic_id}/{asset.name}")
         if changed:
             self._on_published()
         return report
+
+    async def published_assets(self) -> list[TopicAsset]:
+        """The images and scripts of the published topics, with their bytes."""
+        async with self._uow.read() as repos:
+            live = {row.id for row, _ in await repos.topics.published()}
+            return [a for a in await repos.assets.find(with_data=True) if a.topic_id in live]
 
     async def published_documents(self) -> list[Document]:
         """The published set as files: each source exactly as it was published."""

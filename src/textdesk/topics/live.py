@@ -23,7 +23,7 @@ from textdesk.domain.agent.engine import Engine
 from textdesk.domain.topics.schema import Topic, TopicSet
 from textdesk.ports import ReadingUnitOfWork, TopicRepositories
 from textdesk.topic_tools.topic_files import Document, read_documents
-from textdesk.topics.library import document_name, topic_of
+from textdesk.topics.library import document_name, media_check, topic_of
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,10 @@ class LiveTopics:
             if generation == self._generation:
                 return 0
             published = await repos.topics.published()
+            assets = await repos.assets.find()
         documents = [Document(document_name(row.id, row), v.source) for row, v in published]
         topic_set, errors, _ = read_documents(
-            documents, media_exists=self._media_exists, strict=False
+            documents, media_exists=media_check(assets, self._media_exists), strict=False
         )
         for error in errors:
             # Each version was valid when published; another's unpublishing may have

@@ -70,3 +70,25 @@ async def test_a_missing_image_that_is_no_preview_is_not_found() -> None:
     r = Rig()
     assert await r.files().open("ok:att/gone") is None
     assert r.previews.made == 0
+
+
+async def test_a_topics_image_comes_from_the_topics_store_not_the_uploads() -> None:
+    r = Rig()
+    r.store.put("topics/router/back.png", b"UPLOADS-TABLE")
+    topic_images = {
+        "topics/router/back.png": StoredMedia("topics/router/back.png", "image/png", b"T")
+    }
+
+    async def load(key: str) -> StoredMedia | None:
+        return topic_images.get(key)
+
+    files = MediaFiles(
+        tokens=PlainTokens(),
+        store=r.store,
+        previews=r.previews,
+        clock=FixedClock(),
+        demo=DEMO.get,
+        topic_images=load,
+    )
+    assert await files.open("ok:topics/router/back.png") == topic_images["topics/router/back.png"]
+    assert await files.open("ok:topics/router/front.png") is None

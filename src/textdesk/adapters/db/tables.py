@@ -416,6 +416,22 @@ topic_versions = Table(
     Column("published_at", UtcDateTime, nullable=False),
 )
 
+# A topic's images and conversation scripts (added in 0019), shared by its draft and
+# published version: an image a topic uses is neither replaced nor deleted.
+topic_assets = Table(
+    "topic_assets",
+    metadata,
+    Column("topic_id", String(100), ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("content_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # One row: bumped by every change to the published set; each process polls it.
 topic_generation = Table(
     "topic_generation",
