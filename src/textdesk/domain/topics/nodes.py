@@ -65,12 +65,16 @@ def node_ref(label: str | None = None) -> dict[str, JsonValue]:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # A field's docstring is its description in the JSON Schema: the designer's
+    # forms show it as the field's help.
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class _NodeBase(_Model):
     id: Annotated[str, Field(pattern=r"^$|" + ID_PATTERN)] = ""
+    """A name for gotos and decisions to jump to; without one the node is n1, n2… by position."""
     when: str | None = None  # Jinja2 expression; the node is skipped when false
+    """A condition (Jinja2, e.g. ``vars.wants_photo``): the node is skipped when it is false."""
 
 
 # --- inputs -------------------------------------------------------------------------
@@ -81,13 +85,21 @@ class TextNode(_NodeBase):
 
     type: Literal["text"]
     prompt: str
+    """The question texted to the texter."""
     var: VarName
+    """The variable the answer is stored in (``vars.NAME`` in later texts)."""
     required: bool = True
+    """Whether the texter must answer; when false, ``skip`` leaves it empty."""
     min_length: int | None = Field(default=None, ge=0)
+    """The fewest characters an answer may have."""
     max_length: int | None = Field(default=None, ge=1)
+    """The most characters an answer may have."""
     pattern: str | None = None
+    """A regular expression the whole answer must match."""
     pattern_error: str | None = None
+    """What to text back when the answer does not match ``pattern``."""
     format: Literal["email", "phone", "none"] = "none"
+    """A format the answer must have: an email address or a phone number."""
 
     @field_validator("pattern")
     @classmethod
@@ -114,7 +126,9 @@ class ChoiceOption(_Model):
     """One option; a plain string (or only one of value/label) sets both."""
 
     value: str
+    """What is stored when this option is picked."""
     label: str
+    """What the texter sees in the numbered list."""
 
     @model_validator(mode="before")
     @classmethod
@@ -137,8 +151,11 @@ class ChoiceNode(_NodeBase):
 
     type: Literal["choice"]
     prompt: str
+    """The question, texted above the numbered options."""
     var: VarName
+    """The variable the picked option is stored in (``vars.NAME.label``)."""
     options: list[ChoiceOption] = Field(min_length=1)
+    """The options, numbered from 1; a texter may answer the number or the words."""
 
 
 class DynamicChoiceNode(_NodeBase):
@@ -146,14 +163,22 @@ class DynamicChoiceNode(_NodeBase):
 
     type: Literal["dynamic_choice"]
     prompt: str
+    """The question, texted above the numbered records."""
     var: VarName
+    """The variable the picked record is stored in."""
     source: str
+    """The record query that lists the choices (e.g. ``my_open_incidents``)."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Parameters of the query, if it takes any."""
     label: str = "{{ r.number }} {{ r.short_description }}"  # r (or record): one record
+    """How each record is shown in the list (a template; ``r`` is the record)."""
     value: str = "number"  # the record field stored as the choice's value
+    """The record field stored as the choice's value."""
     empty_text: str = "There is nothing to choose from."
+    """What to text when the query finds nothing."""
     # Without it the topic ends after empty_text.
     empty_goto: str | None = Field(default=None, json_schema_extra=node_ref("nothing to choose"))
+    """Where to go when the query finds nothing; without it the topic ends."""
 
 
 class BooleanNode(_NodeBase):
@@ -161,7 +186,9 @@ class BooleanNode(_NodeBase):
 
     type: Literal["boolean"]
     prompt: str
+    """The yes/no question."""
     var: VarName
+    """The variable the answer (true or false) is stored in."""
 
 
 class FileNode(_NodeBase):
@@ -169,9 +196,13 @@ class FileNode(_NodeBase):
 
     type: Literal["file"]
     prompt: str
+    """What to ask for: the texter answers with photos (MMS)."""
     var: VarName
+    """The variable the list of received images is stored in."""
     optional: bool = False
+    """Whether the texter may answer ``skip`` instead of sending a photo."""
     max_files: int = Field(default=3, ge=1, le=10)
+    """The most photos kept from one answer (1 to 10)."""
 
 
 # --- responses ----------------------------------------------------------------------
@@ -180,25 +211,32 @@ class FileNode(_NodeBase):
 class MessageNode(_NodeBase):
     type: Literal["message"]
     text: str
+    """The text sent; ``{{ vars.NAME }}`` puts in an answer."""
 
 
 class ImageNode(_NodeBase):
     type: Literal["image"]
     media: str  # media store key, e.g. demo/serial.png
+    """The picture sent (MMS): its media store key, e.g. ``demo/serial.png``."""
     caption: str = ""
+    """A text sent with the picture."""
 
 
 class LinkNode(_NodeBase):
     type: Literal["link"]
     label: str
+    """The words texted before the link."""
     url: str
+    """The address texted."""
 
 
 class CardField(_Model):
     """A record field shown on a card; ``label`` defaults to the field name, humanised."""
 
     field: str
+    """The record field shown."""
     label: str | None = None
+    """Its label on the card; by default the field name, humanised."""
 
     @model_validator(mode="before")
     @classmethod
@@ -225,8 +263,11 @@ class CardNode(_NodeBase):
 
     type: Literal["card"]
     record: str
+    """The record shown: a variable name (``incident``) or an expression giving one."""
     fields: list[CardField] = Field(default_factory=_default_card_fields)
+    """The record fields shown, one ``Label: value`` line each."""
     link: bool = True
+    """Whether the record's link is texted under the card."""
 
 
 # --- flow ---------------------------------------------------------------------------
@@ -235,12 +276,16 @@ class CardNode(_NodeBase):
 class SetNode(_NodeBase):
     type: Literal["set"]
     var: VarName
+    """The variable set."""
     value: Any  # template; a lone "{{ expr }}" keeps the expression's type
+    """Its value: a template; a lone ``{{ expr }}`` keeps the expression's type."""
 
 
 class DecisionBranch(_Model):
     when: str
+    """The condition of this branch (Jinja2)."""
     goto: str = Field(json_schema_extra=node_ref())
+    """The node to go to when the condition holds."""
 
 
 class DecisionNode(_NodeBase):
@@ -248,12 +293,15 @@ class DecisionNode(_NodeBase):
 
     type: Literal["decision"]
     branches: list[DecisionBranch] = Field(min_length=1)
+    """Conditions tried in order, each with the node it goes to."""
     default: str | None = Field(default=None, json_schema_extra=node_ref("otherwise"))
+    """Where to go when no branch holds; without it, on to the next node."""
 
 
 class GotoNode(_NodeBase):
     type: Literal["goto"]
     goto: str = Field(json_schema_extra=node_ref())
+    """The node to go to next."""
 
 
 class SwitchTopicNode(_NodeBase):
@@ -261,39 +309,53 @@ class SwitchTopicNode(_NodeBase):
 
     type: Literal["switch_topic"]
     topic: str
+    """The id of the topic to run."""
     resume: bool = False
+    """Whether to come back to the next node when that topic ends."""
 
 
 class TransferNode(_NodeBase):
     type: Literal["transfer"]
     queue: str | None = None
+    """The queue of people the texter is handed to; by default the desk's."""
     message: str | None = None  # said when queued, instead of the stand-by text
+    """What to text when queued, instead of the stand-by text."""
 
 
 class EndNode(_NodeBase):
     type: Literal["end"]
     message: str | None = None
+    """The last text of the topic, if any."""
 
 
 class CreateRecordNode(_NodeBase):
     type: Literal["create_record"]
     table: str = "incident"
+    """The table the record is made in."""
     fields: dict[str, Any]
+    """The record's fields, each a template (``short_description: "{{ vars.what }}"``)."""
     attachments_var: VarName | None = None
+    """A variable holding photos (a file node's) to attach."""
     var: VarName | None = None  # stores the created record
+    """The variable the made record is stored in."""
 
 
 class UpdateRecordNode(_NodeBase):
     type: Literal["update_record"]
     record: str
+    """The record changed: a variable name or an expression giving one."""
     fields: dict[str, Any]
+    """The fields changed, each a template."""
     var: VarName | None = None
+    """The variable the changed record is stored in."""
 
 
 class AddCommentNode(_NodeBase):
     type: Literal["add_comment"]
     record: str
+    """The record commented on: a variable name or an expression giving one."""
     text: str
+    """The comment (a template)."""
 
 
 Node = Annotated[
