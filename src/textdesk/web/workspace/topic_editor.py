@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from textdesk.bootstrap import Container
+from textdesk.topic_tools.node_form import node_types
 from textdesk.topic_tools.prompt_costs import prompt_costs
 from textdesk.topic_tools.source_diff import source_diff
 from textdesk.topic_tools.topic_files import SourceError
@@ -74,6 +75,7 @@ async def editor(
         "topic": detail,
         "source": source,
         "revision": detail.revision,
+        "node_types": node_types(),
         **_check_context(container, source, errors, warnings),
     }
     return render(request, "workspace/topic.html", context, agent=agent)
