@@ -3,21 +3,12 @@ then text its keyword from the phone simulator and get the card."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
+from tests.e2e.designer_world import demo_url, sign_in_as_admin  # noqa: F401 - a fixture
 from tests.integration.conftest import TEXTER
-from tests.integration.sandbox_helpers import sandbox_settings
-from textdesk.adapters.clock import SystemClock
-from textdesk.adapters.db.database import create_engine
-from textdesk.adapters.local_server import bind_free_port, serve_app
-from textdesk.bootstrap import admin_use_cases
-from textdesk.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -45,35 +36,8 @@ nodes:
 """
 
 
-async def _seed(database_url: str) -> None:
-    db = create_engine(database_url)
-    try:
-        await admin_use_cases(db, SystemClock()).demo.seed()
-    finally:
-        await db.dispose()
-
-
-@pytest.fixture
-def demo_url(sqlite_url: str) -> Iterator[str]:
-    """`make run`'s desk: the demo seeded (topics published), the real virtual agent."""
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _seed(sqlite_url)).result()
-    sock = bind_free_port()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with serve_app(create_app(sandbox_settings(url, sqlite_url)), sock=sock, lifespan="on"):
-        yield url
-
-
-def sign_in_as_admin(page: Page, url: str) -> None:  # noqa: F811
-    page.goto(f"{url}/workspace/login?next=/workspace/topics")
-    page.fill("input[name=email]", "sam@example.com")
-    page.fill("input[name=password]", "textdesk-demo")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/workspace/topics")
-
-
 def test_a_topic_built_in_the_designer_reaches_the_texter(
-    demo_url: str,
+    demo_url: str,  # noqa: F811
     page: Page,  # noqa: F811
 ) -> None:
     """New topic → YAML with a choice, a dynamic choice and a card → UCS-2 warning on an

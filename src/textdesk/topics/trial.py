@@ -78,7 +78,8 @@ class TopicTrial:
         zone: tzinfo = UTC,
     ) -> None:
         """``texter_of``: who a phone is (account, profile or guest); ``records_of``:
-        their records, read through the record port; ``zone``: the desk's timezone."""
+        their records newest first, read through the record port; ``zone``: the desk's
+        timezone."""
         self._zone = zone
         self._library = library
         self._engines = engines
@@ -136,8 +137,11 @@ class ScratchRecords(MemoryRecords):
     """A copy of the texter's records to try topics on: changes stay here."""
 
     def __init__(self, records: Sequence[Record], names: Mapping[int, str]) -> None:
+        """``records``: newest first, as the record port lists them."""
         super().__init__(names)
-        self.records = list(records)[:RECORDS_COPIED]
+        # Kept oldest first, as the memory store adds them, so a dynamic choice numbers
+        # them newest first like the desk's own listing: "2" in the pane is "2" live.
+        self.records = list(reversed(list(records)[:RECORDS_COPIED]))
 
     def add(
         self,

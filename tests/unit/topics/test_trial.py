@@ -39,6 +39,7 @@ nodes:
 
 
 def ana_records() -> list[Record]:
+    """Ana's two records newest first, as the record port lists them."""
     store = MemoryRecords({7: "Ana"})
     store.add(
         new_record(short_description="VPN drops", caller_id=7, caller_phone=ANA.phone), now=NOW
@@ -47,7 +48,7 @@ def ana_records() -> list[Record]:
         new_record(short_description="Screen flickers", caller_id=7, caller_phone=ANA.phone),
         now=NOW + timedelta(minutes=1),
     )
-    return store.records
+    return list(reversed(store.records))
 
 
 async def test_a_draft_is_played_on_a_scratch_copy_of_the_texters_records() -> None:
@@ -74,7 +75,8 @@ async def test_a_draft_is_played_on_a_scratch_copy_of_the_texters_records() -> N
     assert asked == [ANA.phone]
     listed = run.steps[1]
     assert "Which one?" in listed.replies[-1].body
-    assert "Screen flickers" in listed.replies[-1].body
+    # Numbered newest first, as the desk lists them: "2" picks the same record live.
+    assert "1. INC0010002 Screen flickers\n2. INC0010001 VPN drops" in listed.replies[-1].body
     last = run.steps[2]
     bodies = "\n".join(r.body for r in last.replies)
     assert "VPN drops" in bodies
