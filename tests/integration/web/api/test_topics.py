@@ -322,9 +322,6 @@ async def second_process(desk: Desk) -> AsyncIterator[Desk]:
         yield Desk(url=url, settings=settings, fake=desk.fake, app=app, db=desk.db)
 
 
-@pytest.mark.parametrize(
-    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
 async def test_a_publish_reaches_a_second_process(api: httpx.AsyncClient, desk: Desk) -> None:
     """Published through one process, a topic (and then its new version) answers the
     texts another process receives, without a restart."""
