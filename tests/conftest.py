@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import text
 
 from textdesk.adapters.db.database import migrate
 from textdesk.adapters.db.tables import metadata
+from textdesk.admin import agents
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get(
@@ -33,6 +35,17 @@ def _redis_url_of_this_worker() -> str:
 
 
 REDIS_URL = _redis_url_of_this_worker()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2 costs a tenth of a second of CPU a hash by design, and the Workspace tests
+    add and sign in agents by the hundred: the servers a test runs in this process hash
+    cheaply.  Those the e2e tests start as `textdesk` hash at production's cost
+    (tests/e2e/test_cli_staff.py checks it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from tests.e2e.cli_helpers import textdesk_in
@@ -57,3 +58,14 @@ def test_removing_a_queue_refuses_the_default_and_asks_first(tmp_path: Path) -> 
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert "Billing" not in textdesk_in(tmp_path, "queues", "list").stdout
     assert textdesk_in(tmp_path, "queues", "add", "Billing").returncode == 0
+
+
+def test_passwords_are_hashed_with_argon2id_at_full_cost(tmp_path: Path) -> None:
+    """The tests' own servers hash cheaply (tests/conftest.py); `textdesk` never does:
+    argon2id with 64 MiB, three passes and four lanes (RFC 9106's second choice)."""
+    for step in (("migrate",), ("demo", "seed")):
+        assert textdesk_in(tmp_path, *step).returncode == 0
+    with sqlite3.connect(tmp_path / "var" / "textdesk.db") as db:
+        hashes = [row[0] for row in db.execute("SELECT password_hash FROM agents")]
+    assert hashes
+    assert all(h.startswith("$argon2id$v=19$m=65536,t=3,p=4$") for h in hashes), hashes

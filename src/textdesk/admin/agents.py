@@ -24,6 +24,10 @@ from textdesk.ports import (
 )
 
 ROLES = ("agent", "admin")
+# argon2id at argon2-cffi's defaults (RFC 9106's second recommendation: 64 MiB, three
+# passes, four lanes).  Read when a service is made, not bound as a default argument,
+# so the test suite can make its own in-process servers' hashes cheap (tests/conftest.py);
+# every process `textdesk` starts hashes at this cost.
 _hasher = PasswordHasher()
 
 
@@ -39,11 +43,11 @@ class AgentAccounts:
         uow: ReadingUnitOfWork[AgentAccountRepositories],
         clock: Clock,
         *,
-        hasher: PasswordHasher = _hasher,
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._hasher = hasher
+        self._hasher = hasher or _hasher
 
     async def add_agent(
         self,
@@ -180,16 +184,16 @@ class Authenticator:
         tallies: Tallies,
         limits: SignInLimits | None = None,
         *,
-        hasher: PasswordHasher = _hasher,
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self._uow = uow
-        self._hasher = hasher
+        self._hasher = hasher or _hasher
         self._tallies = tallies
         self._limits = limits or SignInLimits()
         # Verified against when the email is unknown, so a miss costs as long as a wrong
         # password.  Made here, when a server starts, not at import: every CLI command
         # imports this module, and a hash costs as much as a sign-in.
-        self._dummy_hash = hasher.hash("textdesk-no-such-agent")
+        self._dummy_hash = self._hasher.hash("textdesk-no-such-agent")
 
     async def sign_in(self, email: str, password: str, address: str) -> AgentRow | None:
         """The agent, or None for a wrong email or password; :class:`TooManySignIns`
