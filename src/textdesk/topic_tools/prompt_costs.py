@@ -20,6 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 from textdesk.domain.sms import sms_cost, ucs2_culprits
 from textdesk.domain.topics.checks import MAX_SEGMENTS, as_sent, sent_texts
 from textdesk.domain.topics.schema import Node
+from textdesk.domain.topics.yaml_writing import YAML_LOADER
 from textdesk.topic_tools.topic_files import locate
 
 __all__ = ["Piece", "PromptCost", "prompt_costs"]
@@ -73,7 +74,7 @@ class PromptCost:
 
 
 def _parsed(source: str) -> tuple[Any, yaml.Node | None]:
-    loader = yaml.SafeLoader(source)
+    loader = YAML_LOADER(source)
     try:
         root = loader.get_single_node()
         return (loader.construct_document(root) if root is not None else None), root

@@ -16,11 +16,13 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from yaml.reader import ReaderError
 
 from textdesk.demo import demo_media
 from textdesk.domain.media_keys import topic_media_parts
 from textdesk.domain.topics.checks import SETTINGS_ID, Loc, Problem, validate_topics
 from textdesk.domain.topics.schema import Topic, TopicSet, TopicSettings
+from textdesk.domain.topics.yaml_writing import YAML_LOADER
 
 __all__ = [
     "MAX_FLOW_DEPTH",
@@ -119,9 +121,15 @@ def check_depth(text: str) -> None:
             depth -= 1
 
 
+TOO_DEEP_BLOCKS = "YAML nested too deeply"
+# libyaml stops at 1,000 nested collections, with this problem, where the pure-Python
+# composer runs out of stack (RecursionError): the same error either way.
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
+
+
 def _parse(document: Document) -> _Source:
     check_depth(document.text)
-    loader = yaml.SafeLoader(document.text)
+    loader = YAML_LOADER(document.text)
     try:
         root = loader.get_single_node()
         data = loader.construct_document(root) if root is not None else None
@@ -211,17 +219,22 @@ def read_documents(
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark else 1
-            errors.append(
-                SourceError(document.name, line, "", f"YAML syntax: {exc.problem or exc}")
-            )
+            said = f"YAML syntax: {exc.problem or exc}"
+            if exc.problem == _LIBYAML_TOO_DEEP:
+                said = TOO_DEEP_BLOCKS
+            errors.append(SourceError(document.name, line, "", said))
+            continue
+        except ReaderError as exc:  # a character YAML does not allow (a NUL)
+            line = document.text.count("\n", 0, exc.position) + 1
+            errors.append(SourceError(document.name, line, "", f"YAML syntax: {exc.reason}"))
             continue
         except TooDeep as exc:
             errors.append(SourceError(document.name, exc.line, "", str(exc)))
             continue
         except RecursionError:
-            # PyYAML composes nested collections recursively: blocks ("- - - …")
+            # PyYAML's own composer nests collections recursively: blocks ("- - - …")
             # thousands deep would otherwise crash the validator.
-            errors.append(SourceError(document.name, 1, "", "YAML nested too deeply"))
+            errors.append(SourceError(document.name, 1, "", TOO_DEEP_BLOCKS))
             continue
         if document.is_settings:
             settings_source = source

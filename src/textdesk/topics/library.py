@@ -38,6 +38,7 @@ from textdesk.domain.media_keys import topic_media_key
 from textdesk.domain.topics.checks import SETTINGS_ID
 from textdesk.domain.topics.nodes import ID_PATTERN
 from textdesk.domain.topics.schema import Topic
+from textdesk.domain.topics.yaml_writing import YAML_LOADER
 from textdesk.ports import (
     Clock,
     ReadingUnitOfWork,
@@ -115,7 +116,7 @@ def document_name(topic_id: str, row: TopicRow | None = None) -> str:
 def _data(text: str) -> Any:
     try:
         check_depth(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader)
     except (yaml.YAMLError, TooDeep, RecursionError):  # the validator says what is wrong
         return None
 

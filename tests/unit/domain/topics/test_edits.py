@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from textdesk.domain.topics.edits import (
 from textdesk.domain.topics.flow import Flow, flow_of
 from textdesk.domain.topics.node_refs import references, topic_ref_fields
 from textdesk.domain.topics.yaml_layout import comments
+from textdesk.domain.topics.yaml_writing import YAML_LOADER
 from textdesk.topic_tools.topic_files import Document, folder_documents, read_documents
 
 DEMO = Path(textdesk.__file__).parent / "demo" / "topics"
@@ -60,13 +62,24 @@ def flow(name: str, text: str) -> Flow:
     return drawn
 
 
+def loaded(text: str) -> Any:
+    """``text`` read as the topic loader reads it (libyaml's reader where PyYAML has it)."""
+    return yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader)
+
+
+@lru_cache(maxsize=64)
+def _nodes(text: str) -> list[Any]:
+    """``loaded(text)``'s nodes, read once: ``reaches`` asks for two per reference."""
+    return list(loaded(text)["nodes"])
+
+
 def node_count(text: str) -> int:
-    return len(yaml.safe_load(text).get("nodes") or [])
+    return len(loaded(text).get("nodes") or [])
 
 
 def content(text: str, index: int) -> dict[str, Any]:
     """A node as written, less its id (which an edit may add)."""
-    node = dict(yaml.safe_load(text)["nodes"][index])
+    node = dict(_nodes(text)[index])
     node.pop("id", None)
     return node
 
@@ -99,7 +112,7 @@ def test_setting_every_field_to_its_own_value_gives_the_file_back_byte_for_byte(
     every top-level field, and a node moved to where it is."""
     text = source(name)
     flow(name, text)
-    data = yaml.safe_load(text)
+    data = loaded(text)
     for key, value in data.items():
         assert set_field(text, (key,), value).source == text
     for index, node in enumerate(data["nodes"]):
@@ -152,7 +165,7 @@ def test_a_new_goto_points_at_the_node_after_it_naming_it() -> None:
     edit = add_node(text, "goto", at=5)
     assert edit.named == ((6, "urgency"),)
     assert content(edit.source, 5) == {"type": "goto", "goto": "urgency"}
-    assert yaml.safe_load(edit.source)["nodes"][6]["id"] == "urgency"
+    assert loaded(edit.source)["nodes"][6]["id"] == "urgency"
 
 
 def test_nodes_are_added_to_a_topic_with_none_yet() -> None:
@@ -253,7 +266,7 @@ def test_a_reference_by_position_is_kept_on_its_node_by_naming_it() -> None:
     """``goto: n1`` means the first node; moved, that node is named and the goto follows."""
     edit = move_node(POSITIONAL, 0, 2)
     assert edit.named == ((2, "again"),)
-    data = yaml.safe_load(edit.source)["nodes"]
+    data = loaded(edit.source)["nodes"]
     assert data[2]["id"] == "again"
     assert data[0]["branches"][0]["goto"] == "again"
     # n4 (the end) did not move: that reference is left as it was.
@@ -266,7 +279,7 @@ def test_a_node_moved_onto_another_nodes_position_id_is_named() -> None:
     so ids stay unique."""
     text = "title: T\nnodes:\n  - type: message\n    text: a\n  - id: n2\n    type: end\n"
     edit = move_node(text, 1, 0)
-    assert [n.get("id") for n in yaml.safe_load(edit.source)["nodes"]] == ["n2", "message"]
+    assert [n.get("id") for n in loaded(edit.source)["nodes"]] == ["n2", "message"]
     assert errors("t.yaml", edit.source) == []
 
 
@@ -307,7 +320,7 @@ def test_renaming_a_node_takes_its_references_along() -> None:
     """Setting a node's id (the form's id field) renames it: gotos follow."""
     text = source("report_issue.yaml")
     edit = set_field(text, ("nodes", 9, "id"), "stop")
-    assert yaml.safe_load(edit.source)["nodes"][4]["branches"][0]["goto"] == "stop"
+    assert loaded(edit.source)["nodes"][4]["branches"][0]["goto"] == "stop"
     assert errors("report_issue.yaml", edit.source) == []
     with pytest.raises(EditError, match="already 'create'"):
         rename_node(text, 9, "create")
@@ -321,15 +334,13 @@ def test_a_changed_text_keeps_its_folding_and_the_comments_around_it() -> None:
     edit = set_field(text, ("nodes", 8, "message"), "Thanks! Your report is logged. " * 4)
     assert edit.dropped_comments == ()
     assert "opt in: say what will really happen.\n    message: >-\n      Thanks!" in edit.source
-    assert (
-        yaml.safe_load(edit.source)["nodes"][8]["message"] == "Thanks! Your report is logged. " * 4
-    )
+    assert loaded(edit.source)["nodes"][8]["message"] == "Thanks! Your report is logged. " * 4
 
 
 def test_one_option_changed_leaves_the_others_as_written() -> None:
     """Setting a whole option list with one label changed rewrites that line only."""
     text = source("report_issue.yaml")
-    options = yaml.safe_load(text)["nodes"][1]["options"]
+    options = loaded(text)["nodes"][1]["options"]
     options[2]["label"] = "Network or Wi-Fi"
     edit = set_field(text, ("nodes", 1, "options"), options)
     changed = [
@@ -348,7 +359,7 @@ def test_words_yaml_would_read_as_booleans_or_numbers_are_quoted() -> None:
     text = source("fallback.yaml")
     for word in ("yes", "off", "1:20", "012", "null", "", "- x", "a: b", "#tag"):
         edit = set_field(text, ("nodes", 0, "text"), word)
-        assert yaml.safe_load(edit.source)["nodes"][0]["text"] == word
+        assert loaded(edit.source)["nodes"][0]["text"] == word
 
 
 # --- properties ------------------------------------------------------------------------------
@@ -371,14 +382,14 @@ def test_any_value_set_on_any_node_reads_back_and_leaves_other_nodes_alone(
     """Whatever value is set on a node's field, the loader reads exactly it back, and
     every other node's lines are unchanged (or the edit is refused, saying why)."""
     text = source(name)
-    nodes = yaml.safe_load(text)["nodes"]
+    nodes = loaded(text)["nodes"]
     index = data.draw(st.integers(0, len(nodes) - 1))
     field = data.draw(st.sampled_from(["text", "prompt", "extra", "when", "var"]))
     try:
         edit: Edit = set_field(text, ("nodes", index, field), value)
     except EditError:
         return
-    after = yaml.safe_load(edit.source)["nodes"]
+    after = loaded(edit.source)["nodes"]
     assert after[index][field] == value
     assert after[:index] + after[index + 1 :] == nodes[:index] + nodes[index + 1 :]
     assert comments(edit.source) == comments(text) or edit.dropped_comments
@@ -409,7 +420,7 @@ def test_any_sequence_of_edits_leaves_a_valid_topic(name: str, data: st.DataObje
             except EditError:
                 continue
         else:
-            refs = references(yaml.safe_load(text)["nodes"])
+            refs = references(loaded(text)["nodes"])
             if not refs:
                 continue
             ref = data.draw(st.sampled_from(refs))
@@ -449,10 +460,10 @@ def test_a_file_in_another_style_is_edited_in_its_own_style(style: str) -> None:
     edit = set_field(text, ("nodes", 0, "prompt"), "Hello")
     assert edit.source == text.replace("Hi", "Hello")
     added = add_node(text, "end", at=1).source
-    assert yaml.safe_load(added)["nodes"][1] == {"type": "end"}
+    assert loaded(added)["nodes"][1] == {"type": "end"}
     assert remove_node(added, 1).source == text
     moved = move_node(text, 1, 0).source
-    assert [n["type"] for n in yaml.safe_load(moved)["nodes"]] == ["goto", "text"]
+    assert [n["type"] for n in loaded(moved)["nodes"]] == ["goto", "text"]
     assert move_node(moved, 0, 1).source == text
     assert errors("t.yaml", moved) == []
 
@@ -462,4 +473,4 @@ def test_a_name_given_to_a_node_is_not_one_a_dangling_reference_waits_for() -> N
     text = "title: T\nnodes:\n  - type: goto\n    goto: end\n  - type: end\n"
     edit = connect(text, 0, ("goto",), 1)
     assert edit.named == ((1, "end_2"),)
-    assert yaml.safe_load(edit.source)["nodes"][0]["goto"] == "end_2"
+    assert loaded(edit.source)["nodes"][0]["goto"] == "end_2"
