@@ -25,6 +25,7 @@ the published version keeps serving, unless the import is asked to publish
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -285,19 +286,16 @@ class TopicLibrary:
     ) -> tuple[list[SourceError], list[SourceError]]:
         topics = repos.topics
         name = document_name(topic_id, row)
-        named = id_of(Document(name, source))
-        if named != topic_id:
-            line = _line_of_id(source)
-            return [SourceError(name, line, "id", f"this is topic {named!r}, not {topic_id!r}")], []
         others = [
             Document(document_name(r.id, r), v.source)
             for r, v in await topics.published()
             if r.id != topic_id
         ]
-        _, errors, warnings = read_documents(
-            [*others, Document(name, source)], media_exists=await self._media(repos)
+        # Parsing and validating the whole set is CPU for as long as the topics are
+        # big: in a worker thread, so the event loop goes on answering webhooks.
+        return await asyncio.to_thread(
+            _checked, topic_id, Document(name, source), others, await self._media(repos)
         )
-        return [e for e in errors if e.file == name], [w for w in warnings if w.file == name]
 
     async def _media(
         self, repos: TopicRepositories, extra: Sequence[TopicAsset] = ()
@@ -505,8 +503,10 @@ class TopicLibrary:
             }
             for topic_id, d in fresh:
                 documents_now[topic_id] = d
-            _, errors, _ = read_documents(
-                list(documents_now.values()), media_exists=await self._media(repos, new_assets)
+            _, errors, _ = await asyncio.to_thread(
+                read_documents,
+                list(documents_now.values()),
+                media_exists=await self._media(repos, new_assets),
             )
             wrong = {e.file for e in errors}
             for topic_id, d in fresh:
@@ -563,6 +563,23 @@ class TopicLibrary:
                 Document(document_name(row.id, row), version.source)
                 for row, version in await repos.topics.published()
             ]
+
+
+def _checked(
+    topic_id: str,
+    document: Document,
+    others: Sequence[Document],
+    media_exists: Callable[[str], bool] | None,
+) -> tuple[list[SourceError], list[SourceError]]:
+    """What the validator says of ``document`` as ``topic_id`` among ``others``."""
+    named = id_of(document)
+    if named != topic_id:
+        line = _line_of_id(document.text)
+        message = f"this is topic {named!r}, not {topic_id!r}"
+        return [SourceError(document.name, line, "id", message)], []
+    _, errors, warnings = read_documents([*others, document], media_exists=media_exists)
+    mine = document.name
+    return [e for e in errors if e.file == mine], [w for w in warnings if w.file == mine]
 
 
 def _line_of_id(source: str) -> int:

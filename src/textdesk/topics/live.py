@@ -13,6 +13,7 @@ turn gets an engine whose set has the version it started, read once and kept.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -74,8 +75,12 @@ class LiveTopics:
             published = await repos.topics.published()
             assets = await repos.assets.find()
         documents = [Document(document_name(row.id, row), v.source) for row, v in published]
-        topic_set, errors, _ = read_documents(
-            documents, media_exists=media_check(assets, self._media_exists), strict=False
+        # The whole set is parsed: CPU off the event loop, which goes on answering.
+        topic_set, errors, _ = await asyncio.to_thread(
+            read_documents,
+            documents,
+            media_exists=media_check(assets, self._media_exists),
+            strict=False,
         )
         for error in errors:
             # Each version was valid when published; another's unpublishing may have

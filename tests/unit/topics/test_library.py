@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 
 from textdesk.config import DEMO_TOPICS_DIR
@@ -192,3 +195,35 @@ async def test_an_explicit_import_publishes_changed_files() -> None:
     report = await lib.import_documents([changed], by="cli", publish_changed=True)
     assert report.published == ["password"]
     assert (await lib.get("password")).published == 2
+
+
+PHOTO = """\
+title: Where is the serial number
+keywords: [serial]
+nodes:
+  - type: image
+    media: demo/serial.png
+"""
+
+
+@pytest.mark.parametrize("call", ["check", "save_draft"])
+async def test_the_validator_runs_off_the_event_loop(call: str) -> None:
+    """Checking a big topic set is CPU: while it runs, the loop goes on with other work
+    (webhooks).  Here the check is held in the middle (at its image) until the loop
+    has run on; checked on the loop itself, it would hold the loop there instead."""
+    in_check, release = threading.Event(), threading.Event()
+
+    def media_exists(key: str) -> bool:
+        in_check.set()
+        return release.wait(timeout=10)
+
+    lib = TopicLibrary(fake_topics(TopicTables()), FixedClock(), media_exists=media_exists)
+    if call == "check":
+        checking = asyncio.ensure_future(lib.check("serial", PHOTO))
+    else:
+        checking = asyncio.ensure_future(lib.save_draft("serial", PHOTO, by="Ada"))
+    assert await asyncio.to_thread(in_check.wait, 10)
+    assert not checking.done()  # the loop ran this while the validator was busy
+    release.set()
+    result = await checking
+    assert (result[0] if call == "check" else result.errors) == []
