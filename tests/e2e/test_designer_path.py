@@ -115,12 +115,19 @@ def save(screen: Page) -> None:
 def try_it_as_alice(screen: Page) -> None:
     """The choice, the incidents to pick from, the card; the variables after each text."""
     screen.get_by_role("tab", name="Try it").click()
+    # The phone field offers her by name (the browser's list of its datalist).
+    expect(screen.locator('#trial-texters option[label="Alice Example"]')).to_have_attribute(
+        "value", TEXTER
+    )
     screen.get_by_label("Texter's phone").fill(TEXTER)
     log = screen.locator("#trial-log")
     for played, text in enumerate(TEXTS, start=1):
         screen.fill("#trial-text", text)
         screen.press("#trial-text", "Enter")
         expect(log.locator(".msg.texter")).to_have_count(played)
+    expect(screen.locator("#trial-who")).to_have_text(
+        f"As Alice Example, {TEXTER}, on a copy of their 2 records."
+    )
     bot = log.locator(".msg.bot .bubble")
     expect(bot.filter(has_text=PROMPT)).to_contain_text("1. Paper jam\n2. No toner")
     expect(bot.filter(has_text="Which of your open incidents")).to_contain_text(

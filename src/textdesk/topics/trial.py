@@ -58,10 +58,13 @@ class TrialStep:
 
 @dataclass(frozen=True)
 class TrialRun:
-    """A try: its steps, or the draft's errors when it cannot run."""
+    """A try: its steps, or the draft's errors when it cannot run; who it was played as
+    and how many of their records it had, so a mistyped number shows as a guest."""
 
     steps: list[TrialStep] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
+    texter: Texter | None = None
+    records: int = 0
 
 
 class TopicTrial:
@@ -96,7 +99,8 @@ class TopicTrial:
         now = self._clock.now()
         world = ScriptWorld(texter, now=now, zone=self._zone)
         names = {texter.user_id: texter.name} if texter.user_id and texter.name else {}
-        world.store = ScratchRecords(await self._records_of(texter), names)
+        world.store = scratch = ScratchRecords(await self._records_of(texter), names)
+        copied = len(scratch.records)
         engine = Engine(topics)
         runner = EffectRunner(views=world)
         state: ConversationState | None = None
@@ -116,7 +120,7 @@ class TopicTrial:
                     node_id=state.node_id,
                 )
             )
-        return TrialRun(steps=steps)
+        return TrialRun(steps=steps, texter=texter, records=copied)
 
     async def _with_draft(self, topic_id: str, source: str) -> TopicSet:
         published = self._engines.engine.topics

@@ -73,6 +73,7 @@ async def test_a_draft_is_played_on_a_scratch_copy_of_the_texters_records() -> N
     run = await trial.run("follow", DRAFT, ANA.phone, ["hi", "follow", "2"])
     assert run.errors == []
     assert asked == [ANA.phone]
+    assert (run.texter, run.records) == (ANA, 2)
     listed = run.steps[1]
     assert "Which one?" in listed.replies[-1].body
     # Numbered newest first, as the desk lists them: "2" picks the same record live.

@@ -37,6 +37,9 @@ from textdesk.web.workspace.render import refusal, render
 router = APIRouter()
 NO_TOPIC = "no such topic"
 MAX_SOURCE = 200_000  # characters: a topic is a page of YAML, not a book
+# Accounts offered by name in the phone pane: a desk's first ones, to try as without
+# looking up a number (any other number can still be typed).
+TRIAL_TEXTERS = 50
 
 
 def _check_context(
@@ -76,6 +79,7 @@ async def editor(
         "source": source,
         "revision": detail.revision,
         "node_types": node_types(),
+        "texters": [a for a in await container.admin.accounts.all(limit=TRIAL_TEXTERS) if a.phone],
         **_check_context(container, source, errors, warnings),
     }
     return render(request, "workspace/topic.html", context, agent=agent)

@@ -9,6 +9,8 @@ import pytest
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_in
+from textdesk.adapters.clock import SystemClock
+from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
 
 VPN = """\
@@ -264,6 +266,22 @@ nodes:
     assert "You chose Blue." in answered.text
     assert "&#34;label&#34;: &#34;Blue&#34;" in answered.text
     assert desk.fake.messages_to(TEXTER) == []
+
+
+async def test_the_phone_pane_offers_accounts_by_name_and_says_who_it_plays(
+    desk: Desk, staff: dict[str, AgentBrowser]
+) -> None:
+    """The phone field lists account holders by name; each try says whom it played, so a
+    mistyped number shows as a guest rather than as a topic that finds no records."""
+    await admin_use_cases(desk.db, SystemClock()).accounts.add(name="Alice Example", phone=TEXTER)
+    sam = staff["sam"]
+    page = await sam.http.get("/workspace/topics/greeting")
+    assert f'<option value="{TEXTER}" label="Alice Example">' in page.text
+    tried = {"source": VPN, "text": "vpn"}
+    alice = await sam.act("/workspace/topics/greeting/try", {**tried, "phone": TEXTER})
+    assert f"As Alice Example, {TEXTER}, on a copy of their 0 records." in alice.text
+    guest = await sam.act("/workspace/topics/greeting/try", {**tried, "phone": "+15551239999"})
+    assert "As a guest, +15551239999: no account or user profile has this number." in guest.text
 
 
 async def test_duplicate_and_delete(desk: Desk, staff: dict[str, AgentBrowser]) -> None:
