@@ -52,5 +52,7 @@ async def try_it(
         "phone": number,
         "shown": _shown,
         "full": len(sent) >= MAX_TEXTS,
+        # Signed like the MMS Twilio fetches: a demo image, or one of a topic's.
+        "media_url": container.signer.url_for,
     }
     return render(request, "workspace/_topic_trial.html", context, agent=agent)

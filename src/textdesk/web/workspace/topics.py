@@ -17,7 +17,7 @@ from textdesk.bootstrap import Container
 from textdesk.topics.library import InvalidTopic, UnknownTopic, valid_id
 from textdesk.web.auth import PageAgent
 from textdesk.web.deps import ContainerDep
-from textdesk.web.workspace import topic_editor, topic_flow, topic_trial
+from textdesk.web.workspace import topic_assets, topic_editor, topic_flow, topic_trial
 from textdesk.web.workspace.admins import ActingAdmin, not_admin_page
 from textdesk.web.workspace.render import render
 
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/topics")
 router.include_router(topic_editor.router)
 router.include_router(topic_trial.router)
 router.include_router(topic_flow.router)
+router.include_router(topic_assets.router)
 
 _ID_LINE = re.compile(r"^id:.*$", re.MULTILINE)
 
