@@ -151,12 +151,15 @@ def try_it_as_alice(screen: Page) -> None:
     expect(third.locator("dd").nth(1)).to_contain_text('"value": "INC0010001"')
 
 
-def publish(screen: Page, url: str) -> None:
-    """Published with a note: live, in the versions, and in the list of topics."""
+def publish(screen: Page, url: str) -> Page:
+    """Published with a note: live, in the versions, and in the list of topics; the
+    phone simulator, offered beside the notice, opened in a tab of its own."""
     screen.get_by_label("Note for this version").fill("first version, for printers")
     screen.get_by_role("button", name="Publish").click()
     expect(screen.locator(".bar-message")).to_contain_text("Published as version 1")
     expect(screen.locator("#topic-bar")).to_contain_text("live: version 1")
+    with screen.expect_popup() as opened:
+        screen.get_by_role("link", name="Text it from the phone simulator").click()
     screen.get_by_role("tab", name="Versions").click()
     expect(screen.locator("#versions")).to_contain_text("first version, for printers")
     screen.goto(f"{url}/workspace/topics")
@@ -164,22 +167,22 @@ def publish(screen: Page, url: str) -> None:
     expect(row).to_contain_text("Toner trouble")
     expect(row.locator(".chip")).to_have_text(["toner"])
     expect(row).to_contain_text("version 1")
+    return opened.value
 
 
-def text_it_from_the_simulator(screen: Page, url: str) -> None:
+def text_it_from_the_simulator(phone: Page) -> None:
     """Alice texts what she texted in the pane, and gets the same card."""
-    screen.goto(f"{url}/simulator")
-    screen.select_option("#phone", label=ALICE)
-    screen.wait_for_url(f"**phone=%2B{TEXTER[1:]}**")
+    phone.select_option("#phone", label=ALICE)
+    phone.wait_for_url(f"**/simulator?phone=%2B{TEXTER[1:]}**")
     answers = (PROMPT, "2. INC0010001 VPN disconnects every hour", CARD[0])
     for text, answer in zip(TEXTS, answers, strict=True):
-        screen.fill("#body", text)
-        screen.press("#body", "Enter")
-        expect(screen.locator(".msg-bot .bubble", has_text=answer).last).to_be_visible()
-    received = screen.locator(".msg-bot .bubble", has_text=CARD[0]).last
+        phone.fill("#body", text)
+        phone.press("#body", "Enter")
+        expect(phone.locator(".msg-bot .bubble", has_text=answer).last).to_be_visible()
+    received = phone.locator(".msg-bot .bubble", has_text=CARD[0]).last
     for line in CARD:
         expect(received).to_contain_text(line)
-    expect(screen.locator(".msg-bot .bubble", has_text="we noted the No toner")).to_be_visible()
+    expect(phone.locator(".msg-bot .bubble", has_text="we noted the No toner")).to_be_visible()
 
 
 def test_a_lead_builds_tries_publishes_and_a_texter_gets_the_card(
@@ -194,5 +197,4 @@ def test_a_lead_builds_tries_publishes_and_a_texter_gets_the_card(
     an_emoji_costs_a_segment_until_removed(page, choice)
     save(page)
     try_it_as_alice(page)
-    publish(page, demo_url)
-    text_it_from_the_simulator(page, demo_url)
+    text_it_from_the_simulator(publish(page, demo_url))

@@ -191,7 +191,12 @@ async def publish(
         return _bar(request, container, agent, detail, status_code=422, message=message)
     published = await _detail(container, topic_id) or detail
     message = f"Published as version {version.version}: texters get it within seconds."
-    return _bar(request, container, agent, published, message=message, saved=True)
+    # A demo's sandbox has the phone simulator (its routes exist only then): offer it,
+    # to text what was just published as a texter would.
+    simulator = getattr(request.app.state, "sandbox", None) is not None
+    return _bar(
+        request, container, agent, published, message=message, saved=True, simulator=simulator
+    )
 
 
 @router.post("/{topic_id}/diff")
