@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text as text_sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import _truncate_postgres
+from tests.conftest import empty_postgres
 from tests.images import photo
 from tests.integration.conftest import NUMBER, TEXTER, Desk, EchoConverser, desk_settings
 from textdesk.adapters.clock import SystemClock
@@ -233,7 +233,7 @@ async def test_a_texters_next_text_taken_by_another_process_waits_for_the_first(
     at once, in order, instead of answering it blind or leaving it to the inbox loop.
     """
     url: str = request.getfixturevalue("postgres_database")
-    _truncate_postgres(url)
+    empty_postgres(url)
     first_db, second_db = create_engine(url), create_engine(url)
     clock = SystemClock()
     await admin_use_cases(first_db, clock).numbers.add(phone=NUMBER, purpose="conversational")
@@ -280,7 +280,7 @@ async def test_a_conversation_held_too_long_elsewhere_does_not_hold_up_the_webho
     """Another transaction sits on the texter's conversation: the text is stored in
     about a second and answered by the inbox loop once that transaction ends."""
     url: str = request.getfixturevalue("postgres_database")
-    _truncate_postgres(url)
+    empty_postgres(url)
     db, other = create_engine(url), create_engine(url)
     clock = SystemClock()
     await admin_use_cases(db, clock).numbers.add(phone=NUMBER, purpose="conversational")
