@@ -80,6 +80,10 @@ class AssetRefused(ValueError):
         self.errors = list(errors)
 
 
+class AssetInUse(AssetRefused):
+    """An image a topic uses: neither replaced nor deleted."""
+
+
 @dataclass(frozen=True)
 class AssetListing:
     """A topic's images (with the key an image node names) and scripts."""
@@ -260,7 +264,7 @@ class TopicAssets:
             if kind == "image" and there is not None and there.sha256 != asset.sha256:
                 users = await self._users(repos, topic_media_key(topic_id, name))
                 if users:
-                    raise AssetRefused(
+                    raise AssetInUse(
                         f"Not replaced: {', '.join(users)} uses this image. Upload the new "
                         "picture under another name and change the node, so it goes live "
                         "when the topic is published."
@@ -275,7 +279,7 @@ class TopicAssets:
             if kind == "image":
                 users = await self._users(repos, topic_media_key(topic_id, name))
                 if users:
-                    raise AssetRefused(
+                    raise AssetInUse(
                         f"Not deleted: {', '.join(users)} uses this image. Remove it from "
                         "the nodes (and publish) first."
                     )

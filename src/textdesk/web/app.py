@@ -25,6 +25,7 @@ from textdesk.web.api import (
     people,
     records,
     servicenow_events,
+    topic_assets,
     topics,
 )
 from textdesk.web.forwarded import ForwardedHeaders
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(notifications.router)
     app.include_router(servicenow_events.router)
     app.include_router(topics.router)
+    app.include_router(topic_assets.router)
     app.add_route("/api/docs", docs.api_docs, methods=["GET"], include_in_schema=False)
     app.add_route("/r/{token}", ops.record_page, methods=["GET"])
     # Served by app.lane (below); registered too, so other methods still get a 405.

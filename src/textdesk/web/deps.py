@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from textdesk.bootstrap import Container
 from textdesk.records.incidents import Incidents
+from textdesk.topics.assets import TopicAssets
 from textdesk.topics.library import TopicLibrary
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `textdesk api-tokens create`")
@@ -61,3 +62,11 @@ def get_topics(container: ContainerDep) -> TopicLibrary:
 
 # The topic library: drafts, publishing, versions; each call one transaction.
 TopicsDep = Annotated[TopicLibrary, Depends(get_topics)]
+
+
+def get_topic_assets(container: ContainerDep) -> TopicAssets:
+    return container.topic_assets
+
+
+# A topic's images and scripts.
+TopicAssetsDep = Annotated[TopicAssets, Depends(get_topic_assets)]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from textdesk.domain.media_keys import topic_media_key
+from textdesk.ports import TopicAsset
 from textdesk.web.api.fields import CLEAN
 
 # A topic file is a few kilobytes (the demo's largest, 2.4 kB).  The validator runs
@@ -47,6 +49,31 @@ class SourceProblem(BaseModel):
     message: str
 
 
+class AssetPublic(BaseModel):
+    """One of a topic's images or conversation scripts."""
+
+    name: str
+    key: str | None = Field(
+        default=None, description="an image's media key, as an image node names it"
+    )
+    content_type: str
+    size: int = Field(description="bytes")
+    updated_by: str
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, asset: TopicAsset) -> AssetPublic:
+        image = asset.kind == "image"
+        return cls(
+            name=asset.name,
+            key=topic_media_key(asset.topic_id, asset.name) if image else None,
+            content_type=asset.content_type,
+            size=asset.size,
+            updated_by=asset.updated_by,
+            updated_at=asset.updated_at,
+        )
+
+
 class TopicPublic(BaseModel):
     """One topic: the draft being edited and the version being served."""
 
@@ -63,6 +90,12 @@ class TopicPublic(BaseModel):
     draft_at: datetime | None
     errors: list[SourceProblem] = Field(description="what stops the draft being published")
     warnings: list[SourceProblem] = Field(description="e.g. prompts that cost many segments")
+    images: list[AssetPublic] = Field(
+        default_factory=list, description="its images (GET /api/v1/topics/{id} only)"
+    )
+    scripts: list[AssetPublic] = Field(
+        default_factory=list, description="its conversation scripts (GET only)"
+    )
 
 
 class TopicSource(BaseModel):

@@ -24,6 +24,7 @@ from textdesk.topics.library import (
 )
 from textdesk.web.api.if_match import ANY, BadIfMatch, Precondition, changed_since, if_match
 from textdesk.web.api.topic_schemas import (
+    AssetPublic,
     ChangedSince,
     InvalidSource,
     PublishRequest,
@@ -35,7 +36,7 @@ from textdesk.web.api.topic_schemas import (
     VersionPublic,
     VersionWithSource,
 )
-from textdesk.web.deps import ApiClient, TopicsDep
+from textdesk.web.deps import ApiClient, TopicAssetsDep, TopicsDep
 
 router = APIRouter(prefix="/api/v1/topics", tags=["topics"])
 
@@ -131,15 +132,24 @@ async def list_topics(client: ApiClient, topics: TopicsDep) -> list[TopicSummary
 
 @router.get("/{id}", response_model=TopicPublic, responses={404: MISSING})
 async def get_topic(
-    topic_id: TopicId, client: ApiClient, topics: TopicsDep, response: Response
+    topic_id: TopicId,
+    client: ApiClient,
+    topics: TopicsDep,
+    assets: TopicAssetsDep,
+    response: Response,
 ) -> TopicPublic:
-    """The draft and the published source; the ``ETag`` is the revision."""
+    """The draft and the published source, the topic's images and scripts; the
+    ``ETag`` is the revision."""
     try:
         topic = await topics.get(topic_id)
+        listing = await assets.listing(topic_id)
     except UnknownTopic as exc:
         raise _missing(topic_id) from exc
     _etag(response, topic)
-    return _public(topic)
+    public = _public(topic)
+    public.images = [AssetPublic.of(a) for a in listing.images]
+    public.scripts = [AssetPublic.of(a) for a in listing.scripts]
+    return public
 
 
 @router.put(
