@@ -13,7 +13,13 @@ from tests.e2e.test_topic_designer import demo_url, sign_in_as_admin  # noqa: F4
 pytestmark = pytest.mark.browser
 
 
+def _settled(page: Page) -> None:  # noqa: F811
+    """The node's form drawn again after a change (it is fetched afresh)."""
+    expect(page.locator("#node-form-body")).to_have_attribute("aria-busy", "false")
+
+
 def _fits(page: Page, selector: str) -> None:  # noqa: F811
+    expect(page.locator(selector)).to_be_visible()
     box = page.locator(selector).bounding_box()
     assert box is not None, selector
     assert box["x"] >= 0, (selector, box)
@@ -34,6 +40,7 @@ def _with_a_choice(page: Page, url: str) -> None:  # noqa: F811
     page.select_option("#flow-type", "dynamic_choice")
     page.click("#flow-add")
     expect(page.locator(".drawflow-node")).to_have_count(2)
+    _settled(page)
 
 
 def test_a_node_added_connected_and_filled_in_the_flow_view_changes_the_yaml(
@@ -59,6 +66,7 @@ def test_a_node_added_connected_and_filled_in_the_flow_view_changes_the_yaml(
     expect(nodes).to_have_count(2)
     expect(page.locator(".node-form h2")).to_contain_text("Node 2")
     expect(page.locator("#nf-id")).to_be_focused()
+    _settled(page)
     assert "type: dynamic_choice" in page.input_value("#source")
 
     # Connect: drag from its "nothing to choose" port (not set yet) to the first box.
@@ -70,6 +78,7 @@ def test_a_node_added_connected_and_filled_in_the_flow_view_changes_the_yaml(
     expect(page.locator(".connection .main-path")).to_have_count(2)
 
     # The form, from the keyboard: Tab goes from field to field, Ctrl+Enter saves.
+    _settled(page)
     expect(page.locator("#nf-empty_goto")).to_have_value("message")
     page.focus("#nf-id")
     page.keyboard.press("Tab")
@@ -85,7 +94,8 @@ def test_a_node_added_connected_and_filled_in_the_flow_view_changes_the_yaml(
     assert "empty_goto: message" in yaml
     expect(page.locator("#dirty")).to_be_visible()
 
-    # An error: the variable emptied is an error on the box and beside the field.
+    # An error: a variable that is no name is an error on the box and beside the field.
+    _settled(page)
     page.fill("#nf-var", "not a name")
     page.press("#nf-var", "Enter")
     expect(page.locator(".drawflow-node.has-error")).to_have_count(1)
@@ -102,6 +112,7 @@ def test_the_flow_view_fits_1280_by_800_and_follows_the_yaml_both_ways(
     page.fill("#nf-var", "not a name")
     page.press("#nf-var", "Enter")
     expect(page.locator(".drawflow-node.has-error")).to_have_count(1)
+    _settled(page)
     # The page fits 1280×800: nothing scrolls sideways; flow, form and side are in view.
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     for part in ("#flow-canvas", "#node-form", "#node-save", ".designer-side", "#save"):
@@ -127,5 +138,10 @@ def test_the_flow_view_fits_1280_by_800_and_follows_the_yaml_both_ways(
     expect(page.locator("#flow-status")).not_to_contain_text("does not read")
     page.click("#node-2 .fnode-up")
     expect(nodes.first).to_contain_text("dynamic_choice")
+    # ... or by dragging it: the message dropped above the choice goes first again.
+    page.drag_and_drop("#node-2 .fnode-type", "#node-1", target_position={"x": 60, "y": 4})
+    expect(nodes.first).to_contain_text("Hello! This topic has just been made.")
+    yaml = page.input_value("#source")
+    assert yaml.index("type: message") < yaml.index("type: dynamic_choice")
     page.click("#save")
     expect(page.locator(".bar-message")).to_have_text("Draft saved.")

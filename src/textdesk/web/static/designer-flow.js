@@ -26,9 +26,11 @@
 
   let view = null; // the last flow the server drew: {nodes, topic_errors, ...}
   let drawnText = null; // the YAML text `view` is of
+  let justSet = null; // the text an edit just put in the YAML view, drawn already
   let selected = null; // index of the node whose form is open
   let building = false; // Drawflow's events while the view is redrawn are not edits
   let timer = null;
+  let typedInForm = 0; // keys pressed in the open form: a form drawn again must not lose them
 
   const editor = new window.Drawflow(canvas);
   editor.reroute = false;
@@ -203,9 +205,13 @@
   }
 
   function refresh() {
+    clearTimeout(timer); // this one draws the text as it is now
     const sent = source.value;
     return post("/flow", { source: sent }).then(function (r) { return r.json(); }).then(function (answer) {
       if (sent !== source.value) return; // typed since: a newer refresh is on its way
+      // The same drawing again would only interrupt a drag in progress.
+      if (answer.view && sent === drawnText && !pane.classList.contains("stale") &&
+          JSON.stringify(answer.view) === JSON.stringify(view)) return;
       const loose = shown(answer, sent);
       if (loose !== false) {
         say(loose.length ? ["Not about one node:"].concat(loose) : [], loose.length > 0);
@@ -230,6 +236,7 @@
       }
       const answer = result.answer;
       drawnText = answer.source;
+      justSet = answer.source;
       api.setSource(answer.source);
       shown(answer, answer.source);
       say(answer.said.length ? answer.said : ["Changed: see the YAML view."], false);
@@ -348,9 +355,14 @@
     canvas.querySelectorAll(".drawflow-node.picked").forEach(function (el) { el.classList.remove("picked"); });
     const el = document.getElementById("node-" + drawflowId(index));
     if (el) el.classList.add("picked");
+    const typed = typedInForm;
+    formBody.setAttribute("aria-busy", "true");
     post("/node-form", { source: source.value, index: String(index) }).then(function (r) {
       return r.text().then(function (body) { return { ok: r.ok, body: body }; });
     }).then(function (result) {
+      formBody.setAttribute("aria-busy", "false");
+      const open = formBody.querySelector("form.node-form");
+      if (!focus && typed !== typedInForm && open && Number(open.dataset.index) === index) return;
       if (!result.ok) { formBody.textContent = result.body; return; }
       formBody.innerHTML = result.body;
       if (focus) {
@@ -378,6 +390,7 @@
       setTimeout(function () { const el = focused && document.getElementById(focused); if (el) el.focus(); }, 150);
     });
   });
+  formBody.addEventListener("input", function () { typedInForm += 1; });
   formBody.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.tagName === "TEXTAREA") {
       event.preventDefault();
@@ -387,13 +400,15 @@
 
   // --- the YAML view and the flow in step ---------------------------------------------
   source.addEventListener("input", function () {
-    if (source.value === drawnText) return; // the text an edit just gave: drawn already
+    if (source.value === justSet) { justSet = null; return; }
+    justSet = null;
     clearTimeout(timer);
     timer = setTimeout(refresh, 400);
   });
   // Drawflow measures boxes: draw once the pane shows, and again whenever it is shown.
   pane.addEventListener("designer:show", function () {
-    if (!view || drawnText !== source.value) refresh(); else draw(view);
+    if (!view || drawnText !== source.value || pane.classList.contains("stale")) refresh();
+    else draw(view);
   });
   refresh();
 })();
