@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # No TEXTDESK_DEMO here: `demo seed` records demo mode under ./var/, so `make run` and
 # commands typed later in a new shell see the same install.
 
-.PHONY: run test lint typecheck unit integration e2e bench faults install dev chromium vendor clean
+.PHONY: run test lint typecheck unit integration e2e bench faults install dev chromium vendor clean designer-screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ run: install
 	$(BIN)/textdesk migrate
 	$(BIN)/textdesk demo seed
 	$(BIN)/textdesk serve
+
+## designer-screenshots: docs/images/designer-*.png, the designer at 1280×800 on a demo desk
+designer-screenshots: dev chromium
+	$(BIN)/python scripts/designer_screenshots.py
 
 # Browser tests drive Debian's Chromium; never a downloaded browser.
 chromium:

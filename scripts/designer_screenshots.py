@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,29 +65,50 @@ def demo_server() -> Iterator[str]:
             server.wait(timeout=20)
 
 
+def _smaller(path: Path) -> None:
+    """The PNG in 256 colours (Pillow, already a dependency): a screenshot of a page
+    needs no more, and the repository stays small."""
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+
+
 def shoot(page: Page, name: str) -> None:
     page.wait_for_timeout(300)  # htmx settles; the debounced check has answered
-    page.screenshot(path=str(IMAGES / f"designer-{name}.png"))
+    path = IMAGES / f"designer-{name}.png"
+    page.screenshot(path=str(path))
+    _smaller(path)
     print(f"docs/images/designer-{name}.png")
 
 
-def tour(page: Page, url: str) -> None:
-    """Each part of the designer, on the demo's topics."""
+def sign_in(page: Page, url: str) -> None:
+    """Sam, the demo's admin, on the topic list."""
     page.goto(f"{url}/workspace/login?next=/workspace/topics")
     page.fill("input[name=email]", "sam@example.com")
     page.fill("input[name=password]", "textdesk-demo")
     page.click("button[type=submit]")
     page.wait_for_url("**/workspace/topics")
+
+
+def tour(page: Page, url: str) -> None:
+    """Each part of the designer, on the demo's topics."""
+    sign_in(page, url)
     shoot(page, "list")
 
     page.goto(f"{url}/workspace/topics/my_incidents")
-    if page.locator("#tab-flow").count():
-        page.click("#tab-flow")
-        page.wait_for_selector(".drawflow-node")
-        shoot(page, "flow")
-        page.locator(".drawflow-node").nth(3).click()
-        page.wait_for_selector("#node-form form")
-        shoot(page, "node-form")
+    page.click("#tab-flow")
+    page.wait_for_selector(".drawflow-node")
+    shoot(page, "flow")
+    page.locator("#node-4 .fnode-edit").click()
+    page.wait_for_selector("#node-form form")
+    shoot(page, "node-form")
+    # An error pinned to its node and field: the question's variable emptied.
+    page.fill("#nf-var", "")
+    page.press("#nf-var", "Enter")
+    page.wait_for_selector("#nf-var-err")
+    page.locator("#node-4").scroll_into_view_if_needed()
+    shoot(page, "flow-error")
+    page.reload()  # drop the broken edit: nothing was saved
     page.click("#tab-yaml")
     source = page.input_value("#source")
     page.fill("#source", source.replace("Which incident?", "Which incident? \U0001f914"))
@@ -119,6 +141,22 @@ def tour(page: Page, url: str) -> None:
     page.click("#tab-versions")
     page.wait_for_selector("#versions .version")
     shoot(page, "versions")
+
+    # Two editors at once: someone else saves while this page has changes of its own.
+    other = page.context.browser.new_page(viewport={"width": 1280, "height": 800})
+    sign_in(other, url)
+    other.goto(f"{url}/workspace/topics/my_incidents")
+    theirs = other.input_value("#source").replace("Which of your incidents?", "Which one?")
+    other.fill("#source", theirs)
+    other.click("#save")
+    other.wait_for_selector(".bar-message:has-text('Draft saved')")
+    other.close()
+    page.click("#tab-yaml")
+    mine = page.input_value("#source").replace("Add a comment to", "Comment on")
+    page.fill("#source", mine)
+    page.click("#save")
+    page.wait_for_selector(".conflict")
+    shoot(page, "conflict")
 
 
 def main() -> None:
