@@ -51,6 +51,10 @@ def test_an_image_is_uploaded_used_tried_and_the_scripts_run_with_a_failing_step
         "not a JPEG, PNG, GIF or WebP image (a PDF or another file renamed .png is refused)"
     )
     expect(pane).to_contain_text("No images yet.")
+    # The draft names the image before it is there: an error, until the upload.
+    source = page.locator("#source").input_value()
+    page.fill("#source", source.replace("demo/serial.png", "topics/serial_number/sticker.png"))
+    expect(page.locator("#check-summary")).to_contain_text("1 error")
 
     page.set_input_files(
         "#image-file",
@@ -67,8 +71,6 @@ def test_an_image_is_uploaded_used_tried_and_the_scripts_run_with_a_failing_step
         "img => img.complete && img.naturalWidth === 40", arg=thumbnail.element_handle()
     )
 
-    source = page.locator("#source").input_value()
-    page.fill("#source", source.replace("demo/serial.png", "topics/serial_number/sticker.png"))
     expect(page.locator("#check-summary")).to_contain_text("No errors")
     page.click("#tab-trial")
     page.fill("#trial-phone", TEXTER)
