@@ -224,3 +224,24 @@ async def test_only_admins_with_the_token_draw_and_edit(
         {"source": SOURCE, "revision": "1", "op": "add", "node_type": "end"},
     )
     assert missing.status_code == 404
+
+
+async def test_a_text_that_does_not_read_is_refused_for_edits_and_forms_saying_so(
+    desk: Desk, staff: dict[str, AgentBrowser]
+) -> None:
+    sam = staff["sam"]
+    revision = await _topic(desk, sam)
+    unread = SOURCE + "  - [unclosed\n"
+    edit = await sam.act(
+        "/workspace/topics/flowtest/edit",
+        {"source": unread, "revision": str(revision), "op": "add", "node_type": "end"},
+    )
+    assert edit.status_code == 422
+    assert "the YAML does not read" in edit.json()["detail"]
+    form = await sam.act("/workspace/topics/flowtest/node-form", {"source": unread, "index": "0"})
+    assert form.status_code == 422
+    assert form.text == "No form: The YAML does not read."
+    beyond = await sam.act("/workspace/topics/flowtest/node-form", {"source": SOURCE, "index": "7"})
+    assert beyond.status_code == 422
+    assert "the topic has 2 nodes" in beyond.text
+    assert await _draft(desk) == SOURCE
