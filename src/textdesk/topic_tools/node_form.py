@@ -227,6 +227,8 @@ def form_edit(source: str, index: int, submitted: Mapping[str, str]) -> Edit:
             if given == "" and not form_field.required:
                 edits.append(unset_field(text, loc))
             elif kind == "ref":
+                if given == "":
+                    raise EditError(f"{name}: a {form.type} node needs a node to go to")
                 ids = node_ids(nodes_of(text))
                 if given not in ids:
                     raise EditError(f"{name}: there is no node {given!r}")

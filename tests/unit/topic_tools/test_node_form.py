@@ -90,14 +90,16 @@ def test_a_flag_set_back_to_its_default_is_taken_out() -> None:
         (1, {"empty_goto": "nowhere"}, "no node 'nowhere'"),
         (0, {"prompt": "x", "id": "done"}, "already 'done'"),
         (2, {"message": "x", "id": "bad id"}, "is not an id"),
-        (5, {}, "the topic has 3 nodes"),
+        (5, {}, "the topic has 4 nodes"),
+        (3, {"goto": ""}, "a goto node needs a node to go to"),
     ],
 )
 def test_a_form_that_cannot_be_saved_says_why(
     index: int, submitted: dict[str, str], words: str
 ) -> None:
+    source = SOURCE + "  - type: goto\n    goto: done\n"
     with pytest.raises(EditError, match=words):
-        form_edit(SOURCE, index, submitted)
+        form_edit(source, index, submitted)
 
 
 def test_a_yaml_box_that_is_no_yaml_is_refused() -> None:
