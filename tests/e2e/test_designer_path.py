@@ -171,9 +171,10 @@ def publish(screen: Page, url: str) -> Page:
 
 
 def text_it_from_the_simulator(phone: Page) -> None:
-    """Alice texts what she texted in the pane, and gets the same card."""
-    phone.select_option("#phone", label=ALICE)
-    phone.wait_for_url(f"**/simulator?phone=%2B{TEXTER[1:]}**")
+    """Alice (the simulator opens as the texter the pane played) texts what she texted
+    in the pane, and gets the same card."""
+    phone.wait_for_url(f"**/simulator?phone=%2B{TEXTER[1:]}")
+    expect(phone.locator("#phone option:checked")).to_have_text(ALICE)
     answers = (PROMPT, "2. INC0010001 VPN disconnects every hour", CARD[0])
     for text, answer in zip(TEXTS, answers, strict=True):
         phone.fill("#body", text)

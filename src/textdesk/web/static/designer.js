@@ -175,6 +175,13 @@
   });
   document.getElementById("trial-phone").addEventListener("change", resetTrial);
 
+  // The simulator offered after a publish opens as the texter last tried in the pane.
+  document.body.addEventListener("click", function (event) {
+    const link = event.target.closest("#text-it");
+    const phone = document.getElementById("trial-phone").value.trim();
+    if (link && phone) link.href = "/simulator?phone=" + encodeURIComponent(phone);
+  });
+
   // Other code (the flow view) changes the YAML through this, as if typed.
   window.textdeskDesigner = {
     source: source,
