@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,3 +188,16 @@ async def desk(
     with serve_app(app, sock=sock, lifespan="on"):
         yield Desk(url=url, settings=settings, fake=fake_twilio, app=app, db=db)
     await db.dispose()
+
+
+@asynccontextmanager
+async def second_process(desk: Desk) -> AsyncIterator[Desk]:
+    """Another textdesk process on the desk's database (and Redis, if it has one), at its
+    own address, with the real virtual agent and its own background loops."""
+    sock = bind_free_port()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    extra = {"TEXTDESK_REDIS_URL": desk.settings.redis_url} if desk.settings.redis_url else {}
+    settings = desk_settings(url, desk.settings.database_url, desk.fake, **extra)
+    app = create_app(settings, converser=None)
+    with serve_app(app, sock=sock, lifespan="on"):
+        yield Desk(url=url, settings=settings, fake=desk.fake, app=app, db=desk.db)

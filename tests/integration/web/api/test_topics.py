@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.integration.conftest import TEXTER, Desk, desk_settings
+from tests.integration.conftest import TEXTER, Desk, second_process
 from tests.integration.phone_helpers import Phone
 from textdesk import bootstrap
-from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
-from textdesk.web.app import create_app
 
 CANTEEN = """\
 title: Canteen hours
@@ -309,17 +306,6 @@ async def test_delete_stops_serving_a_topic_and_keeps_its_versions(
     back = await api.post("/topics/canteen/rollback", json={"version": 1})
     assert back.status_code == 201
     await desk.eventually(lambda: serves(phone, "canteen", "11:30-14:00"), what="it back")
-
-
-@asynccontextmanager
-async def second_process(desk: Desk) -> AsyncIterator[Desk]:
-    """Another textdesk process on the same database, at its own address."""
-    sock = bind_free_port()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = desk_settings(url, desk.settings.database_url, desk.fake)
-    app = create_app(settings, converser=None)
-    with serve_app(app, sock=sock, lifespan="on"):
-        yield Desk(url=url, settings=settings, fake=desk.fake, app=app, db=desk.db)
 
 
 async def test_a_publish_reaches_a_second_process(api: httpx.AsyncClient, desk: Desk) -> None:

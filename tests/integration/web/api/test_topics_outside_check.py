@@ -5,21 +5,17 @@ Redis) where the publish reaches one process and the texts the other."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 from redis import Redis
 
-from tests.integration.conftest import TEXTER, Desk, desk_settings
+from tests.integration.conftest import TEXTER, Desk, second_process
 from tests.integration.phone_helpers import Phone
 from textdesk.adapters.clock import SystemClock
-from textdesk.adapters.local_server import bind_free_port, serve_app
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
-from textdesk.web.app import create_app
 
 pytestmark = pytest.mark.redis
 
@@ -60,19 +56,6 @@ def desk_extra_settings(redis_url: str) -> dict[str, Any]:
     with contextlib.closing(Redis.from_url(redis_url)) as redis:
         redis.flushdb()
     return {"TEXTDESK_REDIS_URL": redis_url}
-
-
-@asynccontextmanager
-async def second_process(desk: Desk) -> AsyncIterator[Desk]:
-    """Another textdesk process on the desk's database and Redis, at its own address."""
-    sock = bind_free_port()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = desk_settings(
-        url, desk.settings.database_url, desk.fake, TEXTDESK_REDIS_URL=desk.settings.redis_url
-    )
-    app = create_app(settings, converser=None)
-    with serve_app(app, sock=sock, lifespan="on"):
-        yield Desk(url=url, settings=settings, fake=desk.fake, app=app, db=desk.db)
 
 
 async def test_a_topic_put_and_published_by_api_in_one_process_is_texted_in_another(
