@@ -6,10 +6,14 @@ import asyncio
 import os
 import shutil
 import socket
+import ssl
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
+import httpx._transports.default as httpx_transports
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
@@ -45,6 +49,27 @@ def _cheap_password_hashes() -> Iterator[None]:
     (tests/e2e/test_cli_staff.py checks it)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(agents, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_tls_context() -> Iterator[None]:
+    """httpx reads the CA bundle into a new TLS context for every client not given
+    one (tens of milliseconds of CPU), and the tests make clients by the thousand (a
+    browser per sign-in), nearly all to plain http on loopback.  In this process every
+    client asking for the default verification gets the same default context."""
+    shared = httpx.create_ssl_context()
+    made = httpx_transports.create_ssl_context
+
+    def default_once(
+        verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if verify is True and cert is None and trust_env:
+            return shared
+        return made(verify=verify, cert=cert, trust_env=trust_env)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx_transports, "create_ssl_context", default_once)
         yield
 
 
