@@ -4,6 +4,8 @@ its box and field, all at 1280×800 without the page scrolling sideways."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -98,6 +100,8 @@ def test_a_node_added_connected_and_filled_in_the_flow_view_changes_the_yaml(
     _settled(page)
     page.fill("#nf-var", "not a name")
     page.press("#nf-var", "Enter")
+    # The change is made and checked on the server: on a busy machine that takes a while.
+    expect(page.locator("#source")).to_have_value(re.compile("var: not a name"), timeout=15_000)
     expect(page.locator(".drawflow-node.has-error")).to_have_count(1)
     expect(nodes.nth(1).locator(".fnode-findings .error")).to_contain_text("var")
     expect(page.locator("#nf-var-err")).to_be_visible()
@@ -111,6 +115,8 @@ def test_the_flow_view_fits_1280_by_800_and_follows_the_yaml_both_ways(
     nodes = page.locator(".drawflow-node")
     page.fill("#nf-var", "not a name")
     page.press("#nf-var", "Enter")
+    # The change is made and checked on the server: on a busy machine that takes a while.
+    expect(page.locator("#source")).to_have_value(re.compile("var: not a name"), timeout=15_000)
     expect(page.locator(".drawflow-node.has-error")).to_have_count(1)
     _settled(page)
     # The page fits 1280×800: nothing scrolls sideways; flow, form and side are in view.
