@@ -105,7 +105,7 @@ from textdesk.ports import (
 )
 from textdesk.records.backlog import RecordBacklogLoop
 from textdesk.records.incidents import Incidents, RecordViews
-from textdesk.topic_tools.asset_files import folder_images, folder_scripts
+from textdesk.topic_tools.asset_files import MEDIA, SCRIPTS, folder_images, folder_scripts
 from textdesk.topic_tools.topic_files import folder_documents
 from textdesk.topics.assets import TopicAssets
 from textdesk.topics.library import TopicLibrary
@@ -252,7 +252,11 @@ class Container:
             publish_changed=False,
         )
         for error in report.errors:
-            log.error("topic folder %s: %s (kept as an invalid draft)", folder, error)
+            # A refused image or script is not stored at all (its error says so); a
+            # topic file with errors is kept as a draft that does not serve.
+            asset = error.file.startswith((f"{MEDIA}/", f"{SCRIPTS}/"))
+            kept = "" if asset else " (kept as an invalid draft)"
+            log.error("topic folder %s: %s%s", folder, error, kept)
         if report.published or report.drafted:
             log.info(
                 "topic folder %s: published %s; drafts %s",
