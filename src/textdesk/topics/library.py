@@ -98,6 +98,9 @@ def media_check(
     return lambda key: key in keys or rest(key)
 
 
+MAX_VERSION = 2**31 - 1  # versions are a 32-bit INTEGER column
+
+
 def valid_id(topic_id: str) -> bool:
     """A topic's id (a file's name stem), or the settings' (``_settings``)."""
     return len(topic_id) <= 100 and re.fullmatch(ID_PATTERN, topic_id) is not None
@@ -414,6 +417,9 @@ class TopicLibrary:
 
         A draft in progress is kept.  Raises ``UnknownTopic`` for no such topic or version.
         """
+        if not 1 <= version <= MAX_VERSION:
+            # A forged number the database's integer cannot hold is no version either.
+            raise UnknownTopic(f"{topic_id} version {version}")
         now = self._clock.now()
         async with self._uow.begin() as repos:
             await repos.topics.lock()
