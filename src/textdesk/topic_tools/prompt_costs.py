@@ -18,7 +18,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from textdesk.domain.sms import sms_cost, ucs2_culprits
-from textdesk.domain.topics.checks import MAX_SEGMENTS, as_sent, sent_texts
+from textdesk.domain.topics.checks import MAX_SEGMENTS, SETTINGS_ID, as_sent, sent_texts
 from textdesk.domain.topics.schema import Node
 from textdesk.domain.topics.yaml_writing import YAML_LOADER
 from textdesk.topic_tools.topic_files import locate
@@ -92,6 +92,8 @@ def prompt_costs(source: str, *, more_word: str = "MORE") -> list[PromptCost]:
         data, root = _parsed(source)
     except yaml.YAMLError:
         return []
+    if isinstance(data, dict) and "nodes" not in data:
+        return _settings_costs(data, root)
     nodes = data.get("nodes") if isinstance(data, dict) else None
     if not isinstance(nodes, list):
         return []
@@ -119,4 +121,38 @@ def prompt_costs(source: str, *, more_word: str = "MORE") -> list[PromptCost]:
                     culprits=tuple(ucs2_culprits(sent)),
                 )
             )
+    return out
+
+
+def _settings_costs(data: dict[str, Any], root: yaml.Node | None) -> list[PromptCost]:
+    """The texts a settings source (``_settings``) writes: ``help_text`` and each of
+    ``texts``, as the validator's SMS warnings read them.  Those left to their
+    defaults are not in the source, so there is no line to show them on."""
+    written: list[tuple[tuple[str | int, ...], str]] = []
+    if isinstance(data.get("help_text"), str):
+        written.append((("help_text",), data["help_text"]))
+    texts = data.get("texts")
+    if isinstance(texts, dict):
+        written.extend(
+            (("texts", name), text) for name, text in texts.items() if isinstance(text, str)
+        )
+    out: list[PromptCost] = []
+    for loc, text in written:
+        sent = as_sent(text)
+        cost = sms_cost(sent)
+        line, _ = locate(root, loc)
+        out.append(
+            PromptCost(
+                node=-1,
+                node_id=SETTINGS_ID,
+                node_type="settings",
+                field=".".join(str(part) for part in loc),
+                line=line,
+                sent=sent,
+                encoding=cost.encoding,
+                segments=cost.segments,
+                length=cost.length,
+                culprits=tuple(ucs2_culprits(sent)),
+            )
+        )
     return out

@@ -52,3 +52,22 @@ def test_the_more_word_is_part_of_a_long_choice() -> None:
         f"title: T\nnodes:\n  - type: choice\n    prompt: Pick\n    var: v\n    options: [{many}]\n"
     )
     assert "PLUS" in prompt_costs(source, more_word="PLUS")[0].sent
+
+
+def test_the_settings_texts_written_are_costed_on_their_lines() -> None:
+    """``_settings`` sends texts too (help, the fallback's words…): each one written
+    is costed where it is, an emoji in one shown as forcing UCS-2."""
+    settings = (
+        "more_word: MORE\n"
+        "help_text: Text MENU for options.\n"
+        "texts:\n"
+        '  closing: "Sorry \\U0001F625 try again"\n'
+        "  not_image: Only photos, please.\n"
+    )
+    costs = prompt_costs(settings)
+    assert [(c.node_id, c.field, c.line, c.encoding) for c in costs] == [
+        ("_settings", "help_text", 2, "GSM-7"),
+        ("_settings", "texts.closing", 4, "UCS-2"),
+        ("_settings", "texts.not_image", 5, "GSM-7"),
+    ]
+    assert costs[1].named_culprits == [("\U0001f625", "U+1F625")]

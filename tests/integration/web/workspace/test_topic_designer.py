@@ -196,6 +196,18 @@ async def test_each_prompt_shows_its_cost_and_the_character_that_makes_it_ucs2(
     assert "is sent as UCS-2" in checked.text  # the validator's warning, on its line
 
 
+async def test_the_settings_texts_show_their_cost_too(
+    desk: Desk, staff: dict[str, AgentBrowser]
+) -> None:
+    """The settings send texts of their own (help, closing…): each written is costed."""
+    settings = 'help_text: Text MENU.\ntexts:\n  closing: "Bye \U0001f44b"\n'
+    checked = await staff["sam"].act("/workspace/topics/_settings/check", {"source": settings})
+    assert checked.status_code == 200
+    assert "texts.closing" in checked.text
+    assert "U+1F44B" in checked.text
+    assert "help_text" in checked.text
+
+
 async def test_diff_versions_and_rollback(desk: Desk, staff: dict[str, AgentBrowser]) -> None:
     """The diff shows what a publish changes; rolling back makes an old version live again."""
     sam = staff["sam"]
