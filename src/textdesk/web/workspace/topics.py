@@ -7,9 +7,11 @@ One topic's editor is in ``topic_editor.py``, its phone pane in ``topic_trial.py
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any
 
+import yaml
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -30,12 +32,23 @@ router.include_router(topic_assets.router)
 _ID_LINE = re.compile(r"^id:.*$", re.MULTILINE)
 
 
+def yaml_text(text: str) -> str:
+    """``text`` as a YAML scalar that reads back as that text: quoted when YAML would
+    read it as something else (an id ``404``, ``on`` or ``null`` is a number, a
+    boolean, nothing).  JSON's double quotes are YAML's."""
+    try:
+        plain = yaml.safe_load(text) == text
+    except yaml.YAMLError:
+        plain = False
+    return text if plain else json.dumps(text)
+
+
 def starter_source(topic_id: str) -> str:
     """A new topic's first draft: valid, so it can be saved, tried and built on."""
     title = topic_id.replace("_", " ").replace("-", " ").strip().capitalize() or topic_id
     return (
-        f"title: {title}\n"
-        f"keywords: [{title.lower()}]\n"
+        f"title: {yaml_text(title)}\n"
+        f"keywords: [{yaml_text(title.lower())}]\n"
         "nodes:\n"
         "  - type: message\n"
         "    text: Hello! This topic has just been made.\n"
@@ -44,7 +57,7 @@ def starter_source(topic_id: str) -> str:
 
 def copied_source(source: str, topic_id: str) -> str:
     """``source`` as topic ``topic_id``: its ``id:`` line, if it has one, renamed."""
-    return _ID_LINE.sub(f"id: {topic_id}", source, count=1)
+    return _ID_LINE.sub(f"id: {yaml_text(topic_id)}", source, count=1)
 
 
 async def _listing(
