@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import IN_CI
 
@@ -25,6 +25,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# An assertion waits as long as an action does (10 s) and more: a designer change is
+# checked on the server, and on a CI machine with both cores busy that has taken
+# longer than expect's default 5 s.  A passing check returns as soon as it holds.
+expect.set_options(timeout=15_000)
 
 
 def require_chromium() -> None:
