@@ -182,7 +182,22 @@ async def publish(
             request, container, agent, detail, status_code=409, revision=revision, message=message
         )
     try:
-        version = await container.topic_library.publish(topic_id, by=agent.name, note=note.strip())
+        # The revision goes along: a save landing between the check above and the
+        # publish (which takes the topics' lock) is refused there, not published unseen.
+        version = await container.topic_library.publish(
+            topic_id, by=agent.name, note=note.strip(), revision=revision
+        )
+    except StaleDraft as stale:
+        message = "Not published: the topic changed since you opened it. Reload to see it."
+        return _bar(
+            request,
+            container,
+            agent,
+            stale.current,
+            status_code=409,
+            revision=revision,
+            message=message,
+        )
     except NothingToPublish:
         message = "Nothing to publish: the saved draft is what is live."
         return _bar(request, container, agent, detail, status_code=409, message=message)

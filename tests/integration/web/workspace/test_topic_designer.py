@@ -247,6 +247,28 @@ async def test_a_stale_publish_is_refused(desk: Desk, staff: dict[str, AgentBrow
     assert await desk.scalar("SELECT published FROM topics WHERE id = 'vpn'") is None
 
 
+async def test_a_save_landing_while_a_publish_is_checked_is_not_published(
+    desk: Desk, staff: dict[str, AgentBrowser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's check of the revision reads the topic before the publish takes the
+    topics' lock: a save landing in between is refused by the publish itself."""
+    sam, ada = staff["sam"], staff["ada"]
+    await _new(sam, "vpn")
+    seen = await _revision(desk, "vpn")
+    library = desk.container.topic_library
+    as_read = await library.get("vpn")
+    await ada.act("/workspace/topics/vpn/draft", {"source": VPN, "revision": str(seen)})
+
+    async def read_before_the_save(topic_id: str) -> object:
+        return as_read  # what the publish's first read saw, just before Ada's save
+
+    monkeypatch.setattr(library, "get", read_before_the_save)
+    refused = await sam.act("/workspace/topics/vpn/publish", {"revision": str(seen)})
+    assert refused.status_code == 409
+    assert "changed since you opened it" in refused.text
+    assert await desk.scalar("SELECT published FROM topics WHERE id = 'vpn'") is None
+
+
 async def test_the_phone_pane_plays_the_draft_with_nothing_sent(
     desk: Desk, staff: dict[str, AgentBrowser]
 ) -> None:
