@@ -83,6 +83,13 @@ def test_an_image_is_uploaded_used_tried_and_the_scripts_run_with_a_failing_step
     )
 
     page.click("#tab-assets")
+    # What was typed in the pane survives going to another tab and back (the pane
+    # is not fetched again, over a half-typed script).
+    page.fill("#script-name", "half_typed")
+    page.click("#tab-trial")
+    page.click("#tab-assets")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#script-name")).to_have_value("half_typed")
     for name, text in (("with_picture", PASSES), ("wrong", FAILS)):
         page.fill("#script-name", name)
         page.fill("#script-text", text)
