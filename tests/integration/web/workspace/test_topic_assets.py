@@ -4,15 +4,13 @@ images in use, scripts checked and run on the draft, /media serving them, roles,
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.images import bomb_png, photo
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
-from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_in
-from textdesk.channel.answering import Converser
+from tests.integration.workspace_helpers import AgentBrowser
 
 PLAIN = """\
 title: Restart the router
@@ -47,20 +45,6 @@ steps:
     expect: You're welcome
 """
 PNG = photo(8, 6)
-
-
-@pytest.fixture
-def converser() -> Converser | None:
-    """The real virtual agent: published topics answer their keywords."""
-    return None
-
-
-@pytest.fixture
-async def staff(desk: Desk) -> AsyncIterator[dict[str, AgentBrowser]]:
-    await new_agent(desk.db, "Dana Agent", available=False)
-    await new_agent(desk.db, "Sam Admin", role="admin", available=False)
-    async with signed_in(desk.url, "dana", "sam") as browsers:
-        yield browsers
 
 
 async def _router(sam: AgentBrowser, desk: Desk) -> None:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
-from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_in
+from tests.integration.workspace_helpers import AgentBrowser
 from textdesk.adapters.clock import SystemClock
 from textdesk.bootstrap import admin_use_cases
-from textdesk.channel.answering import Converser
 
 VPN = """\
 title: VPN help
@@ -20,21 +15,6 @@ nodes:
   - type: message
     text: Open the VPN app and sign in with your desk password.
 """
-
-
-@pytest.fixture
-def converser() -> Converser | None:
-    """The real virtual agent: published topics answer their keywords."""
-    return None
-
-
-@pytest.fixture
-async def staff(desk: Desk) -> AsyncIterator[dict[str, AgentBrowser]]:
-    await new_agent(desk.db, "Dana Agent", available=False)
-    await new_agent(desk.db, "Sam Admin", role="admin", available=False)
-    await new_agent(desk.db, "Ada Admin", role="admin", available=False)
-    async with signed_in(desk.url, "dana", "sam", "ada") as browsers:
-        yield browsers
 
 
 async def _revision(desk: Desk, topic_id: str) -> int:

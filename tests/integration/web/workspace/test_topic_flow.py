@@ -4,13 +4,11 @@ text, admins only, CSRF, refusals that say why and change nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.integration.conftest import Desk
-from tests.integration.workspace_helpers import AgentBrowser, new_agent, signed_in
-from textdesk.channel.answering import Converser
+from tests.integration.workspace_helpers import AgentBrowser
 
 SOURCE = """\
 title: Flow
@@ -24,20 +22,6 @@ nodes:
     type: end
     message: Thanks, {{ vars.about }}.
 """
-
-
-@pytest.fixture
-def converser() -> Converser | None:
-    return None
-
-
-@pytest.fixture
-async def staff(desk: Desk) -> AsyncIterator[dict[str, AgentBrowser]]:
-    await new_agent(desk.db, "Dana Agent", available=False)
-    await new_agent(desk.db, "Sam Admin", role="admin", available=False)
-    await new_agent(desk.db, "Ada Admin", role="admin", available=False)
-    async with signed_in(desk.url, "dana", "sam", "ada") as browsers:
-        yield browsers
 
 
 async def _topic(desk: Desk, sam: AgentBrowser) -> int:
