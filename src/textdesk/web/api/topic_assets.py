@@ -9,10 +9,13 @@ lists both.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 
+from textdesk.ports import TopicAsset
 from textdesk.topics.assets import (
     MAX_SCRIPT,
     AssetInUse,
@@ -68,6 +71,23 @@ def _refused(exc: AssetRefused) -> HTTPException:
     return HTTPException(code, {"message": str(exc), "errors": exc.errors})
 
 
+@contextmanager
+def _answered(topic_id: str) -> Iterator[None]:
+    """A store's failures as the PUTs answer them: no topic 404, refused 409 or 422."""
+    try:
+        yield
+    except UnknownTopic as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no topic {topic_id}") from exc
+    except AssetRefused as exc:
+        raise _refused(exc) from exc
+
+
+def _created_if_new(response: Response, name: str, earlier: Sequence[TopicAsset]) -> None:
+    """201 for a name the topic did not have before this PUT; a replaced one keeps 200."""
+    if all(a.name != name for a in earlier):
+        response.status_code = status.HTTP_201_CREATED
+
+
 @router.put(
     "/{id}/media/{name}",
     response_model=AssetPublic,
@@ -84,15 +104,10 @@ async def put_image(
 ) -> AssetPublic:
     """Store the body as the topic's image ``name`` (201 when new)."""
     data = await _body(request, assets.max_bytes)
-    try:
+    with _answered(topic_id):
         listing = await assets.listing(topic_id)
         stored = await assets.upload_image(topic_id, name, data, by=client)
-    except UnknownTopic as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no topic {topic_id}") from exc
-    except AssetRefused as exc:
-        raise _refused(exc) from exc
-    if all(a.name != name for a in listing.images):
-        response.status_code = status.HTTP_201_CREATED
+    _created_if_new(response, name, listing.images)
     return AssetPublic.of(stored)
 
 
@@ -117,15 +132,10 @@ async def put_script(
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = "\x00"  # refused by the check, as not UTF-8 text
-    try:
+    with _answered(topic_id):
         listing = await assets.listing(topic_id)
         stored = await assets.save_script(topic_id, name, text, by=client)
-    except UnknownTopic as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no topic {topic_id}") from exc
-    except AssetRefused as exc:
-        raise _refused(exc) from exc
-    if all(a.name != name for a in listing.scripts):
-        response.status_code = status.HTTP_201_CREATED
+    _created_if_new(response, name, listing.scripts)
     return AssetPublic.of(stored)
 
 
