@@ -8,19 +8,10 @@ from pathlib import Path
 
 from tests.e2e.conftest import TEXTDESK
 from tests.images import photo
+from tests.topic_sources import ROUTER
 from textdesk.config import DEMO_TOPICS_DIR
 
-ROUTER = """\
-# Hand-written; the image lives in media/router/.
-title: Restart the router
-keywords: [router]
-nodes:
-  - type: image
-    media: topics/router/back.png
-    caption: The power button is on the back.
-  - type: message
-    text: Hold it for ten seconds.
-"""
+HAND_WRITTEN = "# Hand-written; the image lives in media/router/.\n" + ROUTER
 GREETING = "title: Greeting\nshow_in_menu: false\nnodes:\n  - type: message\n    text: Hi!\n"
 FALLBACK = GREETING.replace("Greeting", "Fallback").replace("Hi!", "Sorry?")
 # CRLF line endings on purpose: they come back out of the export.
@@ -51,7 +42,7 @@ def _folder(topics: Path) -> None:
     (topics / "media" / "router").mkdir(parents=True)
     (topics / "greeting.yaml").write_text(GREETING)
     (topics / "fallback.yaml").write_text(FALLBACK)
-    (topics / "router.yaml").write_text(ROUTER)
+    (topics / "router.yaml").write_text(HAND_WRITTEN)
 
 
 def _files(folder: Path) -> dict[str, bytes]:

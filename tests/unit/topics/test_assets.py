@@ -5,29 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.images import bomb_png, photo
+from tests.topic_sources import PLAIN_ROUTER, ROUTER
 from textdesk.adapters.image_checks import PillowImageChecker
 from textdesk.testing.clock import FixedClock
 from textdesk.testing.topics import TopicTables, fake_topics
 from textdesk.topics.assets import AssetRefused, TopicAssets
 from textdesk.topics.library import InvalidTopic, TopicLibrary
 
-ROUTER = """\
-title: Restart the router
-keywords: [router]
-nodes:
-  - type: image
-    media: topics/router/back.png
-    caption: The power button is on the back.
-  - type: message
-    text: Hold it for ten seconds.
-"""
-PLAIN = """\
-title: Restart the router
-keywords: [router]
-nodes:
-  - type: message
-    text: Hold the power button for ten seconds.
-"""
 PASSES = """\
 name: Router, happy path
 steps:
@@ -66,7 +50,7 @@ async def test_an_image_node_names_an_uploaded_image_and_it_cannot_go_while_used
     """The draft naming topics/router/back.png is refused until the image is there;
     then deleting or replacing the image is refused while the topic uses it."""
     store, library, tables = assets()
-    await library.save_draft("router", PLAIN, by="Ada")
+    await library.save_draft("router", PLAIN_ROUTER, by="Ada")
     with pytest.raises(InvalidTopic, match=r"topics/router/back\.png"):
         await library.save_draft("router", ROUTER, by="Ada")
     stored = await store.upload_image("router", "back.png", photo(), by="Ada")
@@ -80,7 +64,7 @@ async def test_an_image_node_names_an_uploaded_image_and_it_cannot_go_while_used
         await store.upload_image("router", "back.png", photo(8, 8), by="Ada")
     assert tables.assets[("router", "image", "back.png")].data == photo()
 
-    await library.save_draft("router", PLAIN, by="Ada")
+    await library.save_draft("router", PLAIN_ROUTER, by="Ada")
     await library.publish("router", by="Ada")
     await store.delete("router", "image", "back.png", by="Ada")
     assert tables.assets == {}
@@ -102,7 +86,7 @@ async def test_a_hostile_upload_is_refused_with_why_and_nothing_is_stored(
     data: bytes, message: str
 ) -> None:
     store, library, tables = assets()
-    await library.save_draft("router", PLAIN, by="Ada")
+    await library.save_draft("router", PLAIN_ROUTER, by="Ada")
     with pytest.raises(AssetRefused, match=message):
         await store.upload_image("router", "back.png", data, by="Ada")
     assert tables.assets == {}
@@ -110,7 +94,7 @@ async def test_a_hostile_upload_is_refused_with_why_and_nothing_is_stored(
 
 async def test_a_script_with_a_mistake_is_refused_naming_its_line() -> None:
     store, library, tables = assets()
-    await library.save_draft("router", PLAIN, by="Ada")
+    await library.save_draft("router", PLAIN_ROUTER, by="Ada")
     typo = PASSES.replace("expect_media", "expcet_media")
     with pytest.raises(AssetRefused) as refused:
         await store.save_script("router", "happy", typo, by="Ada")
@@ -126,7 +110,7 @@ async def test_the_scripts_run_against_the_draft_and_say_which_step_failed() -> 
     """Run against the editor's text, not what is published: one passes, one fails
     at its second step with what was expected and what the agent said."""
     store, library, _ = assets()
-    await library.save_draft("router", PLAIN, by="Ada")
+    await library.save_draft("router", PLAIN_ROUTER, by="Ada")
     await library.publish("router", by="Ada")
     await store.upload_image("router", "back.png", photo(), by="Ada")
     await store.save_script("router", "happy", PASSES, by="Ada")

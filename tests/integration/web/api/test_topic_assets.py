@@ -10,18 +10,9 @@ import pytest
 
 from tests.images import bomb_png, photo
 from tests.integration.conftest import Desk
+from tests.topic_sources import PLAIN_ROUTER, ROUTER
 from textdesk.bootstrap import admin_use_cases
 
-ROUTER = """\
-title: Restart the router
-keywords: [router]
-nodes:
-  - type: image
-    media: topics/router/back.png
-  - type: message
-    text: Hold the power button for ten seconds.
-"""
-PLAIN = ROUTER.replace("  - type: image\n    media: topics/router/back.png\n", "")
 SCRIPT = "name: Router\nsteps:\n  - say: router\n    expect: ten seconds\n"
 PNG = photo(6, 6)
 
@@ -38,7 +29,7 @@ async def api(desk: Desk) -> AsyncIterator[httpx.AsyncClient]:
 async def test_an_image_and_a_script_put_as_raw_bodies_are_listed_and_used(
     api: httpx.AsyncClient, desk: Desk
 ) -> None:
-    assert (await api.put("/topics/router", json={"source": PLAIN})).status_code == 201
+    assert (await api.put("/topics/router", json={"source": PLAIN_ROUTER})).status_code == 201
     image = await api.put(
         "/topics/router/media/back.png", content=PNG, headers={"Content-Type": "image/png"}
     )
@@ -82,7 +73,7 @@ async def test_an_image_and_a_script_put_as_raw_bodies_are_listed_and_used(
 async def test_a_hostile_body_is_refused_with_422_and_nothing_stored(
     api: httpx.AsyncClient, desk: Desk, path: str, body: bytes, message: str
 ) -> None:
-    assert (await api.put("/topics/router", json={"source": PLAIN})).status_code == 201
+    assert (await api.put("/topics/router", json={"source": PLAIN_ROUTER})).status_code == 201
     answer = await api.put(f"/topics/router/{path}", content=body)
     assert answer.status_code == 422, answer.text
     detail = answer.json()["detail"]

@@ -11,24 +11,8 @@ from tests.images import bomb_png, photo
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser
+from tests.topic_sources import PLAIN_ROUTER, ROUTER
 
-PLAIN = """\
-title: Restart the router
-keywords: [router]
-nodes:
-  - type: message
-    text: Hold the power button for ten seconds.
-"""
-WITH_IMAGE = """\
-title: Restart the router
-keywords: [router]
-nodes:
-  - type: image
-    media: topics/router/back.png
-    caption: The power button is on the back.
-  - type: message
-    text: Hold it for ten seconds.
-"""
 PASSES = """\
 name: Router, happy path
 steps:
@@ -52,7 +36,7 @@ async def _router(sam: AgentBrowser, desk: Desk) -> None:
     assert made.status_code == 303, made.text
     revision = await desk.scalar("SELECT revision FROM topics WHERE id = 'router'")
     saved = await sam.act(
-        "/workspace/topics/router/draft", {"source": PLAIN, "revision": str(revision)}
+        "/workspace/topics/router/draft", {"source": PLAIN_ROUTER, "revision": str(revision)}
     )
     assert saved.status_code == 200, saved.text
 
@@ -90,7 +74,7 @@ async def test_an_uploaded_image_is_listed_served_sent_and_kept_while_used(
 
     revision = await desk.scalar("SELECT revision FROM topics WHERE id = 'router'")
     saved = await sam.act(
-        "/workspace/topics/router/draft", {"source": WITH_IMAGE, "revision": str(revision)}
+        "/workspace/topics/router/draft", {"source": ROUTER, "revision": str(revision)}
     )
     assert saved.status_code == 200, saved.text
     revision = await desk.scalar("SELECT revision FROM topics WHERE id = 'router'")
@@ -167,7 +151,7 @@ async def test_scripts_are_checked_saved_and_run_on_the_draft_step_by_step(
     edit = await sam.http.get("/workspace/topics/router/scripts/wrong")
     assert "You&#39;re welcome" in edit.text
 
-    run = await sam.act("/workspace/topics/router/scripts/run", {"source": WITH_IMAGE})
+    run = await sam.act("/workspace/topics/router/scripts/run", {"source": ROUTER})
     assert run.status_code == 200, run.text
     assert "2 passed, 1 failed" in run.text
     failure = run.text[run.text.index("Router, wrong words") :]
@@ -175,7 +159,7 @@ async def test_scripts_are_checked_saved_and_run_on_the_draft_step_by_step(
     assert "expected &#34;You&#39;re welcome&#34;" in failure
     assert "Got:" in failure
     # Against the saved draft (no image), the happy path fails its expect_media.
-    plain = await sam.act("/workspace/topics/router/scripts/run", {"source": PLAIN})
+    plain = await sam.act("/workspace/topics/router/scripts/run", {"source": PLAIN_ROUTER})
     assert "expected an image (MMS) in the replies" in plain.text
     assert await desk.scalar("SELECT count(*) FROM outbox") == 0
 
@@ -197,7 +181,7 @@ async def test_an_agent_gets_403_and_every_post_needs_the_csrf_token(
         ("/workspace/topics/router/images/back.png/delete", {}, None),
         ("/workspace/topics/router/scripts", {"name": "s", "text": PASSES}, None),
         ("/workspace/topics/router/scripts/s/delete", {}, None),
-        ("/workspace/topics/router/scripts/run", {"source": PLAIN}, None),
+        ("/workspace/topics/router/scripts/run", {"source": PLAIN_ROUTER}, None),
     ]
     for path, data, files in posts:
         assert (await dana.act(path, data, files=files)).status_code == 403, path
