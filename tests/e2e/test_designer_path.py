@@ -12,6 +12,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
 from tests.e2e.designer_world import demo_url, sign_in_as_admin  # noqa: F401 - a fixture
 from tests.integration.conftest import TEXTER
+from tests.topic_sources import printer_topic
 
 pytestmark = pytest.mark.browser
 
@@ -19,28 +20,12 @@ ALICE = f"Alice Example · {TEXTER}"  # a demo account holder, with two open inc
 PRINTER = "\U0001f5a8"  # 🖨, outside GSM-7
 # 81 characters: with its three options it is one GSM-7 segment, but two in UCS-2.
 PROMPT = "What is wrong with the printer? Reply with the number of the line that fits best."
-TOPIC = f"""\
-title: Toner trouble
-keywords: [toner]
-nodes:
-  - id: kind
-    type: choice
-    prompt: {PROMPT}
-    var: kind
-    options: [Paper jam, No toner, Something else]
-  - id: pick
-    type: dynamic_choice
-    prompt: Which of your open incidents is it about?
-    var: incident
-    source: my_open_incidents
-    empty_text: You have no open incidents.
-  - type: card
-    record: incident
-    fields: [number, short_description, state]
-    link: false
-  - type: end
-    message: Thanks, we noted the {{{{ vars.kind.label }}}}.
-"""
+TOPIC = printer_topic(
+    title="Toner trouble",
+    keyword="toner",
+    prompt=PROMPT,
+    options=["Paper jam", "No toner", "Something else"],
+)
 # Alice's texts, in the pane and then from the simulator: the keyword, "No toner", and
 # the second incident listed (newest first: the older one, about the VPN).
 TEXTS = ("toner", "2", "2")

@@ -9,31 +9,17 @@ from playwright.sync_api import Page, expect
 from tests.e2e.browser import page  # noqa: F401 - the fixture, shared by browser tests
 from tests.e2e.designer_world import demo_url, sign_in_as_admin  # noqa: F401 - a fixture
 from tests.integration.conftest import TEXTER
+from tests.topic_sources import printer_topic
 
 pytestmark = pytest.mark.browser
 
-TOPIC = """\
-title: Paper jam
-keywords: [jammed]
-nodes:
-  - id: kind
-    type: choice
-    prompt: What is wrong with the printer?
-    var: kind
-    options: [Paper jam, No toner]
-  - id: pick
-    type: dynamic_choice
-    prompt: Which of your incidents is it about?
-    var: incident
-    source: my_open_incidents
-    empty_text: You have no open incidents.
-  - type: card
-    record: incident
-    fields: [number, short_description, state]
-    link: false
-  - type: end
-    message: Thanks, we noted the {{ vars.kind.label }}.
-"""
+TOPIC = printer_topic(
+    title="Paper jam",
+    keyword="jammed",
+    prompt="What is wrong with the printer?",
+    options=["Paper jam", "No toner"],
+    pick="Which of your incidents is it about?",
+)
 
 
 def test_a_topic_built_in_the_designer_reaches_the_texter(

@@ -13,6 +13,7 @@ from redis import Redis
 
 from tests.integration.conftest import TEXTER, Desk, second_process
 from tests.integration.phone_helpers import Phone
+from tests.topic_sources import printer_topic
 from textdesk.adapters.clock import SystemClock
 from textdesk.bootstrap import admin_use_cases
 from textdesk.channel.answering import Converser
@@ -20,28 +21,9 @@ from textdesk.channel.answering import Converser
 pytestmark = pytest.mark.redis
 
 PROMPT = "What is wrong with the printer?"
-TOPIC = f"""\
-title: Toner trouble
-keywords: [toner]
-nodes:
-  - id: kind
-    type: choice
-    prompt: {PROMPT}
-    var: kind
-    options: [Paper jam, No toner]
-  - id: pick
-    type: dynamic_choice
-    prompt: Which of your open incidents is it about?
-    var: incident
-    source: my_open_incidents
-    empty_text: You have no open incidents.
-  - type: card
-    record: incident
-    fields: [number, short_description, state]
-    link: false
-  - type: end
-    message: Thanks, we noted the {{{{ vars.kind.label }}}}.
-"""
+TOPIC = printer_topic(
+    title="Toner trouble", keyword="toner", prompt=PROMPT, options=["Paper jam", "No toner"]
+)
 
 
 @pytest.fixture
