@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.conftest import TEXTER, Desk
 from tests.integration.phone_helpers import Phone
 from tests.integration.workspace_helpers import AgentBrowser
